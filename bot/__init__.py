@@ -1,0 +1,1 @@
+"""Front ends: the command line and the Discord bot. Both call retrieval.engine.Engine."""

@@ -1,0 +1,261 @@
+"""`citebot`: build the index, ask questions, chat, evaluate and serve, from the command line.
+
+Heavy libraries (torch, sentence-transformers, FAISS) are imported only by the commands that
+need them, so `citebot --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from index.errors import CitebotError, IndexMissingError, QuestionError
+from index.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from retrieval.engine import Engine
+
+log = logging.getLogger("citebot")
+
+EXAMPLES = """\
+examples:
+  citebot ask "What did Theresa May tell MPs?"
+  citebot ask "Who signed the letter to Corbyn?" --top-k 3 --json
+  printf 'What did Theresa May tell MPs?\\nWhich kinds of hatred did she name?\\n' | citebot chat --json
+  citebot index build --sources ~/articles --index ~/articles-index
+  citebot ask "..." --index ~/articles-index
+  citebot eval
+"""
+
+
+def _display_path(path: Path) -> Path:
+    """A configured path as the user would type it: relative to the working directory when inside it."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return Path(os.path.relpath(path)) if path.is_absolute() and Path.cwd().anchor == path.anchor else path
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.config)
+    if getattr(args, "index", None):
+        settings = settings.with_index(Path(args.index))
+    return settings
+
+
+def _build(settings: Settings, sources: Path) -> None:
+    from index.build import build_index
+
+    print(f"Indexing the articles in {sources} into {_display_path(settings.paths.index)} ...", file=sys.stderr)
+    report = build_index(sources, settings.paths.index, settings, progress=True)
+    for skipped in report.skipped:
+        print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    print(f"Indexed {report.articles} article(s) as {report.chunks} passages in {report.seconds:.1f} s "
+          f"({_display_path(report.path)})", file=sys.stderr)
+
+
+def _engine(settings: Settings, build_if_missing: bool) -> Engine:
+    from retrieval.engine import Engine
+
+    try:
+        return Engine(settings)
+    except IndexMissingError:
+        if not build_if_missing:
+            raise
+    print(f"No index in {_display_path(settings.paths.index)} yet; building it first (once).", file=sys.stderr)
+    _build(settings, _display_path(settings.paths.sources))
+    return Engine(settings)
+
+
+def cmd_index_build(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _build(settings, Path(args.sources) if args.sources else _display_path(settings.paths.sources))
+    return 0
+
+
+def cmd_index_status(args: argparse.Namespace) -> int:
+    from index.build import stale_sources
+    from index.store import current_build, read_manifest
+
+    settings = _settings(args)
+    manifest = read_manifest(settings.paths.index)
+    changes = stale_sources(settings.paths.index)
+    status = {
+        "index": str(_display_path(settings.paths.index)),
+        "build": current_build(settings.paths.index).name,
+        "built_at": manifest.get("built_at"),
+        "model": manifest.get("model", {}).get("name"),
+        "weights_sha256": manifest.get("model", {}).get("weights_sha256"),
+        "sources_root": manifest.get("sources_root"),
+        "articles": len(manifest.get("sources", {})),
+        "passages": manifest.get("chunk_count"),
+        "chunking": manifest.get("chunking"),
+        "skipped": manifest.get("skipped", []),
+        "up_to_date": not changes,
+        "changes": changes,
+    }
+    if args.json:
+        print(json.dumps(status, ensure_ascii=False, indent=2))
+        return 0
+    print(f"index      {status['index']} ({status['build']}, built {status['built_at']})")
+    print(f"model      {status['model']} (weights sha256 {str(status['weights_sha256'])[:12]}…)")
+    print(f"sources    {status['sources_root']}: {status['articles']} article(s), {status['passages']} passages")
+    print(f"chunking   {status['chunking']}")
+    for skipped in status["skipped"]:
+        print(f"skipped    {skipped['path']}: {skipped['reason']}")
+    print("status     up to date" if not changes else "status     STALE, run: citebot index build")
+    for change in changes:
+        print(f"           {change}")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from bot.terminal import render_result
+    from retrieval.engine import check_question
+
+    settings = _settings(args)
+    check_question(args.question, settings.limits.max_question_chars)  # before loading anything
+    if args.top_k is not None and args.top_k < 1:
+        raise QuestionError(f"--top-k must be at least 1, got {args.top_k}")
+    result = _engine(settings, build_if_missing=True).ask(args.question, top_k=args.top_k)
+    print(json.dumps(result.to_json(), ensure_ascii=False) if args.json else render_result(result))
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.terminal import render_result
+
+    settings = _settings(args)
+    engine = _engine(settings, build_if_missing=True)
+    conversation = engine.new_conversation()
+    interactive = sys.stdin.isatty() and not args.json
+    if interactive:
+        print("Ask about the articles; /reset forgets the conversation; Ctrl-D quits.", file=sys.stderr)
+    while True:
+        if interactive:
+            print("? ", end="", file=sys.stderr, flush=True)
+        line = sys.stdin.readline()
+        if not line:
+            return 0
+        question = line.rstrip("\n")
+        if question.strip() == "/reset":
+            conversation.reset()
+            print(json.dumps({"reset": True}) if args.json else "(conversation forgotten)", flush=True)
+            continue
+        try:
+            result = engine.ask(question, conversation)
+        except QuestionError as exc:
+            if args.json:
+                print(json.dumps({"question": question, "error": str(exc)}, ensure_ascii=False), flush=True)
+            else:
+                print(f"citebot: {exc}", file=sys.stderr)
+            continue
+        print(json.dumps(result.to_json(), ensure_ascii=False) if args.json else render_result(result) + "\n",
+              flush=True)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from retrieval.evaluate import evaluate_golden, render_report
+
+    settings = _settings(args)
+    golden = Path(args.golden) if args.golden else settings.paths.golden
+    engine = _engine(settings, build_if_missing=True)
+    report = evaluate_golden(engine, golden)
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else render_report(report))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", help="settings file (default: $CITEBOT_CONFIG or config/default.toml)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log what happens, for debugging")
+    with_index = argparse.ArgumentParser(add_help=False)
+    with_index.add_argument("--index", metavar="DIR", help="index folder (default: [paths] index in the config, var/index)")
+
+    parser = argparse.ArgumentParser(
+        prog="citebot", parents=[common],
+        description="Answers questions about a folder of articles with verbatim, checkable citations.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    index = commands.add_parser("index", help="build the index or show its status",
+                                description="Build the search index from a folder of *.txt articles, or show it.")
+    index_commands = index.add_subparsers(dest="index_command", metavar="ACTION", required=True)
+    build = index_commands.add_parser(
+        "build", parents=[common, with_index], help="(re)build the index from the articles",
+        description="Read every *.txt under the sources folder, chunk, embed and index it. The new index is "
+                    "written beside the old one and swapped in at the end, so an interrupted build changes nothing.",
+    )
+    build.add_argument("--sources", metavar="DIR", help="folder of *.txt articles (default: [paths] sources, seeds/)")
+    build.set_defaults(run=cmd_index_build)
+    status = index_commands.add_parser("status", parents=[common, with_index], help="what the index holds, and if it is stale",
+                                       description="Show the index's model, settings, sources and whether they changed.")
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    status.set_defaults(run=cmd_index_status)
+
+    ask = commands.add_parser(
+        "ask", parents=[common, with_index], help="answer one question with cited passages",
+        description="Answer a question with the best verbatim quote and the top passages, each cited by file, "
+                    "paragraph and character offsets. Builds the index first if there is none.",
+        epilog='example: citebot ask "What did Theresa May tell MPs?" --json',
+    )
+    ask.add_argument("question", help="the question, in quotes")
+    ask.add_argument("--top-k", type=int, metavar="N", help="number of passages to show (default: [retrieval] top_k, 5)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object (see the README for its fields)")
+    ask.set_defaults(run=cmd_ask)
+
+    chat = commands.add_parser(
+        "chat", parents=[common, with_index], help="a conversation: one question per line on stdin",
+        description="Read one question per line from stdin and answer each; follow-ups use the earlier turns. "
+                    "A line '/reset' forgets the conversation.",
+        epilog="example: printf 'Who is Ian Lavery?\\nWhat did he do at the meeting?\\n' | citebot chat --json",
+    )
+    chat.add_argument("--json", action="store_true", help="print one JSON object per input line")
+    chat.set_defaults(run=cmd_chat)
+
+    evaluate = commands.add_parser(
+        "eval", parents=[common, with_index], help="measure retrieval on the golden question set",
+        description="Run the golden questions over the index and print hit@1, hit@3, MRR@5 and nDCG@5 by "
+                    "category, answer-quote accuracy and abstention accuracy.",
+    )
+    evaluate.add_argument("--golden", metavar="FILE", help="golden set JSONL (default: [paths] golden)")
+    evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
+    evaluate.set_defaults(run=cmd_eval)
+    return parser
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="citebot: %(levelname)s: %(message)s" if not verbose else
+                        "%(asctime)s %(name)s %(levelname)s: %(message)s")
+    for noisy in ("sentence_transformers", "transformers", "bm25s", "faiss", "httpx", "huggingface_hub"):
+        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.ERROR)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _configure_logging(args.verbose)
+    try:
+        return args.run(args)
+    except QuestionError as exc:
+        print(f"citebot: error: {exc}", file=sys.stderr)
+        return 2
+    except CitebotError as exc:
+        print(f"citebot: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("citebot: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Articles -> cleaned paragraphs -> chunks -> vectors -> an index folder on disk."""

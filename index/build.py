@@ -1,0 +1,85 @@
+"""The one orchestrator of a build: read, clean, chunk, embed, save."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from index.chunking import Chunk, Chunker
+from index.documents import Skipped, read_corpus, read_text_file, source_files
+from index.embed import Embedder, file_sha256, make_embedder
+from index.settings import Settings
+from index.store import read_manifest, save_index
+from index.tokens import count_tokens
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    path: Path
+    articles: int
+    chunks: int
+    skipped: tuple[Skipped, ...]
+    seconds: float
+    embed_seconds: float
+
+
+def vector_text(chunk: Chunk, with_title: bool) -> str:
+    """What is embedded for a chunk; the chunk's own text stays verbatim."""
+    return f"{chunk.title}\n{chunk.text}" if with_title and chunk.title else chunk.text
+
+
+def chunk_corpus(sources: Path, settings: Settings, embedder: Embedder) -> tuple[list[Chunk], tuple[Skipped, ...], int]:
+    corpus = read_corpus(sources, settings.ingest)
+    chunker = Chunker(settings.chunking, count_tokens, embedder.count_tokens)
+    chunks = [chunk for article in corpus.articles for chunk in chunker.chunk_article(article)]
+    return chunks, corpus.skipped, len(corpus.articles)
+
+
+def build_index(sources: Path, index_dir: Path, settings: Settings, *,
+                embedder: Embedder | None = None, progress: bool = False) -> BuildReport:
+    """Index every article under sources into index_dir; the old index serves until the swap."""
+    began = time.perf_counter()
+    embedder = embedder or make_embedder(settings.embedding)
+    chunks, skipped, article_count = chunk_corpus(sources, settings, embedder)
+    embed_began = time.perf_counter()
+    vectors = embedder.encode([vector_text(c, settings.embedding.title_in_vectors) for c in chunks],
+                              progress=progress)
+    embed_seconds = time.perf_counter() - embed_began
+    manifest = {
+        "model": {"name": embedder.name, "weights_sha256": embedder.weights_sha256},
+        "chunking": asdict(settings.chunking),
+        "ingest": asdict(settings.ingest),
+        "title_in_vectors": settings.embedding.title_in_vectors,
+        "sources_root": str(sources),
+        "cwd": os.getcwd(),
+        "sources": source_fingerprints(sources),
+        "skipped": [asdict(s) for s in skipped],
+    }
+    path = save_index(index_dir, chunks, vectors, manifest)
+    return BuildReport(path, article_count, len(chunks), skipped, time.perf_counter() - began, embed_seconds)
+
+
+def source_fingerprints(sources: Path) -> dict[str, str]:
+    """sha256 of every readable *.txt under sources, by path."""
+    found = {}
+    for path in source_files(sources):
+        if not isinstance(read_text_file(path), Skipped):
+            found[str(path)] = file_sha256(path)
+    return found
+
+
+def stale_sources(index_dir: Path) -> list[str]:
+    """What changed in the sources since the index was built: changed, added and removed files."""
+    manifest = read_manifest(index_dir)
+    built = manifest.get("sources", {})
+    root = Path(manifest.get("sources_root", ""))
+    now = source_fingerprints(root) if root.is_dir() else {}
+    changes = [f"changed: {p}" for p in built if p in now and now[p] != built[p]]
+    changes += [f"added: {p}" for p in now if p not in built]
+    changes += [f"removed: {p}" for p in built if p not in now]
+    return changes

@@ -1,0 +1,185 @@
+"""Read a folder of articles and clean them: title found, boilerplate marked, offsets kept.
+
+Nothing is ever rewritten: an article keeps its file text exactly as `open(path).read()`
+returns it, and cleaning only decides which paragraphs (non-empty lines) are the article.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.errors import SourcesError
+from index.settings import IngestSettings
+
+log = logging.getLogger(__name__)
+
+# Lines that are page furniture rather than reporting: consent walls, links, teasers,
+# share/follow prompts, picture credits. Only short lines are tested against these.
+_BOILERPLATE = re.compile(
+    r"""
+      privacy\s+settings | cookie | consent | enable\s+javascript | view\s+this\s+content
+    | \b(click|tap)\s+here\b | ^\s*read\s+more\b | \bread\s+more\s+(at|on|here)\b
+    | ^\s*(sign\s+up|subscribe|follow\s+(us|@)|share\s+(this|on)|download\s+the\s+app)\b
+    | \bnewsletter\b | ^\s*advertisement\s*$ | ^\s*(related|see\s+also|more\s+on\s+this|watch|listen)\s*:
+    | https?://|www\.|\b[a-z0-9-]+\.(com|co\.uk|org|net)\b
+    | ^\s*(image|picture|video)\s+(copyright|caption|source)\b | ^\s*(©|copyright\b)
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u00b4": "'", "`": "'", "\u201c": '"', "\u201d": '"'})
+_SENTENCE_END = re.compile(r"""[.!?:;,]["'\u2019\u201d)\]]*\s*$""")
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One non-empty line of a file: its span, its number in the body, and why it was dropped."""
+
+    start: int
+    end: int
+    number: int
+    """1-based position among the non-empty lines after the title, as a reader counts them."""
+    dropped: str | None = None
+    """Why this line is not part of the article (None when it is)."""
+
+
+@dataclass(frozen=True)
+class Article:
+    source: str
+    """The path as given to the build; `open(source).read()` is `text`."""
+    text: str
+    title: str | None
+    paragraphs: tuple[Paragraph, ...]
+    fingerprint: str
+    """sha256 of the file's bytes."""
+
+    def kept_runs(self) -> list[list[Paragraph]]:
+        """Runs of consecutive kept paragraphs; no chunk may span a dropped line."""
+        runs: list[list[Paragraph]] = [[]]
+        for paragraph in self.paragraphs:
+            if paragraph.dropped:
+                runs.append([])
+            else:
+                runs[-1].append(paragraph)
+        return [run for run in runs if run]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Corpus:
+    articles: tuple[Article, ...]
+    skipped: tuple[Skipped, ...]
+
+
+def normalise_line(line: str) -> str:
+    """The comparison key of a line: quotes unified, whitespace collapsed, case folded."""
+    return " ".join(line.translate(_QUOTES).split()).casefold()
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    """Spans of the non-empty lines of text, surrounding whitespace excluded."""
+    spans = []
+    for match in re.finditer(r"[^\n]+", text):
+        line = match.group()
+        stripped = line.strip()
+        if stripped:
+            start = match.start() + (len(line) - len(line.lstrip()))
+            spans.append((start, start + len(stripped)))
+    return spans
+
+
+def _is_headline(line: str, settings: IngestSettings) -> bool:
+    return len(line.split()) <= settings.headline_max_words and not _SENTENCE_END.search(line)
+
+
+def read_text_file(path: Path) -> str | Skipped:
+    """The text of a file as open(path).read() gives it, or why it cannot be indexed."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return Skipped(str(path), f"cannot be read ({exc.strerror})")
+    if not raw.strip():
+        return Skipped(str(path), "is empty")
+    if b"\x00" in raw:
+        return Skipped(str(path), "looks binary (contains NUL bytes)")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Skipped(str(path), f"is not UTF-8 (bad byte at offset {exc.start})")
+    with path.open(encoding="utf-8") as handle:  # universal newlines, as a reader's open() gives
+        return handle.read()
+
+
+def clean_article(source: str, text: str, fingerprint: str, settings: IngestSettings,
+                  corpus_boilerplate: frozenset[str] = frozenset()) -> Article:
+    """Split a file into title and paragraphs and mark the lines that are not the article."""
+    spans = _lines(text)
+    title = None
+    if len(spans) > 1 and _is_headline(text[slice(*spans[0])], settings):
+        title = text[slice(*spans[0])]
+        spans = spans[1:]
+    keys = [normalise_line(text[s:e]) for s, e in spans]
+    short = [len(k.split()) <= settings.boilerplate_max_words for k in keys]
+    # A paragraph repeating the one before it is one occurrence (a doubled caption), not two.
+    counts = Counter(k for i, k in enumerate(keys) if short[i] and (i == 0 or keys[i - 1] != k))
+    paragraphs = []
+    for i, (start, end) in enumerate(spans):
+        key = keys[i]
+        reason = None
+        if i > 0 and key == keys[i - 1]:
+            reason = "repeats the paragraph before it"
+        elif short[i] and _BOILERPLATE.search(key):
+            reason = "link, consent or teaser line"
+        elif short[i] and key in corpus_boilerplate:
+            reason = "line repeated across many files"
+        elif short[i] and counts[key] > 1:
+            reason = "short line repeated within the file"
+        paragraphs.append(Paragraph(start, end, i + 1, reason))
+    return Article(source, text, title, tuple(paragraphs), fingerprint)
+
+
+def learn_corpus_boilerplate(texts: Iterable[str], settings: IngestSettings) -> frozenset[str]:
+    """Short lines that recur in a large share of the files: site furniture, not reporting."""
+    texts = list(texts)
+    document_frequency: Counter[str] = Counter()
+    for text in texts:
+        keys = {normalise_line(text[s:e]) for s, e in _lines(text)}
+        document_frequency.update(k for k in keys if len(k.split()) <= settings.boilerplate_max_words)
+    threshold = max(3, settings.corpus_repeat_fraction * len(texts))
+    return frozenset(k for k, n in document_frequency.items() if n >= threshold)
+
+
+def source_files(sources: Path) -> list[Path]:
+    if not sources.is_dir():
+        raise SourcesError(f"sources folder not found: {sources} (give one with --sources DIR)")
+    return sorted(p for p in sources.rglob("*.txt") if p.is_file())
+
+
+def read_corpus(sources: Path, settings: IngestSettings) -> Corpus:
+    """Read every *.txt under sources; files that are empty, binary or not UTF-8 are skipped."""
+    files = source_files(sources)
+    loaded: list[tuple[Path, str, str]] = []
+    skipped: list[Skipped] = []
+    for path in files:
+        text = read_text_file(path)
+        if isinstance(text, Skipped):
+            log.warning("skipping %s: %s", text.path, text.reason)
+            skipped.append(text)
+        else:
+            loaded.append((path, text, hashlib.sha256(path.read_bytes()).hexdigest()))
+    if not loaded:
+        found = f"{len(files)} .txt file(s), none readable" if files else "no .txt files"
+        raise SourcesError(f"nothing to index in {sources}: {found}")
+    boilerplate = learn_corpus_boilerplate((t for _, t, _ in loaded), settings)
+    articles = tuple(clean_article(str(p), t, f, settings, boilerplate) for p, t, f in loaded)
+    return Corpus(articles, tuple(skipped))

@@ -1,0 +1,154 @@
+"""Settings: read once from config/default.toml (or CITEBOT_CONFIG) into frozen dataclasses."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from index.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.toml"
+
+
+@dataclass(frozen=True)
+class Paths:
+    sources: Path
+    index: Path
+    golden: Path
+    data: Path
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    headline_max_words: int
+    boilerplate_max_words: int
+    corpus_repeat_fraction: float
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    max_tokens: int
+    overlap_tokens: int
+    model_max_tokens: int
+
+
+@dataclass(frozen=True)
+class EmbeddingSettings:
+    model: str
+    weights_sha256: str
+    batch_size: int
+    title_in_vectors: bool
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    top_k: int
+    candidates: int
+    rrf_k: int
+    dense_weight: float
+    lexical_weight: float
+    bm25_k1: float
+    bm25_b: float
+    abstain_below: float
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    passages_considered: int
+    max_sentences: int
+    extend_ratio: float
+
+
+@dataclass(frozen=True)
+class ConversationSettings:
+    max_turns: int
+    idle_minutes: float
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    max_question_chars: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    paths: Paths
+    ingest: IngestSettings
+    chunking: ChunkSettings
+    embedding: EmbeddingSettings
+    retrieval: RetrievalSettings
+    answer: AnswerSettings
+    conversation: ConversationSettings
+    limits: LimitSettings
+    extra: dict[str, Any]
+    """Sections other layers define for themselves (e.g. [bot]), kept as read."""
+
+    def with_index(self, index_dir: Path) -> Settings:
+        return replace(self, paths=replace(self.paths, index=index_dir))
+
+
+_SECTIONS = {
+    "paths": Paths,
+    "ingest": IngestSettings,
+    "chunking": ChunkSettings,
+    "embedding": EmbeddingSettings,
+    "retrieval": RetrievalSettings,
+    "answer": AnswerSettings,
+    "conversation": ConversationSettings,
+    "limits": LimitSettings,
+}
+
+
+def _build_section(name: str, cls: type, table: dict[str, Any], root: Path) -> Any:
+    expected = {f.name: f.type for f in fields(cls)}
+    missing = sorted(set(expected) - set(table))
+    unknown = sorted(set(table) - set(expected))
+    if missing or unknown:
+        problems = [f"missing {', '.join(missing)}" if missing else "", f"unknown {', '.join(unknown)}" if unknown else ""]
+        raise ConfigError(f"config section [{name}]: {'; '.join(p for p in problems if p)}")
+    values: dict[str, Any] = {}
+    for key, kind in expected.items():
+        value = table[key]
+        if kind == "Path":
+            value = (root / value) if not Path(value).is_absolute() else Path(value)
+        elif kind == "int" and (not isinstance(value, int) or isinstance(value, bool)):
+            raise ConfigError(f"config [{name}] {key} must be an integer, got {value!r}")
+        elif kind == "float":
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise ConfigError(f"config [{name}] {key} must be a number, got {value!r}")
+            value = float(value)
+        elif kind == "bool" and not isinstance(value, bool):
+            raise ConfigError(f"config [{name}] {key} must be true or false, got {value!r}")
+        elif kind == "str" and not isinstance(value, str):
+            raise ConfigError(f"config [{name}] {key} must be a string, got {value!r}")
+        if kind in ("int", "float") and value < 0:
+            raise ConfigError(f"config [{name}] {key} must not be negative, got {value!r}")
+        values[key] = value
+    return cls(**values)
+
+
+def load_settings(config_path: Path | str | None = None) -> Settings:
+    """Read the settings file: the given path, else $CITEBOT_CONFIG, else config/default.toml."""
+    path = Path(config_path or os.environ.get("CITEBOT_CONFIG") or DEFAULT_CONFIG)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    root = path.resolve().parent.parent
+    sections = {
+        name: _build_section(name, cls, data.get(name, {}), root) for name, cls in _SECTIONS.items()
+    }
+    if sections["chunking"].max_tokens < 8:
+        raise ConfigError("config [chunking] max_tokens must be at least 8")
+    if sections["chunking"].overlap_tokens >= sections["chunking"].max_tokens:
+        raise ConfigError("config [chunking] overlap_tokens must be smaller than max_tokens")
+    if sections["retrieval"].top_k < 1:
+        raise ConfigError("config [retrieval] top_k must be at least 1")
+    extra = {k: v for k, v in data.items() if k not in _SECTIONS}
+    return Settings(**sections, extra=extra)

@@ -1,0 +1,1 @@
+"""Question -> ranked passages with verbatim citations and an answer quote."""

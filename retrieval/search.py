@@ -1,0 +1,100 @@
+"""Hybrid search: dense (FAISS) and lexical (BM25) rankings fused by reciprocal rank fusion."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.build import vector_text
+from index.chunking import Chunk
+from index.embed import Embedder
+from index.settings import RetrievalSettings
+from index.store import StoredIndex
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Hit:
+    row: int
+    score: float
+    """Fused score: the sum of weight / (rrf_k + rank) over the rankings that found the chunk."""
+    dense_score: float
+    """Cosine similarity of chunk and query."""
+    lexical_score: float
+
+
+def reciprocal_rank_fusion(rankings: list[list[int]], weights: list[float], k: int) -> dict[int, float]:
+    """Fused scores by id: sum of weight / (k + rank), rank counted from 1 in each ranking."""
+    fused: dict[int, float] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, item in enumerate(ranking, start=1):
+            fused[item] = fused.get(item, 0.0) + weight / (k + rank)
+    return fused
+
+
+class LexicalIndex:
+    """BM25 over chunk texts (stemmed, English stopwords removed), via bm25s."""
+
+    def __init__(self, texts: list[str], k1: float, b: float) -> None:
+        import bm25s
+        import Stemmer
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG
+        self._bm25s = bm25s
+        self._stemmer = Stemmer.Stemmer("english")
+        self._model = bm25s.BM25(k1=k1, b=b)
+        self._model.index(self.tokenize(texts), show_progress=False)
+        self.size = len(texts)
+
+    def tokenize(self, texts: list[str]) -> list[list[str]]:
+        return self._bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, return_ids=False,
+                                    show_progress=False)
+
+    def scores(self, query: str) -> np.ndarray:
+        tokens = self.tokenize([query])[0]
+        if not tokens:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._model.get_scores(tokens), dtype=np.float32)
+
+
+class HybridSearcher:
+    def __init__(self, stored: StoredIndex, embedder: Embedder, settings: RetrievalSettings) -> None:
+        self.chunks: list[Chunk] = stored.chunks
+        self.vectors = stored.vectors
+        self.embedder = embedder
+        self.settings = settings
+        with_title = bool(stored.manifest.get("title_in_vectors"))
+        self.lexical = LexicalIndex([vector_text(c, with_title) for c in self.chunks],
+                                    settings.bm25_k1, settings.bm25_b)
+
+    def embed_query(self, query: str) -> np.ndarray:
+        return self.embedder.encode([query])[0]
+
+    def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
+        """Cosine similarity of the query with every chunk (exact search over the whole index)."""
+        count = self.vectors.ntotal
+        scores, rows = self.vectors.search(query_vector.reshape(1, -1).astype(np.float32), count)
+        out = np.full(count, -1.0, dtype=np.float32)
+        valid = rows[0] >= 0
+        out[rows[0][valid]] = scores[0][valid]
+        return out
+
+    def search(self, query: str, query_vector: np.ndarray | None = None) -> list[Hit]:
+        """Every chunk found by either ranking, best fused score first."""
+        if query_vector is None:
+            query_vector = self.embed_query(query)
+        dense = self.dense_scores(query_vector)
+        lexical = self.lexical.scores(query)
+        depth = self.settings.candidates
+        dense_ranking = [int(i) for i in np.argsort(-dense, kind="stable")[:depth]]
+        lexical_ranking = [int(i) for i in np.argsort(-lexical, kind="stable")[:depth] if lexical[i] > 0]
+        fused = reciprocal_rank_fusion(
+            [dense_ranking, lexical_ranking],
+            [self.settings.dense_weight, self.settings.lexical_weight],
+            self.settings.rrf_k,
+        )
+        order = sorted(fused, key=lambda row: (-fused[row], -dense[row], row))
+        return [Hit(row, fused[row], float(dense[row]), float(lexical[row])) for row in order]
