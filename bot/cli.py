@@ -42,7 +42,7 @@ def _display_path(path: Path) -> Path:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings(args.config)
+    settings = load_settings(getattr(args, "config", None))
     if getattr(args, "index", None):
         settings = settings.with_index(Path(args.index))
     return settings
@@ -172,10 +172,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="FILE", help="settings file (default: $CITEBOT_CONFIG or config/default.toml)")
-    common.add_argument("-v", "--verbose", action="store_true", help="log what happens, for debugging")
+    # SUPPRESS: given before or after the command, the flag is kept (argparse would reset it otherwise).
+    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                        help="settings file (default: $CITEBOT_CONFIG or config/default.toml)")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="log what happens, for debugging")
     with_index = argparse.ArgumentParser(add_help=False)
-    with_index.add_argument("--index", metavar="DIR", help="index folder (default: [paths] index in the config, var/index)")
+    with_index.add_argument("--index", metavar="DIR",
+                            help="index folder (default: [paths] index in the config, var/index)")
 
     parser = argparse.ArgumentParser(
         prog="citebot", parents=[common],
@@ -194,8 +198,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--sources", metavar="DIR", help="folder of *.txt articles (default: [paths] sources, seeds/)")
     build.set_defaults(run=cmd_index_build)
-    status = index_commands.add_parser("status", parents=[common, with_index], help="what the index holds, and if it is stale",
-                                       description="Show the index's model, settings, sources and whether they changed.")
+    status = index_commands.add_parser(
+        "status", parents=[common, with_index], help="what the index holds, and if it is stale",
+        description="Show the index's model, settings, sources and whether they changed since the build.")
     status.add_argument("--json", action="store_true", help="print the status as JSON")
     status.set_defaults(run=cmd_index_status)
 
@@ -206,7 +211,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog='example: citebot ask "What did Theresa May tell MPs?" --json',
     )
     ask.add_argument("question", help="the question, in quotes")
-    ask.add_argument("--top-k", type=int, metavar="N", help="number of passages to show (default: [retrieval] top_k, 5)")
+    ask.add_argument("--top-k", type=int, metavar="N",
+                     help="number of passages to show (default: [retrieval] top_k, 5)")
     ask.add_argument("--json", action="store_true", help="print one JSON object (see the README for its fields)")
     ask.set_defaults(run=cmd_ask)
 
@@ -241,7 +247,7 @@ def _configure_logging(verbose: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    _configure_logging(args.verbose)
+    _configure_logging(getattr(args, "verbose", False))
     try:
         return args.run(args)
     except QuestionError as exc:

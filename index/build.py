@@ -8,11 +8,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from index.chunking import Chunk, Chunker
+from index.chunking import Chunk, Chunker, chunk_sentences
 from index.documents import Skipped, read_corpus, read_text_file, source_files
 from index.embed import Embedder, file_sha256, make_embedder
 from index.settings import Settings
-from index.store import read_manifest, save_index
+from index.store import SentenceRef, read_manifest, save_index
 from index.tokens import count_tokens
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,11 @@ def vector_text(chunk: Chunk, with_title: bool) -> str:
     return f"{chunk.title}\n{chunk.text}" if with_title and chunk.title else chunk.text
 
 
+def _span_text(chunk: Chunk, start: int, end: int) -> str:
+    """Text of a span of the article a chunk comes from, when the span lies inside some chunk."""
+    return chunk.text[start - chunk.start:end - chunk.start]
+
+
 def chunk_corpus(sources: Path, settings: Settings, embedder: Embedder) -> tuple[list[Chunk], tuple[Skipped, ...], int]:
     corpus = read_corpus(sources, settings.ingest)
     chunker = Chunker(settings.chunking, count_tokens, embedder.count_tokens)
@@ -47,8 +52,18 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *,
     embedder = embedder or make_embedder(settings.embedding)
     chunks, skipped, article_count = chunk_corpus(sources, settings, embedder)
     embed_began = time.perf_counter()
-    vectors = embedder.encode([vector_text(c, settings.embedding.title_in_vectors) for c in chunks],
-                              progress=progress)
+    sentences = [SentenceRef(row, s, e) for row, c in enumerate(chunks) for s, e in chunk_sentences(c)]
+    # Overlapping chunks share sentences: embed each distinct sentence once.
+    holder: dict[tuple[str, int, int], int] = {}
+    for ref in sentences:
+        holder.setdefault((chunks[ref.chunk].source, ref.start, ref.end), ref.chunk)
+    unique = list(holder)
+    texts = [vector_text(c, settings.embedding.title_in_vectors) for c in chunks] + [
+        _span_text(chunks[holder[key]], key[1], key[2]) for key in unique]
+    all_vectors = embedder.encode(texts, progress=progress)  # one pass, one progress bar for the whole job
+    vectors = all_vectors[:len(chunks)]
+    position = {key: len(chunks) + i for i, key in enumerate(unique)}
+    sentence_vectors = all_vectors[[position[(chunks[r.chunk].source, r.start, r.end)] for r in sentences]]
     embed_seconds = time.perf_counter() - embed_began
     manifest = {
         "model": {"name": embedder.name, "weights_sha256": embedder.weights_sha256},
@@ -60,7 +75,7 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *,
         "sources": source_fingerprints(sources),
         "skipped": [asdict(s) for s in skipped],
     }
-    path = save_index(index_dir, chunks, vectors, manifest)
+    path = save_index(index_dir, chunks, vectors, sentences, sentence_vectors, manifest)
     return BuildReport(path, article_count, len(chunks), skipped, time.perf_counter() - began, embed_seconds)
 
 

@@ -13,8 +13,11 @@ TokenCounter = Callable[[str], int]
 
 _SENTENCE_END = re.compile(r"""[.!?]+["'\u2019\u201d)\]]*(?=\s+["'\u2018\u201c(\[]?[A-Z0-9])""")
 _ABBREVIATIONS = frozenset(
-    "mr mrs ms dr st prof sen rep gen col lt sgt capt rev hon no vs etc jan feb mar apr jun jul aug sep sept "
-    "oct nov dec inc ltd co corp e.g i.e u.s u.k approx fig al".split()
+    [
+        "mr", "mrs", "ms", "dr", "st", "prof", "sen", "rep", "gen", "col", "lt", "sgt", "capt", "rev", "hon",
+        "no", "vs", "etc", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+        "inc", "ltd", "co", "corp", "e.g", "i.e", "u.s", "u.k", "approx", "fig", "al"
+    ]
 )
 
 
@@ -44,6 +47,15 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
         cursor = match.end()
     spans.append((cursor, end))
     return [_strip(text, s, e) for s, e in spans if text[s:e].strip()]
+
+
+def chunk_sentences(chunk: Chunk) -> list[tuple[int, int]]:
+    """Spans, in the source file, of the sentences of a chunk (a sentence never crosses a line)."""
+    spans = []
+    for line in re.finditer(r"[^\n]+", chunk.text):
+        found = sentence_spans(chunk.text, line.start(), line.end())
+        spans.extend((chunk.start + s, chunk.start + e) for s, e in found)
+    return spans
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:

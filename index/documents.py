@@ -130,8 +130,7 @@ def clean_article(source: str, text: str, fingerprint: str, settings: IngestSett
         spans = spans[1:]
     keys = [normalise_line(text[s:e]) for s, e in spans]
     short = [len(k.split()) <= settings.boilerplate_max_words for k in keys]
-    # A paragraph repeating the one before it is one occurrence (a doubled caption), not two.
-    counts = Counter(k for i, k in enumerate(keys) if short[i] and (i == 0 or keys[i - 1] != k))
+    seen: set[str] = set()
     paragraphs = []
     for i, (start, end) in enumerate(spans):
         key = keys[i]
@@ -142,8 +141,9 @@ def clean_article(source: str, text: str, fingerprint: str, settings: IngestSett
             reason = "link, consent or teaser line"
         elif short[i] and key in corpus_boilerplate:
             reason = "line repeated across many files"
-        elif short[i] and counts[key] > 1:
-            reason = "short line repeated within the file"
+        elif short[i] and key in seen:
+            reason = "repeats an earlier line of the file"
+        seen.add(key)
         paragraphs.append(Paragraph(start, end, i + 1, reason))
     return Article(source, text, title, tuple(paragraphs), fingerprint)
 

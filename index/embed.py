@@ -88,7 +88,7 @@ class SentenceTransformerEmbedder:
         from tqdm import tqdm
 
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        with tqdm(total=len(texts), desc="Embedding", unit="chunk", file=sys.stderr,
+        with tqdm(total=len(texts), desc="Embedding passages and sentences", unit="text", file=sys.stderr,
                   disable=not progress, dynamic_ncols=True) as bar:
             for begin in range(0, len(texts), self.batch_size):
                 batch = texts[begin:begin + self.batch_size]
@@ -106,7 +106,7 @@ class HashEmbedder:
     name = "hash"
     weights_sha256 = "none"
 
-    def __init__(self, dimension: int = 256) -> None:
+    def __init__(self, dimension: int = 1024) -> None:
         self.dimension = dimension
 
     @staticmethod

@@ -50,10 +50,13 @@ class RetrievalSettings:
     candidates: int
     rrf_k: int
     dense_weight: float
+    sentence_weight: float
     lexical_weight: float
     bm25_k1: float
     bm25_b: float
     abstain_below: float
+    max_per_article: int
+    duplicate_share: float
 
 
 @dataclass(frozen=True)
@@ -108,8 +111,9 @@ def _build_section(name: str, cls: type, table: dict[str, Any], root: Path) -> A
     missing = sorted(set(expected) - set(table))
     unknown = sorted(set(table) - set(expected))
     if missing or unknown:
-        problems = [f"missing {', '.join(missing)}" if missing else "", f"unknown {', '.join(unknown)}" if unknown else ""]
-        raise ConfigError(f"config section [{name}]: {'; '.join(p for p in problems if p)}")
+        problems = ([f"missing {', '.join(missing)}"] if missing else []) + (
+            [f"unknown {', '.join(unknown)}"] if unknown else [])
+        raise ConfigError(f"config section [{name}]: {'; '.join(problems)}")
     values: dict[str, Any] = {}
     for key, kind in expected.items():
         value = table[key]

@@ -6,6 +6,8 @@ Layout of an index folder:
     build-<id>/manifest.json    model and hash, settings, source fingerprints, file hashes
     build-<id>/chunks.jsonl     one chunk per line, row i of the FAISS index is line i
     build-<id>/vectors.faiss    exact inner product over unit vectors (IndexFlatIP)
+    build-<id>/sentences.jsonl  [chunk row, start, end] of every sentence of every chunk
+    build-<id>/sentences.faiss  one unit vector per line of sentences.jsonl
 """
 
 from __future__ import annotations
@@ -34,6 +36,16 @@ CURRENT = "current"
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 VECTORS = "vectors.faiss"
+SENTENCES = "sentences.jsonl"
+SENTENCE_VECTORS = "sentences.faiss"
+
+
+@dataclass(frozen=True)
+class SentenceRef:
+    chunk: int
+    """Row of the chunk the sentence belongs to."""
+    start: int
+    end: int
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,8 @@ class StoredIndex:
     manifest: dict[str, Any]
     chunks: list[Chunk]
     vectors: faiss.Index
+    sentences: list[SentenceRef]
+    sentence_vectors: faiss.Index
 
 
 def _fsync_dir(path: Path) -> None:
@@ -59,25 +73,32 @@ def _write(path: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
-def save_index(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, manifest: dict[str, Any]) -> Path:
+def _write_vectors(path: Path, vectors: np.ndarray) -> None:
+    flat = faiss.IndexFlatIP(vectors.shape[1])
+    flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(flat, str(path))
+
+
+def save_index(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, sentences: list[SentenceRef],
+               sentence_vectors: np.ndarray, manifest: dict[str, Any]) -> Path:
     """Write a new build beside the old one, then point `current` at it in one atomic rename."""
-    if len(chunks) != len(vectors):
-        raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
+    if len(chunks) != len(vectors) or len(sentences) != len(sentence_vectors):
+        raise ValueError("every chunk and every sentence needs exactly one vector")
     index_dir.mkdir(parents=True, exist_ok=True)
     build_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     partial = index_dir / f".build-{build_id}.partial"
     partial.mkdir()
-    flat = faiss.IndexFlatIP(vectors.shape[1])
-    flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    faiss.write_index(flat, str(partial / VECTORS))
+    _write_vectors(partial / VECTORS, vectors)
+    _write_vectors(partial / SENTENCE_VECTORS, sentence_vectors)
     _write(partial / CHUNKS, "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks).encode())
+    _write(partial / SENTENCES, "".join(json.dumps([s.chunk, s.start, s.end]) + "\n" for s in sentences).encode())
     manifest = {
         **manifest,
         "format": FORMAT_VERSION,
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "chunk_count": len(chunks),
         "dimension": int(vectors.shape[1]),
-        "files": {name: file_sha256(partial / name) for name in (CHUNKS, VECTORS)},
+        "files": {name: file_sha256(partial / name) for name in (CHUNKS, VECTORS, SENTENCES, SENTENCE_VECTORS)},
     }
     _write(partial / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
     _fsync_dir(partial)
@@ -138,10 +159,14 @@ def load_index(index_dir: Path, *, model_name: str, weights_sha256: str, dimensi
         )
     try:
         vectors = faiss.read_index(str(build / VECTORS))
+        sentence_vectors = faiss.read_index(str(build / SENTENCE_VECTORS))
         with (build / CHUNKS).open(encoding="utf-8") as handle:
             chunks = [Chunk(**json.loads(line)) for line in handle]
+        with (build / SENTENCES).open(encoding="utf-8") as handle:
+            sentences = [SentenceRef(*json.loads(line)) for line in handle]
     except (RuntimeError, ValueError, TypeError) as exc:
         raise IndexInvalidError(f"index in {build} cannot be read ({exc}); {rebuild}") from None
-    if vectors.ntotal != len(chunks) or vectors.d != dimension:
+    if (vectors.ntotal != len(chunks) or vectors.d != dimension or sentence_vectors.ntotal != len(sentences)
+            or sentence_vectors.d != dimension or any(not 0 <= s.chunk < len(chunks) for s in sentences)):
         raise IndexInvalidError(f"index in {build} is inconsistent (vectors and chunks differ); {rebuild}")
-    return StoredIndex(build, manifest, chunks, vectors)
+    return StoredIndex(build, manifest, chunks, vectors, sentences, sentence_vectors)

@@ -27,7 +27,8 @@ class Passage:
     text: str
     citation: Citation
     chunk_id: str
-    dense_score: float
+    similarity: float
+    """Cosine similarity of the query with the passage or its best sentence, whichever is higher."""
     also_in: tuple[Passage, ...] = field(default=())
     """Passages from other articles that say the same thing, each with its own citation."""
 

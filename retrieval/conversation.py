@@ -9,15 +9,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 _OPENERS = frozenset(
-    "what who whom whose which when where why how did does do is are was were has have had can could would "
-    "should will tell give list name and but so or the a an in on at of for to i please also any".split()
+    [
+        "what", "who", "whom", "whose", "which", "when", "where", "why", "how", "did", "does", "do", "is",
+        "are", "was", "were", "has", "have", "had", "can", "could", "would", "should", "will", "tell", "give",
+        "list", "name", "and", "but", "so", "or", "the", "a", "an", "in", "on", "at", "of", "for", "to", "i",
+        "please", "also", "any"
+    ]
 )
 _ENTITY = re.compile(r"[A-Z][\w'\u2019.-]*(?:\s+(?:of\s+the\s+|of\s+|de\s+|van\s+der\s+)?[A-Z][\w'\u2019.-]*)*")
 _PRONOUN = re.compile(r"\b(he|him|his|she|her|hers|they|them|their|theirs)\b", re.IGNORECASE)
 _POSSESSIVE = frozenset({"his", "their", "theirs", "hers"})
 _NOT_A_NOUN = frozenset(
-    "to in on at by for from with about after before over as and or but that than if when while so "
-    "say said tell told do did does be is was were has have had".split()
+    [
+        "to", "in", "on", "at", "by", "for", "from", "with", "about", "after", "before", "over", "as", "and",
+        "or", "but", "that", "than", "if", "when", "while", "so", "say", "said", "tell", "told", "do", "did",
+        "does", "be", "is", "was", "were", "has", "have", "had"
+    ]
 )
 
 

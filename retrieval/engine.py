@@ -11,9 +11,10 @@ from index.embed import Embedder, file_sha256, make_embedder
 from index.errors import QuestionError
 from index.settings import Settings
 from index.store import StoredIndex, load_index
-from retrieval.answer import pick_answer
-from retrieval.citations import Citation, Passage, Result
+from retrieval.answer import Sentence, pick_answer
+from retrieval.citations import Answer, Citation, Passage, Result
 from retrieval.conversation import Conversation
+from retrieval.diversity import arrange
 from retrieval.search import Hit, HybridSearcher
 
 log = logging.getLogger(__name__)
@@ -60,9 +61,26 @@ class Engine:
         c = self.settings.conversation
         return Conversation(c.max_turns, c.idle_minutes * 60)
 
-    def _passage(self, rank: int, hit: Hit, chunk: Chunk) -> Passage:
+    def _passage(self, rank: int, hit: Hit, chunk: Chunk, also_in: list[Hit] = ()) -> Passage:
         citation = Citation(chunk.source, chunk.title, chunk.start, chunk.end, chunk.paragraph)
-        return Passage(rank, hit.score, chunk.text, citation, chunk.id, hit.dense_score)
+        twins = tuple(self._passage(rank, twin, self.stored.chunks[twin.row]) for twin in also_in)
+        return Passage(rank, hit.score, chunk.text, citation, chunk.id, max(hit.dense_score, hit.sentence_score),
+                       twins)
+
+    def _answer(self, searched: str, hits: list[Hit], chunks: list[Chunk], sentence_scores) -> Answer | None:
+        candidates = []
+        for rank, (hit, chunk) in enumerate(zip(hits, chunks, strict=True), start=1):
+            for i in self.searcher.sentences_by_chunk.get(hit.row, []):
+                ref = self.stored.sentences[i]
+                text = chunk.text[ref.start - chunk.start:ref.end - chunk.start]
+                candidates.append(Sentence(rank, chunk.source, ref.start, ref.end, text, float(sentence_scores[i])))
+        picked = pick_answer(searched, candidates, self.settings.answer)
+        if picked is None:
+            return None
+        first, last = picked
+        chunk = chunks[first.passage_rank - 1]
+        text = chunk.text[first.start - chunk.start:last.end - chunk.start]
+        return Answer(text, chunk.source, first.start, last.end, first.passage_rank)
 
     def ask(self, question: str, conversation: Conversation | None = None, top_k: int | None = None) -> Result:
         """Search the articles for a question (a follow-up when a conversation is given)."""
@@ -72,14 +90,20 @@ class Engine:
             raise QuestionError(f"top-k must be at least 1, got {top_k}")
         searched = conversation.searched_for(question) if conversation else question
         query_vector = self.searcher.embed_query(searched)
-        hits = [h for h in self.searcher.search(searched, query_vector)
-                if self.stored.chunks[h.row].source in self.unchanged_sources]
-        chunks = [self.stored.chunks[h.row] for h in hits]
-        passages = [self._passage(rank, hit, chunk) for rank, (hit, chunk) in enumerate(zip(hits, chunks), 1)]
-        best_similarity = max((h.dense_score for h in hits), default=-1.0)
-        abstained = best_similarity < self.settings.retrieval.abstain_below
-        answer = None if abstained else pick_answer(searched, query_vector, chunks[:top_k], self.embedder,
-                                                    self.settings.answer)
+        sentence_scores = self.searcher.sentence_scores(query_vector)
+        hits = {h.row: h for h in self.searcher.search(searched, query_vector, sentence_scores)
+                if self.stored.chunks[h.row].source in self.unchanged_sources}
+        r = self.settings.retrieval
+        slots = arrange(list(hits), self.stored.chunks, top_k + MORE_PASSAGES, r.max_per_article, r.duplicate_share)
+        passages = [self._passage(rank, hits[s.row], s.chunk, [hits[row] for row in s.also_in])
+                    for rank, s in enumerate(slots, 1)]
+        best_similarity = max((p.similarity for p in passages), default=-1.0)
+        abstained = best_similarity < r.abstain_below
+        answer = None
+        if not abstained:
+            considered = slots[:min(top_k, self.settings.answer.passages_considered)]
+            answer = self._answer(searched, [hits[s.row] for s in considered], [s.chunk for s in considered],
+                                  sentence_scores)
         if conversation is not None:
             conversation.remember(question, searched)
         return Result(question, searched, abstained, answer, tuple(passages[:top_k]),

@@ -3,12 +3,14 @@
 Each line: {"id", "category", "turns": [question, ...], "evidence": [{"source": file-name prefix,
 "quote": verbatim text}]}. Only the last turn is scored; earlier turns build the conversation.
 A passage is relevant when it covers at least half of an evidence quote; an answer quote is right
-when it overlaps an evidence quote. Unanswerable questions have no evidence.
+when it overlaps an evidence quote. A quote found several times counts wherever it is.
+Unanswerable questions have no evidence.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Any
 
 from index.documents import read_corpus
 from index.errors import CitebotError
-from retrieval.citations import quote_matches_source
+from retrieval.citations import Passage, quote_matches_source
 from retrieval.engine import Engine
 from retrieval.metrics import hit_at, ndcg_at, reciprocal_rank_at
 
@@ -57,10 +59,10 @@ def _evidence_spans(evidence: list[dict[str, str]], texts: dict[str, str]) -> li
     for ev in evidence:
         for name, text in texts.items():
             if name.startswith(ev["source"]):
-                start = text.find(ev["quote"])
-                if start < 0:
+                starts = [m.start() for m in re.finditer(re.escape(ev["quote"]), text)]
+                if not starts:
                     raise CitebotError(f"golden evidence not found in {name}: {ev['quote']!r}")
-                spans.append(Span(name, start, start + len(ev["quote"])))
+                spans.extend(Span(name, start, start + len(ev["quote"])) for start in starts)
     return spans
 
 
@@ -86,13 +88,13 @@ def evaluate_golden(engine: Engine, golden_path: Path, k: int = 5) -> dict[str, 
         result = engine.ask(item["turns"][-1], conversation, top_k=k)
         spans = _evidence_spans(item["evidence"], texts)
         shown = list(result.passages)
-        for p in shown:
+        for p in [p for slot in shown for p in (slot, *slot.also_in)]:
             non_verbatim += not quote_matches_source(p.text, p.citation.source, p.citation.start, p.citation.end)
             boilerplate += any(d.overlap(p.citation.source, p.citation.start, p.citation.end) for d in dropped)
         if result.answer:
             a = result.answer
             non_verbatim += not quote_matches_source(a.text, a.source, a.start, a.end)
-        best = max((p.dense_score for p in shown), default=-1.0)
+        best = max((p.similarity for p in shown), default=-1.0)
         detail: dict[str, Any] = {"id": item["id"], "category": item["category"], "searched": result.searched,
                                   "abstained": result.abstained, "best_similarity": round(best, 4)}
         if item["category"] == UNANSWERABLE:
@@ -102,13 +104,24 @@ def evaluate_golden(engine: Engine, golden_path: Path, k: int = 5) -> dict[str, 
             answerable += 1
             refused += result.abstained
 
-            def covers(source: str, start: int, end: int) -> bool:
-                return any(s.overlap(source, start, end) * 2 >= s.end - s.start for s in spans)
+            def covered(passage: Passage, spans: list[Span] = spans) -> set[Span]:
+                """Evidence places covered by a passage, or by a repeat of it listed "also in"."""
+                return {s for q in (passage, *passage.also_in) for s in spans
+                        if s.overlap(q.citation.source, q.citation.start, q.citation.end) * 2 >= s.end - s.start}
 
-            relevant = [covers(p.citation.source, p.citation.start, p.citation.end) for p in shown]
-            total = sum(covers(name, s, e) for name, s, e in chunk_spans)
+            relevant = [bool(covered(p)) for p in shown]
+            # For nDCG a passage gains only for evidence places no higher passage covered; the ideal list
+            # shows one passage per place (there are at most as many places as chunks covering them).
+            seen: set[Span] = set()
+            novel = []
+            for p in shown:
+                places = covered(p) - seen
+                novel.append(bool(places))
+                seen |= places
+            reachable = {s for s in spans for name, cs, ce in chunk_spans
+                         if s.overlap(name, cs, ce) * 2 >= s.end - s.start}
             scores = {"hit@1": hit_at(relevant, 1), "hit@3": hit_at(relevant, 3),
-                      "mrr@5": reciprocal_rank_at(relevant, k), "ndcg@5": ndcg_at(relevant, k, total)}
+                      "mrr@5": reciprocal_rank_at(relevant, k), "ndcg@5": ndcg_at(novel, k, len(reachable))}
             per_category[item["category"]].append(scores)
             right = bool(result.answer) and any(
                 s.overlap(result.answer.source, result.answer.start, result.answer.end) > 0 for s in spans)

@@ -24,6 +24,8 @@ class Hit:
     dense_score: float
     """Cosine similarity of chunk and query."""
     lexical_score: float
+    sentence_score: float
+    """Cosine similarity of the query and the chunk's best-matching sentence."""
 
 
 def reciprocal_rank_fusion(rankings: list[list[int]], weights: list[float], k: int) -> dict[int, float]:
@@ -66,6 +68,13 @@ class HybridSearcher:
         self.vectors = stored.vectors
         self.embedder = embedder
         self.settings = settings
+        count = stored.sentence_vectors.ntotal
+        self.sentence_matrix = (stored.sentence_vectors.reconstruct_n(0, count) if count
+                                else np.zeros((0, stored.sentence_vectors.d), dtype=np.float32))
+        self.sentence_chunk = np.array([ref.chunk for ref in stored.sentences], dtype=np.int64)
+        self.sentences_by_chunk: dict[int, list[int]] = {}
+        for i, ref in enumerate(stored.sentences):
+            self.sentences_by_chunk.setdefault(ref.chunk, []).append(i)
         with_title = bool(stored.manifest.get("title_in_vectors"))
         self.lexical = LexicalIndex([vector_text(c, with_title) for c in self.chunks],
                                     settings.bm25_k1, settings.bm25_b)
@@ -82,19 +91,29 @@ class HybridSearcher:
         out[rows[0][valid]] = scores[0][valid]
         return out
 
-    def search(self, query: str, query_vector: np.ndarray | None = None) -> list[Hit]:
-        """Every chunk found by either ranking, best fused score first."""
+    def sentence_scores(self, query_vector: np.ndarray) -> np.ndarray:
+        """Cosine similarity of the query with every sentence of every chunk."""
+        return self.sentence_matrix @ query_vector.astype(np.float32)
+
+    def search(self, query: str, query_vector: np.ndarray | None = None,
+               sentence_scores: np.ndarray | None = None) -> list[Hit]:
+        """Every chunk found by any ranking (dense, best sentence, BM25), best fused score first."""
         if query_vector is None:
             query_vector = self.embed_query(query)
+        if sentence_scores is None:
+            sentence_scores = self.sentence_scores(query_vector)
         dense = self.dense_scores(query_vector)
+        best_sentence = np.full(len(self.chunks), -1.0, dtype=np.float32)
+        np.maximum.at(best_sentence, self.sentence_chunk, sentence_scores)
         lexical = self.lexical.scores(query)
         depth = self.settings.candidates
-        dense_ranking = [int(i) for i in np.argsort(-dense, kind="stable")[:depth]]
-        lexical_ranking = [int(i) for i in np.argsort(-lexical, kind="stable")[:depth] if lexical[i] > 0]
-        fused = reciprocal_rank_fusion(
-            [dense_ranking, lexical_ranking],
-            [self.settings.dense_weight, self.settings.lexical_weight],
-            self.settings.rrf_k,
-        )
+        rankings = [
+            [int(i) for i in np.argsort(-dense, kind="stable")[:depth]],
+            [int(i) for i in np.argsort(-best_sentence, kind="stable")[:depth]],
+            [int(i) for i in np.argsort(-lexical, kind="stable")[:depth] if lexical[i] > 0],
+        ]
+        weights = [self.settings.dense_weight, self.settings.sentence_weight, self.settings.lexical_weight]
+        fused = reciprocal_rank_fusion(rankings, weights, self.settings.rrf_k)
         order = sorted(fused, key=lambda row: (-fused[row], -dense[row], row))
-        return [Hit(row, fused[row], float(dense[row]), float(lexical[row])) for row in order]
+        return [Hit(row, fused[row], float(dense[row]), float(lexical[row]), float(best_sentence[row]))
+                for row in order]

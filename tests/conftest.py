@@ -1,0 +1,63 @@
+"""Shared fixtures: settings pointed at temporary folders, and one real-model index per session."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from index.settings import DEFAULT_CONFIG, PROJECT_ROOT, Settings, load_settings
+
+SEEDS = PROJECT_ROOT / "seeds"
+
+
+def write_config(folder: Path, *, model: str = "hash", **overrides: object) -> Path:
+    """A copy of config/default.toml with the index under folder, the given model and overrides."""
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    values: dict[str, object] = {
+        "sources": str(SEEDS), "index": str(folder / "index"), "golden": str(PROJECT_ROOT / "tests/data/golden.jsonl"),
+        "data": str(folder / "data"), "model": model, **overrides,
+    }
+    for key, value in values.items():
+        rendered = f'"{value}"' if isinstance(value, str) else str(value).lower()
+        text, count = re.subn(rf"(?m)^{key}\s*=\s*[^#\n]*", f"{key} = {rendered} ", text)
+        assert count == 1, key
+    path = folder / "config" / "test.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def hash_config(tmp_path: Path) -> Path:
+    return write_config(tmp_path)
+
+
+@pytest.fixture
+def hash_settings(hash_config: Path) -> Settings:
+    return load_settings(hash_config)
+
+
+@pytest.fixture
+def seeds_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "sources"
+    shutil.copytree(SEEDS, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def real_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    folder = tmp_path_factory.mktemp("real")
+    return load_settings(write_config(folder, model="all-MiniLM-L6-v2"))
+
+
+@pytest.fixture(scope="session")
+def real_engine(real_settings: Settings):
+    """The real model over the real seeds, built once for the whole session."""
+    from index.build import build_index
+    from retrieval.engine import Engine
+
+    build_index(SEEDS, real_settings.paths.index, real_settings)
+    return Engine(real_settings)

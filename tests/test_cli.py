@@ -1,0 +1,102 @@
+"""The command line, called in-process: exit codes, messages, JSON, with the hash test embedder."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from retrieval.citations import quote_matches_source
+from tests.conftest import write_config
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str, stdin: str | None = None,
+        monkeypatch: pytest.MonkeyPatch | None = None) -> tuple[int, str, str]:
+    if stdin is not None:
+        assert monkeypatch is not None
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(("question", "message"), [("", "empty"), ("   ", "empty"), ("q" * 600, "limit is 500")])
+def test_ask_refuses_bad_questions_in_one_line(capsys, hash_config: Path, question: str, message: str) -> None:
+    code, out, err = run(capsys, "ask", question, "--config", str(hash_config))
+    assert code == 2 and out == ""
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_ask_builds_on_first_use_then_answers_in_json(capsys, hash_config: Path) -> None:
+    code, out, err = run(capsys, "--config", str(hash_config), "ask", "What did Theresa May tell MPs?", "--json",
+                         "--top-k", "3")
+    assert code == 0, err
+    assert "building it first" in err
+    data = json.loads(out)
+    assert len(data["passages"]) == 3
+    for passage in data["passages"]:
+        c = passage["citation"]
+        assert quote_matches_source(passage["text"], c["source"], c["start"], c["end"])
+
+
+def test_ask_human_output_numbers_passages(capsys, hash_config: Path) -> None:
+    code, out, _ = run(capsys, "ask", "Theresa May racial hatred", "--config", str(hash_config))
+    assert code == 0 and "[1] " in out and "paragraph" in out
+
+
+def test_top_k_must_be_positive(capsys, hash_config: Path) -> None:
+    code, _, err = run(capsys, "ask", "anything", "--top-k", "0", "--config", str(hash_config))
+    assert code == 2 and "--top-k" in err
+
+
+def test_status_without_index_says_how_to_build(capsys, tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    code, _, err = run(capsys, "index", "status", "--config", str(config), "--index", str(tmp_path / "nowhere"))
+    assert code == 1 and "citebot index build" in err and "Traceback" not in err
+
+
+def test_build_then_status(capsys, hash_config: Path, seeds_copy: Path) -> None:
+    code, _, err = run(capsys, "index", "build", "--sources", str(seeds_copy), "--config", str(hash_config))
+    assert code == 0 and "Indexed 3 article(s)" in err
+    code, out, _ = run(capsys, "index", "status", "--json", "--config", str(hash_config))
+    status = json.loads(out)
+    assert code == 0 and status["up_to_date"] and status["articles"] == 3
+    (seeds_copy / "new.txt").write_text("New headline\n\nNew story.\n", encoding="utf-8")
+    _, out, _ = run(capsys, "index", "status", "--json", "--config", str(hash_config))
+    assert json.loads(out)["changes"] == [f"added: {seeds_copy / 'new.txt'}"]
+
+
+def test_build_with_missing_sources_is_one_line(capsys, hash_config: Path, tmp_path: Path) -> None:
+    code, _, err = run(capsys, "index", "build", "--sources", str(tmp_path / "nope"), "--config", str(hash_config))
+    assert code == 1 and "sources folder not found" in err and len(err.strip().splitlines()) == 2
+
+
+def test_bad_config_is_one_line(capsys, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[chunking\n", encoding="utf-8")
+    code, _, err = run(capsys, "ask", "hello", "--config", str(bad))
+    assert code == 1 and "not valid TOML" in err
+
+
+def test_chat_json_keeps_the_conversation_and_resets(capsys, monkeypatch, hash_config: Path) -> None:
+    lines = "What did Theresa May tell MPs?\nWhich kinds of hatred did she name?\n/reset\n\n" \
+            "Which kinds of hatred did she name?\n"
+    code, out, _ = run(capsys, "chat", "--json", "--config", str(hash_config), stdin=lines, monkeypatch=monkeypatch)
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert len(rows) == 5
+    assert rows[1]["searched"] == "Which kinds of hatred did Theresa May name?"
+    assert rows[2] == {"reset": True}
+    assert "error" in rows[3]
+    assert rows[4]["searched"] == "Which kinds of hatred did she name?"
+
+
+def test_help_teaches(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["ask", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "--top-k" in out and "--index" in out and "example" in out

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from index.build import build_index
+from index.errors import QuestionError
+from index.settings import load_settings
+from retrieval.citations import quote_matches_source
+from retrieval.engine import Engine
+from retrieval.search import reciprocal_rank_fusion
+from tests.conftest import write_config
+
+ARTICLES = {
+    "otters.txt": "Otters return to the river\n\nOtters have returned to the river Wensum after forty years. "
+                  "Volunteers counted twelve otters in March.\n\nThe council plans a new nature reserve.\n",
+    "budget.txt": "Council budget approved\n\nThe council approved a budget of four million pounds. "
+                  "Libraries will stay open on Sundays.\n",
+    "match.txt": "City win the derby\n\nCity beat United three goals to one in the derby. "
+                 "The striker scored twice before half time.\n",
+}
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for name, text in ARTICLES.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def engine(tmp_path: Path, corpus: Path) -> Engine:
+    settings = load_settings(write_config(tmp_path, sources=str(corpus), abstain_below=0.2))
+    build_index(corpus, settings.paths.index, settings)
+    return Engine(settings)
+
+
+def test_reciprocal_rank_fusion_by_hand() -> None:
+    fused = reciprocal_rank_fusion([[1, 2, 3], [3, 1]], [1.0, 0.5], k=60)
+    assert fused[1] == pytest.approx(1 / 61 + 0.5 / 62)
+    assert fused[2] == pytest.approx(1 / 62)
+    assert fused[3] == pytest.approx(1 / 63 + 0.5 / 61)
+    assert sorted(fused, key=fused.get, reverse=True) == [1, 3, 2]
+
+
+def test_hybrid_search_ranks_the_matching_article_first(engine: Engine) -> None:
+    result = engine.ask("How many otters did volunteers count?")
+    assert not result.abstained
+    top = result.passages[0]
+    assert Path(top.citation.source).name == "otters.txt" and "otters" in top.text.lower()
+    assert [p.rank for p in result.passages] == list(range(1, len(result.passages) + 1))
+    assert all(a.score >= b.score for a, b in zip(result.passages, result.passages[1:], strict=False))
+    assert result.answer is not None and "twelve otters" in result.answer.text
+    assert quote_matches_source(result.answer.text, result.answer.source, result.answer.start, result.answer.end)
+    for p in result.passages:
+        assert quote_matches_source(p.text, p.citation.source, p.citation.start, p.citation.end)
+
+
+def test_no_match_abstains_but_lists_the_nearest(engine: Engine) -> None:
+    result = engine.ask("quantum zebra xylophone?")
+    assert result.abstained and result.answer is None
+    assert result.passages  # the nearest ones, still cited
+    assert result.to_json()["answer"] is None
+
+
+def test_top_k_and_json_contract(engine: Engine) -> None:
+    result = engine.ask("council budget", top_k=2)
+    data = result.to_json()
+    assert set(data) == {"question", "searched", "abstained", "answer", "passages"}
+    assert len(data["passages"]) == 2
+    passage = data["passages"][0]
+    assert set(passage) >= {"rank", "score", "text", "citation"}
+    assert set(passage["citation"]) == {"source", "title", "start", "end", "paragraph"}
+    assert set(data["answer"]) == {"text", "source", "start", "end", "passage"}
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t", "x" * 501])
+def test_bad_questions_are_refused(engine: Engine, question: str) -> None:
+    with pytest.raises(QuestionError):
+        engine.ask(question)
+
+
+def test_changed_sources_are_never_cited(engine: Engine, corpus: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (corpus / "otters.txt").write_text("Otters moved.\n\nDifferent text now about otters.\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        fresh = Engine(engine.settings)
+    assert "otters.txt changed" in caplog.text
+    result = fresh.ask("How many otters did volunteers count?")
+    assert all(Path(p.citation.source).name != "otters.txt" for p in result.passages)
