@@ -170,6 +170,33 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+
+    import discord
+
+    from bot.client import serve
+    from index.store import read_manifest
+    from retrieval.engine import Engine
+
+    token = os.environ.get("DISCORD_TOKEN", "").strip()
+    if not token:
+        raise CitebotError("DISCORD_TOKEN is not set; put the bot token from the Discord developer portal in the "
+                           "environment: DISCORD_TOKEN=... citebot serve (see the README)")
+    settings = _settings(args)
+    read_manifest(settings.paths.index)  # no index: say so now, not after connecting
+    discord.utils.setup_logging(level=logging.INFO)
+    try:
+        asyncio.run(serve(settings, token, lambda: Engine(settings)))
+    except discord.LoginFailure:
+        raise CitebotError("Discord refused the token in DISCORD_TOKEN; copy it again from the developer "
+                           "portal (Bot > Reset Token)") from None
+    except discord.PrivilegedIntentsRequired:
+        raise CitebotError("enable the Message Content intent for the bot in the Discord developer portal "
+                           "(Bot > Privileged Gateway Intents)") from None
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS: given before or after the command, the flag is kept (argparse would reset it otherwise).
@@ -233,6 +260,15 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--golden", metavar="FILE", help="golden set JSONL (default: [paths] golden)")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
     evaluate.set_defaults(run=cmd_eval)
+
+    serve = commands.add_parser(
+        "serve", parents=[common, with_index], help="run the Discord bot",
+        description="Run the Discord bot: /ask, mentions (answered in a thread), follow-ups, /reset and buttons. "
+                    "The token is read from the DISCORD_TOKEN environment variable; channels, the development "
+                    "guild and the rate limit from the [bot] section of the config. Needs a built index.",
+        epilog="example: DISCORD_TOKEN=... citebot serve",
+    )
+    serve.set_defaults(run=cmd_serve)
     return parser
 
 

@@ -78,6 +78,16 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class BotSettings:
+    allowed_channels: list
+    dev_guild: int
+    rate_limit_per_minute: int
+    passages_shown: int
+    more_passages: int
+    worker_threads: int
+
+
+@dataclass(frozen=True)
 class Settings:
     paths: Paths
     ingest: IngestSettings
@@ -87,8 +97,7 @@ class Settings:
     answer: AnswerSettings
     conversation: ConversationSettings
     limits: LimitSettings
-    extra: dict[str, Any]
-    """Sections other layers define for themselves (e.g. [bot]), kept as read."""
+    bot: BotSettings
 
     def with_index(self, index_dir: Path) -> Settings:
         return replace(self, paths=replace(self.paths, index=index_dir))
@@ -103,6 +112,7 @@ _SECTIONS = {
     "answer": AnswerSettings,
     "conversation": ConversationSettings,
     "limits": LimitSettings,
+    "bot": BotSettings,
 }
 
 
@@ -127,6 +137,8 @@ def _build_section(name: str, cls: type, table: dict[str, Any], root: Path) -> A
             value = float(value)
         elif kind == "bool" and not isinstance(value, bool):
             raise ConfigError(f"config [{name}] {key} must be true or false, got {value!r}")
+        elif kind == "list" and not (isinstance(value, list) and all(isinstance(v, int) for v in value)):
+            raise ConfigError(f"config [{name}] {key} must be a list of ids (integers), got {value!r}")
         elif kind == "str" and not isinstance(value, str):
             raise ConfigError(f"config [{name}] {key} must be a string, got {value!r}")
         if kind in ("int", "float") and value < 0:
@@ -154,5 +166,7 @@ def load_settings(config_path: Path | str | None = None) -> Settings:
         raise ConfigError("config [chunking] overlap_tokens must be smaller than max_tokens")
     if sections["retrieval"].top_k < 1:
         raise ConfigError("config [retrieval] top_k must be at least 1")
-    extra = {k: v for k, v in data.items() if k not in _SECTIONS}
-    return Settings(**sections, extra=extra)
+    unknown = sorted(set(data) - set(_SECTIONS))
+    if unknown:
+        raise ConfigError(f"config file {path}: unknown section(s) {', '.join(unknown)}")
+    return Settings(**sections)

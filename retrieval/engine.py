@@ -57,6 +57,10 @@ class Engine:
                             "until you run: citebot index build", source)
         return fresh
 
+    def check(self, question: str) -> str:
+        """The question cleaned, or a QuestionError saying why it cannot be searched."""
+        return check_question(question, self.settings.limits.max_question_chars)
+
     def new_conversation(self) -> Conversation:
         c = self.settings.conversation
         return Conversation(c.max_turns, c.idle_minutes * 60)

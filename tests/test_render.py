@@ -1,0 +1,79 @@
+"""Discord rendering against every limit, with long and odd passages."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.render import (
+    CONTENT_LIMIT,
+    DESCRIPTION_LIMIT,
+    EMBEDS_LIMIT,
+    FIELD_NAME_LIMIT,
+    FIELD_VALUE_LIMIT,
+    MESSAGE_TOTAL_LIMIT,
+    TITLE_LIMIT,
+    render_passages,
+    render_result,
+    trim,
+)
+from retrieval.citations import Answer, Citation, Passage, Result
+
+ODD = [
+    "word " * 2000,                                                     # long, no sentence end
+    "A sentence. " * 600,                                               # many sentences
+    "x" * 9000,                                                         # one enormous word
+    "**bold** _under_ `code` > quote ~~strike~~ @everyone <@&42> " * 80,  # markdown and mentions
+    "Emoji 👍🏽 and accents café naïve — “quotes” ‘single’. " * 150,     # wide characters
+    "Line one.\n\n\nLine two.\n" * 300,                                 # many lines
+]
+
+
+def _passage(rank: int, text: str, title: str | None = "A title", also: int = 0) -> Passage:
+    citation = Citation("seeds/001_x.txt", title, 10, 10 + len(text), 3)
+    twins = tuple(_passage(rank, text[:50], title) for _ in range(also))
+    return Passage(rank, 0.03, text, citation, f"c{rank}", 0.5, twins)
+
+
+def _result(text: str, question: str = "What happened?", abstained: bool = False) -> Result:
+    passages = tuple(_passage(i, text, title="T" * 400 if i == 2 else "Title", also=i) for i in range(1, 4))
+    answer = None if abstained else Answer(text, "seeds/001_x.txt", 10, 10 + len(text), 1)
+    return Result(question, question + " (rewritten)", abstained, answer, passages)
+
+
+def _check(rendered) -> None:
+    assert len(rendered.content) <= CONTENT_LIMIT
+    assert 1 <= len(rendered.embeds) <= EMBEDS_LIMIT
+    total = len(rendered.content)
+    for embed in rendered.embeds:
+        assert len(embed.title or "") <= TITLE_LIMIT
+        assert len(embed.description or "") <= DESCRIPTION_LIMIT
+        for field in embed.fields:
+            assert len(field.name) <= FIELD_NAME_LIMIT and len(field.value) <= FIELD_VALUE_LIMIT
+        total += len(embed)
+    assert total <= MESSAGE_TOTAL_LIMIT
+
+
+@pytest.mark.parametrize("text", ODD)
+@pytest.mark.parametrize("abstained", [False, True])
+def test_answers_stay_within_every_limit(text: str, abstained: bool) -> None:
+    _check(render_result(_result(text, question="Q " * 3000, abstained=abstained), shown=3))
+
+
+@pytest.mark.parametrize("text", ODD)
+def test_more_sources_stay_within_every_limit(text: str) -> None:
+    _check(render_passages("More sources", [_passage(i, text) for i in range(1, 26)], "For: " + text))
+
+
+def test_trim_cuts_at_a_sentence_or_a_word_never_mid_word() -> None:
+    text = "The first sentence is here. The second one is rather longer than the first one was."
+    assert trim(text, 40) == "The first sentence is here. …"
+    cut = trim("alpha beta gamma delta epsilon", 20)
+    assert cut == "alpha beta gamma …" and len(cut) <= 20
+    assert trim("short", 10) == "short"
+    assert len(trim("y" * 50, 10)) <= 10
+
+
+def test_mentions_are_shown_as_text_and_markdown_escaped() -> None:
+    rendered = render_result(_result("He wrote **sh**-stirring and @everyone."), shown=1)
+    description = rendered.embeds[0].description or ""
+    assert "\\*\\*sh\\*\\*" in description and "@everyone" in description
