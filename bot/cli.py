@@ -160,9 +160,16 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.dataset:
+        from retrieval.beir import evaluate_beir, render_beir
+
+        report = evaluate_beir(Path(args.dataset), args.split, settings)
+        print(json.dumps(report, indent=2) if args.json else render_beir(report))
+        return 0
+
     from retrieval.evaluate import evaluate_golden, render_report
 
-    settings = _settings(args)
     golden = Path(args.golden) if args.golden else settings.paths.golden
     engine = _engine(settings, build_if_missing=True)
     report = evaluate_golden(engine, golden)
@@ -255,9 +262,16 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser(
         "eval", parents=[common, with_index], help="measure retrieval on the golden question set",
         description="Run the golden questions over the index and print hit@1, hit@3, MRR@5 and nDCG@5 by "
-                    "category, answer-quote accuracy and abstention accuracy.",
+                    "category, answer-quote accuracy and abstention accuracy; or, with --dataset, a BEIR benchmark.",
+        epilog="examples:\n  citebot eval\n  citebot eval --dataset ../shared/data/scifact --split test",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     evaluate.add_argument("--golden", metavar="FILE", help="golden set JSONL (default: [paths] golden)")
+    evaluate.add_argument("--dataset", metavar="DIR",
+                          help="a BEIR-format folder (corpus.jsonl[.gz], queries.jsonl, qrels/SPLIT.tsv) to evaluate "
+                               "instead: nDCG@10, recall@10/100, MRR@10 for dense, lexical and fused rankings; its "
+                               "index is cached under [paths] data/beir and reused")
+    evaluate.add_argument("--split", default="test", help="qrels split for --dataset (default: test)")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
     evaluate.set_defaults(run=cmd_eval)
 

@@ -88,15 +88,17 @@ class SentenceTransformerEmbedder:
         from tqdm import tqdm
 
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        # Batches of similar length waste little on padding; results go back in the caller's order.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
         with tqdm(total=len(texts), desc="Embedding passages and sentences", unit="text", file=sys.stderr,
                   disable=not progress, dynamic_ncols=True) as bar:
-            for begin in range(0, len(texts), self.batch_size):
-                batch = texts[begin:begin + self.batch_size]
-                out[begin:begin + len(batch)] = self.model.encode(
-                    batch, batch_size=self.batch_size, normalize_embeddings=True,
+            for begin in range(0, len(order), self.batch_size):
+                rows = order[begin:begin + self.batch_size]
+                out[rows] = self.model.encode(
+                    [texts[i] for i in rows], batch_size=self.batch_size, normalize_embeddings=True,
                     convert_to_numpy=True, show_progress_bar=False,
                 )
-                bar.update(len(batch))
+                bar.update(len(rows))
         return out
 
 

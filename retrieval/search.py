@@ -37,6 +37,16 @@ def reciprocal_rank_fusion(rankings: list[list[int]], weights: list[float], k: i
     return fused
 
 
+@dataclass(frozen=True)
+class Signals:
+    dense: np.ndarray
+    """Cosine similarity of the query and each chunk."""
+    best_sentence: np.ndarray
+    """Cosine similarity of the query and each chunk's best-matching sentence."""
+    lexical: np.ndarray
+    """BM25 score of each chunk."""
+
+
 class LexicalIndex:
     """BM25 over chunk texts (stemmed, English stopwords removed), via bm25s."""
 
@@ -95,25 +105,41 @@ class HybridSearcher:
         """Cosine similarity of the query with every sentence of every chunk."""
         return self.sentence_matrix @ query_vector.astype(np.float32)
 
+    def signals(self, query: str, query_vector: np.ndarray, sentence_scores: np.ndarray | None = None) -> Signals:
+        """Every chunk's score by each ranking signal."""
+        if sentence_scores is None:
+            sentence_scores = self.sentence_scores(query_vector)
+        best_sentence = np.full(len(self.chunks), -1.0, dtype=np.float32)
+        np.maximum.at(best_sentence, self.sentence_chunk, sentence_scores)
+        return Signals(self.dense_scores(query_vector), best_sentence, self.lexical.scores(query))
+
+    def fuse(self, signals: Signals, depth: int | None = None) -> dict[int, float]:
+        """Reciprocal rank fusion of the top `depth` chunks of each ranking."""
+        depth = depth or self.settings.candidates
+        rankings = [
+            top_rows(signals.dense, depth),
+            top_rows(signals.best_sentence, depth),
+            [row for row in top_rows(signals.lexical, depth) if signals.lexical[row] > 0],
+        ]
+        weights = [self.settings.dense_weight, self.settings.sentence_weight, self.settings.lexical_weight]
+        return reciprocal_rank_fusion(rankings, weights, self.settings.rrf_k)
+
     def search(self, query: str, query_vector: np.ndarray | None = None,
                sentence_scores: np.ndarray | None = None) -> list[Hit]:
         """Every chunk found by any ranking (dense, best sentence, BM25), best fused score first."""
         if query_vector is None:
             query_vector = self.embed_query(query)
-        if sentence_scores is None:
-            sentence_scores = self.sentence_scores(query_vector)
-        dense = self.dense_scores(query_vector)
-        best_sentence = np.full(len(self.chunks), -1.0, dtype=np.float32)
-        np.maximum.at(best_sentence, self.sentence_chunk, sentence_scores)
-        lexical = self.lexical.scores(query)
-        depth = self.settings.candidates
-        rankings = [
-            [int(i) for i in np.argsort(-dense, kind="stable")[:depth]],
-            [int(i) for i in np.argsort(-best_sentence, kind="stable")[:depth]],
-            [int(i) for i in np.argsort(-lexical, kind="stable")[:depth] if lexical[i] > 0],
-        ]
-        weights = [self.settings.dense_weight, self.settings.sentence_weight, self.settings.lexical_weight]
-        fused = reciprocal_rank_fusion(rankings, weights, self.settings.rrf_k)
+        signals = self.signals(query, query_vector, sentence_scores)
+        fused = self.fuse(signals)
+        dense = signals.dense
         order = sorted(fused, key=lambda row: (-fused[row], -dense[row], row))
-        return [Hit(row, fused[row], float(dense[row]), float(lexical[row]), float(best_sentence[row]))
-                for row in order]
+        return [Hit(row, fused[row], float(dense[row]), float(signals.lexical[row]),
+                    float(signals.best_sentence[row])) for row in order]
+
+
+def top_rows(scores: np.ndarray, depth: int) -> list[int]:
+    """Indices of the `depth` highest scores, best first (ties by index)."""
+    if depth < len(scores):
+        part = np.argpartition(-scores, depth)[:depth]
+        return [int(i) for i in part[np.lexsort((part, -scores[part]))]]
+    return [int(i) for i in np.argsort(-scores, kind="stable")]
