@@ -63,6 +63,8 @@ class Result:
     passages: tuple[Passage, ...]
     more: tuple[Passage, ...] = field(default=())
     """The passages after the top ones (for "more sources")."""
+    best_similarity: float = -1.0
+    """The highest cosine similarity of the query with any passage or sentence found: what abstention tests."""
 
     def to_json(self) -> dict[str, Any]:
         return {

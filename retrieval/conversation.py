@@ -67,9 +67,11 @@ def rewrite_follow_up(question: str, history: list[Turn]) -> str:
     """The query to search: the question itself, or with what it refers to from earlier turns."""
     if not history:
         return question
-    own = [n for n in entities(question) if len(n.split()) > 1 or not n.isupper()]
+    names = entities(question)
+    # "What did Margaret Hodge say about her party?": the pronoun refers to the person in the question.
+    people = [n for n in names if len(n.split()) > 1 and not n.isupper()]
     pronoun = _PRONOUN.search(question)
-    if pronoun and not own:
+    if pronoun and not people:
         word = pronoun.group(1).casefold()
         name = None
         for turn in reversed(history):
@@ -84,7 +86,7 @@ def rewrite_follow_up(question: str, history: list[Turn]) -> str:
         replacement = _possessive(name) if possessive else name
         return question[:pronoun.start()] + replacement + question[pronoun.end():]
     content = [w for w in re.findall(r"[A-Za-z0-9']+", question) if w.casefold() not in _OPENERS]
-    if not own and len(content) <= 2:
+    if not names and len(content) <= 2:
         return f"{history[-1].searched} {question}"  # "Why?", "And when?": only the last turn gives it sense
     return question
 

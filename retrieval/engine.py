@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 from index.chunking import Chunk
+from index.documents import normalise_line
 from index.embed import Embedder, file_sha256, make_embedder
 from index.errors import QuestionError
 from index.settings import Settings
 from index.store import StoredIndex, load_index
 from retrieval.answer import Sentence, pick_answer
 from retrieval.citations import Answer, Citation, Passage, Result
-from retrieval.conversation import Conversation
+from retrieval.conversation import Conversation, entities
 from retrieval.diversity import arrange
 from retrieval.search import Hit, HybridSearcher
 
@@ -43,6 +45,7 @@ class Engine:
         )
         self.searcher = HybridSearcher(self.stored, self.embedder, settings.retrieval)
         self.unchanged_sources = self._unchanged_sources()
+        self._vocabulary = {w for c in self.stored.chunks for w in re.findall(r"\w+", normalise_line(c.text))}
 
     def _unchanged_sources(self) -> set[str]:
         """Sources whose file still matches the build; passages from any other would cite wrongly."""
@@ -60,6 +63,17 @@ class Engine:
     def check(self, question: str) -> str:
         """The question cleaned, or a QuestionError saying why it cannot be searched."""
         return check_question(question, self.settings.limits.max_question_chars)
+
+    def unknown_names(self, query: str) -> list[str]:
+        """Names in the query most of whose words no article uses ("Keir Starmer", "World Cup"):
+        the articles cannot be about them."""
+        missing = []
+        for name in entities(query):
+            words = re.findall(r"\w+", normalise_line(re.sub(r"['\u2019]s$", "", name)))
+            absent = [w for w in words if w not in self._vocabulary]
+            if words and 2 * len(absent) >= len(words):
+                missing.append(name)
+        return missing
 
     def new_conversation(self) -> Conversation:
         c = self.settings.conversation
@@ -101,8 +115,8 @@ class Engine:
         slots = arrange(list(hits), self.stored.chunks, top_k + MORE_PASSAGES, r.max_per_article, r.duplicate_share)
         passages = [self._passage(rank, hits[s.row], s.chunk, [hits[row] for row in s.also_in])
                     for rank, s in enumerate(slots, 1)]
-        best_similarity = max((p.similarity for p in passages), default=-1.0)
-        abstained = best_similarity < r.abstain_below
+        best_similarity = max((max(h.dense_score, h.sentence_score) for h in hits.values()), default=-1.0)
+        abstained = best_similarity < r.abstain_below or bool(self.unknown_names(searched))
         answer = None
         if not abstained:
             considered = slots[:min(top_k, self.settings.answer.passages_considered)]
@@ -111,4 +125,4 @@ class Engine:
         if conversation is not None:
             conversation.remember(question, searched)
         return Result(question, searched, abstained, answer, tuple(passages[:top_k]),
-                      tuple(passages[top_k:top_k + MORE_PASSAGES]))
+                      tuple(passages[top_k:top_k + MORE_PASSAGES]), best_similarity)

@@ -94,7 +94,7 @@ def evaluate_golden(engine: Engine, golden_path: Path, k: int = 5) -> dict[str, 
         if result.answer:
             a = result.answer
             non_verbatim += not quote_matches_source(a.text, a.source, a.start, a.end)
-        best = max((p.similarity for p in shown), default=-1.0)
+        best = result.best_similarity
         detail: dict[str, Any] = {"id": item["id"], "category": item["category"], "searched": result.searched,
                                   "abstained": result.abstained, "best_similarity": round(best, 4)}
         if item["category"] == UNANSWERABLE:
