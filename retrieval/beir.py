@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import json
 import logging
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -105,7 +106,8 @@ def prepare(data: BeirData, settings: Settings, embedder: Embedder, with_titles:
         names = json.loads(names_file.read_text(encoding="utf-8"))
         log.info("reusing the index in %s", cache)
     except (IndexMissingError, IndexInvalidError, OSError, ValueError):
-        print(f"Indexing {data.name} into {cache} (once; reused while the corpus and settings stay the same)")
+        print(f"Indexing {data.name} into {cache} (once; reused while the corpus and settings stay the same)",
+              file=sys.stderr)
         names = write_documents(data, sources, with_titles)
         names_file.write_text(json.dumps(names), encoding="utf-8")
         build_index(sources, cache / "index", beir_settings, embedder=embedder, progress=True)

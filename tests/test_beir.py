@@ -48,6 +48,6 @@ def test_evaluate_beir_scores_and_reuses_its_cache(dataset: Path, tmp_path: Path
     for ranking in ("dense", "lexical", "fused"):
         assert report["results"][ranking]["recall@10"] == 1.0
     assert report["results"]["lexical"]["ndcg@10"] == 1.0
-    assert "Indexing tiny" in capsys.readouterr().out
+    assert "Indexing tiny" in capsys.readouterr().err
     again = evaluate_beir(dataset, "test", settings)
-    assert "Indexing" not in capsys.readouterr().out and again["results"] == report["results"]
+    assert "Indexing" not in capsys.readouterr().err and again["results"] == report["results"]

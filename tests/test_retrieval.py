@@ -91,3 +91,11 @@ def test_changed_sources_are_never_cited(engine: Engine, corpus: Path, caplog: p
     assert "otters.txt changed" in caplog.text
     result = fresh.ask("How many otters did volunteers count?")
     assert all(Path(p.citation.source).name != "otters.txt" for p in result.passages)
+
+
+def test_a_question_about_someone_no_article_names_abstains(engine: Engine) -> None:
+    assert not engine.ask("How many otters did the volunteers in March count?").abstained
+    result = engine.ask("How many otters did Zebulon Quartermaine count?")
+    assert result.abstained and result.answer is None and result.passages
+    assert engine.unknown_names("What did Zebulon Quartermaine say?") == ["Zebulon Quartermaine"]
+    assert engine.unknown_names("What did the City striker do in March?") == []
