@@ -79,12 +79,12 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 
 
 def cmd_index_status(args: argparse.Namespace) -> int:
-    from index.build import stale_sources
+    from index.build import changed_settings, stale_sources
     from index.store import current_build, read_manifest
 
     settings = _settings(args)
     manifest = read_manifest(settings.paths.index)
-    changes = stale_sources(settings.paths.index)
+    changes = stale_sources(settings.paths.index) + changed_settings(manifest, settings)
     status = {
         "index": str(_display_path(settings.paths.index)),
         "build": current_build(settings.paths.index).name,

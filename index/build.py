@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,10 +39,15 @@ def _span_text(chunk: Chunk, start: int, end: int) -> str:
     return chunk.text[start - chunk.start:end - chunk.start]
 
 
-def chunk_corpus(sources: Path, settings: Settings, embedder: Embedder) -> tuple[list[Chunk], tuple[Skipped, ...], int]:
+def chunk_corpus(sources: Path, settings: Settings, embedder: Embedder,
+                 progress: bool = False) -> tuple[list[Chunk], tuple[Skipped, ...], int]:
+    from tqdm import tqdm
+
     corpus = read_corpus(sources, settings.ingest)
     chunker = Chunker(settings.chunking, count_tokens, embedder.count_tokens)
-    chunks = [chunk for article in corpus.articles for chunk in chunker.chunk_article(article)]
+    articles = tqdm(corpus.articles, desc="Chunking articles", unit="article", file=sys.stderr,
+                    disable=not progress, dynamic_ncols=True)
+    chunks = [chunk for article in articles for chunk in chunker.chunk_article(article)]
     return chunks, corpus.skipped, len(corpus.articles)
 
 
@@ -50,7 +56,7 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *,
     """Index every article under sources into index_dir; the old index serves until the swap."""
     began = time.perf_counter()
     embedder = embedder or make_embedder(settings.embedding)
-    chunks, skipped, article_count = chunk_corpus(sources, settings, embedder)
+    chunks, skipped, article_count = chunk_corpus(sources, settings, embedder, progress)
     embed_began = time.perf_counter()
     sentences = [SentenceRef(row, s, e) for row, c in enumerate(chunks) for s, e in chunk_sentences(c)]
     # Overlapping chunks share sentences: embed each distinct sentence once.
@@ -86,6 +92,15 @@ def source_fingerprints(sources: Path) -> dict[str, str]:
         if not isinstance(read_text_file(path), Skipped):
             found[str(path)] = file_sha256(path)
     return found
+
+
+def changed_settings(manifest: dict, settings: Settings) -> list[str]:
+    """Index-time settings that differ between the build and the config now."""
+    built = {"chunking": manifest.get("chunking"), "ingest": manifest.get("ingest"),
+             "title_in_vectors": manifest.get("title_in_vectors")}
+    now = {"chunking": asdict(settings.chunking), "ingest": asdict(settings.ingest),
+           "title_in_vectors": settings.embedding.title_in_vectors}
+    return [f"settings: [{name}] differs from the build" for name in built if built[name] != now[name]]
 
 
 def stale_sources(index_dir: Path) -> list[str]:

@@ -7,6 +7,7 @@ import os
 import re
 from pathlib import Path
 
+from index.build import changed_settings
 from index.chunking import Chunk
 from index.documents import normalise_line
 from index.embed import Embedder, file_sha256, make_embedder
@@ -45,6 +46,8 @@ class Engine:
         )
         self.searcher = HybridSearcher(self.stored, self.embedder, settings.retrieval)
         self.unchanged_sources = self._unchanged_sources()
+        for change in changed_settings(self.stored.manifest, settings):
+            log.warning("%s; run citebot index build to apply it", change)
         self._vocabulary = {w for c in self.stored.chunks for w in re.findall(r"\w+", normalise_line(c.text))}
 
     def _unchanged_sources(self) -> set[str]:

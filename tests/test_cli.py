@@ -100,3 +100,12 @@ def test_help_teaches(capsys) -> None:
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert "--top-k" in out and "--index" in out and "example" in out
+
+
+def test_status_notices_changed_chunk_settings(capsys, tmp_path: Path, seeds_copy: Path) -> None:
+    built_with = write_config(tmp_path)
+    run(capsys, "index", "build", "--sources", str(seeds_copy), "--config", str(built_with))
+    changed = write_config(tmp_path / "other", index=str(tmp_path / "index"), max_tokens=64)
+    _, out, _ = run(capsys, "index", "status", "--json", "--config", str(changed))
+    status = json.loads(out)
+    assert not status["up_to_date"] and "settings: [chunking] differs from the build" in status["changes"]
