@@ -21,6 +21,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from index.build import vector_text  # noqa: E402
 from index.embed import make_embedder  # noqa: E402
 from index.settings import load_settings  # noqa: E402
 from retrieval.beir import _documents, _scores, load_beir, prepare  # noqa: E402
@@ -31,9 +32,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dataset")
     parser.add_argument("--split", default="train")
+    parser.add_argument("--config", help="settings file (default: config/default.toml)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    settings = load_settings()
+    settings = load_settings(args.config)
     embedder = make_embedder(settings.embedding)
     data = load_beir(Path(args.dataset), args.split)
     engine, names = prepare(data, settings, embedder)
@@ -41,7 +43,7 @@ def main() -> None:
     doc_of = {c.source: names[Path(c.source).name] for c in engine.stored.chunks}
     qids = list(data.qrels)
     vectors = embedder.encode([data.queries[q] for q in qids])
-    texts = [c.text for c in engine.stored.chunks]
+    texts = [vector_text(c, settings.embedding.title_in_vectors) for c in engine.stored.chunks]
     chunk_matrix = searcher.vectors.reconstruct_n(0, searcher.vectors.ntotal)
     depth = 300
 

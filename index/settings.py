@@ -48,12 +48,15 @@ class EmbeddingSettings:
 class RetrievalSettings:
     top_k: int
     candidates: int
+    fusion: str
     rrf_k: int
     dense_weight: float
     sentence_weight: float
     lexical_weight: float
     bm25_k1: float
     bm25_b: float
+    prf_weight: float
+    prf_depth: int
     abstain_below: float
     max_per_article: int
     duplicate_share: float
@@ -164,6 +167,9 @@ def load_settings(config_path: Path | str | None = None) -> Settings:
         raise ConfigError("config [chunking] max_tokens must be at least 8")
     if sections["chunking"].overlap_tokens >= sections["chunking"].max_tokens:
         raise ConfigError("config [chunking] overlap_tokens must be smaller than max_tokens")
+    fusion = sections["retrieval"].fusion
+    if fusion not in ("rrf", "convex"):
+        raise ConfigError(f'config [retrieval] fusion must be "rrf" or "convex", got {fusion!r}')
     if sections["retrieval"].top_k < 1:
         raise ConfigError("config [retrieval] top_k must be at least 1")
     unknown = sorted(set(data) - set(_SECTIONS))

@@ -143,19 +143,20 @@ def evaluate_beir(folder: Path, split: str, settings: Settings, embedder: Embedd
     index_seconds = time.perf_counter() - began
     doc_of_source = {c.source: names[Path(c.source).name] for c in engine.stored.chunks}
     searcher = engine.searcher
-    depth = max(settings.retrieval.candidates, 10 * DEPTH)
     query_ids = list(data.qrels)
     began = time.perf_counter()
     vectors = embedder.encode([data.queries[q] for q in query_ids])
     runs: dict[str, dict[str, list[str]]] = {"dense": {}, "lexical": {}, "fused": {}}
     for query_id, vector in zip(query_ids, vectors, strict=True):
-        signals = searcher.signals(data.queries[query_id], vector)
-        fused = searcher.fuse(signals, depth)
+        signals = searcher.signals(data.queries[query_id], searcher.expand_query(vector))
+        fused = searcher.fuse(signals)  # exactly as the bot ranks
         order = sorted(fused, key=lambda row: (-fused[row], -signals.dense[row], row))
-        runs["dense"][query_id] = _documents(list(np.argsort(-signals.dense, kind="stable")), engine, doc_of_source)
+        dense = [int(r) for r in np.argsort(-signals.dense, kind="stable")]
         lexical = [int(r) for r in np.argsort(-signals.lexical, kind="stable") if signals.lexical[r] > 0]
+        runs["dense"][query_id] = _documents(dense, engine, doc_of_source)
         runs["lexical"][query_id] = _documents(lexical, engine, doc_of_source)
-        runs["fused"][query_id] = _documents(order, engine, doc_of_source)
+        # Past the fused candidates, the dense order fills the list to 100 documents for recall@100.
+        runs["fused"][query_id] = _documents(order + dense, engine, doc_of_source)
     search_seconds = time.perf_counter() - began
     return {
         "dataset": data.name, "split": split, "queries": len(query_ids), "documents": len(set(names.values())),

@@ -47,6 +47,20 @@ class Signals:
     """BM25 score of each chunk."""
 
 
+def convex_fusion(scores: list[np.ndarray], rankings: list[list[int]], weights: list[float]) -> dict[int, float]:
+    """Weighted mean of each signal min-max normalised over the candidates (the union of the rankings)."""
+    candidates = np.array(sorted({row for ranking in rankings for row in ranking}), dtype=np.int64)
+    if len(candidates) == 0:
+        return {}
+    total = np.zeros(len(candidates), dtype=np.float64)
+    for signal, weight in zip(scores, weights, strict=True):
+        values = signal[candidates].astype(np.float64)
+        low, high = values.min(), values.max()
+        total += weight * ((values - low) / (high - low) if high > low else np.zeros_like(values))
+    total /= max(sum(weights), 1e-9)
+    return {int(row): float(score) for row, score in zip(candidates, total, strict=True)}
+
+
 class LexicalIndex:
     """BM25 over chunk texts (stemmed, English stopwords removed), via bm25s."""
 
@@ -90,7 +104,17 @@ class HybridSearcher:
                                     settings.bm25_k1, settings.bm25_b)
 
     def embed_query(self, query: str) -> np.ndarray:
-        return self.embedder.encode([query])[0]
+        return self.expand_query(self.embedder.encode([query])[0])
+
+    def expand_query(self, query_vector: np.ndarray) -> np.ndarray:
+        """Pseudo-relevance feedback: move the query toward its nearest chunks (Rocchio), when configured."""
+        weight, depth = self.settings.prf_weight, self.settings.prf_depth
+        if weight <= 0 or depth < 1 or self.vectors.ntotal == 0:
+            return query_vector
+        _, rows = self.vectors.search(query_vector.reshape(1, -1).astype(np.float32), min(depth, self.vectors.ntotal))
+        centroid = np.mean([self.vectors.reconstruct(int(r)) for r in rows[0] if r >= 0], axis=0)
+        expanded = query_vector + weight * centroid
+        return (expanded / np.linalg.norm(expanded)).astype(np.float32)
 
     def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
         """Cosine similarity of the query with every chunk (exact search over the whole index)."""
@@ -114,7 +138,7 @@ class HybridSearcher:
         return Signals(self.dense_scores(query_vector), best_sentence, self.lexical.scores(query))
 
     def fuse(self, signals: Signals, depth: int | None = None) -> dict[int, float]:
-        """Reciprocal rank fusion of the top `depth` chunks of each ranking."""
+        """Fused scores of the top `depth` chunks of each ranking, by the configured fusion."""
         depth = depth or self.settings.candidates
         rankings = [
             top_rows(signals.dense, depth),
@@ -122,6 +146,8 @@ class HybridSearcher:
             [row for row in top_rows(signals.lexical, depth) if signals.lexical[row] > 0],
         ]
         weights = [self.settings.dense_weight, self.settings.sentence_weight, self.settings.lexical_weight]
+        if self.settings.fusion == "convex":
+            return convex_fusion([signals.dense, signals.best_sentence, signals.lexical], rankings, weights)
         return reciprocal_rank_fusion(rankings, weights, self.settings.rrf_k)
 
     def search(self, query: str, query_vector: np.ndarray | None = None,
