@@ -165,6 +165,10 @@ def _register_commands(client: CitebotClient) -> None:
     @app_commands.describe(question="What you want to know about the articles")
     async def ask(interaction: discord.Interaction, question: str) -> None:
         """Ask the articles a question; the answer cites its sources."""
+        if interaction.channel is not None and not client.allowed_here(interaction.channel):
+            await interaction.response.send_message("I only answer in the channels I am set up for here.",
+                                                    ephemeral=True, allowed_mentions=NO_MENTIONS)
+            return
         wait = client.rate_limiter.retry_after(interaction.user.id)
         if wait:
             await interaction.response.send_message(
@@ -298,5 +302,9 @@ async def serve(settings: Settings, token: str, engine_factory: Callable[[], Eng
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(client.close()))
-    async with client:
-        await client.start(token)
+    try:
+        async with client:
+            await client.start(token)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

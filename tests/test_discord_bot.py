@@ -222,3 +222,42 @@ async def test_a_429_is_retried(harness: Harness) -> None:
     assert posts[-1].body["embeds"]
 
 
+
+
+async def test_only_allowed_channels_are_answered(harness: Harness) -> None:
+    server, client = harness.server, harness.client
+    assert client is not None
+    client.settings = replace(client.settings, bot=replace(client.settings.bot, allowed_channels=[999]))
+    await server.say("Who is Ian Lavery?", mention_bot=True, user_id=4900)
+    refused = await server.slash("ask", {"question": "Who is Ian Lavery?"}, user_id=4900)
+    (callback,) = await server.wait_for(callback_of(refused))
+    assert callback.body["type"] == 4 and callback.body["data"]["flags"] & 64
+    assert "only answer" in callback.body["data"]["content"]
+    assert not server.find(lambda r: r.path.endswith("/threads") or r.path.endswith("/messages"))
+
+
+async def test_sigterm_closes_the_bot_cleanly(real_engine, tmp_path: Path) -> None:
+    import os
+    import signal
+
+    from bot.client import serve
+
+    server = FakeDiscord()
+    await server.start()
+    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    discord.http.Route.BASE = server.api_base
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(server.gateway_url)
+    settings = replace(real_engine.settings, paths=replace(real_engine.settings.paths, data=tmp_path / "data"))
+    try:
+        task = asyncio.create_task(serve(settings, "fake-token", lambda: real_engine))
+        await server.wait_for(lambda r: r.path.endswith("/commands"))  # logged in, commands synced
+        for _ in range(100):
+            if server.sockets:
+                break
+            await asyncio.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.wait_for(task, 10)  # returns instead of dying
+        assert not server.sockets or all(ws.closed for ws in server.sockets)
+    finally:
+        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
+        await server.stop()

@@ -99,3 +99,29 @@ def test_a_question_about_someone_no_article_names_abstains(engine: Engine) -> N
     assert result.abstained and result.answer is None and result.passages
     assert engine.unknown_names("What did Zebulon Quartermaine say?") == ["Zebulon Quartermaine"]
     assert engine.unknown_names("What did the City striker do in March?") == []
+
+
+def test_convex_fusion_by_hand() -> None:
+    import numpy as np
+
+    from retrieval.search import convex_fusion
+
+    dense = np.array([0.9, 0.5, 0.1, 0.0], dtype=np.float32)
+    lexical = np.array([0.0, 4.0, 2.0, 0.0], dtype=np.float32)
+    fused = convex_fusion([dense, lexical], [[0, 1, 2], [1, 2]], [0.5, 0.5])
+    assert set(fused) == {0, 1, 2}  # only candidates of some ranking
+    # min-max over candidates: dense (1, 0.5, 0), lexical (0, 1, 0.5)
+    assert fused[0] == pytest.approx(0.5) and fused[1] == pytest.approx(0.75) and fused[2] == pytest.approx(0.25)
+
+
+def test_pseudo_relevance_feedback_moves_the_query_toward_its_neighbours(tmp_path: Path, corpus: Path) -> None:
+    import numpy as np
+
+    settings = load_settings(write_config(tmp_path, sources=str(corpus), prf_weight=0.5, prf_depth=1))
+    build_index(corpus, settings.paths.index, settings)
+    engine = Engine(settings)
+    plain = engine.embedder.encode(["otters river"])[0]
+    expanded = engine.searcher.embed_query("otters river")
+    assert np.linalg.norm(expanded) == pytest.approx(1.0, abs=1e-5)
+    nearest = engine.searcher.vectors.reconstruct(int(np.argmax(engine.searcher.dense_scores(plain))))
+    assert float(expanded @ nearest) > float(plain @ nearest)
