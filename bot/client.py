@@ -137,7 +137,7 @@ class CitebotClient(discord.Client):
                              reference=message)
             return
         target: discord.abc.Messageable = channel
-        if mentioned and not isinstance(channel, discord.Thread):
+        if mentioned and message.guild is not None and not isinstance(channel, discord.Thread):
             try:
                 target = await message.create_thread(name=trim(question or "Question", 100) or "Question",
                                                      auto_archive_duration=1440)
@@ -149,6 +149,10 @@ class CitebotClient(discord.Client):
             result = await self.answer(question, target.id)
         except QuestionError as error:
             await self._send(target, f"I can't search that: {error}.", reference=message)
+            return
+        except Exception:
+            log.exception("search failed for a mention in %s", channel.id)
+            await self._send(target, "Something went wrong while searching; please try again.")
             return
         rendered, view = self.reply_for(result)
         await self._send(target, rendered.content, embeds=rendered.embeds, view=view)
@@ -182,7 +186,13 @@ def _register_commands(client: CitebotClient) -> None:
                                                     allowed_mentions=NO_MENTIONS)
             return
         await interaction.response.defer(thinking=True)
-        result = await client.answer(question, interaction.channel_id or 0)
+        try:
+            result = await client.answer(question, interaction.channel_id or 0)
+        except Exception:
+            log.exception("search failed for /ask")
+            await interaction.followup.send("Something went wrong while searching; please try again.",
+                                            ephemeral=True, allowed_mentions=NO_MENTIONS)
+            return
         rendered, view = client.reply_for(result)
         await interaction.followup.send(rendered.content, embeds=rendered.embeds, view=view,
                                         allowed_mentions=NO_MENTIONS)
