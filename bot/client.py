@@ -136,6 +136,11 @@ class CitebotClient(discord.Client):
             await self._send(channel, f"You are asking quickly; please wait {wait:.0f} s and ask again.",
                              reference=message)
             return
+        try:
+            self.engine.check(question)  # type: ignore[union-attr]
+        except QuestionError as error:
+            await self._send(channel, f"I can't search that: {error}.", reference=message)
+            return
         target: discord.abc.Messageable = channel
         if mentioned and message.guild is not None and not isinstance(channel, discord.Thread):
             try:
@@ -147,9 +152,6 @@ class CitebotClient(discord.Client):
                 log.warning("could not open a thread in %s: %s", channel.id, error)
         try:
             result = await self.answer(question, target.id)
-        except QuestionError as error:
-            await self._send(target, f"I can't search that: {error}.", reference=message)
-            return
         except Exception:
             log.exception("search failed for a mention in %s", channel.id)
             await self._send(target, "Something went wrong while searching; please try again.")

@@ -261,3 +261,12 @@ async def test_sigterm_closes_the_bot_cleanly(real_engine, tmp_path: Path) -> No
     finally:
         discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
         await server.stop()
+
+
+async def test_an_empty_mention_gets_a_short_explanation_and_no_thread(harness: Harness) -> None:
+    server = harness.server
+    await server.say("   ", mention_bot=True, user_id=5100)
+    (reply,) = await server.wait_for(lambda r: r.method == "POST" and r.path == f"/channels/{CHANNEL_ID}/messages")
+    assert "empty" in reply.body["content"] and reply.body["message_reference"]
+    assert_no_pings(reply.body)
+    assert not server.find(lambda r: r.path.endswith("/threads"))
