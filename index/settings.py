@@ -67,6 +67,7 @@ class AnswerSettings:
     passages_considered: int
     max_sentences: int
     extend_ratio: float
+    word_overlap_weight: float
 
 
 @dataclass(frozen=True)

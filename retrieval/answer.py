@@ -47,7 +47,7 @@ def pick_answer(question: str, candidates: list[Sentence],
     for sentence in candidates:
         overlap = len(question_words & _content_words(sentence.text)) / max(1, len(question_words))
         # Meaning first; shared content words and a higher-ranked passage break near-ties.
-        scores.append(sentence.similarity + 0.25 * overlap + 0.03 / sentence.passage_rank)
+        scores.append(sentence.similarity + settings.word_overlap_weight * overlap + 0.03 / sentence.passage_rank)
     best = max(range(len(scores)), key=scores.__getitem__)
     chosen = [best]
     while len(chosen) < settings.max_sentences:

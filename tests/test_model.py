@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -64,7 +65,8 @@ def test_follow_up_finds_the_prime_ministers_words(real_engine) -> None:
 
 def test_end_to_end_build_and_ask_json(tmp_path: Path) -> None:
     env = {**os.environ, "CITEBOT_CONFIG": str(PROJECT_ROOT / "config" / "default.toml")}
-    citebot = [sys.executable, "-m", "bot.cli"]
+    installed = shutil.which("citebot")  # the console script pip installed, as a user runs it
+    citebot = [installed] if installed else [sys.executable, "-m", "bot.cli"]
     index_dir = tmp_path / "index"
     build = subprocess.run([*citebot, "index", "build", "--sources", "seeds", "--index", str(index_dir)],
                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
