@@ -309,6 +309,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("citebot: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a path that cannot be read or written: say which, not a traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"citebot: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         return 0
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from index.chunking import Chunk, Chunker, chunk_sentences
 from index.documents import Skipped, read_corpus, read_text_file, source_files
 from index.embed import Embedder, file_sha256, make_embedder
+from index.errors import IndexInvalidError
 from index.settings import Settings
 from index.store import SentenceRef, read_manifest, save_index
 from index.tokens import count_tokens
@@ -54,6 +55,8 @@ def chunk_corpus(sources: Path, settings: Settings, embedder: Embedder,
 def build_index(sources: Path, index_dir: Path, settings: Settings, *,
                 embedder: Embedder | None = None, progress: bool = False) -> BuildReport:
     """Index every article under sources into index_dir; the old index serves until the swap."""
+    if index_dir.exists() and not index_dir.is_dir():  # say so before minutes of embedding
+        raise IndexInvalidError(f"--index {index_dir} is a file, not an index folder")
     began = time.perf_counter()
     embedder = embedder or make_embedder(settings.embedding)
     chunks, skipped, article_count = chunk_corpus(sources, settings, embedder, progress)

@@ -84,6 +84,8 @@ def save_index(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, senten
     """Write a new build beside the old one, then point `current` at it in one atomic rename."""
     if len(chunks) != len(vectors) or len(sentences) != len(sentence_vectors):
         raise ValueError("every chunk and every sentence needs exactly one vector")
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexInvalidError(f"--index {index_dir} is a file, not an index folder")
     index_dir.mkdir(parents=True, exist_ok=True)
     build_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     partial = index_dir / f".build-{build_id}.partial"
@@ -119,6 +121,8 @@ def _remove_old_builds(index_dir: Path, keep: str) -> None:
 
 
 def current_build(index_dir: Path) -> Path:
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexInvalidError(f"--index {index_dir} is a file, not an index folder")
     link = index_dir / CURRENT
     if not link.exists():
         raise IndexMissingError(f"no index in {index_dir}; build one with: citebot index build --index {index_dir}")

@@ -109,3 +109,11 @@ def test_status_notices_changed_chunk_settings(capsys, tmp_path: Path, seeds_cop
     _, out, _ = run(capsys, "index", "status", "--json", "--config", str(changed))
     status = json.loads(out)
     assert not status["up_to_date"] and "settings: [chunking] differs from the build" in status["changes"]
+
+
+def test_an_index_path_that_is_a_file_is_one_line(capsys, hash_config: Path, tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("x", encoding="utf-8")
+    for argv in (["index", "build"], ["ask", "hello"], ["index", "status"]):
+        code, _, err = run(capsys, *argv, "--index", str(not_a_folder), "--config", str(hash_config))
+        assert code == 1 and "is a file, not an index folder" in err and "Traceback" not in err
