@@ -68,10 +68,6 @@ class Rendered:
     embeds: list[discord.Embed]
 
 
-def embed_size(embed: discord.Embed) -> int:
-    return len(embed)
-
-
 def render_passages(title: str, passages: list[Passage], note: str = "") -> Rendered:
     """Passages alone, e.g. for "More sources"."""
     embed = discord.Embed(title=trim(title, TITLE_LIMIT), description=trim(note, DESCRIPTION_LIMIT) or None)
@@ -105,7 +101,8 @@ def render_result(result: Result, shown: int) -> Rendered:
 def _fit(rendered: Rendered) -> Rendered:
     """Shorten fields, longest first, until the whole message is within the 6,000-character limit."""
     embeds = rendered.embeds[:EMBEDS_LIMIT]
-    while len(rendered.content) + sum(embed_size(e) for e in embeds) > MESSAGE_TOTAL_LIMIT:
+    # len(Embed) is Discord's own count of an embed's characters.
+    while len(rendered.content) + sum(len(e) for e in embeds) > MESSAGE_TOTAL_LIMIT:
         embed, index, field = max(((e, i, f) for e in embeds for i, f in enumerate(e.fields)),
                                   key=lambda t: len(t[2].value or ""), default=(None, -1, None))
         if embed is None or len(field.value or "") <= 80:
