@@ -20,8 +20,6 @@ from index.settings import Settings, load_settings
 if TYPE_CHECKING:
     from retrieval.engine import Engine
 
-log = logging.getLogger("citebot")
-
 EXAMPLES = """\
 examples:
   citebot ask "What did Theresa May tell MPs?"

@@ -83,6 +83,3 @@ class FeedbackLog:
         self._log.append({"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "answer": answer.id,
                           "question": answer.question, "searched": answer.searched,
                           "chunk_ids": answer.chunk_ids, "vote": vote})
-
-    def rows(self) -> list[dict]:
-        return self._log.rows()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import time
@@ -16,8 +15,6 @@ from index.errors import IndexInvalidError
 from index.settings import Settings
 from index.store import SentenceRef, read_manifest, save_index
 from index.tokens import count_tokens
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,7 @@ def prepare(data: BeirData, settings: Settings, embedder: Embedder, with_titles:
     return engine, names
 
 
-def _documents(rows: list[int], engine: Engine, doc_of_source: dict[str, str]) -> list[str]:
+def rank_documents(rows: list[int], engine: Engine, doc_of_source: dict[str, str]) -> list[str]:
     """Chunk rows in ranked order -> documents in ranked order (a document ranks at its best chunk)."""
     seen: dict[str, None] = {}
     for row in rows:
@@ -125,7 +125,7 @@ def _documents(rows: list[int], engine: Engine, doc_of_source: dict[str, str]) -
     return list(seen)
 
 
-def _scores(runs: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -> dict[str, float]:
+def mean_scores(runs: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -> dict[str, float]:
     per_query = [(ndcg_graded_at(runs[q], qrels[q], 10), recall_at_docs(runs[q], qrels[q], 10),
                   recall_at_docs(runs[q], qrels[q], 100), reciprocal_rank_docs(runs[q], qrels[q], 10))
                  for q in qrels]
@@ -153,17 +153,17 @@ def evaluate_beir(folder: Path, split: str, settings: Settings, embedder: Embedd
         order = sorted(fused, key=lambda row: (-fused[row], -signals.dense[row], row))
         dense = [int(r) for r in np.argsort(-signals.dense, kind="stable")]
         lexical = [int(r) for r in np.argsort(-signals.lexical, kind="stable") if signals.lexical[r] > 0]
-        runs["dense"][query_id] = _documents(dense, engine, doc_of_source)
-        runs["lexical"][query_id] = _documents(lexical, engine, doc_of_source)
+        runs["dense"][query_id] = rank_documents(dense, engine, doc_of_source)
+        runs["lexical"][query_id] = rank_documents(lexical, engine, doc_of_source)
         # Past the fused candidates, the dense order fills the list to 100 documents for recall@100.
-        runs["fused"][query_id] = _documents(order + dense, engine, doc_of_source)
+        runs["fused"][query_id] = rank_documents(order + dense, engine, doc_of_source)
     search_seconds = time.perf_counter() - began
     return {
         "dataset": data.name, "split": split, "queries": len(query_ids), "documents": len(set(names.values())),
         "chunks": len(engine.stored.chunks), "titles": with_titles,
         "settings": {"chunking": asdict(settings.chunking), "retrieval": asdict(settings.retrieval),
                      "title_in_vectors": settings.embedding.title_in_vectors},
-        "results": {name: _scores(run, data.qrels) for name, run in runs.items()},
+        "results": {name: mean_scores(run, data.qrels) for name, run in runs.items()},
         "index_seconds": round(index_seconds, 1), "search_seconds": round(search_seconds, 1),
     }
 

@@ -1,4 +1,4 @@
-"""Hybrid search: dense (FAISS) and lexical (BM25) rankings fused by reciprocal rank fusion."""
+"""Hybrid search: dense (FAISS), best-sentence and lexical (BM25) rankings, fused by RRF or a convex combination."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from index.embed import Embedder
 from index.settings import RetrievalSettings
 from index.store import StoredIndex
 
-log = logging.getLogger(__name__)
-
 
 @dataclass(frozen=True)
 class Hit:
@@ -23,7 +21,6 @@ class Hit:
     """Fused score: the sum of weight / (rrf_k + rank) over the rankings that found the chunk."""
     dense_score: float
     """Cosine similarity of chunk and query."""
-    lexical_score: float
     sentence_score: float
     """Cosine similarity of the query and the chunk's best-matching sentence."""
 
@@ -100,8 +97,8 @@ class HybridSearcher:
         for i, ref in enumerate(stored.sentences):
             self.sentences_by_chunk.setdefault(ref.chunk, []).append(i)
         with_title = bool(stored.manifest.get("title_in_vectors"))
-        self.lexical = LexicalIndex([vector_text(c, with_title) for c in self.chunks],
-                                    settings.bm25_k1, settings.bm25_b)
+        self.lexical_texts = [vector_text(c, with_title) for c in self.chunks]
+        self.lexical = LexicalIndex(self.lexical_texts, settings.bm25_k1, settings.bm25_b)
 
     def embed_query(self, query: str) -> np.ndarray:
         return self.expand_query(self.embedder.encode([query])[0])
@@ -159,8 +156,7 @@ class HybridSearcher:
         fused = self.fuse(signals)
         dense = signals.dense
         order = sorted(fused, key=lambda row: (-fused[row], -dense[row], row))
-        return [Hit(row, fused[row], float(dense[row]), float(signals.lexical[row]),
-                    float(signals.best_sentence[row])) for row in order]
+        return [Hit(row, fused[row], float(dense[row]), float(signals.best_sentence[row])) for row in order]
 
 
 def top_rows(scores: np.ndarray, depth: int) -> list[int]:
