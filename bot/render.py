@@ -84,7 +84,8 @@ def render_result(result: Result, shown: int) -> Rendered:
         lines.append(f"*Searched:* {discord.utils.escape_markdown(trim(result.searched, 300))}")
     if result.abstained or result.answer is None:
         title = "The articles do not answer this"
-        lines.append("The nearest passages are below, in case they help.")
+        why = f" ({discord.utils.escape_markdown(trim(result.abstain_reason, 200))})" if result.abstain_reason else ""
+        lines.append(f"The nearest passages are below, in case they help{why}.")
     else:
         answer = result.answer
         title = "Answer"

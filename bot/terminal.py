@@ -17,7 +17,8 @@ def render_result(result: Result, width: int = 100) -> str:
     if result.searched != result.question:
         lines.append(f"(searched: {result.searched})")
     if result.abstained or result.answer is None:
-        lines.append("The articles do not answer this. The nearest passages are:")
+        why = f" ({result.abstain_reason})" if result.abstain_reason else ""
+        lines.append(f"The articles do not answer this{why}. The nearest passages are:")
     else:
         answer = result.answer
         lines.append(textwrap.fill(f"Answer: “{answer.text}”", width, subsequent_indent="  "))

@@ -59,6 +59,8 @@ class RetrievalSettings:
     prf_weight: float
     prf_depth: int
     abstain_below: float
+    abstain_missing: int
+    abstain_articles: int
     max_per_article: int
     duplicate_share: float
 

@@ -65,12 +65,17 @@ class Result:
     """The passages after the top ones (for "more sources")."""
     best_similarity: float = -1.0
     """The highest cosine similarity of the query with any passage or sentence found: what abstention tests."""
+    missing: tuple[str, ...] = ()
+    """The question's names and numbers that none of the top articles holds."""
+    abstain_reason: str | None = None
+    """Why the articles were judged not to answer (None when they answer)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "searched": self.searched,
             "abstained": self.abstained,
+            **({"abstain_reason": self.abstain_reason} if self.abstained else {}),
             "answer": self.answer.to_json() if self.answer else None,
             "passages": [p.to_json() for p in self.passages],
         }

@@ -17,6 +17,7 @@ from index.embed import Embedder, file_sha256, make_embedder
 from index.errors import QuestionError
 from index.settings import Settings
 from index.store import StoredIndex, load_index
+from retrieval.abstain import Evidence, abstain_reason, missing_specifics
 from retrieval.answer import Sentence, pick_answer
 from retrieval.citations import Answer, Citation, Passage, Result
 from retrieval.conversation import Conversation, entities
@@ -94,6 +95,14 @@ class Engine:
                 missing.append(name)
         return missing
 
+    def abstention_evidence(self, searched: str, slots: list, hits: dict[int, Hit]) -> Evidence:
+        """What decides whether the articles answer: similarity, unknown names, specifics the top articles lack."""
+        best = max((max(h.dense_score, h.sentence_score) for h in hits.values()), default=-1.0)
+        sources = list(dict.fromkeys(s.chunk.source for s in slots))[:self.settings.retrieval.abstain_articles]
+        words = [self.reranker.view.article_words(source) for source in sources]
+        missing, specifics = missing_specifics(searched, words)
+        return Evidence(best, tuple(self.unknown_names(searched)), missing, specifics)
+
     def new_conversation(self) -> Conversation:
         c = self.settings.conversation
         return Conversation(c.max_turns, c.idle_minutes * 60)
@@ -104,19 +113,24 @@ class Engine:
         return Passage(rank, hit.score, chunk.text, citation, chunk.id, max(hit.dense_score, hit.sentence_score),
                        twins)
 
-    def _answer(self, searched: str, hits: list[Hit], chunks: list[Chunk], sentence_scores,
-                kind: QuestionKind) -> Answer | None:
+    def answer_sentences(self, rows: list[int], sentence_scores: np.ndarray) -> list[Sentence]:
+        """The sentences of the given passages, in passage order then file order, with their similarity."""
         candidates = []
-        for rank, (hit, chunk) in enumerate(zip(hits, chunks, strict=True), start=1):
-            for i in self.searcher.sentences_by_chunk.get(hit.row, []):
+        for rank, row in enumerate(rows, start=1):
+            chunk = self.stored.chunks[row]
+            for i in self.searcher.sentences_by_chunk.get(row, []):
                 ref = self.stored.sentences[i]
                 text = chunk.text[ref.start - chunk.start:ref.end - chunk.start]
                 candidates.append(Sentence(rank, chunk.source, ref.start, ref.end, text, float(sentence_scores[i])))
-        picked = pick_answer(searched, candidates, self.settings.answer, kind)
+        return candidates
+
+    def _answer(self, searched: str, rows: list[int], sentence_scores: np.ndarray,
+                kind: QuestionKind) -> Answer | None:
+        picked = pick_answer(searched, self.answer_sentences(rows, sentence_scores), self.settings.answer, kind)
         if picked is None:
             return None
         first, last = picked
-        chunk = chunks[first.passage_rank - 1]
+        chunk = self.stored.chunks[rows[first.passage_rank - 1]]
         text = chunk.text[first.start - chunk.start:last.end - chunk.start]
         return Answer(text, chunk.source, first.start, last.end, first.passage_rank)
 
@@ -144,15 +158,16 @@ class Engine:
         slots = arrange(list(hits), self.stored.chunks, top_k + MORE_PASSAGES, r.max_per_article, r.duplicate_share)
         passages = [self._passage(rank, hits[s.row], s.chunk, [hits[row] for row in s.also_in])
                     for rank, s in enumerate(slots, 1)]
-        best_similarity = max((max(h.dense_score, h.sentence_score) for h in hits.values()), default=-1.0)
-        abstained = best_similarity < r.abstain_below or bool(self.unknown_names(searched))
+        evidence = self.abstention_evidence(searched, slots, hits)
+        best_similarity = evidence.best_similarity
+        reason = abstain_reason(evidence, r.abstain_below, r.abstain_missing)
+        abstained = reason is not None
         answer = None
         if not abstained:
             considered = slots[:min(top_k, self.settings.answer.passages_considered)]
-            answer = self._answer(searched, [hits[s.row] for s in considered], [s.chunk for s in considered],
-                                  sentence_scores, found.context.kind)
+            answer = self._answer(searched, [s.row for s in considered], sentence_scores, found.context.kind)
         if conversation is not None:
             conversation.remember(question, searched, answer.text if answer else "",
                                   answer.source if answer else None)
         return Result(question, searched, abstained, answer, tuple(passages[:top_k]),
-                      tuple(passages[top_k:top_k + MORE_PASSAGES]), best_similarity)
+                      tuple(passages[top_k:top_k + MORE_PASSAGES]), best_similarity, evidence.missing, reason)

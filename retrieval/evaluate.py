@@ -105,7 +105,8 @@ def evaluate_golden(engine: Engine, golden_path: Path, k: int = 5, misses: Path 
             non_verbatim += not quote_matches_source(a.text, a.source, a.start, a.end)
         best = result.best_similarity
         detail: dict[str, Any] = {"id": item["id"], "category": item["category"], "searched": result.searched,
-                                  "abstained": result.abstained, "best_similarity": round(best, 4)}
+                                  "abstained": result.abstained, "abstain_reason": result.abstain_reason,
+                                  "best_similarity": round(best, 4), "missing": list(result.missing)}
         if item["category"] == UNANSWERABLE:
             unanswerable += 1
             answered_unanswerable += not result.abstained

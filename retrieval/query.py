@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\u2019.-]*")
 _OPENERS = frozenset(
@@ -65,16 +64,17 @@ class QuestionKind:
 
 ANY_KIND = QuestionKind("other")
 
+_LEAD = r"^\W*(?:[\w'\u2019]+[\s,]+){0,4}?"
+"""Up to four words before the question word: "According to the report, who ..."."""
 _KINDS = [
-    (re.compile(r"^\s*(?:\w+\s+){0,3}?(?:how\s+(?:many|much|long|old|far|big|large|high|often)|what\s+(?:percentage|"
-                r"proportion|share|amount|number|price|sum|figure|fine|cost|value|rate|age|score|margin|total)|"
-                r"by\s+how)\b", re.IGNORECASE), "amount"),
-    (re.compile(r"^\s*(?:\w+\s+){0,3}?(?:when|what\s+(?:year|date|day|month|time)|which\s+(?:year|day|month|date))\b",
+    (re.compile(_LEAD + r"(?:how\s+(?:many|much|long|old|far|big|large|high|often)|what\s+(?:percentage|proportion|"
+                r"share|amount|number|price|sum|figure|fine|cost|value|rate|age|score|margin|total)|by\s+how)\b",
+                re.IGNORECASE), "amount"),
+    (re.compile(_LEAD + r"(?:when|what\s+(?:year|date|day|month|time)|which\s+(?:year|day|month|date))\b",
                 re.IGNORECASE), "date"),
-    (re.compile(r"^\s*(?:\w+\s+){0,3}?(?:who|whom|whose)\b", re.IGNORECASE), "person"),
-    (re.compile(r"^\s*(?:\w+\s+){0,3}?(?:why|what\s+(?:reason|caused|prompted|led))\b", re.IGNORECASE), "reason"),
-    (re.compile(r"^\s*(?:\w+\s+){0,3}?(?:where|which\s+(?:country|city|town|venue|stadium))\b", re.IGNORECASE),
-     "place"),
+    (re.compile(_LEAD + r"(?:who|whom|whose)\b", re.IGNORECASE), "person"),
+    (re.compile(_LEAD + r"(?:why|what\s+(?:reason|caused|prompted|led))\b", re.IGNORECASE), "reason"),
+    (re.compile(_LEAD + r"(?:where|which\s+(?:country|city|town|venue|stadium))\b", re.IGNORECASE), "place"),
 ]
 
 
@@ -96,23 +96,10 @@ def names_and_numbers(question: str) -> list[str]:
             continue
         folded = bare.casefold()
         number = any(c.isdigit() for c in bare)
-        name = bare[0].isupper() and (i > 0 or folded not in _OPENERS) and folded not in STOPWORDS
+        name = bare[0].isupper() and (i > 0 or (folded not in _OPENERS and folded not in STOPWORDS))
         if number or name:
             found.append(folded)
     return list(dict.fromkeys(found))
-
-
-@cache
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-def terms(text: str) -> list[str]:
-    """Stemmed, case-folded content words (stop words out), in order."""
-    words = [w for w in re.findall(r"\w\w+|\d", text.casefold()) if w not in STOPWORDS]
-    return _stemmer().stemWords(words)
 
 
 def word_set(text: str) -> set[str]:

@@ -1,0 +1,109 @@
+"""Choose the answer-quote settings ([answer] in config/) on the golden and news dev sets.
+
+    python benchmarks/tune_answer.py --news-index var/bbc-index
+
+For every answerable question the engine answers as configured; the sentences of the passages the
+answer is picked from are kept with the evidence. Then every combination of the grid below picks its
+answer from the same sentences, and the share of answers that overlap the evidence is reported per set
+(the news set also per half of its articles, so a choice can be checked on the half it was not made
+on). Prints the best settings by the mean of the sets; results go to benchmarks/results/answer.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.tune_rerank import NEWS, fold_of  # noqa: E402
+from index.embed import make_embedder  # noqa: E402
+from index.settings import load_settings  # noqa: E402
+from retrieval.answer import pick_answer  # noqa: E402
+from retrieval.engine import Engine  # noqa: E402
+from retrieval.evaluate import UNANSWERABLE, _evidence_spans, load_golden  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "answer.json"
+GRID = {
+    "word_overlap_weight": (0.0, 0.1, 0.25, 0.4),
+    "kind_weight": (0.0, 0.05, 0.1, 0.2),
+    "rank_weight": (0.0, 0.03, 0.1),
+    "max_sentences": (1, 2),
+    "passages_considered": (1, 2, 3),
+}
+
+
+def collect(engine: Engine, path: Path) -> list[dict]:
+    texts = {Path(c.source).name: Path(c.source).read_text(encoding="utf-8") for c in engine.stored.chunks}
+    row_of = {c.id: row for row, c in enumerate(engine.stored.chunks)}
+    out = []
+    for item in load_golden(path):
+        if item["category"] == UNANSWERABLE:
+            continue
+        conversation = engine.new_conversation()
+        for turn in item["turns"][:-1]:
+            engine.ask(turn, conversation)
+        found = engine.first_stage(item["turns"][-1], conversation)
+        result = engine.ask(item["turns"][-1], conversation)
+        rows = [row_of[p.chunk_id] for p in result.passages[:max(GRID["passages_considered"])]]
+        out.append({"searched": found.searched, "kind": found.context.kind,
+                    "fold": fold_of(item["evidence"][0]["source"]),
+                    "sentences": engine.answer_sentences(rows, found.sentence_scores),
+                    "spans": _evidence_spans(item["evidence"], texts)})
+    return out
+
+
+def accuracy(questions: list[dict], settings) -> float:
+    right = 0
+    for q in questions:
+        sentences = [s for s in q["sentences"] if s.passage_rank <= settings.passages_considered]
+        picked = pick_answer(q["searched"], sentences, settings, q["kind"])
+        if picked:
+            first, last = picked
+            right += any(s.overlap(first.source, first.start, last.end) > 0 for s in q["spans"])
+    return right / len(questions) if questions else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--news-index", default=str(ROOT / "var" / "bbc-index"))
+    parser.add_argument("--config", help="settings file (default: config/default.toml)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    settings = load_settings(args.config)
+    embedder = make_embedder(settings.embedding)
+    sets = {"golden": collect(Engine(settings, embedder=embedder), settings.paths.golden),
+            "news": collect(Engine(settings.with_index(Path(args.news_index)), embedder=embedder), NEWS)}
+    splits = {"golden": sets["golden"], "news": sets["news"],
+              "news_a": [q for q in sets["news"] if q["fold"] == 0],
+              "news_b": [q for q in sets["news"] if q["fold"] == 1]}
+    rows = []
+    for values in itertools.product(*GRID.values()):
+        candidate = replace(settings.answer, **dict(zip(GRID, values, strict=True)))
+        scores = {name: round(accuracy(qs, candidate), 4) for name, qs in splits.items()}
+        rows.append((dict(zip(GRID, values, strict=True)), scores))
+    current = {name: round(accuracy(qs, settings.answer), 4) for name, qs in splits.items()}
+
+    def by(*names: str):
+        return max(rows, key=lambda r: sum(r[1][n] for n in names))
+
+    report = {
+        "command": "python benchmarks/tune_answer.py " + " ".join(sys.argv[1:]),
+        "current": current,
+        "best_on_golden_and_news": by("golden", "news"),
+        # Chosen on one half of the news articles (and the golden set), scored on the other half.
+        "chosen_on_news_a": by("golden", "news_a"),
+        "chosen_on_news_b": by("golden", "news_b"),
+    }
+    print(json.dumps(report, indent=2, default=str))
+    RESULTS.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""When to say the articles do not answer: too little similarity, names no article uses, or specifics the
+top articles lack ("the 2010 New York Marathon" when the articles cover 2004)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from retrieval.query import names_and_numbers
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the abstention decision looks at for one question."""
+
+    best_similarity: float
+    unknown_names: tuple[str, ...]
+    """Names in the question most of whose words no article uses."""
+    missing: tuple[str, ...]
+    """The question's names and numbers that none of the top articles holds."""
+    specifics: int
+    """How many names and numbers the question has."""
+
+
+def _variants(word: str) -> set[str]:
+    base = re.sub(r"(?:'s|s|es)$", "", word)
+    return {word, base, base + "s", base + "es"}
+
+
+def missing_specifics(question: str, article_words: list[set[str]]) -> tuple[tuple[str, ...], int]:
+    """The question's names and numbers that no top article holds (plural or possessive forms count),
+    and how many it has."""
+    specifics = names_and_numbers(question)
+    missing = tuple(s for s in specifics if not any(_variants(s) & words for words in article_words))
+    return missing, len(specifics)
+
+
+def abstain_reason(evidence: Evidence, threshold: float, missing_limit: int) -> str | None:
+    """Why to abstain, or None to answer: below the similarity threshold, unknown names, or at least
+    `missing_limit` of the question's numbers and names (0: never) in none of the top articles."""
+    if evidence.unknown_names:
+        return f"no article mentions {', '.join(evidence.unknown_names)}"
+    if evidence.best_similarity < threshold:
+        return "no passage is close enough to the question"
+    if missing_limit > 0 and len(evidence.missing) >= missing_limit:
+        return f"the closest articles do not mention {', '.join(evidence.missing)}"
+    return None

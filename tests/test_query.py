@@ -1,0 +1,100 @@
+"""Question analysis, abstention rules and the second stage, on plain data and the hash embedder."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from index.build import build_index
+from index.settings import Settings
+from retrieval.abstain import Evidence, abstain_reason, missing_specifics
+from retrieval.engine import Engine
+from retrieval.features import FEATURES
+from retrieval.query import names_and_numbers, question_kind
+from tests.conftest import SEEDS
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("How many complaints were there?", "amount"),
+    ("What percentage of members voted?", "amount"),
+    ("When did the meeting take place?", "date"),
+    ("In what year was it founded?", "date"),
+    ("Who wrote the letter?", "person"),
+    ("According to the report, who signed it?", "person"),
+    ("Why did the firm pull out?", "reason"),
+    ("Where did the protest happen?", "place"),
+    ("What did Theresa May tell MPs?", "other"),
+])
+def test_question_kind(question: str, kind: str) -> None:
+    assert question_kind(question).name == kind
+
+
+def test_kind_presence_ignores_what_the_question_already_says() -> None:
+    who = question_kind("Who criticised Jeremy Corbyn?")
+    known = frozenset({"who", "criticised", "jeremy", "corbyn"})
+    assert not who.present_in("Jeremy Corbyn was criticised on Tuesday.", known)
+    assert who.present_in("Margaret Hodge criticised Jeremy Corbyn.", known)
+    assert question_kind("How much did it take?").present_in("It took $33.1m at the box office.")
+    assert not question_kind("How much did it take?").present_in("It took a lot at the box office.")
+    assert question_kind("When did he resign?").present_in("He resigned last week.")
+
+
+def test_names_and_numbers_skip_the_opening_word() -> None:
+    assert names_and_numbers("Who won the 2010 New York Marathon?") == ["2010", "new", "york", "marathon"]
+    assert names_and_numbers("What did Theresa May's office say?") == ["theresa", "may"]
+
+
+def test_specifics_missing_from_the_top_articles() -> None:
+    articles = [{"radcliffe", "won", "the", "new", "york", "marathon", "2004"}]
+    missing, count = missing_specifics("Who won the 2010 New York Marathon?", articles)
+    assert missing == ("2010",) and count == 4
+    # Plural and possessive forms count as present.
+    assert missing_specifics("What did the Oscars show?", [{"oscar"}])[0] == ()
+
+
+def test_abstain_reasons() -> None:
+    fine = Evidence(0.6, (), (), 2)
+    assert abstain_reason(fine, 0.3, 1) is None
+    assert "close enough" in abstain_reason(replace(fine, best_similarity=0.2), 0.3, 1)
+    assert "Keir Starmer" in abstain_reason(replace(fine, unknown_names=("Keir Starmer",)), 0.3, 1)
+    assert "2010" in abstain_reason(replace(fine, missing=("2010",)), 0.3, 1)
+    assert abstain_reason(replace(fine, missing=("2010",)), 0.3, 0) is None  # the rule switched off
+    assert abstain_reason(replace(fine, missing=("2010",)), 0.3, 2) is None
+
+
+def _engine(settings: Settings, weights: dict[str, float], depth: int = 30) -> Engine:
+    return Engine(replace(settings, rerank=replace(settings.rerank, depth=depth, weights=weights)))
+
+
+def test_second_stage_orders_the_top_candidates_by_its_weights(hash_settings: Settings) -> None:
+    build_index(SEEDS, hash_settings.paths.index, hash_settings)
+    question = "How many complaints involved Jeremy Corbyn's office?"
+    first = _engine(hash_settings, {"fused": 1.0})
+    by_lexical = _engine(hash_settings, {"lexical": 1.0})
+    found = first.first_stage(question)
+    head = found.hits[:30]
+    features = first.reranker.features(found.context, head, found.signals, found.sentence_scores)
+    assert features.shape == (len(head), len(FEATURES))
+    lexical = features[:, FEATURES.index("lexical")]
+    assert lexical.max() == pytest.approx(1.0) and np.all((lexical >= 0) & (lexical <= 1))
+    reranked = by_lexical.reranker.rerank(found.context, found.hits, found.signals, found.sentence_scores)
+    expected = [head[i].row for i in np.argsort(-lexical, kind="stable")]
+    assert [h.row for h in reranked[:30]] == expected
+    assert [h.row for h in reranked[30:]] == [h.row for h in found.hits[30:]]  # below the head: unchanged
+    # depth 0 switches the stage off: the first stage's order.
+    off = _engine(hash_settings, {"lexical": 1.0}, depth=0)
+    assert off.reranker.rerank(found.context, found.hits, found.signals, found.sentence_scores) == found.hits
+
+
+def test_previous_article_feature_marks_the_last_answer_article(hash_settings: Settings) -> None:
+    build_index(SEEDS, hash_settings.paths.index, hash_settings)
+    engine = _engine(hash_settings, {"fused": 1.0})
+    conversation = engine.new_conversation()
+    result = engine.ask("How many complaints involved Jeremy Corbyn's office?", conversation)
+    assert result.answer is not None
+    found = engine.first_stage("What did he say about them?", conversation)
+    features = engine.reranker.features(found.context, found.hits[:30], found.signals, found.sentence_scores)
+    same = [engine.stored.chunks[h.row].source == result.answer.source for h in found.hits[:30]]
+    assert list(features[:, FEATURES.index("previous_article")]) == [float(s) for s in same]
