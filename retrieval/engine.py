@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
-from pathlib import Path
 
 from index.build import changed_settings
 from index.chunking import Chunk
 from index.documents import normalise_line
-from index.embed import Embedder, file_sha256, make_embedder
+from index.embed import Embedder, make_embedder
 from index.errors import QuestionError
 from index.settings import Settings
 from index.store import StoredIndex, load_index
@@ -18,6 +16,7 @@ from retrieval.answer import Sentence, pick_answer
 from retrieval.citations import Answer, Citation, Passage, Result
 from retrieval.conversation import Conversation, entities
 from retrieval.diversity import arrange
+from retrieval.freshness import SourceWatcher
 from retrieval.search import Hit, HybridSearcher
 
 log = logging.getLogger(__name__)
@@ -45,23 +44,11 @@ class Engine:
             weights_sha256=self.embedder.weights_sha256, dimension=self.embedder.dimension,
         )
         self.searcher = HybridSearcher(self.stored, self.embedder, settings.retrieval)
-        self.unchanged_sources = self._unchanged_sources()
+        self.sources = SourceWatcher(self.stored.sources)  # passages of changed sources are never cited
+        self.sources.check_all()
         for change in changed_settings(self.stored.manifest, settings):
             log.warning("%s; run citebot index build to apply it", change)
         self._vocabulary = {w for c in self.stored.chunks for w in re.findall(r"\w+", normalise_line(c.text))}
-
-    def _unchanged_sources(self) -> set[str]:
-        """Sources whose file still matches the build; passages from any other would cite wrongly."""
-        built_in = Path(self.stored.manifest.get("cwd", os.getcwd()))
-        fresh = set()
-        for source, digest in self.stored.manifest.get("sources", {}).items():
-            path = Path(source) if Path(source).is_absolute() else built_in / source
-            if path.is_file() and file_sha256(path) == digest:
-                fresh.add(source)
-            else:
-                log.warning("%s changed since the index was built; its passages are left out "
-                            "until you run: citebot index build", source)
-        return fresh
 
     def check(self, question: str) -> str:
         """The question cleaned, or a QuestionError saying why it cannot be searched."""
@@ -113,7 +100,7 @@ class Engine:
         query_vector = self.searcher.embed_query(searched)
         sentence_scores = self.searcher.sentence_scores(query_vector)
         hits = {h.row: h for h in self.searcher.search(searched, query_vector, sentence_scores)
-                if self.stored.chunks[h.row].source in self.unchanged_sources}
+                if self.sources.passage_ok(self.stored.chunks[h.row])}
         r = self.settings.retrieval
         slots = arrange(list(hits), self.stored.chunks, top_k + MORE_PASSAGES, r.max_per_article, r.duplicate_share)
         passages = [self._passage(rank, hits[s.row], s.chunk, [hits[row] for row in s.also_in])
