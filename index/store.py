@@ -288,6 +288,11 @@ def _rebuild(index_dir: Path) -> str:
     return f"rebuild it with: citebot index build --index {index_dir}"
 
 
+def _other_builds(index_dir: Path) -> str:
+    builds = sorted(p.name for p in index_dir.iterdir() if p.name.startswith("build-") and p.is_dir())
+    return f" ({', '.join(builds)} is still there, untouched)" if builds else ""
+
+
 def current_build(index_dir: Path) -> Path:
     """The build `current` points at; an error naming what is wrong when there is none."""
     _check_folder(index_dir)
@@ -299,8 +304,8 @@ def current_build(index_dir: Path) -> Path:
                                 f"--index {index_dir}")
     if not link.is_symlink():
         what = "is missing" if not link.exists() else "is not a link to a build"
-        raise IndexInvalidError(f"the index in {index_dir} is damaged: its `{CURRENT}` link {what}; "
-                                f"{_rebuild(index_dir)}")
+        raise IndexInvalidError(f"the index in {index_dir} is damaged: its `{CURRENT}` link {what}"
+                                f"{_other_builds(index_dir)}; {_rebuild(index_dir)}")
     try:
         target = link.resolve()
     except (OSError, RuntimeError):  # RuntimeError: a link loop
@@ -310,7 +315,7 @@ def current_build(index_dir: Path) -> Path:
                                 f"not at a build of this folder; {_rebuild(index_dir)}")
     if not target.is_dir():
         raise IndexInvalidError(f"the index in {index_dir} is damaged: `{CURRENT}` points at {target.name}, "
-                                f"which is missing; {_rebuild(index_dir)}")
+                                f"which is missing{_other_builds(index_dir)}; {_rebuild(index_dir)}")
     return target
 
 

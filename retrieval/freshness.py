@@ -12,6 +12,7 @@ import hashlib
 import io
 import logging
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,12 +27,23 @@ TEXTS_KEPT = 256
 Stamp = tuple[int, int, int, int, int]
 
 
+RACY_NS = 2_000_000_000
+"""A file changed this recently may change again within the same clock tick: its stamp is not trusted."""
+
+
 def _stamp(path: Path) -> Stamp | None:
     try:
         st = path.stat()
     except OSError:
         return None
     return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
+
+
+def _trusted(stamp: Stamp | None, after: Stamp | None) -> Stamp | None:
+    """The stamp to remember after reading a file: none when it moved while read or is too recent."""
+    if stamp is None or after != stamp or time.time_ns() - max(stamp[1], stamp[2]) < RACY_NS:
+        return None
+    return stamp
 
 
 @dataclass(frozen=True)
@@ -80,8 +92,7 @@ class SourceWatcher:
         if fresh and raw is not None:
             # Universal newlines, as open(source).read() gives: the text citations are offsets into.
             self._remember(source, io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8").read())
-        # A file written while it was read has a new stamp: keep none, so the next call checks again.
-        state = _State(stamp if _stamp(path) == stamp else None, fresh)
+        state = _State(_trusted(stamp, _stamp(path)), fresh)  # no stamp kept: hashed again next time
         self._states[source] = state
         if fresh:
             self._warned.discard(source)  # restored: a later change is news again
