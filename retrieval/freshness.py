@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 TEXTS_KEPT = 256
 """Source texts kept in memory for verifying passages (the most recently cited)."""
 
+WARN_EACH = 5
+"""Up to this many stale sources are named one by one when a process starts; more get one warning."""
+
 Stamp = tuple[int, int, int, int, int]
 
 
@@ -63,10 +66,23 @@ class SourceWatcher:
         self._warned: set[str] = set()
         self._bad_passages: set[str] = set()
         self._lock = threading.Lock()
+        self._quiet = False
 
     def check_all(self) -> set[str]:
-        """Check every source now (hashing each); the fresh ones."""
-        return {source for source in self._sources if self.is_fresh(source)}
+        """Check every source now (hashing each); the fresh ones. Many stale sources get one warning."""
+        self._quiet = True
+        try:
+            fresh = {source for source in self._sources if self.is_fresh(source)}
+        finally:
+            self._quiet = False
+        stale = sorted(set(self._sources) - fresh)
+        if len(stale) > WARN_EACH:
+            log.warning("%d sources changed or were removed since the index was built (%s, ...); their passages "
+                        "are left out until you run: %s", len(stale), ", ".join(stale[:3]), self._hint)
+        else:
+            for source in stale:
+                self._warn(source, _stamp(self._sources[source][0]) is None)
+        return fresh
 
     def is_fresh(self, source: str) -> bool:
         """True when source's file is still the one the index was built from."""
@@ -98,10 +114,13 @@ class SourceWatcher:
             self._warned.discard(source)  # restored: a later change is news again
         elif source not in self._warned:
             self._warned.add(source)
-            what = "was removed" if stamp is None else "changed"
-            log.warning("%s %s since the index was built; its passages are left out until you run: %s",
-                        source, what, self._hint)
+            if not self._quiet:
+                self._warn(source, stamp is None)
         return state
+
+    def _warn(self, source: str, removed: bool) -> None:
+        log.warning("%s %s since the index was built; its passages are left out until you run: %s",
+                    source, "was removed" if removed else "changed", self._hint)
 
     def _remember(self, source: str, text: str) -> None:
         self._texts[source] = text

@@ -118,6 +118,20 @@ def test_the_watcher_sees_a_same_size_edit_and_a_restore(tmp_path: Path, caplog:
     assert caplog.text.count("a.txt changed since the index was built") == 1
 
 
+def test_a_process_started_on_many_stale_sources_warns_once(tmp_path: Path,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    files = {f"{i}.txt": (tmp_path / f"{i}.txt", "0" * 64) for i in range(7)}
+    for path, _ in list(files.values())[:4]:
+        path.write_text("Not what was indexed.\n", encoding="utf-8")
+    two = {name: files[name] for name in ("0.txt", "5.txt")}
+    assert SourceWatcher(files).check_all() == set() and SourceWatcher(two).check_all() == set()
+    warnings = [r.getMessage() for r in caplog.records]
+    assert warnings[0].startswith("7 sources changed or were removed since the index was built (0.txt, 1.txt")
+    assert warnings[1:] == [
+        "0.txt changed since the index was built; its passages are left out until you run: citebot index build",
+        "5.txt was removed since the index was built; its passages are left out until you run: citebot index build"]
+
+
 def _shift_source(build: Path, victim: str, by: int) -> None:
     """Move every chunk of victim (and its sentences) by `by` characters; update the manifest's hashes."""
     rows = [json.loads(line) for line in (build / store.CHUNKS).read_text(encoding="utf-8").splitlines()]
