@@ -249,7 +249,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     golden = Path(args.golden) if args.golden else settings.paths.golden
     engine = _engine(settings, build_if_missing=True)
-    report = evaluate_golden(engine, golden)
+    report = evaluate_golden(engine, golden, misses=Path(args.misses) if args.misses else None)
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else render_report(report))
     return 0
 
@@ -348,6 +348,9 @@ def _parser() -> argparse.ArgumentParser:
                           help="a BEIR-format folder (corpus.jsonl[.gz], queries.jsonl, qrels/SPLIT.tsv) to evaluate "
                                "instead: nDCG@10, recall@10/100, MRR@10 for dense, lexical and fused rankings; its "
                                "index is cached under [paths] data/beir and reused")
+    evaluate.add_argument("--misses", metavar="FILE",
+                          help="write every question missed at rank 1, wrongly answered or wrongly refused to FILE "
+                               "(JSONL: what was searched, the passages returned, where the evidence ranked)")
     evaluate.add_argument("--split", default="test", help="qrels split for --dataset (default: test)")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
     evaluate.set_defaults(run=cmd_eval)

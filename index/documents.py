@@ -23,14 +23,32 @@ log = logging.getLogger(__name__)
 # share/follow prompts, picture credits. Only short lines are tested against these.
 _BOILERPLATE = re.compile(
     r"""
-      privacy\s+settings | cookie | consent | enable\s+javascript | view\s+this\s+content
-    | \b(click|tap)\s+here\b | ^\s*read\s+more\b | \bread\s+more\s+(at|on|here)\b
-    | ^\s*(sign\s+up|subscribe|follow\s+(us|@)|share\s+(this|on)|download\s+the\s+app)\b
-    | \bnewsletter\b | ^\s*advertisement\s*$ | ^\s*(related|see\s+also|more\s+on\s+this|watch|listen)\s*:
-    | https?://|www\.|\b[a-z0-9-]+\.(com|co\.uk|org|net)\b
-    | ^\s*(image|picture|video)\s+(copyright|caption|source)\b | ^\s*(©|copyright\b)
+      privacy\s+(settings|policy|notice) | \bcookies?\s+(policy|settings|preferences|notice|consent)
+    | \b(accept|reject|we\s+use|uses|manage|allow)\s+(all\s+)?(the\s+)?cookies\b | consent
+    | enable\s+javascript | view\s+this\s+content
+    | \b(click|tap)\s+here\b | ^\s*read\s+more\b | \bread\s+more\s+(at|on|here|about)\b | ^\s*read\s+next\b
+    | ^\s*(sign\s+(up|in)|log\s+in|subscribe|follow\s+(us|@|the\b)|share\s+(this|on|via)\b|download\s+(the|our)\s+app)
+    | \bnewsletters?\b | ^\s*(advertisement|advert|sponsored(\s+content)?|promoted|ad)\s*:?\s*$
+    | ^\s*(related|related\s+(articles?|stories|topics|links|content|coverage)|see\s+also|more\s+on\s+this(\s+story)?
+        |more\s+from\s+[\w\s]{1,30}|watch|listen|most\s+(read|popular|shared)|trending|recommended|top\s+stories
+        |you\s+(may|might)\s+also\s+like|also\s+in\s+the\s+news|follow|share|photo|image|picture|video|caption)
+      \s*[:|\u2013\u2014-]
+    | ^\s*(share|tweet|email|print|comments?|share\s+this(\s+article|\s+story|\s+page)?|save\s+article
+        |skip\s+to\s+(content|main)|back\s+to\s+top|all\s+rights\s+reserved|terms\s+(of|and)\s+\w+)\s*$
+    | \|.*\|
+    | \bjoin\s+the\s+(conversation|discussion)\b | \bcomments?\s+(are\s+)?(closed|open)\b
+    | https?://|www\.|\b(visit|at|on|see|go\s+to|from)\s+[a-z0-9.-]+\.(com|co\.uk|org|net)\b\s*\.?\s*$
+    | ^\s*(image|picture|video|photo)\s+(copyright|caption|source|credit)\b
+    | \((getty|reuters|pa|ap|afp|epa)(\s+images)?\)\s*$
+    | ^\s*(©|copyright\b)
     """,
     re.IGNORECASE | re.VERBOSE,
+)
+# Consent walls and sign-up prompts can run long; these are page furniture at any length.
+_LONG_BOILERPLATE = re.compile(
+    r"\b(we\s+use\s+cookies|accept\s+(all\s+)?cookies|cookie\s+(policy|settings|preferences)|sign\s+up\s+(to|for)\s+"
+    r"(our|the)\b.*\bnewsletter|manage\s+(your\s+)?(privacy|consent)|by\s+continuing\s+to\s+(use|browse)\s+(this|our|the)\s+(site|website))",
+    re.IGNORECASE,
 )
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u00b4": "'", "`": "'", "\u201c": '"', "\u201d": '"'})
 _SENTENCE_END = re.compile(r"""[.!?:;,]["'\u2019\u201d)\]]*\s*$""")
@@ -158,12 +176,12 @@ def clean_article(source: str, text: str, fingerprint: str, settings: IngestSett
         reason = None
         if i > 0 and key == keys[i - 1]:
             reason = "repeats the paragraph before it"
-        elif short[i] and _BOILERPLATE.search(key):
+        elif (short[i] and _BOILERPLATE.search(key)) or _LONG_BOILERPLATE.search(key):
             reason = "link, consent or teaser line"
         elif short[i] and key in corpus_boilerplate:
             reason = "line repeated across many files"
         elif short[i] and key in seen:
-            reason = "repeats an earlier line of the file"
+            reason = "repeats an earlier line of the file"  # a caption printed twice keeps its first copy
         seen.add(key)
         paragraphs.append(Paragraph(start, end, i + 1, reason))
     return Article(source, text, title, tuple(paragraphs), fingerprint)

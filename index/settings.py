@@ -57,6 +57,7 @@ class RetrievalSettings:
     lexical_weight: float
     bm25_k1: float
     bm25_b: float
+    lexical_title: bool
     prf_weight: float
     prf_depth: int
     abstain_below: float
@@ -65,11 +66,20 @@ class RetrievalSettings:
 
 
 @dataclass(frozen=True)
+class RerankSettings:
+    depth: int
+    weights: dict
+    """Feature name -> weight (see retrieval/features.py); missing features weigh 0."""
+
+
+@dataclass(frozen=True)
 class AnswerSettings:
     passages_considered: int
     max_sentences: int
     extend_ratio: float
     word_overlap_weight: float
+    kind_weight: float
+    rank_weight: float
 
 
 @dataclass(frozen=True)
@@ -100,6 +110,7 @@ class Settings:
     chunking: ChunkSettings
     embedding: EmbeddingSettings
     retrieval: RetrievalSettings
+    rerank: RerankSettings
     answer: AnswerSettings
     conversation: ConversationSettings
     limits: LimitSettings
@@ -115,6 +126,7 @@ _SECTIONS = {
     "chunking": ChunkSettings,
     "embedding": EmbeddingSettings,
     "retrieval": RetrievalSettings,
+    "rerank": RerankSettings,
     "answer": AnswerSettings,
     "conversation": ConversationSettings,
     "limits": LimitSettings,
@@ -145,6 +157,11 @@ def _build_section(name: str, cls: type, table: dict[str, Any], root: Path) -> A
             raise ConfigError(f"config [{name}] {key} must be true or false, got {value!r}")
         elif kind == "list" and not (isinstance(value, list) and all(isinstance(v, int) for v in value)):
             raise ConfigError(f"config [{name}] {key} must be a list of ids (integers), got {value!r}")
+        elif kind == "dict":
+            if not isinstance(value, dict) or not all(
+                    isinstance(v, int | float) and not isinstance(v, bool) for v in value.values()):
+                raise ConfigError(f"config [{name}] {key} must be a table of numbers, got {value!r}")
+            value = {k: float(v) for k, v in value.items()}
         elif kind == "str" and not isinstance(value, str):
             raise ConfigError(f"config [{name}] {key} must be a string, got {value!r}")
         if kind in ("int", "float") and value < 0:

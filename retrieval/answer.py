@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from index.settings import AnswerSettings
+from retrieval.query import ANY_KIND, QuestionKind, word_set
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
@@ -35,19 +36,24 @@ def _content_words(text: str) -> set[str]:
     return {w[:6] for w in _WORD.findall(text.casefold()) if w not in _STOP}
 
 
-def pick_answer(question: str, candidates: list[Sentence],
-                settings: AnswerSettings) -> tuple[Sentence, Sentence] | None:
+def pick_answer(question: str, candidates: list[Sentence], settings: AnswerSettings,
+                kind: QuestionKind = ANY_KIND) -> tuple[Sentence, Sentence] | None:
     """First and last sentence of the answer quote: the best-scoring sentence, joined with an adjacent
     one of the same passage that scores nearly as well. candidates are in passage order, then file order.
+    A sentence holding the kind of fact asked for (a new name for "who", a number for "how many") gains
+    `kind_weight`.
     """
     if not candidates:
         return None
     question_words = _content_words(question)
+    known = frozenset(word_set(question))
     scores = []
     for sentence in candidates:
         overlap = len(question_words & _content_words(sentence.text)) / max(1, len(question_words))
-        # Meaning first; shared content words and a higher-ranked passage break near-ties.
-        scores.append(sentence.similarity + settings.word_overlap_weight * overlap + 0.03 / sentence.passage_rank)
+        typed = kind.name != "other" and kind.present_in(sentence.text, known)
+        # Meaning first; shared content words, the kind of fact asked for and a higher-ranked passage next.
+        scores.append(sentence.similarity + settings.word_overlap_weight * overlap + settings.kind_weight * typed
+                      + settings.rank_weight / sentence.passage_rank)
     best = max(range(len(scores)), key=scores.__getitem__)
     chosen = [best]
     while len(chosen) < settings.max_sentences:

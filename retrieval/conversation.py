@@ -1,4 +1,4 @@
-"""Follow-up handling without a language model: carry the entity a pronoun refers to."""
+"""Follow-up handling without a language model: a question that leans on the last turn carries its names."""
 
 from __future__ import annotations
 
@@ -18,14 +18,6 @@ _OPENERS = frozenset(
 )
 _ENTITY = re.compile(r"[A-Z][\w'\u2019.-]*(?:\s+(?:of\s+the\s+|of\s+|de\s+|van\s+der\s+)?[A-Z][\w'\u2019.-]*)*")
 _PRONOUN = re.compile(r"\b(he|him|his|she|her|hers|they|them|their|theirs)\b", re.IGNORECASE)
-_POSSESSIVE = frozenset({"his", "their", "theirs", "hers"})
-_NOT_A_NOUN = frozenset(
-    [
-        "to", "in", "on", "at", "by", "for", "from", "with", "about", "after", "before", "over", "as", "and",
-        "or", "but", "that", "than", "if", "when", "while", "so", "say", "said", "tell", "told", "do", "did",
-        "does", "be", "is", "was", "were", "has", "have", "had"
-    ]
-)
 
 
 @dataclass(frozen=True)
@@ -33,6 +25,18 @@ class Turn:
     question: str
     searched: str
     at: float
+    answer: str = ""
+    """The answer quote given to this turn ("" when it abstained)."""
+    answer_source: str | None = None
+
+
+_DEPENDENT = re.compile(
+    r"\b(?:he|him|his|she|her|hers|they|them|their|theirs|it|its|this|that|these|those|there|then)\b"
+    r"|^\s*(?:and|but|so|also|what about|how about)\b|\b(?:the (?:same|latter|former|firm|company|film|group|"
+    r"party|minister|government|deal|plan|bill|report|club|team|band|album|show|case|court|move|side)|"
+    r"afterwards|instead|else|other)\b",
+    re.IGNORECASE,
+)
 
 
 def entities(text: str) -> list[str]:
@@ -48,47 +52,40 @@ def entities(text: str) -> list[str]:
     return found
 
 
-def _main_entity(text: str, prefer_person: bool) -> str | None:
-    names = entities(text)
-    if not names:
-        return None
-    if prefer_person:
-        people = [n for n in names if len(n.split()) > 1 and not n.isupper()]
-        if people:
-            return people[0]
-    return names[0]
+def depends_on_earlier(question: str) -> bool:
+    """Whether a question needs an earlier turn to make sense: a pronoun or "that film" whose referent it
+    does not name itself, an opening "And ...", or too few words of its own."""
+    names = entities(question)
+    people = [n for n in names if len(n.split()) > 1 and not n.isupper()]
+    pronoun = _PRONOUN.search(question)
+    if pronoun and people and not re.search(r"\b(it|its|they|them|their)\b", question, re.IGNORECASE):
+        return False  # "What did Margaret Hodge say about her party?": the pronoun is hers
+    if _DEPENDENT.search(question):
+        return True
+    content = [w for w in re.findall(r"[A-Za-z0-9']+", question) if w.casefold() not in _OPENERS]
+    return not names and len(content) <= 2
 
 
-def _possessive(name: str) -> str:
-    return f"{name}'" if name.endswith("s") else f"{name}'s"
+def carried_names(question: str, turn: Turn) -> list[str]:
+    """Names from the earlier turn's question and answer that the follow-up does not repeat."""
+    own = {w.casefold() for w in re.findall(r"\w+", question)}
+    carried: dict[str, None] = {}
+    for name in entities(turn.searched) + entities(turn.answer):
+        words = {w.casefold() for w in re.findall(r"\w+", name)}
+        if words and not words <= own and name.casefold() not in (c.casefold() for c in carried):
+            carried[name] = None
+    return list(carried)
 
 
 def rewrite_follow_up(question: str, history: list[Turn]) -> str:
-    """The query to search: the question itself, or with what it refers to from earlier turns."""
-    if not history:
+    """The query to search: the question itself, or followed by what it refers to from the last turn."""
+    if not history or not depends_on_earlier(question):
         return question
-    names = entities(question)
-    # "What did Margaret Hodge say about her party?": the pronoun refers to the person in the question.
-    people = [n for n in names if len(n.split()) > 1 and not n.isupper()]
-    pronoun = _PRONOUN.search(question)
-    if pronoun and not people:
-        word = pronoun.group(1).casefold()
-        name = None
-        for turn in reversed(history):
-            name = _main_entity(turn.searched, prefer_person=word not in {"they", "them", "their", "theirs"})
-            if name:
-                break
-        if name is None:
-            return f"{history[-1].searched} {question}"
-        following = question[pronoun.end():].split(maxsplit=1)
-        next_word = following[0].casefold().strip("?,.!") if following else ""
-        possessive = word in _POSSESSIVE or (word == "her" and next_word and next_word not in _NOT_A_NOUN)
-        replacement = _possessive(name) if possessive else name
-        return question[:pronoun.start()] + replacement + question[pronoun.end():]
-    content = [w for w in re.findall(r"[A-Za-z0-9']+", question) if w.casefold() not in _OPENERS]
-    if not names and len(content) <= 2:
-        return f"{history[-1].searched} {question}"  # "Why?", "And when?": only the last turn gives it sense
-    return question
+    last = history[-1]
+    names = carried_names(question, last)
+    if not names:
+        return f"{last.searched} {question}"
+    return f"{question} ({', '.join(names)})"
 
 
 class Conversation:
@@ -107,8 +104,13 @@ class Conversation:
     def searched_for(self, question: str) -> str:
         return rewrite_follow_up(question, self.history())
 
-    def remember(self, question: str, searched: str) -> None:
-        self.turns.append(Turn(question, searched, self.clock()))
+    def previous_source(self, question: str) -> str | None:
+        """The article of the last answer, when the question follows on from it."""
+        history = self.history()
+        return history[-1].answer_source if history and depends_on_earlier(question) else None
+
+    def remember(self, question: str, searched: str, answer: str = "", answer_source: str | None = None) -> None:
+        self.turns.append(Turn(question, searched, self.clock(), answer, answer_source))
 
     def reset(self) -> None:
         self.turns.clear()

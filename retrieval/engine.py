@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
+
+import numpy as np
 
 from index.build import changed_settings
 from index.chunking import Chunk
@@ -16,8 +19,11 @@ from retrieval.answer import Sentence, pick_answer
 from retrieval.citations import Answer, Citation, Passage, Result
 from retrieval.conversation import Conversation, entities
 from retrieval.diversity import arrange
+from retrieval.features import Context
 from retrieval.freshness import SourceWatcher
-from retrieval.search import Hit, HybridSearcher
+from retrieval.query import QuestionKind
+from retrieval.rerank import Reranker
+from retrieval.search import Hit, HybridSearcher, Signals
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +39,15 @@ def check_question(question: str, max_chars: int) -> str:
     return " ".join(question.split())
 
 
+@dataclass(frozen=True)
+class Candidates:
+    searched: str
+    context: Context
+    hits: list[Hit]
+    signals: Signals
+    sentence_scores: np.ndarray
+
+
 class Engine:
     """Loads the model and index once; answers questions with cited passages."""
 
@@ -44,6 +59,7 @@ class Engine:
             weights_sha256=self.embedder.weights_sha256, dimension=self.embedder.dimension,
         )
         self.searcher = HybridSearcher(self.stored, self.embedder, settings.retrieval)
+        self.reranker = Reranker(self.searcher, settings.rerank)
         self.sources = SourceWatcher(self.stored.sources)  # passages of changed sources are never cited
         self.sources.check_all()
         for change in changed_settings(self.stored.manifest, settings):
@@ -75,14 +91,15 @@ class Engine:
         return Passage(rank, hit.score, chunk.text, citation, chunk.id, max(hit.dense_score, hit.sentence_score),
                        twins)
 
-    def _answer(self, searched: str, hits: list[Hit], chunks: list[Chunk], sentence_scores) -> Answer | None:
+    def _answer(self, searched: str, hits: list[Hit], chunks: list[Chunk], sentence_scores,
+                kind: QuestionKind) -> Answer | None:
         candidates = []
         for rank, (hit, chunk) in enumerate(zip(hits, chunks, strict=True), start=1):
             for i in self.searcher.sentences_by_chunk.get(hit.row, []):
                 ref = self.stored.sentences[i]
                 text = chunk.text[ref.start - chunk.start:ref.end - chunk.start]
                 candidates.append(Sentence(rank, chunk.source, ref.start, ref.end, text, float(sentence_scores[i])))
-        picked = pick_answer(searched, candidates, self.settings.answer)
+        picked = pick_answer(searched, candidates, self.settings.answer, kind)
         if picked is None:
             return None
         first, last = picked
@@ -90,17 +107,26 @@ class Engine:
         text = chunk.text[first.start - chunk.start:last.end - chunk.start]
         return Answer(text, chunk.source, first.start, last.end, first.passage_rank)
 
+    def first_stage(self, question: str, conversation: Conversation | None = None) -> Candidates:
+        """The searched text and the fused ranking of fresh sources, before the second stage."""
+        searched = conversation.searched_for(question) if conversation else question
+        previous = conversation.previous_source(question) if conversation else None
+        query_vector = self.searcher.embed_query(searched)
+        sentence_scores = self.searcher.sentence_scores(query_vector)
+        hits, signals = self.searcher.rank(searched, query_vector, sentence_scores)
+        hits = [h for h in hits if self.sources.passage_ok(self.stored.chunks[h.row])]
+        context = self.reranker.context(searched, question, previous)
+        return Candidates(searched, context, hits, signals, sentence_scores)
+
     def ask(self, question: str, conversation: Conversation | None = None, top_k: int | None = None) -> Result:
         """Search the articles for a question (a follow-up when a conversation is given)."""
         question = check_question(question, self.settings.limits.max_question_chars)
         top_k = top_k or self.settings.retrieval.top_k
         if top_k < 1:
             raise QuestionError(f"top-k must be at least 1, got {top_k}")
-        searched = conversation.searched_for(question) if conversation else question
-        query_vector = self.searcher.embed_query(searched)
-        sentence_scores = self.searcher.sentence_scores(query_vector)
-        hits = {h.row: h for h in self.searcher.search(searched, query_vector, sentence_scores)
-                if self.sources.passage_ok(self.stored.chunks[h.row])}
+        found = self.first_stage(question, conversation)
+        searched, sentence_scores = found.searched, found.sentence_scores
+        hits = {h.row: h for h in self.reranker.rerank(found.context, found.hits, found.signals, sentence_scores)}
         r = self.settings.retrieval
         slots = arrange(list(hits), self.stored.chunks, top_k + MORE_PASSAGES, r.max_per_article, r.duplicate_share)
         passages = [self._passage(rank, hits[s.row], s.chunk, [hits[row] for row in s.also_in])
@@ -111,8 +137,9 @@ class Engine:
         if not abstained:
             considered = slots[:min(top_k, self.settings.answer.passages_considered)]
             answer = self._answer(searched, [hits[s.row] for s in considered], [s.chunk for s in considered],
-                                  sentence_scores)
+                                  sentence_scores, found.context.kind)
         if conversation is not None:
-            conversation.remember(question, searched)
+            conversation.remember(question, searched, answer.text if answer else "",
+                                  answer.source if answer else None)
         return Result(question, searched, abstained, answer, tuple(passages[:top_k]),
                       tuple(passages[top_k:top_k + MORE_PASSAGES]), best_similarity)

@@ -66,8 +66,16 @@ def _evidence_spans(evidence: list[dict[str, str]], texts: dict[str, str]) -> li
     return spans
 
 
-def evaluate_golden(engine: Engine, golden_path: Path, k: int = 5) -> dict[str, Any]:
-    """Run every golden item and report ranking, answer, abstention and citation checks."""
+def _passage_record(rank: int, passage: Passage, relevant: bool) -> dict[str, Any]:
+    c = passage.citation
+    return {"rank": rank, "relevant": relevant, "score": round(passage.score, 4), "source": c.source,
+            "start": c.start, "end": c.end, "text": passage.text}
+
+
+def evaluate_golden(engine: Engine, golden_path: Path, k: int = 5, misses: Path | None = None) -> dict[str, Any]:
+    """Run every golden item and report ranking, answer, abstention and citation checks; with `misses`,
+    write each question missed at rank 1 (or wrongly answered or refused) to that JSONL file with what
+    was searched, the passages returned and where the evidence ranked."""
     items = load_golden(golden_path)
     sources = {Path(c.source).name: c.source for c in engine.stored.chunks}
     texts = {name: Path(source).read_text(encoding="utf-8") for name, source in sources.items()}
@@ -79,6 +87,7 @@ def evaluate_golden(engine: Engine, golden_path: Path, k: int = 5) -> dict[str, 
 
     per_category: dict[str, list[dict[str, float]]] = defaultdict(list)
     details = []
+    missed: list[dict[str, Any]] = []
     non_verbatim = boilerplate = 0
     answer_right = answerable = refused = answered_unanswerable = unanswerable = 0
     for item in items:
@@ -127,12 +136,24 @@ def evaluate_golden(engine: Engine, golden_path: Path, k: int = 5) -> dict[str, 
                 s.overlap(result.answer.source, result.answer.start, result.answer.end) > 0 for s in spans)
             answer_right += right
             detail.update(scores, answer_right=right, answer=result.answer.text if result.answer else None)
+            listed = [*shown, *result.more]
+            detail["evidence_rank"] = next((r for r, p in enumerate(listed, 1) if covered(p)), None)
         details.append(detail)
+        wrong = (result.abstained != (item["category"] == UNANSWERABLE)
+                 or (item["category"] != UNANSWERABLE and (detail["hit@1"] == 0 or not detail["answer_right"])))
+        if misses is not None and wrong:
+            listed = [*result.passages, *result.more]
+            missed.append({**detail, "turns": item["turns"], "evidence": item["evidence"],
+                           "passages": [_passage_record(r, p, item["category"] != UNANSWERABLE and bool(covered(p)))
+                                        for r, p in enumerate(listed, 1)]})
 
     def mean(rows: list[dict[str, float]]) -> dict[str, float]:
         return {m: round(sum(r[m] for r in rows) / len(rows), 4) for m in rows[0]} | {"n": len(rows)} if rows else {}
 
     all_rows = [r for rows in per_category.values() for r in rows]
+    if misses is not None:
+        misses.parent.mkdir(parents=True, exist_ok=True)
+        misses.write_text("".join(json.dumps(m, ensure_ascii=False) + "\n" for m in missed), encoding="utf-8")
     return {
         "golden": str(golden_path),
         "questions": len(items),

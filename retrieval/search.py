@@ -69,7 +69,8 @@ class LexicalIndex:
         self._bm25s = bm25s
         self._stemmer = Stemmer.Stemmer("english")
         self._model = bm25s.BM25(k1=k1, b=b)
-        self._model.index(self.tokenize(texts), show_progress=False)
+        self.documents = self.tokenize(texts)
+        self._model.index(self.documents, show_progress=False)
         self.size = len(texts)
 
     def tokenize(self, texts: list[str]) -> list[list[str]]:
@@ -96,7 +97,8 @@ class HybridSearcher:
         self.sentences_by_chunk: dict[int, list[int]] = {}
         for i, ref in enumerate(stored.sentences):
             self.sentences_by_chunk.setdefault(ref.chunk, []).append(i)
-        with_title = bool(stored.manifest.get("title_in_vectors"))
+        self.sentence_spans = [(ref.start, ref.end) for ref in stored.sentences]
+        with_title = bool(stored.manifest.get("title_in_vectors")) or settings.lexical_title
         self.lexical_texts = [vector_text(c, with_title) for c in self.chunks]
         self.lexical = LexicalIndex(self.lexical_texts, settings.bm25_k1, settings.bm25_b)
 
@@ -150,13 +152,18 @@ class HybridSearcher:
     def search(self, query: str, query_vector: np.ndarray | None = None,
                sentence_scores: np.ndarray | None = None) -> list[Hit]:
         """Every chunk found by any ranking (dense, best sentence, BM25), best fused score first."""
+        return self.rank(query, query_vector, sentence_scores)[0]
+
+    def rank(self, query: str, query_vector: np.ndarray | None = None,
+             sentence_scores: np.ndarray | None = None) -> tuple[list[Hit], Signals]:
+        """The fused ranking and the signals it was made from."""
         if query_vector is None:
             query_vector = self.embed_query(query)
         signals = self.signals(query, query_vector, sentence_scores)
         fused = self.fuse(signals)
         dense = signals.dense
         order = sorted(fused, key=lambda row: (-fused[row], -dense[row], row))
-        return [Hit(row, fused[row], float(dense[row]), float(signals.best_sentence[row])) for row in order]
+        return [Hit(row, fused[row], float(dense[row]), float(signals.best_sentence[row])) for row in order], signals
 
 
 def top_rows(scores: np.ndarray, depth: int) -> list[int]:

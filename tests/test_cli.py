@@ -88,7 +88,7 @@ def test_chat_json_keeps_the_conversation_and_resets(capsys, monkeypatch, hash_c
     assert code == 0
     rows = [json.loads(line) for line in out.splitlines()]
     assert len(rows) == 5
-    assert rows[1]["searched"] == "Which kinds of hatred did Theresa May name?"
+    assert rows[1]["searched"].startswith("Which kinds of hatred did she name? (Theresa May")
     assert rows[2] == {"reset": True}
     assert "error" in rows[3]
     assert rows[4]["searched"] == "Which kinds of hatred did she name?"

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from retrieval.conversation import Conversation, Turn, entities, rewrite_follow_up
+from retrieval.conversation import Conversation, Turn, depends_on_earlier, entities, rewrite_follow_up
 
 
-def _history(*searched: str) -> list[Turn]:
-    return [Turn(s, s, 0.0) for s in searched]
+def _turn(question: str, answer: str = "", source: str | None = None) -> Turn:
+    return Turn(question, question, 0.0, answer, source)
 
 
 def test_entities_drop_question_openers() -> None:
@@ -12,33 +12,50 @@ def test_entities_drop_question_openers() -> None:
     assert entities("Who is Ian Lavery?") == ["Ian Lavery"]
 
 
-def test_pronouns_are_replaced_by_the_person_named_before() -> None:
-    assert (rewrite_follow_up("Which kinds of hatred did she name?", _history("What did Theresa May tell MPs?"))
-            == "Which kinds of hatred did Theresa May name?")
-    assert (rewrite_follow_up("What did he do at the meeting?", _history("Who is Ian Lavery?"))
-            == "What did Ian Lavery do at the meeting?")
-    assert (rewrite_follow_up("What did she write in her email?", _history("Who is Karie Murphy?"))
-            == "What did Karie Murphy write in her email?")
-    assert rewrite_follow_up("What is his job?", _history("Who is Ian Lavery?")) == "What is Ian Lavery's job?"
+def test_questions_that_lean_on_the_last_turn_are_recognised() -> None:
+    for question in ("How old is she?", "Is it leaving Iraq altogether?", "How much did that film take?",
+                     "And which other phone company held talks with it?", "According to him, what happens next?",
+                     "Why?", "Who signed it?"):
+        assert depends_on_earlier(question), question
+    for question in ("What did Sadiq Khan say?", "What did Margaret Hodge say about her party?",
+                     "Which film topped the US box office?"):
+        assert not depends_on_earlier(question), question
+
+
+def test_follow_ups_carry_the_names_of_the_last_question_and_answer() -> None:
+    history = [_turn("Who told the Politics Show that Ken Livingstone would apologise?",
+                     "Labour's Diane Abbott told the BBC's Politics Show he would apologise.")]
+    searched = rewrite_follow_up("Does she think he is anti-Semitic?", history)
+    assert searched.startswith("Does she think he is anti-Semitic?")
+    assert "Ken Livingstone" in searched and "Diane Abbott" in searched
+    # A name the follow-up repeats is not carried twice.
+    searched = rewrite_follow_up("What did Ken Livingstone say next?", history)
+    assert searched == "What did Ken Livingstone say next?"
 
 
 def test_standalone_questions_are_left_alone() -> None:
-    history = _history("What did Theresa May tell MPs?")
+    history = [_turn("What did Theresa May tell MPs?")]
     assert rewrite_follow_up("What did Sadiq Khan say?", history) == "What did Sadiq Khan say?"
     assert rewrite_follow_up("Which kinds of hatred?", []) == "Which kinds of hatred?"
 
 
 def test_bare_follow_ups_carry_the_last_question() -> None:
-    history = _history("What did the Board of Deputies say in their letter?")
-    assert rewrite_follow_up("Who signed it?", history) == (
-        "What did the Board of Deputies say in their letter? Who signed it?")
+    history = [_turn("what did the board say in their letter?")]
+    assert rewrite_follow_up("Who signed it?", history) == "what did the board say in their letter? Who signed it?"
+
+
+def test_previous_source_only_for_dependent_follow_ups() -> None:
+    conversation = Conversation(max_turns=2, idle_seconds=60, clock=lambda: 0.0)
+    conversation.remember("Who is Ian Lavery?", "Who is Ian Lavery?", "Ian Lavery is chairman.", "a.txt")
+    assert conversation.previous_source("What did he say?") == "a.txt"
+    assert conversation.previous_source("What did Sadiq Khan say?") is None
 
 
 def test_conversation_forgets_after_idle_time_and_on_reset() -> None:
     now = [0.0]
     conversation = Conversation(max_turns=2, idle_seconds=60, clock=lambda: now[0])
     conversation.remember("Who is Ian Lavery?", "Who is Ian Lavery?")
-    assert conversation.searched_for("What did he say?") == "What did Ian Lavery say?"
+    assert conversation.searched_for("What did he say?") == "What did he say? (Ian Lavery)"
     now[0] = 61.0
     assert conversation.searched_for("What did he say?") == "What did he say?"
     conversation.remember("Who is Ian Lavery?", "Who is Ian Lavery?")

@@ -1,0 +1,204 @@
+"""Learn the second stage's weights ([rerank] in config/) on the three dev sets, and report held-out splits.
+
+    python benchmarks/tune_rerank.py --news-index var/bbc-index                # fit, report, print weights
+    python benchmarks/tune_rerank.py --news-index var/bbc-index --write         # ...and write them to config
+
+The dev sets: the golden set over the seeds (tests/data/golden.jsonl), the news dev set over the BBC
+folder (../shared/eval/news_dev.jsonl; build its index with benchmarks/news_eval.py) and SciFact train
+(../shared/data/scifact; its index is built once by `citebot eval --dataset`). For each question the
+first stage's top candidates are collected with their features and whether they hold the evidence;
+weights are fitted by pairwise logistic regression with every set weighing the same. Reported: each
+set's main score (hit@1 for the question sets, nDCG@10 for SciFact) for the first stage alone, and for
+weights fitted with half of the news articles left out, measured on that half (then swapped), so the
+news figure is on questions the weights never saw. Results go to benchmarks/results/rerank.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from index.embed import make_embedder  # noqa: E402
+from index.settings import load_settings  # noqa: E402
+from retrieval.beir import load_beir, prepare  # noqa: E402
+from retrieval.engine import Engine  # noqa: E402
+from retrieval.evaluate import UNANSWERABLE, _evidence_spans, load_golden  # noqa: E402
+from retrieval.features import FEATURES  # noqa: E402
+from retrieval.metrics import ndcg_graded_at  # noqa: E402
+
+NEWS = ROOT.parent / "shared" / "eval" / "news_dev.jsonl"
+SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
+RESULTS = ROOT / "benchmarks" / "results" / "rerank.json"
+
+
+@dataclass
+class Question:
+    id: str
+    category: str
+    fold: int
+    """0 or 1: which half of the set's articles the question is about."""
+    features: np.ndarray
+    relevant: np.ndarray
+    """Per candidate: does it hold the evidence (question sets) / its document's grade (SciFact)."""
+    docs: list[str] = field(default_factory=list)
+    qrels: dict[str, int] = field(default_factory=dict)
+
+
+def fold_of(key: str) -> int:
+    return hashlib.sha256(key.encode()).digest()[0] & 1
+
+
+def collect_questions(engine: Engine, path: Path, depth: int) -> list[Question]:
+    texts = {Path(c.source).name: Path(c.source).read_text(encoding="utf-8") for c in engine.stored.chunks}
+    out = []
+    for item in load_golden(path):
+        if item["category"] == UNANSWERABLE:
+            continue
+        conversation = engine.new_conversation()
+        for turn in item["turns"][:-1]:
+            engine.ask(turn, conversation)
+        found = engine.first_stage(item["turns"][-1], conversation)
+        hits = found.hits[:depth]
+        spans = _evidence_spans(item["evidence"], texts)
+        chunks = [engine.stored.chunks[h.row] for h in hits]
+        relevant = np.array([any(s.overlap(c.source, c.start, c.end) * 2 >= s.end - s.start for s in spans)
+                             for c in chunks], dtype=np.float64)
+        features = engine.reranker.features(found.context, hits, found.signals, found.sentence_scores)
+        out.append(Question(item["id"], item["category"], fold_of(item["evidence"][0]["source"]), features,
+                            relevant))
+    return out
+
+
+def collect_scifact(settings, embedder, depth: int, split: str = "train") -> list[Question]:
+    data = load_beir(SCIFACT, split)
+    engine, names = prepare(data, settings, embedder)
+    doc_of = {c.source: names[Path(c.source).name] for c in engine.stored.chunks}
+    out = []
+    for query_id, text in ((q, data.queries[q]) for q in data.qrels):
+        found = engine.first_stage(text)
+        hits = found.hits[:depth]
+        docs = [doc_of[engine.stored.chunks[h.row].source] for h in hits]
+        qrels = data.qrels[query_id]
+        features = engine.reranker.features(found.context, hits, found.signals, found.sentence_scores)
+        relevant = np.array([float(qrels.get(d, 0) > 0) for d in docs])
+        out.append(Question(query_id, "scifact", fold_of(query_id), features, relevant, docs, qrels))
+    return out
+
+
+def score_set(questions: list[Question], weights: np.ndarray) -> dict[str, float]:
+    """hit@1 and MRR@5 per category for question sets; nDCG@10 over documents for SciFact."""
+    by_category: dict[str, list[tuple[float, float]]] = {}
+    for q in questions:
+        order = np.argsort(-(q.features @ weights), kind="stable")
+        if q.docs:
+            ranked = list(dict.fromkeys(q.docs[i] for i in order))
+            value = (ndcg_graded_at(ranked, q.qrels, 10), 0.0)
+        else:
+            ranks = [r for r, i in enumerate(order[:5], 1) if q.relevant[i]]
+            value = (float(bool(ranks) and ranks[0] == 1), 1 / ranks[0] if ranks else 0.0)
+        by_category.setdefault(q.category, []).append(value)
+    out = {}
+    for category, values in sorted(by_category.items()):
+        arr = np.array(values)
+        out[category] = round(float(arr[:, 0].mean()), 4)
+    every = [v for values in by_category.values() for v in values]
+    out["main"] = round(float(np.mean([v[0] for v in every])), 4)
+    return out
+
+
+def fit(sets: dict[str, list[Question]], c: float = 1.0) -> np.ndarray:
+    """Pairwise logistic regression: relevant minus non-relevant candidates of one question; sets weigh the same."""
+    from sklearn.linear_model import LogisticRegression
+
+    rows, weights = [], []
+    for questions in sets.values():
+        pairs_per_set = []
+        for q in questions:
+            pos, neg = np.flatnonzero(q.relevant > 0), np.flatnonzero(q.relevant <= 0)
+            if len(pos) and len(neg):
+                diff = (q.features[pos][:, None, :] - q.features[neg][None, :, :]).reshape(-1, q.features.shape[1])
+                pairs_per_set.append(diff)
+        total = sum(len(d) for d in pairs_per_set) or 1
+        for diff in pairs_per_set:
+            # every question of a set weighs the same, every set weighs the same
+            w = 1.0 / (len(pairs_per_set) * len(diff))
+            rows += [diff, -diff]
+            weights += [np.full(len(diff), w)] * 2
+        del total
+    x = np.vstack(rows)
+    y = np.concatenate([np.ones(len(r)) if i % 2 == 0 else np.zeros(len(r)) for i, r in enumerate(rows)])
+    sample = np.concatenate(weights)
+    model = LogisticRegression(fit_intercept=False, C=c, max_iter=2000)
+    model.fit(x, y, sample_weight=sample * len(sample) / sample.sum())
+    coef = model.coef_[0]
+    return coef / np.abs(coef).max()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--news-index", default=str(ROOT / "var" / "bbc-index"), help="index of the BBC folder")
+    parser.add_argument("--config", help="settings file (default: config/default.toml)")
+    parser.add_argument("--depth", type=int, help="candidates per question (default: [rerank] depth)")
+    parser.add_argument("--no-scifact", action="store_true", help="leave SciFact train out (faster)")
+    parser.add_argument("--drop", default="", help="comma-separated features to leave out")
+    parser.add_argument("-C", type=float, default=1.0, help="inverse regularisation strength")
+    parser.add_argument("--write", action="store_true", help="write the weights fitted on everything to config")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    settings = load_settings(args.config)
+    depth = args.depth or settings.rerank.depth
+    embedder = make_embedder(settings.embedding)
+    sets = {"golden": collect_questions(Engine(settings, embedder=embedder), settings.paths.golden, depth)}
+    news_engine = Engine(settings.with_index(Path(args.news_index)), embedder=embedder)
+    sets["news"] = collect_questions(news_engine, NEWS, depth)
+    if not args.no_scifact:
+        sets["scifact"] = collect_scifact(settings, embedder, depth)
+    keep = np.array([name not in args.drop.split(",") for name in FEATURES], dtype=np.float64)
+    for questions in sets.values():
+        for q in questions:
+            q.features = q.features * keep
+
+    first_stage = np.array([name == "fused" for name in FEATURES], dtype=np.float64)
+    report: dict = {"command": "python benchmarks/tune_rerank.py " + " ".join(sys.argv[1:]), "depth": depth,
+                    "first_stage": {n: score_set(q, first_stage) for n, q in sets.items()}}
+    held_out: dict[str, list] = {}
+    for fold in (0, 1):
+        train = {n: [q for q in qs if q.fold != fold] if n == "news" else qs for n, qs in sets.items()}
+        weights = fit(train, args.C)
+        test = [q for q in sets["news"] if q.fold == fold]
+        held_out.setdefault("news", []).append((len(test), score_set(test, weights)))
+        train = {n: [q for q in qs if q.fold != fold] if n == "scifact" else qs for n, qs in sets.items()}
+        if "scifact" in sets:
+            weights = fit(train, args.C)
+            test = [q for q in sets["scifact"] if q.fold == fold]
+            held_out.setdefault("scifact", []).append((len(test), score_set(test, weights)))
+    report["held_out"] = {
+        n: {k: round(sum(size * s[k] for size, s in parts if k in s) / sum(size for size, s in parts if k in s), 4)
+            for k in parts[0][1]} for n, parts in held_out.items()}
+    weights = fit(sets, args.C)
+    report["fitted_on_all"] = {n: score_set(q, weights) for n, q in sets.items()}
+    report["weights"] = {name: round(float(w), 3) for name, w in zip(FEATURES, weights, strict=True) if w}
+    print(json.dumps(report, indent=2))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    if args.write:
+        path = Path(args.config) if args.config else ROOT / "config" / "default.toml"
+        table = ", ".join(f"{k} = {v}" for k, v in report["weights"].items())
+        text = re.sub(r"(?m)^weights = \{.*\}$", f"weights = {{ {table} }}", path.read_text(encoding="utf-8"))
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote the weights to {path}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

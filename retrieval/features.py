@@ -1,0 +1,160 @@
+"""What is known about each top candidate, as a row of numbers the second stage weighs.
+
+Every feature is computed from what the first stage already has (query vector, sentence scores, BM25)
+and the candidate's own text; nothing is embedded here. Features are scaled to about [0, 1] so that
+their weights in config/ can be read side by side.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.chunking import Chunk
+from retrieval.query import QuestionKind, names_and_numbers, word_set
+
+FEATURES = (
+    "fused",            # first-stage fused score, divided by the best candidate's
+    "dense",            # cosine of question and passage
+    "sentence",         # cosine of question and the passage's best sentence
+    "window",           # best mean cosine of a sentence and its neighbours in the passage
+    "lexical",          # BM25 of the passage, divided by the best candidate's
+    "cover",            # share of the question's terms (idf-weighted) the passage holds
+    "sentence_cover",   # the same for the passage's best-covering sentence
+    "title_cover",      # the same for the article's title
+    "article_cover",    # the same for the whole article
+    "names",            # share of the question's names and numbers the passage holds
+    "article_names",    # share of them the article holds
+    "kind",             # the passage holds the kind of fact asked for (a name for "who", a date for "when")
+    "kind_sentence",    # the best-matching sentence holds it
+    "article_dense",    # best passage cosine within the candidate's article
+    "previous_article", # the candidate comes from the article of the previous answer (follow-ups)
+)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the candidates are weighed against."""
+
+    query: str
+    """The searched text (a follow-up already rewritten)."""
+    kind: QuestionKind
+    query_terms: list[str]
+    previous_source: str | None = None
+    known: frozenset[str] = frozenset()
+    """The searched text's own words, folded: a name the question already gives is not an answer."""
+
+
+class CorpusView:
+    """Per-chunk and per-article term sets and idf, built lazily from the chunks."""
+
+    def __init__(self, chunks: list[Chunk], sentences_by_chunk: dict[int, list[tuple[int, int]]],
+                 tokenize, document_terms: list[list[str]]) -> None:
+        self.chunks = chunks
+        self.sentences_by_chunk = sentences_by_chunk
+        self.tokenize = tokenize
+        frequency: Counter[str] = Counter()
+        self.rows_by_source: dict[str, list[int]] = {}
+        for row, (chunk, words) in enumerate(zip(chunks, document_terms, strict=True)):
+            frequency.update(set(words))
+            self.rows_by_source.setdefault(chunk.source, []).append(row)
+        total = max(1, len(chunks))
+        self.idf = {t: math.log(1 + (total - n + 0.5) / (n + 0.5)) for t, n in frequency.items()}
+        self.max_idf = math.log(1 + (total + 0.5) / 0.5)
+        self.chunk_terms = [set(words) for words in document_terms]
+        self._article_terms: dict[str, set[str]] = {}
+        self._article_words: dict[str, set[str]] = {}
+        self._title_terms: dict[str, set[str]] = {}
+        self._sentence_terms: dict[tuple[str, int, int], set[str]] = {}
+        self._chunk_words: dict[int, set[str]] = {}
+
+    def weight(self, term: str) -> float:
+        return self.idf.get(term, self.max_idf)
+
+    def article_terms(self, source: str) -> set[str]:
+        if source not in self._article_terms:
+            self._article_terms[source] = set().union(*(self.chunk_terms[r] for r in self.rows_by_source[source]))
+        return self._article_terms[source]
+
+    def article_words(self, source: str) -> set[str]:
+        if source not in self._article_words:
+            rows = self.rows_by_source[source]
+            self._article_words[source] = set().union(*(self.chunk_words(r) for r in rows))
+        return self._article_words[source]
+
+    def chunk_words(self, row: int) -> set[str]:
+        if row not in self._chunk_words:
+            chunk = self.chunks[row]
+            self._chunk_words[row] = word_set(f"{chunk.title or ''}\n{chunk.text}")
+        return self._chunk_words[row]
+
+    def title_terms(self, source: str, title: str | None) -> set[str]:
+        if source not in self._title_terms:
+            self._title_terms[source] = set(self.tokenize([title])[0]) if title else set()
+        return self._title_terms[source]
+
+    def sentence_terms(self, row: int, start: int, end: int) -> set[str]:
+        chunk = self.chunks[row]
+        key = (chunk.source, start, end)
+        if key not in self._sentence_terms:
+            self._sentence_terms[key] = set(self.tokenize([chunk.text[start - chunk.start:end - chunk.start]])[0])
+        return self._sentence_terms[key]
+
+
+def _cover(query_terms: list[str], found: set[str], view: CorpusView) -> float:
+    total = sum(view.weight(t) for t in query_terms)
+    return sum(view.weight(t) for t in query_terms if t in found) / total if total else 0.0
+
+
+def _share(names: list[str], words: set[str]) -> float:
+    return sum(n in words for n in names) / len(names) if names else 0.0
+
+
+def candidate_features(context: Context, rows: list[int], fused: dict[int, float], dense: np.ndarray,
+                       lexical: np.ndarray, sentence_scores: np.ndarray, view: CorpusView,
+                       sentence_rows: dict[int, list[int]], sentence_spans: list[tuple[int, int]]) -> np.ndarray:
+    """One row of FEATURES per candidate row."""
+    out = np.zeros((len(rows), len(FEATURES)), dtype=np.float64)
+    if not rows:
+        return out
+    best_fused = max(fused[r] for r in rows) or 1.0
+    best_lexical = max(float(lexical[r]) for r in rows)
+    names = names_and_numbers(context.query)
+    article_dense: dict[str, float] = {}
+    for i, row in enumerate(rows):
+        chunk = view.chunks[row]
+        source = chunk.source
+        if source not in article_dense:
+            article_dense[source] = float(max(dense[r] for r in view.rows_by_source[source]))
+        own = sentence_rows.get(row, [])
+        scores = [float(sentence_scores[s]) for s in own]
+        best = int(np.argmax(scores)) if scores else -1
+        window = max((float(np.mean(scores[max(0, j - 1):j + 2])) for j in range(len(scores))), default=0.0)
+        sentence_cover = max((_cover(context.query_terms, view.sentence_terms(row, *sentence_spans[s]), view)
+                              for s in own), default=0.0)
+        best_text = ""
+        if best >= 0:
+            start, end = sentence_spans[own[best]]
+            best_text = chunk.text[start - chunk.start:end - chunk.start]
+        kind_known = context.kind.name != "other"
+        out[i] = (
+            fused[row] / best_fused,
+            float(dense[row]),
+            max(scores, default=float(dense[row])),
+            window,
+            float(lexical[row]) / best_lexical if best_lexical > 0 else 0.0,
+            _cover(context.query_terms, view.chunk_terms[row], view),
+            sentence_cover,
+            _cover(context.query_terms, view.title_terms(source, chunk.title), view),
+            _cover(context.query_terms, view.article_terms(source), view),
+            _share(names, view.chunk_words(row)),
+            _share(names, view.article_words(source)),
+            float(kind_known and context.kind.present_in(chunk.text, context.known)),
+            float(kind_known and context.kind.present_in(best_text, context.known)),
+            article_dense[source],
+            float(context.previous_source is not None and source == context.previous_source),
+        )
+    return out

@@ -1,0 +1,53 @@
+"""The second stage: reorder the first stage's top candidates by a weighted sum of their features.
+
+The weights are plain numbers in config ([rerank]), learned by benchmarks/tune_rerank.py on the dev
+sets; a weight of 0 switches a feature off, `depth = 0` switches the stage off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from index.settings import RerankSettings
+from retrieval.features import FEATURES, Context, CorpusView, candidate_features
+from retrieval.query import question_kind, word_set
+from retrieval.search import Hit, HybridSearcher, Signals
+
+
+class Reranker:
+    def __init__(self, searcher: HybridSearcher, settings: RerankSettings) -> None:
+        self.searcher = searcher
+        self.settings = settings
+        self.weights = np.array([settings.weights.get(name, 0.0) for name in FEATURES], dtype=np.float64)
+        self._view: CorpusView | None = None
+
+    @property
+    def view(self) -> CorpusView:
+        if self._view is None:
+            s = self.searcher
+            self._view = CorpusView(s.chunks, s.sentences_by_chunk, s.lexical.tokenize, s.lexical.documents)
+        return self._view
+
+    def context(self, searched: str, question: str, previous_source: str | None = None) -> Context:
+        """What the candidates are weighed against: the searched text, and the kind of fact the question asks."""
+        return Context(searched, question_kind(question), self.searcher.lexical.tokenize([searched])[0],
+                       previous_source, frozenset(word_set(searched)))
+
+    def features(self, context: Context, hits: list[Hit], signals: Signals,
+                 sentence_scores: np.ndarray) -> np.ndarray:
+        rows = [h.row for h in hits]
+        fused = {h.row: h.score for h in hits}
+        return candidate_features(context, rows, fused, signals.dense, signals.lexical, sentence_scores, self.view,
+                                  self.searcher.sentences_by_chunk, self.searcher.sentence_spans)
+
+    def rerank(self, context: Context, hits: list[Hit], signals: Signals, sentence_scores: np.ndarray) -> list[Hit]:
+        """hits with the top `depth` reordered by the weighted features; the rest keep their order below them."""
+        depth = min(self.settings.depth, len(hits))
+        if depth < 2:
+            return hits
+        head = hits[:depth]
+        scores = self.features(context, head, signals, sentence_scores) @ self.weights
+        order = sorted(range(depth), key=lambda i: (-scores[i], i))
+        return [replace(head[i], score=float(scores[i])) for i in order] + hits[depth:]
