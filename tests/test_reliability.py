@@ -448,3 +448,21 @@ def test_load_reports_bad_chunk_lines(built: tuple[Path, Settings]) -> None:
                                     store.CHUNKS: sha256(build / store.CHUNKS)})
     with pytest.raises(IndexInvalidError, match="offsets that do not fit"):
         Engine(settings)
+
+
+def test_the_bot_shows_no_passage_of_a_source_edited_while_it_runs(built: tuple[Path, Settings]) -> None:
+    from bot.client import CitebotClient
+
+    _, settings = built
+    engine = Engine(settings)
+    client = CitebotClient(settings=settings, engine_factory=lambda: engine)
+    client.engine = engine
+    client._chunks_by_id = {chunk.id: row for row, chunk in enumerate(engine.stored.chunks)}
+    chunk = engine.stored.chunks[0]
+    shown = client.passage_by_id(chunk.id, 1)
+    assert shown is not None and quote_matches_source(shown.text, shown.citation.source, chunk.start, chunk.end)
+    path = Path(chunk.source)
+    path.write_text("Inserted first line\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    assert client.passage_by_id(chunk.id, 1) is None  # "Show [n]" and "More sources" then say it is gone
+    assert all(p.citation.source != chunk.source for p in engine.ask(chunk.text[:200], top_k=5).passages)
+    client.executor.shutdown()
