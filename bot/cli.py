@@ -7,14 +7,16 @@ need them, so `citebot --help` answers at once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from index.errors import CitebotError, IndexMissingError, QuestionError
+from index.errors import CitebotError, IndexInvalidError, IndexMissingError, QuestionError
 from index.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -52,18 +54,23 @@ def _build(settings: Settings, sources: Path) -> None:
     print(f"Indexing the articles in {sources} into {_display_path(settings.paths.index)} ...", file=sys.stderr)
     report = build_index(sources, settings.paths.index, settings, progress=True)
     for skipped in report.skipped:
-        print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+        print(f"skipped {sources / skipped.path}: {skipped.reason}", file=sys.stderr)
     print(f"Indexed {report.articles} article(s) as {report.chunks} passages in {report.seconds:.1f} s "
           f"({_display_path(report.path)})", file=sys.stderr)
 
 
 def _engine(settings: Settings, build_if_missing: bool) -> Engine:
+    """The engine over the index; built first only when the index folder does not exist at all.
+
+    A folder that exists but holds no good index is an error that says how to rebuild: building the
+    configured sources into it would silently answer from another corpus.
+    """
     from retrieval.engine import Engine
 
     try:
         return Engine(settings)
     except IndexMissingError:
-        if not build_if_missing:
+        if not build_if_missing or settings.paths.index.exists():
             raise
     print(f"No index in {_display_path(settings.paths.index)} yet; building it first (once).", file=sys.stderr)
     _build(settings, _display_path(settings.paths.sources))
@@ -76,26 +83,54 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _configured_model(settings: Settings) -> tuple[str, str, int | None]:
+    """The model an index must have been built with (name, weights sha256, dimension if known without loading)."""
+    from index.embed import HashEmbedder
+
+    if settings.embedding.model == HashEmbedder.name:
+        hashed = HashEmbedder()
+        return hashed.name, hashed.weights_sha256, hashed.dimension
+    return settings.embedding.model, settings.embedding.weights_sha256, None
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
+
+
 def cmd_index_status(args: argparse.Namespace) -> int:
     from index.build import changed_settings, stale_sources
-    from index.store import current_build, read_manifest
+    from index.store import build_running, leftovers, load_index, remove_leftovers
+    from retrieval.freshness import corrupt_passages
 
     settings = _settings(args)
-    manifest = read_manifest(settings.paths.index)
-    changes = stale_sources(settings.paths.index) + changed_settings(manifest, settings)
+    index_dir = settings.paths.index
+    running = build_running(index_dir)
+    found = leftovers(index_dir)
+    removed = {left.path for left in remove_leftovers(index_dir)} if found and not running else set()
+    name, weights, dimension = _configured_model(settings)
+    stored = load_index(index_dir, model_name=name, weights_sha256=weights, dimension=dimension)  # every check
+    bad = corrupt_passages(stored.chunks, stored.sources)
+    if bad:
+        raise IndexInvalidError(
+            f"index in {stored.path} is corrupt: {len(bad)} passage(s) do not match their unchanged source "
+            f"(first: {bad[0].id} in {bad[0].source}); rebuild it with: citebot index build --index {index_dir}")
+    manifest = stored.manifest
+    changes = stale_sources(index_dir, settings.ingest) + changed_settings(manifest, settings)
     status = {
-        "index": str(_display_path(settings.paths.index)),
-        "build": current_build(settings.paths.index).name,
-        "built_at": manifest.get("built_at"),
-        "model": manifest.get("model", {}).get("name"),
-        "weights_sha256": manifest.get("model", {}).get("weights_sha256"),
-        "sources_root": manifest.get("sources_root"),
-        "articles": len(manifest.get("sources", {})),
-        "passages": manifest.get("chunk_count"),
-        "chunking": manifest.get("chunking"),
-        "skipped": manifest.get("skipped", []),
+        "index": str(_display_path(index_dir)),
+        "build": stored.path.name,
+        "built_at": manifest["built_at"],
+        "model": manifest["model"]["name"],
+        "weights_sha256": manifest["model"]["weights_sha256"],
+        "sources_root": str(_display_path(stored.sources_root)),
+        "articles": len(manifest["sources"]),
+        "passages": manifest["chunk_count"],
+        "chunking": manifest["chunking"],
+        "skipped": manifest["skipped"],
         "up_to_date": not changes,
         "changes": changes,
+        "leftovers": [{"path": left.path.name, "bytes": left.size, "removed": left.path in removed} for left in found],
+        "build_running": running,
     }
     if args.json:
         print(json.dumps(status, ensure_ascii=False, indent=2))
@@ -106,10 +141,25 @@ def cmd_index_status(args: argparse.Namespace) -> int:
     print(f"chunking   {status['chunking']}")
     for skipped in status["skipped"]:
         print(f"skipped    {skipped['path']}: {skipped['reason']}")
+    if running:
+        print("build      a build is running now")
+    for left in found:
+        fate = "removed" if left.path in removed else "kept: a build is running"
+        print(f"leftover   {left.path.name} ({_megabytes(left.size)}, from an interrupted build): {fate}")
     print("status     up to date" if not changes else "status     STALE, run: citebot index build")
     for change in changes:
         print(f"           {change}")
     return 0
+
+
+def _question_encoding_error(question: str) -> str | None:
+    """Why a question cannot be searched as text (bytes that are not UTF-8), or None."""
+    bad = next((i for i, ch in enumerate(question) if "\ud800" <= ch <= "\udfff"), None)
+    if bad is None:
+        return None
+    byte = ord(question[bad]) - 0xDC00 if question[bad] >= "\udc80" else None
+    what = f"byte 0x{byte:02x}" if byte is not None and byte < 0x100 else "a character"
+    return f"the question is not valid UTF-8 ({what} at position {bad}); send it as UTF-8 text"
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -117,12 +167,33 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from retrieval.engine import check_question
 
     settings = _settings(args)
+    problem = _question_encoding_error(args.question)
+    if problem:
+        raise QuestionError(problem)
     check_question(args.question, settings.limits.max_question_chars)  # before loading anything
     if args.top_k is not None and args.top_k < 1:
         raise QuestionError(f"--top-k must be at least 1, got {args.top_k}")
     result = _engine(settings, build_if_missing=True).ask(args.question, top_k=args.top_k)
     print(json.dumps(result.to_json(), ensure_ascii=False) if args.json else render_result(result))
     return 0
+
+
+def _lines() -> Iterator[tuple[str, str | None]]:
+    """Lines of stdin without their newline, each with why it cannot be a question (not UTF-8) or None."""
+    binary = getattr(sys.stdin, "buffer", None)
+    while True:
+        if binary is not None:
+            raw = binary.readline()
+            if not raw:
+                return
+            line = raw.decode("utf-8", errors="surrogateescape")
+        else:
+            line = sys.stdin.readline()
+            if not line:
+                return
+        line = line.rstrip("\n").removesuffix("\r")
+        problem = _question_encoding_error(line)
+        yield (line.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if problem else line), problem
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -134,27 +205,35 @@ def cmd_chat(args: argparse.Namespace) -> int:
     interactive = sys.stdin.isatty() and not args.json
     if interactive:
         print("Ask about the articles; /reset forgets the conversation; Ctrl-D quits.", file=sys.stderr)
-    while True:
-        if interactive:
-            print("? ", end="", file=sys.stderr, flush=True)
-        line = sys.stdin.readline()
-        if not line:
-            return 0
-        question = line.rstrip("\n")
-        if question.strip() == "/reset":
+
+    def refuse(question: str, error: str) -> None:
+        if args.json:
+            print(json.dumps({"question": question, "error": error}, ensure_ascii=False), flush=True)
+        else:
+            print(f"citebot: {error}", file=sys.stderr, flush=True)
+
+    if interactive:
+        print("? ", end="", file=sys.stderr, flush=True)
+    for question, problem in _lines():
+        if problem:
+            refuse(question, problem)
+        elif question.strip() == "/reset":
             conversation.reset()
             print(json.dumps({"reset": True}) if args.json else "(conversation forgotten)", flush=True)
-            continue
-        try:
-            result = engine.ask(question, conversation)
-        except QuestionError as exc:
-            if args.json:
-                print(json.dumps({"question": question, "error": str(exc)}, ensure_ascii=False), flush=True)
+        else:
+            try:
+                result = engine.ask(question, conversation)
+            except CitebotError as exc:
+                refuse(question, str(exc))
+            except Exception as exc:  # one bad line must not end the session for every later one
+                logging.getLogger(__name__).debug("question %r failed", question, exc_info=True)
+                refuse(question, f"internal error ({type(exc).__name__}: {exc}); the session goes on")
             else:
-                print(f"citebot: {exc}", file=sys.stderr)
-            continue
-        print(json.dumps(result.to_json(), ensure_ascii=False) if args.json else render_result(result) + "\n",
-              flush=True)
+                print(json.dumps(result.to_json(), ensure_ascii=False) if args.json
+                      else render_result(result) + "\n", flush=True)
+        if interactive:
+            print("? ", end="", file=sys.stderr, flush=True)
+    return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -310,12 +389,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("citebot: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (| head): nothing to say to it
+        with contextlib.suppress(OSError, ValueError):  # no flush error at exit either
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:  # a path that cannot be read or written: say which, not a traceback
         where = f": {exc.filename}" if exc.filename else ""
         print(f"citebot: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 1
-    except BrokenPipeError:
-        return 0
 
 
 if __name__ == "__main__":

@@ -117,6 +117,8 @@ class CitebotClient(discord.Client):
         if row is None:
             return None
         chunk = self.engine.stored.chunks[row]
+        if not self.engine.sources.passage_ok(chunk):  # its file changed since: the offsets may be wrong
+            return None
         citation = Citation(chunk.source, chunk.title, chunk.start, chunk.end, chunk.paragraph)
         return Passage(rank, 0.0, chunk.text, citation, chunk.id, 0.0)
 

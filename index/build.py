@@ -9,11 +9,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from index.chunking import Chunk, Chunker, chunk_sentences
-from index.documents import Skipped, read_corpus, read_text_file, source_files
+from index.documents import Skipped, read_corpus, read_source, relative_source, source_files
 from index.embed import Embedder, file_sha256, make_embedder
 from index.errors import IndexInvalidError
-from index.settings import Settings
-from index.store import SentenceRef, read_manifest, save_index
+from index.settings import IngestSettings, Settings
+from index.store import SentenceRef, find_sources_root, holding_build_lock, read_manifest, save_index
 from index.tokens import count_tokens
 
 
@@ -49,6 +49,7 @@ def chunk_corpus(sources: Path, settings: Settings, embedder: Embedder,
     return chunks, corpus.skipped, len(corpus.articles)
 
 
+@holding_build_lock  # one build per index folder at a time
 def build_index(sources: Path, index_dir: Path, settings: Settings, *,
                 embedder: Embedder | None = None, progress: bool = False) -> BuildReport:
     """Index every article under sources into index_dir; the old index serves until the swap."""
@@ -76,21 +77,22 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *,
         "chunking": asdict(settings.chunking),
         "ingest": asdict(settings.ingest),
         "title_in_vectors": settings.embedding.title_in_vectors,
-        "sources_root": str(sources),
-        "cwd": os.getcwd(),
-        "sources": source_fingerprints(sources),
+        # Sources are named relative to their folder, found absolutely or beside the index (moved together).
+        "sources_root": str(sources.resolve()),
+        "sources_root_from_index": os.path.relpath(sources.resolve(), index_dir.resolve()),
+        "sources": source_fingerprints(sources, settings.ingest),
         "skipped": [asdict(s) for s in skipped],
     }
     path = save_index(index_dir, chunks, vectors, sentences, sentence_vectors, manifest)
     return BuildReport(path, article_count, len(chunks), skipped, time.perf_counter() - began, embed_seconds)
 
 
-def source_fingerprints(sources: Path) -> dict[str, str]:
-    """sha256 of every readable *.txt under sources, by path."""
+def source_fingerprints(sources: Path, ingest: IngestSettings) -> dict[str, str]:
+    """sha256 of every *.txt under sources that a build would index, by path relative to sources."""
     found = {}
     for path in source_files(sources):
-        if not isinstance(read_text_file(path), Skipped):
-            found[str(path)] = file_sha256(path)
+        if not isinstance(read_source(path, sources, ingest), Skipped):
+            found[relative_source(path, sources)] = file_sha256(path)
     return found
 
 
@@ -103,12 +105,12 @@ def changed_settings(manifest: dict, settings: Settings) -> list[str]:
     return [f"settings: [{name}] differs from the build" for name in built if built[name] != now[name]]
 
 
-def stale_sources(index_dir: Path) -> list[str]:
+def stale_sources(index_dir: Path, ingest: IngestSettings) -> list[str]:
     """What changed in the sources since the index was built: changed, added and removed files."""
     manifest = read_manifest(index_dir)
-    built = manifest.get("sources", {})
-    root = Path(manifest.get("sources_root", ""))
-    now = source_fingerprints(root) if root.is_dir() else {}
+    built = manifest["sources"]
+    root = find_sources_root(manifest, index_dir)
+    now = source_fingerprints(root, ingest) if root.is_dir() else {}
     changes = [f"changed: {p}" for p in built if p in now and now[p] != built[p]]
     changes += [f"added: {p}" for p in now if p not in built]
     changes += [f"removed: {p}" for p in built if p not in now]

@@ -69,7 +69,7 @@ class Paragraph:
 @dataclass(frozen=True)
 class Article:
     source: str
-    """The path as given to the build; `open(source).read()` is `text`."""
+    """The path relative to the sources folder, with "/" separators; `open(root / source).read()` is `text`."""
     text: str
     title: str | None
     paragraphs: tuple[Paragraph, ...]
@@ -90,6 +90,7 @@ class Article:
 @dataclass(frozen=True)
 class Skipped:
     path: str
+    """Relative to the sources folder when it comes from read_corpus."""
     reason: str
 
 
@@ -120,9 +121,12 @@ def _is_headline(line: str, settings: IngestSettings) -> bool:
     return len(line.split()) <= settings.headline_max_words and not _SENTENCE_END.search(line)
 
 
-def read_text_file(path: Path) -> str | Skipped:
+def read_text_file(path: Path, max_bytes: int | None = None) -> str | Skipped:
     """The text of a file as open(path).read() gives it, or why it cannot be indexed."""
     try:
+        if max_bytes is not None and (size := path.stat().st_size) > max_bytes:
+            return Skipped(str(path), f"is {size:,} bytes, over the limit of {max_bytes:,} "
+                                      "(raise [ingest] max_file_bytes to index it)")
         raw = path.read_bytes()
     except OSError as exc:
         return Skipped(str(path), f"cannot be read ({exc.strerror})")
@@ -136,6 +140,23 @@ def read_text_file(path: Path) -> str | Skipped:
         return Skipped(str(path), f"is not UTF-8 (bad byte at offset {exc.start})")
     with path.open(encoding="utf-8") as handle:  # universal newlines, as a reader's open() gives
         return handle.read()
+
+
+def outside_link(path: Path, root: Path) -> Skipped | None:
+    """Why a file listed under root is really elsewhere (a symlink out of the folder), or None."""
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
+        return Skipped(str(path), f"cannot be read ({getattr(exc, 'strerror', None) or exc})")
+    if real.is_relative_to(root.resolve()):
+        return None
+    return Skipped(str(path), f"links outside the sources folder (to {real}); "
+                              "set [ingest] allow_links_outside = true to index it")
+
+
+def relative_source(path: Path, root: Path) -> str:
+    """How an index names a source: its path under the sources folder, "/"-separated."""
+    return path.relative_to(root).as_posix()
 
 
 def clean_article(source: str, text: str, fingerprint: str, settings: IngestSettings,
@@ -183,21 +204,29 @@ def source_files(sources: Path) -> list[Path]:
     return sorted(p for p in sources.rglob("*.txt") if p.is_file())
 
 
+def read_source(path: Path, sources: Path, settings: IngestSettings) -> str | Skipped:
+    """The text of a file listed under sources, or why it is not indexed: a symlink out of the folder
+    (unless [ingest] allow_links_outside), over [ingest] max_file_bytes, empty, binary or not UTF-8."""
+    problem = None if settings.allow_links_outside else outside_link(path, sources)
+    return problem or read_text_file(path, settings.max_file_bytes)
+
+
 def read_corpus(sources: Path, settings: IngestSettings) -> Corpus:
-    """Read every *.txt under sources; files that are empty, binary or not UTF-8 are skipped."""
+    """Read every *.txt under sources; sources are named relative to the folder, skipped files logged."""
     files = source_files(sources)
-    loaded: list[tuple[Path, str, str]] = []
+    loaded: list[tuple[str, str, str]] = []
     skipped: list[Skipped] = []
     for path in files:
-        text = read_text_file(path)
+        name = relative_source(path, sources)
+        text = read_source(path, sources, settings)
         if isinstance(text, Skipped):
-            log.warning("skipping %s: %s", text.path, text.reason)
-            skipped.append(text)
+            log.warning("skipping %s: %s", path, text.reason)
+            skipped.append(Skipped(name, text.reason))
         else:
-            loaded.append((path, text, hashlib.sha256(path.read_bytes()).hexdigest()))
+            loaded.append((name, text, hashlib.sha256(path.read_bytes()).hexdigest()))
     if not loaded:
         found = f"{len(files)} .txt file(s), none readable" if files else "no .txt files"
         raise SourcesError(f"nothing to index in {sources}: {found}")
     boilerplate = learn_corpus_boilerplate((t for _, t, _ in loaded), settings)
-    articles = tuple(clean_article(str(p), t, f, settings, boilerplate) for p, t, f in loaded)
+    articles = tuple(clean_article(n, t, f, settings, boilerplate) for n, t, f in loaded)
     return Corpus(articles, tuple(skipped))

@@ -29,3 +29,7 @@ class ModelError(CitebotError):
 
 class QuestionError(CitebotError):
     """The question is empty or too long."""
+
+
+class IndexBusyError(CitebotError):
+    """Another build holds the index folder's lock."""

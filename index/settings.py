@@ -27,6 +27,8 @@ class IngestSettings:
     headline_max_words: int
     boilerplate_max_words: int
     corpus_repeat_fraction: float
+    max_file_bytes: int
+    allow_links_outside: bool
 
 
 @dataclass(frozen=True)

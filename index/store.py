@@ -1,38 +1,50 @@
-"""The index folder on disk: FAISS vectors, chunks as JSONL and a manifest; atomic swap, checked load.
+"""The index folder on disk: FAISS vectors, chunks as JSONL and a manifest; atomic swap, checked load, one lock.
 
 Layout of an index folder:
 
     current -> build-<id>/      symlink, replaced atomically when a build finishes
+    .lock                       flock()ed by the build writing here (the kernel drops it if the build dies)
+    .build-<id>.partial/        a build being written; left over if one was killed
     build-<id>/manifest.json    model and hash, settings, source fingerprints, file hashes
     build-<id>/chunks.jsonl     one chunk per line, row i of the FAISS index is line i
     build-<id>/vectors.faiss    exact inner product over unit vectors (IndexFlatIP)
     build-<id>/sentences.jsonl  [chunk row, start, end] of every sentence of every chunk
     build-<id>/sentences.faiss  one unit vector per line of sentences.jsonl
+
+Sources are named relative to the sources folder; the manifest holds that folder both absolutely and
+relative to the index folder, so an index answers from any working directory and moves with its sources.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import functools
 import json
 import logging
 import os
+import re
 import shutil
+import threading
 import uuid
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import faiss
 import numpy as np
 
 from index.chunking import Chunk
 from index.embed import file_sha256
-from index.errors import IndexInvalidError, IndexMissingError
+from index.errors import IndexBusyError, IndexInvalidError, IndexMissingError
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sources relative to the sources folder
 CURRENT = "current"
+LOCK = ".lock"
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 VECTORS = "vectors.faiss"
@@ -56,6 +68,10 @@ class StoredIndex:
     vectors: faiss.Index
     sentences: list[SentenceRef]
     sentence_vectors: faiss.Index
+    sources_root: Path
+    """The sources folder as found now (see find_sources_root)."""
+    sources: dict[str, tuple[Path, str]]
+    """Each source as chunks name it (Chunk.source) -> (its file, its sha256 at build time)."""
 
 
 def _fsync_dir(path: Path) -> None:
@@ -84,34 +100,41 @@ def save_index(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, senten
     """Write a new build beside the old one, then point `current` at it in one atomic rename."""
     if len(chunks) != len(vectors) or len(sentences) != len(sentence_vectors):
         raise ValueError("every chunk and every sentence needs exactly one vector")
-    if index_dir.exists() and not index_dir.is_dir():
-        raise IndexInvalidError(f"--index {index_dir} is a file, not an index folder")
-    index_dir.mkdir(parents=True, exist_ok=True)
-    build_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    partial = index_dir / f".build-{build_id}.partial"
-    partial.mkdir()
-    _write_vectors(partial / VECTORS, vectors)
-    _write_vectors(partial / SENTENCE_VECTORS, sentence_vectors)
-    _write(partial / CHUNKS, "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks).encode())
-    _write(partial / SENTENCES, "".join(json.dumps([s.chunk, s.start, s.end]) + "\n" for s in sentences).encode())
+    with build_lock(index_dir):
+        build_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        partial = index_dir / f".build-{build_id}.partial"
+        partial.mkdir()
+        try:
+            _write_build(partial, chunks, vectors, sentences, sentence_vectors, manifest)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
+        final = index_dir / f"build-{build_id}"
+        partial.rename(final)
+        link = index_dir / f".{CURRENT}.{build_id}"
+        link.symlink_to(final.name)
+        os.replace(link, index_dir / CURRENT)  # the swap: readers see the old build or the new, never neither
+        _fsync_dir(index_dir)
+        _remove_old_builds(index_dir, keep=final.name)
+        return final
+
+
+def _write_build(folder: Path, chunks: list[Chunk], vectors: np.ndarray, sentences: list[SentenceRef],
+                 sentence_vectors: np.ndarray, manifest: dict[str, Any]) -> None:
+    _write_vectors(folder / VECTORS, vectors)
+    _write_vectors(folder / SENTENCE_VECTORS, sentence_vectors)
+    _write(folder / CHUNKS, "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks).encode())
+    _write(folder / SENTENCES, "".join(json.dumps([s.chunk, s.start, s.end]) + "\n" for s in sentences).encode())
     manifest = {
         **manifest,
         "format": FORMAT_VERSION,
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "chunk_count": len(chunks),
         "dimension": int(vectors.shape[1]),
-        "files": {name: file_sha256(partial / name) for name in (CHUNKS, VECTORS, SENTENCES, SENTENCE_VECTORS)},
+        "files": {name: file_sha256(folder / name) for name in (CHUNKS, VECTORS, SENTENCES, SENTENCE_VECTORS)},
     }
-    _write(partial / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
-    _fsync_dir(partial)
-    final = index_dir / f"build-{build_id}"
-    partial.rename(final)
-    link = index_dir / f".{CURRENT}.{build_id}"
-    link.symlink_to(final.name)
-    os.replace(link, index_dir / CURRENT)  # the swap: readers see the old build or the new, never neither
-    _fsync_dir(index_dir)
-    _remove_old_builds(index_dir, keep=final.name)
-    return final
+    _write(folder / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
+    _fsync_dir(folder)
 
 
 def _remove_old_builds(index_dir: Path, keep: str) -> None:
@@ -120,57 +143,329 @@ def _remove_old_builds(index_dir: Path, keep: str) -> None:
             shutil.rmtree(entry, ignore_errors=True)
 
 
-def current_build(index_dir: Path) -> Path:
+# -- the build lock and what killed builds leave behind ------------------------------------------------
+
+_held: dict[tuple[Path, int], int] = {}
+"""Locks this process holds: (folder, thread) -> depth."""
+_held_guard = threading.Lock()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _check_folder(index_dir: Path) -> None:
     if index_dir.exists() and not index_dir.is_dir():
         raise IndexInvalidError(f"--index {index_dir} is a file, not an index folder")
+
+
+def _lock_holder(handle: Any) -> str:
+    handle.seek(0)
+    holder = handle.read().strip()
+    return f" ({holder})" if holder else ""
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path) -> Iterator[list[Leftover]]:
+    """Hold the index folder's build lock, or raise IndexBusyError at once if another build holds it.
+
+    An flock(): the kernel releases it when its process dies, so a killed build never leaves it stuck.
+    Re-entrant within a process. Taking it removes the leftovers of killed builds (and yields them); a
+    folder this build created is removed again if the build fails before writing anything.
+    """
+    _check_folder(index_dir)
+    key = (index_dir.resolve(), threading.get_ident())
+    with _held_guard:
+        if key in _held:
+            _held[key] += 1
+            nested = True
+        else:
+            nested = False
+    if nested:
+        try:
+            yield []
+        finally:
+            with _held_guard:
+                _held[key] -= 1
+        return
+    created = not index_dir.exists()
+    index_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(index_dir / LOCK, "a+", encoding="utf-8")  # noqa: SIM115 - held across the yield
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexBusyError(
+                f"another build is writing to {index_dir}{_lock_holder(handle)}; wait for it to finish "
+                "and run the command again") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC\n")
+        handle.flush()
+        with _held_guard:
+            _held[key] = 1
+        removed = _remove(leftovers(index_dir))
+        try:
+            yield removed
+        except BaseException:
+            if created and [p.name for p in index_dir.iterdir()] == [LOCK]:
+                shutil.rmtree(index_dir, ignore_errors=True)
+            raise
+        finally:
+            with _held_guard:
+                del _held[key]
+    finally:
+        handle.close()  # closing releases the flock
+
+
+def holding_build_lock(build: F) -> F:
+    """Decorate a build function called as build(sources, index_dir, ...): one build per folder at a time."""
+
+    @functools.wraps(build)
+    def locked(sources: Path, index_dir: Path, *args: Any, **kwargs: Any) -> Any:
+        with build_lock(index_dir):
+            return build(sources, index_dir, *args, **kwargs)
+
+    return locked  # type: ignore[return-value]
+
+
+def build_running(index_dir: Path) -> bool:
+    """True when a build holds the folder's lock now."""
+    if (index_dir.resolve(), threading.get_ident()) in _held:
+        return True
+    if not (index_dir / LOCK).is_file():
+        return False
+    with open(index_dir / LOCK, encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)  # released when the file closes
+        except BlockingIOError:
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class Leftover:
+    path: Path
+    size: int
+    """Bytes on disk."""
+
+
+def _size(path: Path) -> int:
+    if path.is_symlink() or path.is_file():
+        return path.lstat().st_size
+    return sum(p.lstat().st_size for p in path.rglob("*"))
+
+
+def leftovers(index_dir: Path) -> list[Leftover]:
+    """What interrupted builds left in an index folder: partial builds and temporary links."""
+    if not index_dir.is_dir():
+        return []
+    found = [p for p in index_dir.iterdir()
+             if re.fullmatch(r"\.build-.+\.partial", p.name) or p.name.startswith(f".{CURRENT}.")]
+    return [Leftover(p, _size(p)) for p in sorted(found)]
+
+
+def remove_leftovers(index_dir: Path) -> list[Leftover]:
+    """Remove the leftovers of interrupted builds unless a build is running; returns what was removed."""
+    if not index_dir.is_dir() or (index_dir.resolve(), threading.get_ident()) in _held:
+        return []
+    try:
+        with build_lock(index_dir) as removed:
+            return removed
+    except IndexBusyError:
+        return []
+
+
+def _remove(found: list[Leftover]) -> list[Leftover]:
+    for leftover in found:
+        if leftover.path.is_dir() and not leftover.path.is_symlink():
+            shutil.rmtree(leftover.path, ignore_errors=True)
+        else:
+            leftover.path.unlink(missing_ok=True)
+    return found
+
+
+# -- reading an index --------------------------------------------------------------------------------
+
+def _rebuild(index_dir: Path) -> str:
+    return f"rebuild it with: citebot index build --index {index_dir}"
+
+
+def _other_builds(index_dir: Path) -> str:
+    builds = sorted(p.name for p in index_dir.iterdir() if p.name.startswith("build-") and p.is_dir())
+    return f" ({', '.join(builds)} is still there, untouched)" if builds else ""
+
+
+def current_build(index_dir: Path) -> Path:
+    """The build `current` points at; an error naming what is wrong when there is none."""
+    _check_folder(index_dir)
     link = index_dir / CURRENT
-    if not link.exists():
-        raise IndexMissingError(f"no index in {index_dir}; build one with: citebot index build --index {index_dir}")
-    return link.resolve()
+    if not index_dir.exists() or (not link.is_symlink() and not link.exists()
+                                  and not any(p.name.startswith("build-") for p in index_dir.iterdir())):
+        where = "" if not index_dir.exists() else " (the folder holds no build)"
+        raise IndexMissingError(f"no index in {index_dir}{where}; build one with: citebot index build "
+                                f"--index {index_dir}")
+    if not link.is_symlink():
+        what = "is missing" if not link.exists() else "is not a link to a build"
+        raise IndexInvalidError(f"the index in {index_dir} is damaged: its `{CURRENT}` link {what}"
+                                f"{_other_builds(index_dir)}; {_rebuild(index_dir)}")
+    try:
+        target = link.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a link loop
+        target = link
+    if target.parent != index_dir.resolve() or not target.name.startswith("build-"):
+        raise IndexInvalidError(f"the index in {index_dir} is damaged: `{CURRENT}` points at {os.readlink(link)}, "
+                                f"not at a build of this folder; {_rebuild(index_dir)}")
+    if not target.is_dir():
+        raise IndexInvalidError(f"the index in {index_dir} is damaged: `{CURRENT}` points at {target.name}, "
+                                f"which is missing{_other_builds(index_dir)}; {_rebuild(index_dir)}")
+    return target
 
 
-def read_manifest(index_dir: Path) -> dict[str, Any]:
-    build = current_build(index_dir)
-    rebuild = f"rebuild it with: citebot index build --index {index_dir}"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_FILES = (CHUNKS, VECTORS, SENTENCES, SENTENCE_VECTORS)
+
+
+def _manifest_problem(m: Any) -> str | None:
+    """What is wrong with the shape of a manifest, or None."""
+    if not isinstance(m, dict):
+        return "it is not a JSON object"
+    if m.get("format") != FORMAT_VERSION:
+        return f"it has format {m.get('format')!r}, this citebot reads format {FORMAT_VERSION}"
+    model = m.get("model")
+    if not isinstance(model, dict) or not all(isinstance(model.get(k), str) for k in ("name", "weights_sha256")):
+        return "`model` is not an object with a name and a weights_sha256"
+    files = m.get("files")
+    if not isinstance(files, dict) or sorted(files) != sorted(_FILES) or not all(
+            isinstance(v, str) and _HEX64.fullmatch(v) for v in files.values()):
+        return f"`files` must give the sha256 of exactly {', '.join(_FILES)}"
+    sources = m.get("sources")
+    if not isinstance(sources, dict) or not all(
+            isinstance(k, str) and _safe_relative(k) and isinstance(v, str) and _HEX64.fullmatch(v)
+            for k, v in sources.items()):
+        return "`sources` is not an object of relative file names and sha256 digests"
+    for key in ("chunk_count", "dimension"):
+        if not isinstance(m.get(key), int) or isinstance(m.get(key), bool) or m[key] < 0:
+            return f"`{key}` is not a count"
+    for key in ("sources_root", "sources_root_from_index", "built_at"):
+        if not isinstance(m.get(key), str):
+            return f"`{key}` is not a string"
+    for key in ("chunking", "ingest"):
+        if not isinstance(m.get(key), dict):
+            return f"`{key}` is not an object"
+    skipped = m.get("skipped")
+    if not isinstance(skipped, list) or not all(
+            isinstance(s, dict) and isinstance(s.get("path"), str) and isinstance(s.get("reason"), str)
+            for s in skipped):
+        return "`skipped` is not a list of {path, reason}"
+    return None
+
+
+def _safe_relative(name: str) -> bool:
+    path = Path(name)
+    return bool(name) and not path.is_absolute() and ".." not in path.parts
+
+
+def read_manifest(index_dir: Path, build: Path | None = None) -> dict[str, Any]:
+    """The manifest of the current build (or of build), its shape checked."""
+    build = build or current_build(index_dir)
     try:
         manifest = json.loads((build / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise IndexInvalidError(f"index manifest in {build} is unreadable ({exc}); {rebuild}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
-        raise IndexInvalidError(f"index in {build} has an unknown format; {rebuild}")
+        raise IndexInvalidError(f"index manifest in {build} is unreadable ({exc}); {_rebuild(index_dir)}") from None
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise IndexInvalidError(f"index manifest in {build} is invalid: {problem}; {_rebuild(index_dir)}")
     return manifest
 
 
-def load_index(index_dir: Path, *, model_name: str, weights_sha256: str, dimension: int) -> StoredIndex:
-    """Load the current build, checking files, model and dimension against the manifest."""
-    manifest = read_manifest(index_dir)
-    build = current_build(index_dir)
-    rebuild = f"rebuild it with: citebot index build --index {index_dir}"
-    for name, expected in manifest.get("files", {}).items():
+def find_sources_root(manifest: dict[str, Any], index_dir: Path) -> Path:
+    """The sources folder: beside the index as it was at build time (moved together), else where it was."""
+    beside = (index_dir.resolve() / manifest["sources_root_from_index"]).resolve()
+    return beside if beside.is_dir() else Path(manifest["sources_root"])
+
+
+def display_path(path: Path) -> str:
+    """A path as citations show it: relative to the working directory when under it, else absolute."""
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except (ValueError, OSError):
+        return str(path)
+
+
+def _chunk(line: str) -> Chunk:
+    data = json.loads(line)
+    chunk = Chunk(**data)
+    ints = (chunk.start, chunk.end, chunk.paragraph)
+    if not (all(isinstance(v, int) and not isinstance(v, bool) for v in ints) and isinstance(chunk.text, str)
+            and isinstance(chunk.source, str) and isinstance(chunk.id, str)
+            and (chunk.title is None or isinstance(chunk.title, str))):
+        raise ValueError(f"chunk {chunk.id!r} has fields of the wrong type")
+    if not 0 <= chunk.start < chunk.end or len(chunk.text) != chunk.end - chunk.start:
+        raise ValueError(f"chunk {chunk.id!r} has offsets that do not fit its text")
+    return chunk
+
+
+def load_index(index_dir: Path, *, model_name: str, weights_sha256: str, dimension: int | None) -> StoredIndex:
+    """Load the current build, checking files, model and dimension (None: any) against the manifest."""
+    for _ in range(3):
+        build = current_build(index_dir)
+        try:
+            return _load_build(index_dir, build, model_name, weights_sha256, dimension)
+        except IndexInvalidError:
+            if current_build(index_dir) == build:
+                raise
+            # A build swapped in (and removed this one) while it was read: read the new one.
+    return _load_build(index_dir, current_build(index_dir), model_name, weights_sha256, dimension)
+
+
+def _load_build(index_dir: Path, build: Path, model_name: str, weights_sha256: str,
+                dimension: int | None) -> StoredIndex:
+    manifest = read_manifest(index_dir, build)
+    rebuild = _rebuild(index_dir)
+    for name, expected in manifest["files"].items():
         path = build / name
         if not path.is_file() or file_sha256(path) != expected:
             raise IndexInvalidError(f"index file {path} is missing or corrupt; {rebuild}")
-    model = manifest.get("model", {})
-    if model.get("name") != model_name or model.get("weights_sha256") != weights_sha256:
+    model = manifest["model"]
+    if model["name"] != model_name or model["weights_sha256"] != weights_sha256:
         raise IndexInvalidError(
-            f"index in {index_dir} was built with model {model.get('name')!r}, not {model_name!r} "
+            f"index in {index_dir} was built with model {model['name']!r}, not {model_name!r} "
             f"(or with other weights); {rebuild}"
         )
-    if manifest.get("dimension") != dimension:
+    if dimension is not None and manifest["dimension"] != dimension:
         raise IndexInvalidError(
-            f"index in {index_dir} holds {manifest.get('dimension')}-dimensional vectors, "
+            f"index in {index_dir} holds {manifest['dimension']}-dimensional vectors, "
             f"the model makes {dimension}; {rebuild}"
         )
     try:
         vectors = faiss.read_index(str(build / VECTORS))
         sentence_vectors = faiss.read_index(str(build / SENTENCE_VECTORS))
         with (build / CHUNKS).open(encoding="utf-8") as handle:
-            chunks = [Chunk(**json.loads(line)) for line in handle]
+            chunks = [_chunk(line) for line in handle]
         with (build / SENTENCES).open(encoding="utf-8") as handle:
             sentences = [SentenceRef(*json.loads(line)) for line in handle]
     except (RuntimeError, ValueError, TypeError) as exc:
         raise IndexInvalidError(f"index in {build} cannot be read ({exc}); {rebuild}") from None
-    if (vectors.ntotal != len(chunks) or vectors.d != dimension or sentence_vectors.ntotal != len(sentences)
-            or sentence_vectors.d != dimension or any(not 0 <= s.chunk < len(chunks) for s in sentences)):
-        raise IndexInvalidError(f"index in {build} is inconsistent (vectors and chunks differ); {rebuild}")
-    return StoredIndex(build, manifest, chunks, vectors, sentences, sentence_vectors)
+    problem = _consistency_problem(manifest, chunks, vectors, sentences, sentence_vectors)
+    if problem:
+        raise IndexInvalidError(f"index in {build} is inconsistent ({problem}); {rebuild}")
+    root = find_sources_root(manifest, index_dir)
+    shown = {name: display_path(root / name) for name in manifest["sources"]}
+    chunks = [replace(c, source=shown[c.source]) for c in chunks]
+    sources = {shown[name]: (root / name, digest) for name, digest in manifest["sources"].items()}
+    return StoredIndex(build, manifest, chunks, vectors, sentences, sentence_vectors, root, sources)
+
+
+def _consistency_problem(manifest: dict[str, Any], chunks: list[Chunk], vectors: faiss.Index,
+                         sentences: list[SentenceRef], sentence_vectors: faiss.Index) -> str | None:
+    d = manifest["dimension"]
+    if len(chunks) != manifest["chunk_count"] or vectors.ntotal != len(chunks) or vectors.d != d:
+        return "vectors, chunks and manifest differ"
+    if sentence_vectors.ntotal != len(sentences) or sentence_vectors.d != d:
+        return "sentence vectors and sentences differ"
+    unknown = next((c.source for c in chunks if c.source not in manifest["sources"]), None)
+    if unknown is not None:
+        return f"a chunk cites {unknown!r}, which the manifest does not list"
+    for s in sentences:
+        if not (isinstance(s.chunk, int) and 0 <= s.chunk < len(chunks) and isinstance(s.start, int)
+                and isinstance(s.end, int) and chunks[s.chunk].start <= s.start < s.end <= chunks[s.chunk].end):
+            return "a sentence lies outside its chunk"
+    return None

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from index.build import changed_settings
 from index.chunking import Chunk
 from index.documents import normalise_line
-from index.embed import Embedder, file_sha256, make_embedder
+from index.embed import Embedder, make_embedder
 from index.errors import QuestionError
 from index.settings import Settings
 from index.store import StoredIndex, load_index
@@ -23,6 +21,7 @@ from retrieval.citations import Answer, Citation, Passage, Result
 from retrieval.conversation import Conversation, entities
 from retrieval.diversity import arrange
 from retrieval.features import Context
+from retrieval.freshness import SourceWatcher
 from retrieval.query import QuestionKind
 from retrieval.rerank import Reranker
 from retrieval.search import Hit, HybridSearcher, Signals
@@ -62,23 +61,11 @@ class Engine:
         )
         self.searcher = HybridSearcher(self.stored, self.embedder, settings.retrieval)
         self.reranker = Reranker(self.searcher, settings.rerank)
-        self.unchanged_sources = self._unchanged_sources()
+        self.sources = SourceWatcher(self.stored.sources)  # passages of changed sources are never cited
+        self.sources.check_all()
         for change in changed_settings(self.stored.manifest, settings):
             log.warning("%s; run citebot index build to apply it", change)
         self._vocabulary = {w for c in self.stored.chunks for w in re.findall(r"\w+", normalise_line(c.text))}
-
-    def _unchanged_sources(self) -> set[str]:
-        """Sources whose file still matches the build; passages from any other would cite wrongly."""
-        built_in = Path(self.stored.manifest.get("cwd", os.getcwd()))
-        fresh = set()
-        for source, digest in self.stored.manifest.get("sources", {}).items():
-            path = Path(source) if Path(source).is_absolute() else built_in / source
-            if path.is_file() and file_sha256(path) == digest:
-                fresh.add(source)
-            else:
-                log.warning("%s changed since the index was built; its passages are left out "
-                            "until you run: citebot index build", source)
-        return fresh
 
     def check(self, question: str) -> str:
         """The question cleaned, or a QuestionError saying why it cannot be searched."""
@@ -141,7 +128,7 @@ class Engine:
         query_vector = self.searcher.embed_query(searched)
         sentence_scores = self.searcher.sentence_scores(query_vector)
         hits, signals = self.searcher.rank(searched, query_vector, sentence_scores)
-        hits = [h for h in hits if self.stored.chunks[h.row].source in self.unchanged_sources]
+        hits = [h for h in hits if self.sources.passage_ok(self.stored.chunks[h.row])]
         context = self.reranker.context(searched, question, previous)
         return Candidates(searched, context, hits, signals, sentence_scores)
 

@@ -80,7 +80,7 @@ def evaluate_golden(engine: Engine, golden_path: Path, k: int = 5, misses: Path 
     sources = {Path(c.source).name: c.source for c in engine.stored.chunks}
     texts = {name: Path(source).read_text(encoding="utf-8") for name, source in sources.items()}
     chunk_spans = [(Path(c.source).name, c.start, c.end) for c in engine.stored.chunks]
-    root = Path(engine.stored.manifest.get("sources_root", ""))
+    root = engine.stored.sources_root
     dropped = [Span(Path(a.source).name, p.start, p.end)
                for a in read_corpus(root, engine.settings.ingest).articles for p in a.paragraphs if p.dropped] \
         if root.is_dir() else []

@@ -26,7 +26,7 @@ def test_every_seed_chunk_is_a_verbatim_span_within_budget(hash_settings: Settin
     for article in corpus.articles:
         chunks = chunker.chunk_article(article)
         assert chunks
-        with open(article.source, encoding="utf-8") as handle:
+        with open(SEEDS / article.source, encoding="utf-8") as handle:
             file_text = handle.read()
         kept = [p for p in article.paragraphs if not p.dropped]
         for chunk in chunks:

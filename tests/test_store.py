@@ -51,11 +51,12 @@ def test_a_crash_mid_build_leaves_the_old_index_serving(hash_settings: Settings,
     monkeypatch.undo()
     after = _load(hash_settings)
     assert after.path == before.path and len(after.chunks) == len(before.chunks)
-    # The next good build swaps in and clears the debris of the failed one.
+    assert not list(hash_settings.paths.index.glob(".build-*"))  # a failed save removes its partial build
     build_index(seeds_copy, hash_settings.paths.index, hash_settings)
     rebuilt = _load(hash_settings)
     assert rebuilt.path != before.path and any("otters" in c.text for c in rebuilt.chunks)
-    assert sorted(p.name for p in hash_settings.paths.index.iterdir()) == sorted(["current", rebuilt.path.name])
+    assert sorted(p.name for p in hash_settings.paths.index.iterdir()) == sorted(
+        [".lock", "current", rebuilt.path.name])
 
 
 @pytest.mark.parametrize("damage", ["vectors", "chunks", "manifest"])
