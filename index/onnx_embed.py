@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -73,14 +74,11 @@ class OnnxEmbedder:
         self._verifier.start()
         self._lock = threading.Lock()
         self._sessions: dict[str, Any] = {}
-        tokenizer_json = (model_dir / "tokenizer.json").read_text(encoding="utf-8")
-        self._tokenizer = Tokenizer.from_str(tokenizer_json)
+        self._tokenizer_json = (model_dir / "tokenizer.json").read_text(encoding="utf-8")
+        self._tokenizer = Tokenizer.from_str(self._tokenizer_json)
         self._tokenizer.enable_truncation(max_length=limit)
         pad = self._tokenizer.token_to_id("[PAD]")
         self._tokenizer.enable_padding(pad_id=pad if pad is not None else 0, pad_token="[PAD]")
-        self._counter = Tokenizer.from_str(tokenizer_json)
-        self._counter.no_truncation()
-        self._counter.no_padding()
         self.name = MINILM
         self.weights_sha256 = settings.weights_sha256
         self.dimension = int(_read_json(model_dir / "1_Pooling" / "config.json")["word_embedding_dimension"])
@@ -102,6 +100,16 @@ class OnnxEmbedder:
             if kind not in self._sessions:
                 self._sessions[kind] = open_session(self._verified(), bulk=kind == "bulk")
             return self._sessions[kind]
+
+    @cached_property
+    def _counter(self) -> Any:
+        """The same tokenizer without truncation or padding (builds count tokens; questions do not)."""
+        from tokenizers import Tokenizer
+
+        counter = Tokenizer.from_str(self._tokenizer_json)
+        counter.no_truncation()
+        counter.no_padding()
+        return counter
 
     def count_tokens(self, text: str) -> int:
         return len(self._counter.encode(text, add_special_tokens=True).ids)

@@ -105,7 +105,8 @@ def varied_questions(count: int = 1000) -> list[str]:
     """Questions of every shape a user might ask: from the seeds' words, in many forms, deterministic."""
     rng = random.Random(11)
     words = sorted({w.strip(".,\"'“”’()") for p in SEEDS.glob("*.txt") for w in p.read_text().split()} - {""})
-    starts = ["What did", "Who is", "Why did", "How many", "When was", "Which", "Did", "Tell me about", "", "Is it true"]
+    starts = ["What did", "Who is", "Why did", "How many", "When was", "Which", "Did", "Tell me about", "",
+              "Is it true"]
     extras = ["?", "??", "!", " ...", "", " — really?", " (2018)", " £1.5bn?", " 👍", " naïve café?"]
     questions = []
     for i in range(count):
@@ -165,7 +166,8 @@ def test_an_index_built_with_torch_answers_the_same_with_onnx(tmp_path_factory: 
 
 @pytest.fixture
 def private_cache(tmp_path: Path) -> EmbeddingSettings:
-    return load_settings(write_config(tmp_path, model="all-MiniLM-L6-v2", onnx_cache=str(tmp_path / "models"))).embedding
+    config = write_config(tmp_path, model="all-MiniLM-L6-v2", onnx_cache=str(tmp_path / "models"))
+    return load_settings(config).embedding
 
 
 @pytest.mark.model
