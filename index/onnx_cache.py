@@ -117,6 +117,8 @@ def export_model(settings: EmbeddingSettings, precision: str) -> Export:
             return other
     except OSError as exc:
         raise ModelError(f"cannot write the ONNX model to {final.parent} ({exc.strerror or exc}); {fix}") from None
+    except ImportError as exc:
+        raise ModelError(f"exporting the model to ONNX needs {exc.name}: pip install onnx safetensors") from None
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     log.info("exported %s (%s) to %s", MINILM, precision, final)

@@ -60,7 +60,12 @@ class OnnxEmbedder:
     def __init__(self, settings: EmbeddingSettings, *, precision: str = "fp32") -> None:
         if precision not in PRECISIONS:
             raise ModelError(f"unknown ONNX precision {precision!r} (use one of {', '.join(PRECISIONS)})")
-        from tokenizers import Tokenizer
+        try:
+            import onnxruntime  # noqa: F401  (imported here so that a missing one is said at once)
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise ModelError(f"{exc.name} is not installed: pip install onnxruntime tokenizers "
+                             '(or set [embedding] runtime = "torch")') from None
 
         model_dir = minilm_dir()
         limit = max_seq_length(model_dir)
