@@ -6,8 +6,9 @@
 Builds a seeds index once in a temporary folder (not timed), then times, alternately so that both see
 the same machine load: the interpreter alone (`python -c pass`), `import torch`, and `citebot ask`
 (`python -m bot.cli ask ... --json`, the console script's code path) on the configured runtime.
-Also checks, once each, that the ask imported no torch / transformers / sentence-transformers, and
-that its JSON equals the one from [embedding] runtime = "torch" on the same index (scores to 1e-6).
+Also times the phases of one ask inside one process, and checks, once each, that the ask imported no
+torch / transformers / sentence-transformers, and that its JSON equals the one from
+[embedding] runtime = "torch" on the same index (scores to 1e-6).
 Prints the medians and the ratio; writes benchmarks/results/cold_start.json.
 """
 
@@ -50,6 +51,32 @@ def config_with_runtime(runtime: str, folder: Path) -> Path:
     return path
 
 
+BREAKDOWN = """
+import json, sys, time
+from pathlib import Path
+began, marks = time.perf_counter(), {}
+def mark(name):
+    marks[name] = round(time.perf_counter() - began - sum(marks.values()), 3)
+import numpy, faiss; mark("import numpy + faiss")
+import bm25s; mark("import bm25s (scipy.sparse)")
+from index.settings import load_settings
+from retrieval.engine import Engine
+from retrieval.search import HybridSearcher
+from index.embed import make_embedder
+from index.store import load_index
+mark("import citebot modules")
+settings = load_settings().with_index(Path(sys.argv[1]))
+embedder = make_embedder(settings.embedding); mark("embedder: onnxruntime, tokenizer (file hash in background)")
+stored = load_index(settings.paths.index, model_name=embedder.name, weights_sha256=embedder.weights_sha256,
+                    dimension=embedder.dimension); mark("index: read and verify files")
+HybridSearcher(stored, embedder, settings.retrieval); mark("searcher: BM25 index built from the chunks")
+engine = Engine(settings, embedder=embedder); mark("engine (index and BM25 again, source hashes)")
+engine.ask(sys.argv[2]); mark("first question: session opens, hash joined")
+engine.ask(sys.argv[2]); mark("second question (warm)")
+print(json.dumps(marks))
+"""
+
+
 def scores_dropped(result: dict) -> tuple[dict, list[float]]:
     scores = [p.pop("score") for p in result["passages"]]
     return result, scores
@@ -79,6 +106,8 @@ def main() -> None:
                  f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)")
         _, imports = timed([sys.executable, "-c", probe, *ask[3:]], env)
         heavy = json.loads(imports.stderr.strip().splitlines()[-1].replace("'", '"'))
+        _, phases = timed([sys.executable, "-c", BREAKDOWN, str(index), QUESTION], env)
+        breakdown = json.loads(phases.stdout)
         commands = {"python -c pass": [sys.executable, "-c", "pass"],
                     "python -c 'import torch'": [sys.executable, "-c", "import torch"],
                     "citebot ask (cold)": ask}
@@ -97,6 +126,7 @@ def main() -> None:
         "ask_over_import_torch": round(ratio, 3),
         "ask_imports_torch_transformers_or_sentence_transformers": heavy,
         "same_result_as_torch_runtime": same,
+        "in_process_seconds_by_phase": breakdown,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load_average_before": [round(x, 2) for x in load_before],
                     "load_average_after": [round(x, 2) for x in load_after]},
@@ -107,6 +137,7 @@ def main() -> None:
         print(f"{name:28s} median {value:6.2f} s  ({', '.join(f'{t:.2f}' for t in times[name])})")
     print(f"ratio ask / import torch: {ratio:.2f}   imports of torch & co in ask: {heavy or 'none'}   "
           f"same result as the torch runtime: {same}")
+    print("in one process, by phase: " + "; ".join(f"{k} {v:.2f} s" for k, v in breakdown.items()))
     print(f"load average {load_before[0]:.1f} -> {load_after[0]:.1f} on {os.cpu_count()} CPUs; "
           f"wrote {out.relative_to(ROOT)}")
 

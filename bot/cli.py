@@ -1,7 +1,7 @@
 """`citebot`: build the index, ask questions, chat, evaluate and serve, from the command line.
 
-Heavy libraries (torch, sentence-transformers, FAISS) are imported only by the commands that
-need them, so `citebot --help` answers at once.
+Heavy libraries (onnxruntime, FAISS, bm25s) are imported only by the commands that need them, so
+`citebot --help` answers at once; torch and sentence-transformers only with [embedding] runtime = "torch".
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ def cmd_index_status(args: argparse.Namespace) -> int:
         "built_at": manifest.get("built_at"),
         "model": manifest.get("model", {}).get("name"),
         "weights_sha256": manifest.get("model", {}).get("weights_sha256"),
+        "runtime": manifest.get("model", {}).get("runtime"),
         "sources_root": manifest.get("sources_root"),
         "articles": len(manifest.get("sources", {})),
         "passages": manifest.get("chunk_count"),
@@ -101,7 +102,8 @@ def cmd_index_status(args: argparse.Namespace) -> int:
         print(json.dumps(status, ensure_ascii=False, indent=2))
         return 0
     print(f"index      {status['index']} ({status['build']}, built {status['built_at']})")
-    print(f"model      {status['model']} (weights sha256 {str(status['weights_sha256'])[:12]}…)")
+    runtime = f", built on {status['runtime']}" if status["runtime"] else ""
+    print(f"model      {status['model']} (weights sha256 {str(status['weights_sha256'])[:12]}…{runtime})")
     print(f"sources    {status['sources_root']}: {status['articles']} article(s), {status['passages']} passages")
     print(f"chunking   {status['chunking']}")
     for skipped in status["skipped"]:
