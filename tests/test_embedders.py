@@ -131,6 +131,15 @@ def test_onnx_query_vectors_match_torch_on_1000_questions(onnx_embedder, torch_e
 
 
 @pytest.mark.model
+def test_onnx_build_vectors_do_not_depend_on_the_batch(onnx_embedder) -> None:
+    """Bit for bit: an incremental build that embeds a few texts gets what a full build would."""
+    texts = [line for path in sorted(SEEDS.glob("*.txt")) for line in path.read_text().splitlines() if line.strip()]
+    every = onnx_embedder.encode(texts)
+    assert np.array_equal(onnx_embedder.encode(texts[::3]), every[::3])
+    assert np.array_equal(onnx_embedder.encode([texts[5]]), every[5:6])
+
+
+@pytest.mark.model
 def test_onnx_passage_vectors_match_torch_on_the_seeds(onnx_embedder, torch_embedder) -> None:
     texts = [line for path in sorted(SEEDS.glob("*.txt")) for line in path.read_text().splitlines() if line.strip()]
     cosines = np.sum(onnx_embedder.encode(texts) * torch_embedder.encode(texts), axis=1)
