@@ -72,9 +72,10 @@ def main() -> None:
             scores = {name: score(data, float(threshold), limit) for name, data in sets.items()}
             feasible = all(refused <= MAX_REFUSED for refused, _ in scores.values())
             answered = float(np.mean([a for _, a in scores.values()]))
-            grid.append((feasible, -answered, -float(threshold), float(threshold), limit, scores))
+            # Ties go to the lower threshold and to the rule switched off: what does not help is left out.
+            grid.append((feasible, -answered, -float(threshold), -limit, float(threshold), limit, scores))
     best = max(g for g in grid if g[0]) if any(g[0] for g in grid) else max(grid)
-    _, _, _, threshold, limit, scores = best
+    *_, threshold, limit, scores = best
     result = {
         "command": "python benchmarks/calibrate_abstention.py " + " ".join(sys.argv[1:]),
         "abstain_below": threshold, "abstain_missing": limit,
@@ -83,6 +84,8 @@ def main() -> None:
         "similarity_only": {name: {"answerable_refused": round(r, 4), "unanswerable_answered": round(a, 4)}
                             for name, (r, a) in {n: score(d, threshold, 0) for n, d in sets.items()}.items()},
     }
+    result["table"] = {f"{t:.2f}": {name: score(d, t, 0) for name, d in sets.items()}
+                       for t in np.round(np.arange(0.26, 0.50, 0.02), 2)}
     print(json.dumps(result, indent=2))
     out = ROOT / "benchmarks" / "results" / "abstention.json"
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -43,7 +43,7 @@ def ensure_folder() -> None:
 def ensure_index(settings) -> None:
     try:
         manifest = read_manifest(INDEX)
-        stale = stale_sources(INDEX) + changed_settings(manifest, settings)
+        stale = stale_sources(INDEX, settings.ingest) + changed_settings(manifest, settings)
     except CitebotError:
         stale = ["no index yet"]
     if stale:

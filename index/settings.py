@@ -44,6 +44,8 @@ class EmbeddingSettings:
     weights_sha256: str
     batch_size: int
     title_in_vectors: bool
+    runtime: str
+    onnx_cache: Path
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,9 @@ def load_settings(config_path: Path | str | None = None) -> Settings:
     fusion = sections["retrieval"].fusion
     if fusion not in ("rrf", "convex"):
         raise ConfigError(f'config [retrieval] fusion must be "rrf" or "convex", got {fusion!r}')
+    runtime = sections["embedding"].runtime
+    if runtime not in ("onnx", "torch"):
+        raise ConfigError(f'config [embedding] runtime must be "onnx" or "torch", got {runtime!r}')
     if sections["retrieval"].top_k < 1:
         raise ConfigError("config [retrieval] top_k must be at least 1")
     unknown = sorted(set(data) - set(_SECTIONS))

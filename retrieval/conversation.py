@@ -8,6 +8,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from retrieval.query import STOPWORDS
+
 _OPENERS = frozenset(
     [
         "what", "who", "whom", "whose", "which", "when", "where", "why", "how", "did", "does", "do", "is",
@@ -18,6 +20,13 @@ _OPENERS = frozenset(
 )
 _ENTITY = re.compile(r"[A-Z][\w'\u2019.-]*(?:\s+(?:of\s+the\s+|of\s+|de\s+|van\s+der\s+)?[A-Z][\w'\u2019.-]*)*")
 _PRONOUN = re.compile(r"\b(he|him|his|she|her|hers|they|them|their|theirs)\b", re.IGNORECASE)
+
+
+_NOT_NAMES = frozenset(
+    "according former shares computer by however meanwhile but yet also monday tuesday wednesday thursday friday "
+    "saturday sunday january february march april may june july august september october november december "
+    "last next this earlier later".split()
+)
 
 
 @dataclass(frozen=True)
@@ -70,7 +79,10 @@ def carried_names(question: str, turn: Turn) -> list[str]:
     """Names from the earlier turn's question and answer that the follow-up does not repeat."""
     own = {w.casefold() for w in re.findall(r"\w+", question)}
     carried: dict[str, None] = {}
-    for name in entities(turn.searched) + entities(turn.answer):
+    names = [part.strip() for name in entities(turn.searched) + entities(turn.answer) for part in name.split(". ")]
+    for name in names:
+        if " " not in name and (name.casefold() in STOPWORDS or name.casefold() in _NOT_NAMES):
+            continue  # a capitalised sentence opener ("The", "According"), a weekday or month
         words = {w.casefold() for w in re.findall(r"\w+", name)}
         if words and not words <= own and name.casefold() not in (c.casefold() for c in carried):
             carried[name] = None
@@ -104,10 +116,10 @@ class Conversation:
     def searched_for(self, question: str) -> str:
         return rewrite_follow_up(question, self.history())
 
-    def previous_source(self, question: str) -> str | None:
-        """The article of the last answer, when the question follows on from it."""
+    def previous_answer(self, question: str) -> Turn | None:
+        """The last turn, when the question follows on from it."""
         history = self.history()
-        return history[-1].answer_source if history and depends_on_earlier(question) else None
+        return history[-1] if history and depends_on_earlier(question) else None
 
     def remember(self, question: str, searched: str, answer: str = "", answer_source: str | None = None) -> None:
         self.turns.append(Turn(question, searched, self.clock(), answer, answer_source))

@@ -124,7 +124,7 @@ class Engine:
     def first_stage(self, question: str, conversation: Conversation | None = None) -> Candidates:
         """The searched text and the fused ranking of fresh sources, before the second stage."""
         searched = conversation.searched_for(question) if conversation else question
-        previous = conversation.previous_source(question) if conversation else None
+        previous = conversation.previous_answer(question) if conversation else None
         query_vector = self.searcher.embed_query(searched)
         sentence_scores = self.searcher.sentence_scores(query_vector)
         hits, signals = self.searcher.rank(searched, query_vector, sentence_scores)

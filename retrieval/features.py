@@ -32,6 +32,8 @@ FEATURES = (
     "kind_sentence",    # the best-matching sentence holds it
     "article_dense",    # best passage cosine within the candidate's article
     "previous_article", # the candidate comes from the article of the previous answer (follow-ups)
+    "previous_passage", # the candidate holds the previous answer itself (a follow-up usually wants something new)
+    "own_cover",        # share of the question's own terms (not those a follow-up carried) its best sentence holds
 )
 
 
@@ -46,6 +48,10 @@ class Context:
     previous_source: str | None = None
     known: frozenset[str] = frozenset()
     """The searched text's own words, folded: a name the question already gives is not an answer."""
+    own_terms: list[str] | None = None
+    """The question's terms without what a follow-up carried over (None: the query's)."""
+    previous_answer: str = ""
+    """The answer quote of the turn a follow-up leans on."""
 
 
 class CorpusView:
@@ -133,8 +139,10 @@ def candidate_features(context: Context, rows: list[int], fused: dict[int, float
         scores = [float(sentence_scores[s]) for s in own]
         best = int(np.argmax(scores)) if scores else -1
         window = max((float(np.mean(scores[max(0, j - 1):j + 2])) for j in range(len(scores))), default=0.0)
-        sentence_cover = max((_cover(context.query_terms, view.sentence_terms(row, *sentence_spans[s]), view)
-                              for s in own), default=0.0)
+        sentence_terms = [view.sentence_terms(row, *sentence_spans[s]) for s in own]
+        sentence_cover = max((_cover(context.query_terms, t, view) for t in sentence_terms), default=0.0)
+        own_terms = context.own_terms if context.own_terms is not None else context.query_terms
+        own_cover = max((_cover(own_terms, t, view) for t in sentence_terms), default=0.0)
         best_text = ""
         if best >= 0:
             start, end = sentence_spans[own[best]]
@@ -156,5 +164,7 @@ def candidate_features(context: Context, rows: list[int], fused: dict[int, float
             float(kind_known and context.kind.present_in(best_text, context.known)),
             article_dense[source],
             float(context.previous_source is not None and source == context.previous_source),
+            float(bool(context.previous_answer) and context.previous_answer in chunk.text),
+            own_cover,
         )
     return out

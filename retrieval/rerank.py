@@ -11,6 +11,7 @@ from dataclasses import replace
 import numpy as np
 
 from index.settings import RerankSettings
+from retrieval.conversation import Turn
 from retrieval.features import FEATURES, Context, CorpusView, candidate_features
 from retrieval.query import question_kind, word_set
 from retrieval.search import Hit, HybridSearcher, Signals
@@ -30,10 +31,13 @@ class Reranker:
             self._view = CorpusView(s.chunks, s.sentences_by_chunk, s.lexical.tokenize, s.lexical.documents)
         return self._view
 
-    def context(self, searched: str, question: str, previous_source: str | None = None) -> Context:
-        """What the candidates are weighed against: the searched text, and the kind of fact the question asks."""
-        return Context(searched, question_kind(question), self.searcher.lexical.tokenize([searched])[0],
-                       previous_source, frozenset(word_set(searched)))
+    def context(self, searched: str, question: str, previous: Turn | None = None) -> Context:
+        """What the candidates are weighed against: the searched text, the question's own terms, the kind of
+        fact it asks, and (for a follow-up) the last answer."""
+        terms = self.searcher.lexical.tokenize([searched, question])
+        return Context(searched, question_kind(question), terms[0],
+                       previous.answer_source if previous else None, frozenset(word_set(searched)),
+                       terms[1], previous.answer if previous else "")
 
     def features(self, context: Context, hits: list[Hit], signals: Signals,
                  sentence_scores: np.ndarray) -> np.ndarray:

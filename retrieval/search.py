@@ -103,7 +103,7 @@ class HybridSearcher:
         self.lexical = LexicalIndex(self.lexical_texts, settings.bm25_k1, settings.bm25_b)
 
     def embed_query(self, query: str) -> np.ndarray:
-        return self.expand_query(self.embedder.encode([query])[0])
+        return self.expand_query(self.embedder.encode_query(query))
 
     def expand_query(self, query_vector: np.ndarray) -> np.ndarray:
         """Pseudo-relevance feedback: move the query toward its nearest chunks (Rocchio), when configured."""

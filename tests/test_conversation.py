@@ -47,8 +47,8 @@ def test_bare_follow_ups_carry_the_last_question() -> None:
 def test_previous_source_only_for_dependent_follow_ups() -> None:
     conversation = Conversation(max_turns=2, idle_seconds=60, clock=lambda: 0.0)
     conversation.remember("Who is Ian Lavery?", "Who is Ian Lavery?", "Ian Lavery is chairman.", "a.txt")
-    assert conversation.previous_source("What did he say?") == "a.txt"
-    assert conversation.previous_source("What did Sadiq Khan say?") is None
+    assert conversation.previous_answer("What did he say?").answer_source == "a.txt"
+    assert conversation.previous_answer("What did Sadiq Khan say?") is None
 
 
 def test_conversation_forgets_after_idle_time_and_on_reset() -> None:
