@@ -221,8 +221,9 @@ def main() -> None:
     RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     if args.write:
         path = Path(args.config) if args.config else ROOT / "config" / "default.toml"
-        table = ", ".join(f"{k} = {v}" for k, v in report["weights"].items())
-        text = re.sub(r"(?m)^weights = \{.*\}$", f"weights = {{ {table} }}", path.read_text(encoding="utf-8"))
+        table = "".join(f"{k} = {v}\n" for k, v in report["weights"].items())
+        text = re.sub(r"(?m)(^\[rerank\.weights\].*\n)(?:\w+ = .*\n)*", lambda m: m.group(1) + table,
+                      path.read_text(encoding="utf-8"))
         path.write_text(text, encoding="utf-8")
         print(f"wrote the weights to {path}", file=sys.stderr)
 

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from index.errors import ConfigError
 from index.settings import RerankSettings
 from retrieval.conversation import Turn
 from retrieval.features import FEATURES, Context, CorpusView, candidate_features
@@ -21,6 +22,10 @@ class Reranker:
     def __init__(self, searcher: HybridSearcher, settings: RerankSettings) -> None:
         self.searcher = searcher
         self.settings = settings
+        unknown = sorted(set(settings.weights) - set(FEATURES))
+        if unknown:
+            raise ConfigError(f"config [rerank.weights]: unknown feature(s) {', '.join(unknown)} "
+                              f"(known: {', '.join(FEATURES)})")
         self.weights = np.array([settings.weights.get(name, 0.0) for name in FEATURES], dtype=np.float64)
         self._view: CorpusView | None = None
 
