@@ -81,8 +81,9 @@ def carried_names(question: str, turn: Turn) -> list[str]:
     carried: dict[str, None] = {}
     names = [part.strip() for name in entities(turn.searched) + entities(turn.answer) for part in name.split(". ")]
     for name in names:
-        if " " not in name and (name.casefold() in STOPWORDS or name.casefold() in _NOT_NAMES):
-            continue  # a capitalised sentence opener ("The", "According"), a weekday or month
+        if " " not in name and (name.casefold() in STOPWORDS or name.casefold() in _NOT_NAMES or re.search(
+                rf"(?:^|[.!?]\s+){re.escape(name)}\b", turn.answer)):
+            continue  # a capitalised sentence opener ("The", "Around"), a weekday or month
         words = {w.casefold() for w in re.findall(r"\w+", name)}
         if words and not words <= own and name.casefold() not in (c.casefold() for c in carried):
             carried[name] = None

@@ -117,3 +117,21 @@ def test_an_index_path_that_is_a_file_is_one_line(capsys, hash_config: Path, tmp
     for argv in (["index", "build"], ["ask", "hello"], ["index", "status"]):
         code, _, err = run(capsys, *argv, "--index", str(not_a_folder), "--config", str(hash_config))
         assert code == 1 and "is a file, not an index folder" in err and "Traceback" not in err
+
+
+def test_eval_writes_the_misses_for_study(capsys, hash_config: Path, tmp_path: Path) -> None:
+    misses = tmp_path / "out" / "misses.jsonl"
+    code, out, err = run(capsys, "eval", "--config", str(hash_config), "--json", "--misses", str(misses))
+    assert code == 0, err
+    report = json.loads(out)
+    rows = [json.loads(line) for line in misses.read_text(encoding="utf-8").splitlines()]
+    wrong = [d for d in report["details"]
+             if d["abstained"] != (d["category"] == "unanswerable")
+             or (d["category"] != "unanswerable" and (d["hit@1"] == 0 or not d["answer_right"]))]
+    assert rows and [r["id"] for r in rows] == [d["id"] for d in wrong]  # the hash embedder misses plenty
+    for row in rows:
+        assert row["searched"] and row["turns"] and "evidence" in row
+        assert all(quote_matches_source(p["text"], p["source"], p["start"], p["end"]) for p in row["passages"])
+        if row["category"] != "unanswerable":
+            ranks = [p["rank"] for p in row["passages"] if p["relevant"]]
+            assert row["evidence_rank"] == (ranks[0] if ranks else None)
