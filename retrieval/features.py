@@ -99,14 +99,14 @@ class CorpusView:
 
     def title_terms(self, source: str, title: str | None) -> set[str]:
         if source not in self._title_terms:
-            self._title_terms[source] = set(self.tokenize([title])[0]) if title else set()
+            self._title_terms[source] = set(self.tokenize(title)) if title else set()
         return self._title_terms[source]
 
     def sentence_terms(self, row: int, start: int, end: int) -> set[str]:
         chunk = self.chunks[row]
         key = (chunk.source, start, end)
         if key not in self._sentence_terms:
-            self._sentence_terms[key] = set(self.tokenize([chunk.text[start - chunk.start:end - chunk.start]])[0])
+            self._sentence_terms[key] = set(self.tokenize(chunk.text[start - chunk.start:end - chunk.start]))
         return self._sentence_terms[key]
 
 

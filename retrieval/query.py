@@ -102,7 +102,10 @@ def names_and_numbers(question: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+_FOLDED_WORD = re.compile(r"[a-z0-9][a-z0-9'.-]*[a-z0-9]|[a-z0-9]")
+
+
 def word_set(text: str) -> set[str]:
     """Case-folded words of text, possessive 's taken off, for name and number matching."""
-    return {re.sub(r"'s$", "", w) for w in re.findall(r"[a-z0-9][a-z0-9'.-]*[a-z0-9]|[a-z0-9]",
-                                                      text.casefold().replace("\u2019", "'"))}
+    words = _FOLDED_WORD.findall(text.casefold().replace("\u2019", "'"))
+    return {w[:-2] if w.endswith("'s") else w for w in words}

@@ -33,13 +33,13 @@ class Reranker:
     def view(self) -> CorpusView:
         if self._view is None:
             s = self.searcher
-            self._view = CorpusView(s.chunks, s.sentences_by_chunk, s.lexical.tokenize, s.lexical.documents)
+            self._view = CorpusView(s.chunks, s.sentences_by_chunk, s.lexical.terms, s.lexical.documents)
         return self._view
 
     def context(self, searched: str, question: str, previous: Turn | None = None) -> Context:
         """What the candidates are weighed against: the searched text, the question's own terms, the kind of
         fact it asks, and (for a follow-up) the last answer."""
-        terms = self.searcher.lexical.tokenize([searched, question])
+        terms = [self.searcher.lexical.terms(searched), self.searcher.lexical.terms(question)]
         return Context(searched, question_kind(question), terms[0],
                        previous.answer_source if previous else None, frozenset(word_set(searched)),
                        terms[1], previous.answer if previous else "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +59,9 @@ def convex_fusion(scores: list[np.ndarray], rankings: list[list[int]], weights: 
     return {int(row): float(score) for row, score in zip(candidates, total, strict=True)}
 
 
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
+
+
 class LexicalIndex:
     """BM25 over chunk texts (stemmed, English stopwords removed), via bm25s."""
 
@@ -66,6 +70,9 @@ class LexicalIndex:
         import Stemmer
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG
+        from bm25s.stopwords import STOPWORDS_EN
+
+        self._stopwords = frozenset(STOPWORDS_EN)
         self._bm25s = bm25s
         self._stemmer = Stemmer.Stemmer("english")
         self._model = bm25s.BM25(k1=k1, b=b)
@@ -76,6 +83,11 @@ class LexicalIndex:
     def tokenize(self, texts: list[str]) -> list[list[str]]:
         return self._bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, return_ids=False,
                                     show_progress=False)
+
+    def terms(self, text: str) -> list[str]:
+        """The tokens `tokenize` gives one text, without its per-call overhead (for many short texts)."""
+        words = [w for w in _TOKEN.findall(text.lower()) if w not in self._stopwords]
+        return self._stemmer.stemWords(words) if words else []
 
     def scores(self, query: str) -> np.ndarray:
         tokens = self.tokenize([query])[0]

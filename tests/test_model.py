@@ -23,10 +23,10 @@ pytestmark = pytest.mark.model
 # Set from measurements (see README, "Retrieval quality"); a drop below any of them is a regression.
 FLOORS = {
     "plain": {"hit@1": 0.90, "hit@3": 0.95},
-    "paraphrase": {"hit@1": 0.60, "hit@3": 0.72},
+    "paraphrase": {"hit@1": 0.56, "hit@3": 0.72},
     "followup": {"hit@1": 0.85, "hit@3": 0.90},
 }
-ANSWER_ACCURACY_FLOOR = 0.68
+ANSWER_ACCURACY_FLOOR = 0.72
 ABSTENTION_ACCURACY_FLOOR = 0.88
 
 
