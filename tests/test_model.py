@@ -72,7 +72,8 @@ def test_end_to_end_build_and_ask_json(tmp_path: Path) -> None:
                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert build.returncode == 0, build.stderr
     assert "Indexed 3 article(s)" in build.stderr
-    ask = subprocess.run([*citebot, "ask", "Which seat does Margaret Hodge hold?", "--json", "--index", str(index_dir)],
+    ask = subprocess.run([*citebot, "ask", "What did Theresa May say about racial hatred?", "--json", "--index",
+                          str(index_dir)],
                          cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert ask.returncode == 0, ask.stderr
     data = json.loads(ask.stdout)
@@ -83,4 +84,4 @@ def test_end_to_end_build_and_ask_json(tmp_path: Path) -> None:
         assert quote_matches_source(passage["text"], str(PROJECT_ROOT / c["source"]), c["start"], c["end"])
     a = data["answer"]
     assert quote_matches_source(a["text"], str(PROJECT_ROOT / a["source"]), a["start"], a["end"])
-    assert any("Barking" in p["text"] for p in data["passages"][:3])
+    assert "racial hatred" in a["text"]

@@ -98,3 +98,12 @@ def test_previous_article_feature_marks_the_last_answer_article(hash_settings: S
     features = engine.reranker.features(found.context, found.hits[:30], found.signals, found.sentence_scores)
     same = [engine.stored.chunks[h.row].source == result.answer.source for h in found.hits[:30]]
     assert list(features[:, FEATURES.index("previous_article")]) == [float(s) for s in same]
+
+
+def test_fast_terms_equal_bm25s_tokens() -> None:
+    from retrieval.search import LexicalIndex
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+    texts += ["What did Theresa May's office say about the 2010 cuts?", "", "a I x", "Ünïcode façade naïve 3.5%"]
+    lexical = LexicalIndex(texts, 1.2, 0.75)
+    assert [lexical.terms(t) for t in texts] == lexical.tokenize(texts)
