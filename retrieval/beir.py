@@ -146,11 +146,14 @@ def evaluate_beir(folder: Path, split: str, settings: Settings, embedder: Embedd
     query_ids = list(data.qrels)
     began = time.perf_counter()
     vectors = embedder.encode([data.queries[q] for q in query_ids])
-    runs: dict[str, dict[str, list[str]]] = {"dense": {}, "lexical": {}, "fused": {}}
+    runs: dict[str, dict[str, list[str]]] = {"dense": {}, "lexical": {}, "fused": {}}  # fused: both stages
     for query_id, vector in zip(query_ids, vectors, strict=True):
-        signals = searcher.signals(data.queries[query_id], searcher.expand_query(vector))
-        fused = searcher.fuse(signals)  # exactly as the bot ranks
-        order = sorted(fused, key=lambda row: (-fused[row], -signals.dense[row], row))
+        query = data.queries[query_id]
+        query_vector = searcher.expand_query(vector)
+        sentence_scores = searcher.sentence_scores(query_vector)
+        hits, signals = searcher.rank(query, query_vector, sentence_scores)
+        context = engine.reranker.context(query, query)
+        order = [h.row for h in engine.reranker.rerank(context, hits, signals, sentence_scores)]  # as the bot ranks
         dense = [int(r) for r in np.argsort(-signals.dense, kind="stable")]
         lexical = [int(r) for r in np.argsort(-signals.lexical, kind="stable") if signals.lexical[r] > 0]
         runs["dense"][query_id] = rank_documents(dense, engine, doc_of_source)
