@@ -181,6 +181,8 @@ def main() -> None:
     parser.add_argument("--ascent", action="store_true",
                         help="refine the fitted weights by coordinate ascent on the mean main score")
     parser.add_argument("--write", action="store_true", help="write the weights fitted on everything to config")
+    parser.add_argument("--current", action="store_true",
+                        help="only score the configured weights on every set (no fitting)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     settings = load_settings(args.config)
@@ -197,6 +199,11 @@ def main() -> None:
             q.features = q.features * keep
 
     first_stage = np.array([name == "fused" for name in FEATURES], dtype=np.float64)
+    if args.current:
+        configured = np.array([settings.rerank.weights.get(name, 0.0) for name in FEATURES]) * keep
+        print(json.dumps({"first_stage": {n: score_set(q, first_stage) for n, q in sets.items()},
+                          "configured": {n: score_set(q, configured) for n, q in sets.items()}}, indent=2))
+        return
     report: dict = {"command": "python benchmarks/tune_rerank.py " + " ".join(sys.argv[1:]), "depth": depth,
                     "first_stage": {n: score_set(q, first_stage) for n, q in sets.items()}}
     held_out: dict[str, list] = {}
