@@ -107,8 +107,9 @@ def cmd_index_status(args: argparse.Namespace) -> int:
     print(f"model      {status['model']} (weights sha256 {str(status['weights_sha256'])[:12]}…)")
     print(f"sources    {status['sources_root']}: {status['articles']} article(s), {status['passages']} passages")
     print(f"chunking   {status['chunking']}")
-    print(f"vectors    {status['vectors']['embedded']} texts embedded, {status['vectors']['reused']} reused "
-          "by the last build")
+    if status["vectors"]["embedded"] is not None:
+        print(f"vectors    {status['vectors']['embedded']} texts embedded, {status['vectors']['reused']} reused "
+              "from the build before")
     for skipped in status["skipped"]:
         print(f"skipped    {skipped['path']}: {skipped['reason']}")
     print("status     up to date" if not changes else "status     STALE, run: citebot index build")

@@ -168,3 +168,22 @@ def test_real_model_incremental_equals_full_bit_for_bit(real_engine, real_settin
     assert report.reused > 0 and report.embedded > 0
     full = real_engine.stored.path  # the seeds built in full, once per session
     assert data_files(report.path, sources) == data_files(full, SEEDS)
+
+
+def test_the_command_line_says_what_was_reused_and_full_embeds_all(capsys, hash_config: Path,
+                                                                    seeds_copy: Path) -> None:
+    from tests.test_cli import run
+
+    def build(*flags: str) -> str:
+        code, _, err = run(capsys, "index", "build", "--config", str(hash_config), "--sources", str(seeds_copy),
+                           *flags)
+        assert code == 0, err
+        return err.strip().splitlines()[-1]
+
+    first = build()
+    embedded = int(first.split(" texts embedded")[0].rsplit(" ", 1)[1])
+    assert embedded > 0 and ", 0 reused" in first
+    assert f"; 0 texts embedded, {embedded} reused" in build()
+    assert f"; {embedded} texts embedded, 0 reused" in build("--full")
+    code, out, _ = run(capsys, "index", "status", "--config", str(hash_config))
+    assert code == 0 and f"vectors    {embedded} texts embedded, 0 reused" in out
