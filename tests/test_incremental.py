@@ -42,8 +42,9 @@ def data_files(build: Path, root: Path | None = None) -> dict[str, bytes]:
     files = {name: (build / name).read_bytes() for name in store.DATA_FILES}
     if root is not None:
         chunks = [json.loads(line) for line in files[store.CHUNKS].decode().splitlines()]
-        for chunk in chunks:
-            chunk["source"] = str(Path(chunk["source"]).relative_to(root))
+        for chunk in chunks:  # sources stored absolute or already relative to the root: compare relative
+            if Path(chunk["source"]).is_absolute():
+                chunk["source"] = str(Path(chunk["source"]).relative_to(root))
         files[store.CHUNKS] = "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in chunks).encode()
     return files
 
