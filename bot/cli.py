@@ -48,15 +48,16 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _build(settings: Settings, sources: Path) -> None:
+def _build(settings: Settings, sources: Path, full: bool = False) -> None:
     from index.build import build_index
 
     print(f"Indexing the articles in {sources} into {_display_path(settings.paths.index)} ...", file=sys.stderr)
-    report = build_index(sources, settings.paths.index, settings, progress=True)
+    report = build_index(sources, settings.paths.index, settings, progress=True, full=full)
     for skipped in report.skipped:
         print(f"skipped {sources / skipped.path}: {skipped.reason}", file=sys.stderr)
-    print(f"Indexed {report.articles} article(s) as {report.chunks} passages in {report.seconds:.1f} s "
-          f"({_display_path(report.path)})", file=sys.stderr)
+    print(f"Indexed {report.articles} article(s) as {report.chunks} passages in {report.seconds:.1f} s; "
+          f"{report.embedded} texts embedded, {report.reused} reused ({_display_path(report.path)})",
+          file=sys.stderr)
 
 
 def import_bm25s_lean() -> None:
@@ -100,7 +101,7 @@ def _engine(settings: Settings, build_if_missing: bool) -> Engine:
 
 def cmd_index_build(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    _build(settings, Path(args.sources) if args.sources else _display_path(settings.paths.sources))
+    _build(settings, Path(args.sources) if args.sources else _display_path(settings.paths.sources), args.full)
     return 0
 
 
@@ -137,6 +138,7 @@ def cmd_index_status(args: argparse.Namespace) -> int:
             f"(first: {bad[0].id} in {bad[0].source}); rebuild it with: citebot index build --index {index_dir}")
     manifest = stored.manifest
     changes = stale_sources(index_dir, settings.ingest) + changed_settings(manifest, settings)
+    vectors = manifest.get("vectors") if isinstance(manifest.get("vectors"), dict) else {}
     status = {
         "index": str(_display_path(index_dir)),
         "build": stored.path.name,
@@ -148,6 +150,7 @@ def cmd_index_status(args: argparse.Namespace) -> int:
         "articles": len(manifest["sources"]),
         "passages": manifest["chunk_count"],
         "chunking": manifest["chunking"],
+        "vectors": {k: vectors.get(k) for k in ("embedded", "reused")},
         "skipped": manifest["skipped"],
         "up_to_date": not changes,
         "changes": changes,
@@ -162,6 +165,9 @@ def cmd_index_status(args: argparse.Namespace) -> int:
     print(f"model      {status['model']} (weights sha256 {str(status['weights_sha256'])[:12]}…{runtime})")
     print(f"sources    {status['sources_root']}: {status['articles']} article(s), {status['passages']} passages")
     print(f"chunking   {status['chunking']}")
+    if status["vectors"]["embedded"] is not None:
+        print(f"vectors    {status['vectors']['embedded']} texts embedded, {status['vectors']['reused']} reused "
+              "from the build before")
     for skipped in status["skipped"]:
         print(f"skipped    {skipped['path']}: {skipped['reason']}")
     if running:
@@ -328,10 +334,15 @@ def _parser() -> argparse.ArgumentParser:
     index_commands = index.add_subparsers(dest="index_command", metavar="ACTION", required=True)
     build = index_commands.add_parser(
         "build", parents=[common, with_index], help="(re)build the index from the articles",
-        description="Read every *.txt under the sources folder, chunk, embed and index it. The new index is "
-                    "written beside the old one and swapped in at the end, so an interrupted build changes nothing.",
+        description="Read every *.txt under the sources folder, chunk, embed and index it. Passages and sentences "
+                    "whose text the current build already embedded keep their vectors; only new ones are embedded "
+                    "(--full: all). The new index is written beside the old one and swapped in at the end, so an "
+                    "interrupted build changes nothing.",
     )
     build.add_argument("--sources", metavar="DIR", help="folder of *.txt articles (default: [paths] sources, seeds/)")
+    build.add_argument("--full", action="store_true",
+                       help="embed every passage again instead of reusing the current build's vectors of the "
+                            "texts that did not change")
     build.set_defaults(run=cmd_index_build)
     status = index_commands.add_parser(
         "status", parents=[common, with_index], help="what the index holds, and if it is stale",

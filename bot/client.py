@@ -18,6 +18,7 @@ from discord import app_commands
 
 from bot.limits import RateLimiter
 from bot.records import AnswerLog, AnswerRecord, FeedbackLog
+from bot.reload import IndexWatcher
 from bot.render import NO_MENTIONS, Rendered, render_passages, render_result, trim
 from index.errors import QuestionError
 from index.settings import Settings
@@ -63,13 +64,19 @@ class CitebotClient(discord.Client):
         self.executor = ThreadPoolExecutor(max_workers=settings.bot.worker_threads, thread_name_prefix="citebot")
         self._warned: set[tuple[int, str]] = set()
         self._chunks_by_id: dict[str, int] = {}
+        self._reloader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citebot-reload")
+        self._watch: asyncio.Task[None] | None = None
         _register_commands(self)
 
     async def setup_hook(self) -> None:
-        """Load the model and index once, register persistent buttons, sync slash commands."""
-        self.engine = await asyncio.get_running_loop().run_in_executor(self.executor, self.engine_factory)
-        self.conversations = Conversations(self.engine.new_conversation)
-        self._chunks_by_id = {chunk.id: row for row, chunk in enumerate(self.engine.stored.chunks)}
+        """Load the model and index once, register persistent buttons, sync slash commands, watch the index."""
+        self.use_engine(await asyncio.get_running_loop().run_in_executor(self.executor, self.engine_factory))
+        assert self.engine is not None
+        self.conversations = Conversations(lambda: self.engine.new_conversation())  # type: ignore[union-attr]
+        if self.settings.bot.reload_seconds > 0:
+            watcher = IndexWatcher(self.settings.paths.index, self.engine_factory, self.engine)
+            self._watch = asyncio.create_task(watcher.watch(
+                self.settings.bot.reload_seconds, self._reloader, lambda: self.engine, self.use_engine))
         self.add_dynamic_items(MoreSources, ShowPassage, Vote)
         guild_id = self.settings.bot.dev_guild
         if guild_id:
@@ -80,9 +87,18 @@ class CitebotClient(discord.Client):
             await self.tree.sync()
         log.info("ready: %d passages indexed", len(self.engine.stored.chunks))
 
+    def use_engine(self, engine: Engine) -> None:
+        """Answer the next questions with engine; questions already searching finish on the one they began with.
+        Conversations carry on: they hold only questions and names, not rows of an index."""
+        self._chunks_by_id = {chunk.id: row for row, chunk in enumerate(engine.stored.chunks)}
+        self.engine = engine
+
     async def close(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
         await super().close()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self._reloader.shutdown(wait=False, cancel_futures=True)
 
     # -- answering -------------------------------------------------------------------------------
 
@@ -91,8 +107,9 @@ class CitebotClient(discord.Client):
         assert self.engine is not None and self.conversations is not None
         conversation, lock = self.conversations.get(channel_id)
         async with lock:
+            engine = self.engine  # a reload swaps self.engine; this question finishes on the engine it began with
             return await asyncio.get_running_loop().run_in_executor(
-                self.executor, lambda: self.engine.ask(question, conversation, top_k=self.settings.bot.passages_shown))
+                self.executor, lambda: engine.ask(question, conversation, top_k=self.settings.bot.passages_shown))
 
     def reply_for(self, result: Result) -> tuple[Rendered, discord.ui.View]:
         record = self.answers.add(result.question, result.searched, [p.chunk_id for p in result.passages],

@@ -8,12 +8,15 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from index.chunking import Chunk, Chunker, chunk_sentences
 from index.documents import Skipped, read_corpus, read_source, relative_source, source_files
 from index.embed import Embedder, file_sha256, make_embedder
 from index.errors import IndexInvalidError
+from index.incremental import KEY_SCHEME, ReuseSource, Vectorizer, key_prefix, text_key
 from index.settings import IngestSettings, Settings
-from index.store import SentenceRef, find_sources_root, holding_build_lock, read_manifest, save_index
+from index.store import BuildWriter, SentenceRef, find_sources_root, holding_build_lock, read_manifest
 from index.tokens import count_tokens
 
 
@@ -25,16 +28,16 @@ class BuildReport:
     skipped: tuple[Skipped, ...]
     seconds: float
     embed_seconds: float
+    """Time spent running the model."""
+    embedded: int = 0
+    """Distinct texts (passages and sentences) run through the model."""
+    reused: int = 0
+    """Distinct texts whose vector was copied from the previous build."""
 
 
 def vector_text(chunk: Chunk, with_title: bool) -> str:
     """What is embedded for a chunk; the chunk's own text stays verbatim."""
     return f"{chunk.title}\n{chunk.text}" if with_title and chunk.title else chunk.text
-
-
-def _span_text(chunk: Chunk, start: int, end: int) -> str:
-    """Text of a span of the article a chunk comes from, when the span lies inside some chunk."""
-    return chunk.text[start - chunk.start:end - chunk.start]
 
 
 def chunk_corpus(sources: Path, settings: Settings, embedder: Embedder,
@@ -49,42 +52,86 @@ def chunk_corpus(sources: Path, settings: Settings, embedder: Embedder,
     return chunks, corpus.skipped, len(corpus.articles)
 
 
-@holding_build_lock  # one build per index folder at a time
-def build_index(sources: Path, index_dir: Path, settings: Settings, *,
-                embedder: Embedder | None = None, progress: bool = False) -> BuildReport:
-    """Index every article under sources into index_dir; the old index serves until the swap."""
+class _TimedEmbedder:
+    """The embedder, with the seconds spent in encode() added up."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self.seconds = 0.0
+
+    def count_tokens(self, text: str) -> int:
+        return self.embedder.count_tokens(text)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        began = time.perf_counter()
+        try:
+            return self.embedder.encode(texts)
+        finally:
+            self.seconds += time.perf_counter() - began
+
+
+@holding_build_lock  # one build per index folder at a time: covers the reuse read and the write
+def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder: Embedder | None = None,
+                progress: bool = False, full: bool = False) -> BuildReport:
+    """Index every article under sources into index_dir; the old index serves until the swap.
+
+    Articles are chunked, written and embedded one by one, vectors straight to disk. Unless full, the vector of
+    every text embedded the same way by the current build is reused instead of computed again.
+    """
+    from tqdm import tqdm
+
     if index_dir.exists() and not index_dir.is_dir():  # say so before minutes of embedding
         raise IndexInvalidError(f"--index {index_dir} is a file, not an index folder")
     began = time.perf_counter()
+    # Batches of equal token count come in many shapes, and oneDNN keeps a compiled kernel for each (200 MB more
+    # peak on 200 articles); a small cache keeps the peak at the model's. oneDNN reads this when it first runs.
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
     embedder = embedder or make_embedder(settings.embedding)
-    chunks, skipped, article_count = chunk_corpus(sources, settings, embedder, progress)
-    embed_began = time.perf_counter()
-    sentences = [SentenceRef(row, s, e) for row, c in enumerate(chunks) for s, e in chunk_sentences(c)]
-    # Overlapping chunks share sentences: embed each distinct sentence once.
-    holder: dict[tuple[str, int, int], int] = {}
-    for ref in sentences:
-        holder.setdefault((chunks[ref.chunk].source, ref.start, ref.end), ref.chunk)
-    unique = list(holder)
-    texts = [vector_text(c, settings.embedding.title_in_vectors) for c in chunks] + [
-        _span_text(chunks[holder[key]], key[1], key[2]) for key in unique]
-    all_vectors = embedder.encode(texts, progress=progress)  # one pass, one progress bar for the whole job
-    vectors = all_vectors[:len(chunks)]
-    position = {key: len(chunks) + i for i, key in enumerate(unique)}
-    sentence_vectors = all_vectors[[position[(chunks[r.chunk].source, r.start, r.end)] for r in sentences]]
-    embed_seconds = time.perf_counter() - embed_began
-    manifest = {
-        "model": {"name": embedder.name, "weights_sha256": embedder.weights_sha256, "runtime": embedder.runtime},
-        "chunking": asdict(settings.chunking),
-        "ingest": asdict(settings.ingest),
-        "title_in_vectors": settings.embedding.title_in_vectors,
-        # Sources are named relative to their folder, found absolutely or beside the index (moved together).
-        "sources_root": str(sources.resolve()),
-        "sources_root_from_index": os.path.relpath(sources.resolve(), index_dir.resolve()),
-        "sources": source_fingerprints(sources, settings.ingest),
-        "skipped": [asdict(s) for s in skipped],
-    }
-    path = save_index(index_dir, chunks, vectors, sentences, sentence_vectors, manifest)
-    return BuildReport(path, article_count, len(chunks), skipped, time.perf_counter() - began, embed_seconds)
+    corpus = read_corpus(sources, settings.ingest)
+    chunker = Chunker(settings.chunking, count_tokens, embedder.count_tokens)
+    prefix = key_prefix(embedder, settings.embedding)
+    reuse = None if full else ReuseSource.open(index_dir, prefix, embedder.dimension)
+    timed = _TimedEmbedder(embedder)
+    vectorizer = Vectorizer(timed, settings.embedding.batch_size, reuse)  # type: ignore[arg-type]
+    with_title = settings.embedding.title_in_vectors
+    try:
+        with BuildWriter(index_dir, embedder.dimension) as writer, tqdm(
+                corpus.articles, desc="Indexing articles", unit="article", file=sys.stderr,
+                disable=not progress, dynamic_ncols=True) as articles:
+            for article in articles:
+                for chunk in chunker.chunk_article(article):
+                    text = vector_text(chunk, with_title)
+                    key = text_key(prefix, text)
+                    row = writer.add_chunk(chunk, key)
+                    vectorizer.add(text, key, writer.vectors, row)
+                    for start, end in chunk_sentences(chunk):
+                        text = chunk.text[start - chunk.start:end - chunk.start]
+                        key = text_key(prefix, text)
+                        vectorizer.add(text, key, writer.sentence_vectors,
+                                       writer.add_sentence(SentenceRef(row, start, end), key))
+                articles.set_postfix(reused=vectorizer.reused, embedded=vectorizer.embedded, refresh=False)
+            vectorizer.finish()
+            manifest = {
+                "model": {"name": embedder.name, "weights_sha256": embedder.weights_sha256,
+                          "runtime": embedder.runtime},
+                "chunking": asdict(settings.chunking),
+                "ingest": asdict(settings.ingest),
+                "title_in_vectors": settings.embedding.title_in_vectors,
+                # Sources are named relative to their folder, found absolutely or beside the index (moved together).
+                "sources_root": str(sources.resolve()),
+                "sources_root_from_index": os.path.relpath(sources.resolve(), index_dir.resolve()),
+                "sources": source_fingerprints(sources, settings.ingest),
+                "skipped": [asdict(s) for s in corpus.skipped],
+                "vectors": {"key_prefix": prefix.hex(), "key_scheme": KEY_SCHEME,
+                            "embedded": vectorizer.embedded, "reused": vectorizer.reused},
+            }
+            path = writer.commit(manifest)
+            chunk_count = writer.chunk_count
+    finally:
+        if reuse is not None:
+            reuse.close()
+    return BuildReport(path, len(corpus.articles), chunk_count, corpus.skipped, time.perf_counter() - began,
+                       timed.seconds, vectorizer.embedded, vectorizer.reused)
 
 
 def source_fingerprints(sources: Path, ingest: IngestSettings) -> dict[str, str]:

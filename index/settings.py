@@ -105,6 +105,7 @@ class BotSettings:
     passages_shown: int
     more_passages: int
     worker_threads: int
+    reload_seconds: float
 
 
 @dataclass(frozen=True)

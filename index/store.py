@@ -10,6 +10,8 @@ Layout of an index folder:
     build-<id>/vectors.faiss    exact inner product over unit vectors (IndexFlatIP)
     build-<id>/sentences.jsonl  [chunk row, start, end] of every sentence of every chunk
     build-<id>/sentences.faiss  one unit vector per line of sentences.jsonl
+    build-<id>/vectors.keys     per row of vectors.faiss, the key of the text embedded (sha256, hex)
+    build-<id>/sentences.keys   the same for sentences.faiss; a later build reuses vectors by these keys
 
 Sources are named relative to the sources folder; the manifest holds that folder both absolutely and
 relative to the index folder, so an index answers from any working directory and moves with its sources.
@@ -42,7 +44,7 @@ from index.errors import IndexBusyError, IndexInvalidError, IndexMissingError
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # 2: sources relative to the sources folder
+FORMAT_VERSION = 3  # 2: sources relative to the sources folder; 3: .keys files beside the vectors
 CURRENT = "current"
 LOCK = ".lock"
 MANIFEST = "manifest.json"
@@ -50,6 +52,9 @@ CHUNKS = "chunks.jsonl"
 VECTORS = "vectors.faiss"
 SENTENCES = "sentences.jsonl"
 SENTENCE_VECTORS = "sentences.faiss"
+VECTOR_KEYS = "vectors.keys"
+SENTENCE_KEYS = "sentences.keys"
+DATA_FILES = (CHUNKS, VECTORS, SENTENCES, SENTENCE_VECTORS, VECTOR_KEYS, SENTENCE_KEYS)
 
 
 @dataclass(frozen=True)
@@ -89,52 +94,143 @@ def _write(path: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
-def _write_vectors(path: Path, vectors: np.ndarray) -> None:
-    flat = faiss.IndexFlatIP(vectors.shape[1])
-    flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    faiss.write_index(flat, str(path))
+FLAT_HEADER_BYTES = 45
+"""Bytes before the vectors in a faiss IndexFlatIP file: fourcc, d, ntotal, two dummies, is_trained, metric, size."""
 
 
-def save_index(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, sentences: list[SentenceRef],
-               sentence_vectors: np.ndarray, manifest: dict[str, Any]) -> Path:
-    """Write a new build beside the old one, then point `current` at it in one atomic rename."""
-    if len(chunks) != len(vectors) or len(sentences) != len(sentence_vectors):
-        raise ValueError("every chunk and every sentence needs exactly one vector")
-    with build_lock(index_dir):
-        build_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-        partial = index_dir / f".build-{build_id}.partial"
-        partial.mkdir()
-        try:
-            _write_build(partial, chunks, vectors, sentences, sentence_vectors, manifest)
-        except BaseException:
-            shutil.rmtree(partial, ignore_errors=True)
-            raise
-        final = index_dir / f"build-{build_id}"
-        partial.rename(final)
-        link = index_dir / f".{CURRENT}.{build_id}"
+def flat_header(dimension: int, rows: int) -> bytes:
+    """faiss's own header of an IndexFlatIP holding rows vectors, taken from faiss and patched."""
+    header = bytearray(faiss.serialize_index(faiss.IndexFlatIP(dimension)))
+    if len(header) != FLAT_HEADER_BYTES or header[:4] != b"IxFI":
+        raise RuntimeError("this faiss writes IndexFlatIP files in an unknown layout")
+    header[8:16] = rows.to_bytes(8, "little")
+    header[37:45] = (rows * dimension).to_bytes(8, "little")
+    return bytes(header)
+
+
+class VectorFile:
+    """A faiss IndexFlatIP file written row by row in any order, so no build holds all its vectors."""
+
+    def __init__(self, path: Path, dimension: int) -> None:
+        sample = np.eye(2, dimension, dtype=np.float32)  # the layout checked against faiss itself
+        flat = faiss.IndexFlatIP(dimension)
+        flat.add(sample)
+        if bytes(faiss.serialize_index(flat)) != flat_header(dimension, 2) + sample.tobytes():
+            raise RuntimeError("this faiss writes IndexFlatIP files in an unknown layout")
+        self.path = path
+        self.dimension = dimension
+        self.written = 0
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+
+    def _offset(self, row: int) -> int:
+        return FLAT_HEADER_BYTES + row * self.dimension * 4
+
+    def write(self, row: int, vector: np.ndarray) -> None:
+        data = np.ascontiguousarray(vector, dtype=np.float32)
+        if data.shape != (self.dimension,):
+            raise ValueError(f"a vector of shape {data.shape}, expected ({self.dimension},)")
+        os.pwrite(self._fd, data.tobytes(), self._offset(row))
+        self.written += 1
+
+    def read(self, row: int) -> np.ndarray:
+        """A row written earlier in this build."""
+        return np.frombuffer(os.pread(self._fd, self.dimension * 4, self._offset(row)), dtype=np.float32)
+
+    def finish(self, rows: int) -> None:
+        """Write the header for rows vectors and sync; every row must have been written exactly once."""
+        if self.written != rows:
+            raise ValueError(f"{self.path.name}: {self.written} vectors written for {rows} rows")
+        os.ftruncate(self._fd, self._offset(rows))
+        os.pwrite(self._fd, flat_header(self.dimension, rows), 0)
+        os.fsync(self._fd)
+        self.close()
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+class BuildWriter:
+    """A new build, written as it is made into a hidden partial folder, then swapped in by commit().
+
+    Chunks and sentences go to their JSONL files line by line, vectors to their rows on disk, each with the
+    key of the text embedded for it (see index/incremental.py), so a build never holds the corpus's vectors.
+    Leaving the `with` block without commit() removes the partial folder; a killed build leaves it for the
+    next build to remove. Either way `current` still names the last good build.
+    """
+
+    def __init__(self, index_dir: Path, dimension: int) -> None:
+        if index_dir.exists() and not index_dir.is_dir():
+            raise IndexInvalidError(f"--index {index_dir} is a file, not an index folder")
+        index_dir.mkdir(parents=True, exist_ok=True)
+        self.index_dir = index_dir
+        self.dimension = dimension
+        self.build_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        self.partial = index_dir / f".build-{self.build_id}.partial"
+        self.partial.mkdir()
+        self.chunk_count = 0
+        self.sentence_count = 0
+        self.vectors = VectorFile(self.partial / VECTORS, dimension)
+        self.sentence_vectors = VectorFile(self.partial / SENTENCE_VECTORS, dimension)
+        self._text = {name: (self.partial / name).open("w", encoding="utf-8", newline="\n")
+                      for name in (CHUNKS, SENTENCES, VECTOR_KEYS, SENTENCE_KEYS)}
+
+    def __enter__(self) -> BuildWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._close()
+        if self.partial.exists():
+            shutil.rmtree(self.partial, ignore_errors=True)
+
+    def add_chunk(self, chunk: Chunk, key: str) -> int:
+        """Append a chunk and the key of its vector text; its row (the vector goes to the same row)."""
+        self._text[CHUNKS].write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
+        self._text[VECTOR_KEYS].write(key + "\n")
+        self.chunk_count += 1
+        return self.chunk_count - 1
+
+    def add_sentence(self, sentence: SentenceRef, key: str) -> int:
+        if not 0 <= sentence.chunk < self.chunk_count:
+            raise ValueError(f"sentence of chunk row {sentence.chunk}, which is not written yet")
+        self._text[SENTENCES].write(json.dumps([sentence.chunk, sentence.start, sentence.end]) + "\n")
+        self._text[SENTENCE_KEYS].write(key + "\n")
+        self.sentence_count += 1
+        return self.sentence_count - 1
+
+    def _close(self) -> None:
+        for handle in self._text.values():
+            handle.close()
+        self.vectors.close()
+        self.sentence_vectors.close()
+
+    def commit(self, manifest: dict[str, Any]) -> Path:
+        """Sync every file, write the manifest last, then point `current` at the build in one atomic rename."""
+        self.vectors.finish(self.chunk_count)
+        self.sentence_vectors.finish(self.sentence_count)
+        for handle in self._text.values():
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+        manifest = {
+            **manifest,
+            "format": FORMAT_VERSION,
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "chunk_count": self.chunk_count,
+            "dimension": self.dimension,
+            "files": {name: file_sha256(self.partial / name) for name in DATA_FILES},
+        }
+        _write(self.partial / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
+        _fsync_dir(self.partial)
+        final = self.index_dir / f"build-{self.build_id}"
+        self.partial.rename(final)
+        link = self.index_dir / f".{CURRENT}.{self.build_id}"
         link.symlink_to(final.name)
-        os.replace(link, index_dir / CURRENT)  # the swap: readers see the old build or the new, never neither
-        _fsync_dir(index_dir)
-        _remove_old_builds(index_dir, keep=final.name)
+        os.replace(link, self.index_dir / CURRENT)  # the swap: readers see the old build or the new, never neither
+        _fsync_dir(self.index_dir)
+        _remove_old_builds(self.index_dir, keep=final.name)
         return final
-
-
-def _write_build(folder: Path, chunks: list[Chunk], vectors: np.ndarray, sentences: list[SentenceRef],
-                 sentence_vectors: np.ndarray, manifest: dict[str, Any]) -> None:
-    _write_vectors(folder / VECTORS, vectors)
-    _write_vectors(folder / SENTENCE_VECTORS, sentence_vectors)
-    _write(folder / CHUNKS, "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks).encode())
-    _write(folder / SENTENCES, "".join(json.dumps([s.chunk, s.start, s.end]) + "\n" for s in sentences).encode())
-    manifest = {
-        **manifest,
-        "format": FORMAT_VERSION,
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "chunk_count": len(chunks),
-        "dimension": int(vectors.shape[1]),
-        "files": {name: file_sha256(folder / name) for name in (CHUNKS, VECTORS, SENTENCES, SENTENCE_VECTORS)},
-    }
-    _write(folder / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
-    _fsync_dir(folder)
 
 
 def _remove_old_builds(index_dir: Path, keep: str) -> None:
@@ -320,7 +416,7 @@ def current_build(index_dir: Path) -> Path:
 
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_FILES = (CHUNKS, VECTORS, SENTENCES, SENTENCE_VECTORS)
+_FILES = DATA_FILES
 
 
 def _manifest_problem(m: Any) -> str | None:

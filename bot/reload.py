@@ -1,0 +1,70 @@
+"""Hot reload: notice that the index's `current` link names another build and load an Engine for it.
+
+The check is one readlink, cheap enough to run every few seconds. The new Engine is loaded on a thread of its
+own, off the event loop, while the old one keeps answering; the caller swaps it in. A build that fails to load
+is logged once and the old engine stays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from concurrent.futures import Executor
+from pathlib import Path
+
+from index.store import CURRENT
+from retrieval.engine import Engine
+
+log = logging.getLogger(__name__)
+
+
+def current_target(index_dir: Path) -> str | None:
+    """Name of the build `current` points at, or None when there is no link."""
+    try:
+        return Path(os.readlink(index_dir / CURRENT)).name
+    except OSError:
+        return None
+
+
+class IndexWatcher:
+    """Loads an Engine for each new build the index folder's `current` link points at."""
+
+    def __init__(self, index_dir: Path, factory: Callable[[], Engine], loaded: Engine) -> None:
+        self.index_dir = index_dir
+        self.factory = factory
+        self.seen = loaded.stored.path.name
+        """The build last loaded, or last tried and failed: not tried again until the link moves."""
+
+    def moved(self) -> str | None:
+        """The build `current` names now, when it is not the one last seen."""
+        target = current_target(self.index_dir)
+        return target if target is not None and target != self.seen else None
+
+    async def reload(self, executor: Executor, serving: Engine) -> Engine | None:
+        """A freshly loaded Engine if the link moved and the new build loads; else None (and why, logged)."""
+        target = self.moved()
+        if target is None:
+            return None
+        try:
+            engine = await asyncio.get_running_loop().run_in_executor(executor, self.factory)
+        except Exception as exc:  # any failure to load: keep serving, say so in one line
+            self.seen = target
+            log.warning("new index build %s could not be loaded (%s: %s); still serving %s",
+                        target, type(exc).__name__, exc, serving.stored.path.name)
+            return None
+        self.seen = engine.stored.path.name
+        manifest = engine.stored.manifest
+        log.info("index reloaded: %s, %d articles, %d passages (was %s)", self.seen,
+                 len(manifest.get("sources", {})), len(engine.stored.chunks), serving.stored.path.name)
+        return engine
+
+    async def watch(self, every: float, executor: Executor, serving: Callable[[], Engine],
+                    swap: Callable[[Engine], None]) -> None:
+        """Check every `every` seconds, for ever; swap(engine) each new engine in."""
+        while True:
+            await asyncio.sleep(every)
+            engine = await self.reload(executor, serving())
+            if engine is not None:
+                swap(engine)
