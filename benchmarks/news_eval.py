@@ -44,8 +44,8 @@ def ensure_index(settings) -> None:
     try:
         manifest = read_manifest(INDEX)
         stale = stale_sources(INDEX, settings.ingest) + changed_settings(manifest, settings)
-    except CitebotError:
-        stale = ["no index yet"]
+    except CitebotError as exc:
+        stale = [str(exc).split(";")[0]]  # no index yet, or one this citebot cannot read
     if stale:
         print(f"Building {INDEX} ({stale[0]}{' ...' if len(stale) > 1 else ''})", file=sys.stderr)
         build_index(FOLDER, INDEX, settings, progress=True)
