@@ -27,7 +27,13 @@ from index.embed import make_embedder  # noqa: E402
 from index.settings import load_settings  # noqa: E402
 from retrieval.answer import pick_answer  # noqa: E402
 from retrieval.engine import Engine  # noqa: E402
-from retrieval.evaluate import UNANSWERABLE, _evidence_spans, load_golden  # noqa: E402
+from retrieval.evaluate import (  # noqa: E402
+    UNANSWERABLE,
+    evidence_spans,
+    load_golden,
+    replay_earlier_turns,
+    source_texts,
+)
 
 RESULTS = ROOT / "benchmarks" / "results" / "answer.json"
 GRID = {
@@ -40,22 +46,20 @@ GRID = {
 
 
 def collect(engine: Engine, path: Path) -> list[dict]:
-    texts = {Path(c.source).name: Path(c.source).read_text(encoding="utf-8") for c in engine.stored.chunks}
+    texts = source_texts(engine)
     row_of = {c.id: row for row, c in enumerate(engine.stored.chunks)}
     out = []
     for item in load_golden(path):
         if item["category"] == UNANSWERABLE:
             continue
-        conversation = engine.new_conversation()
-        for turn in item["turns"][:-1]:
-            engine.ask(turn, conversation)
+        conversation = replay_earlier_turns(engine, item)
         found = engine.first_stage(item["turns"][-1], conversation)
         result = engine.ask(item["turns"][-1], conversation)
         rows = [row_of[p.chunk_id] for p in result.passages[:max(GRID["passages_considered"])]]
         out.append({"searched": found.searched, "kind": found.context.kind,
                     "fold": fold_of(item["evidence"][0]["source"]),
                     "sentences": engine.answer_sentences(rows, found.sentence_scores),
-                    "spans": _evidence_spans(item["evidence"], texts)})
+                    "spans": evidence_spans(item["evidence"], texts)})
     return out
 
 

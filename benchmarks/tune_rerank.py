@@ -33,7 +33,13 @@ from index.embed import make_embedder  # noqa: E402
 from index.settings import load_settings  # noqa: E402
 from retrieval.beir import load_beir, prepare  # noqa: E402
 from retrieval.engine import Engine  # noqa: E402
-from retrieval.evaluate import UNANSWERABLE, _evidence_spans, load_golden  # noqa: E402
+from retrieval.evaluate import (  # noqa: E402
+    UNANSWERABLE,
+    evidence_spans,
+    load_golden,
+    replay_earlier_turns,
+    source_texts,
+)
 from retrieval.features import FEATURES  # noqa: E402
 from retrieval.metrics import ndcg_graded_at  # noqa: E402
 
@@ -60,17 +66,15 @@ def fold_of(key: str) -> int:
 
 
 def collect_questions(engine: Engine, path: Path, depth: int) -> list[Question]:
-    texts = {Path(c.source).name: Path(c.source).read_text(encoding="utf-8") for c in engine.stored.chunks}
+    texts = source_texts(engine)
     out = []
     for item in load_golden(path):
         if item["category"] == UNANSWERABLE:
             continue
-        conversation = engine.new_conversation()
-        for turn in item["turns"][:-1]:
-            engine.ask(turn, conversation)
+        conversation = replay_earlier_turns(engine, item)
         found = engine.first_stage(item["turns"][-1], conversation)
         hits = found.hits[:depth]
-        spans = _evidence_spans(item["evidence"], texts)
+        spans = evidence_spans(item["evidence"], texts)
         chunks = [engine.stored.chunks[h.row] for h in hits]
         relevant = np.array([any(s.overlap(c.source, c.start, c.end) * 2 >= s.end - s.start for s in spans)
                              for c in chunks], dtype=np.float64)

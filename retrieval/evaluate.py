@@ -19,6 +19,7 @@ from typing import Any
 from index.documents import read_corpus
 from index.errors import CitebotError
 from retrieval.citations import Passage, quote_matches_source
+from retrieval.conversation import Conversation
 from retrieval.engine import Engine
 from retrieval.metrics import hit_at, ndcg_at, reciprocal_rank_at
 
@@ -54,7 +55,21 @@ def load_golden(path: Path) -> list[dict[str, Any]]:
     return items
 
 
-def _evidence_spans(evidence: list[dict[str, str]], texts: dict[str, str]) -> list[Span]:
+def replay_earlier_turns(engine: Engine, item: dict[str, Any]) -> Conversation:
+    """A conversation that has asked every turn of a golden item but the last (the one scored)."""
+    conversation = engine.new_conversation()
+    for turn in item["turns"][:-1]:
+        engine.ask(turn, conversation)
+    return conversation
+
+
+def source_texts(engine: Engine) -> dict[str, str]:
+    """The text of every indexed article, by file name (what golden evidence is looked up in)."""
+    sources = {Path(c.source).name: c.source for c in engine.stored.chunks}
+    return {name: Path(source).read_text(encoding="utf-8") for name, source in sources.items()}
+
+
+def evidence_spans(evidence: list[dict[str, str]], texts: dict[str, str]) -> list[Span]:
     spans = []
     for ev in evidence:
         for name, text in texts.items():
@@ -77,8 +92,7 @@ def evaluate_golden(engine: Engine, golden_path: Path, k: int = 5, misses: Path 
     write each question missed at rank 1 (or wrongly answered or refused) to that JSONL file with what
     was searched, the passages returned and where the evidence ranked."""
     items = load_golden(golden_path)
-    sources = {Path(c.source).name: c.source for c in engine.stored.chunks}
-    texts = {name: Path(source).read_text(encoding="utf-8") for name, source in sources.items()}
+    texts = source_texts(engine)
     chunk_spans = [(Path(c.source).name, c.start, c.end) for c in engine.stored.chunks]
     root = engine.stored.sources_root
     dropped = [Span(Path(a.source).name, p.start, p.end)
@@ -91,11 +105,9 @@ def evaluate_golden(engine: Engine, golden_path: Path, k: int = 5, misses: Path 
     non_verbatim = boilerplate = 0
     answer_right = answerable = refused = answered_unanswerable = unanswerable = 0
     for item in items:
-        conversation = engine.new_conversation()
-        for turn in item["turns"][:-1]:
-            engine.ask(turn, conversation)
+        conversation = replay_earlier_turns(engine, item)
         result = engine.ask(item["turns"][-1], conversation, top_k=k)
-        spans = _evidence_spans(item["evidence"], texts)
+        spans = evidence_spans(item["evidence"], texts)
         shown = list(result.passages)
         for p in [p for slot in shown for p in (slot, *slot.also_in)]:
             non_verbatim += not quote_matches_source(p.text, p.citation.source, p.citation.start, p.citation.end)
