@@ -375,7 +375,9 @@ def _parser() -> argparse.ArgumentParser:
         "eval", parents=[common, with_index], help="measure retrieval on the golden question set",
         description="Run the golden questions over the index and print hit@1, hit@3, MRR@5 and nDCG@5 by "
                     "category, answer-quote accuracy and abstention accuracy; or, with --dataset, a BEIR benchmark.",
-        epilog="examples:\n  citebot eval\n  citebot eval --dataset ../shared/data/scifact --split test",
+        epilog=("examples:\n  citebot eval\n"
+                "  citebot eval --golden news_questions.jsonl --index var/bbc-index --misses var/misses.jsonl\n"
+                "  citebot eval --dataset ../shared/data/scifact --split test"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     evaluate.add_argument("--golden", metavar="FILE", help="golden set JSONL (default: [paths] golden)")
