@@ -8,22 +8,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from retrieval.query import STOPWORDS
+from retrieval.query import OPENERS, STOPWORDS
 
-_OPENERS = frozenset(
-    [
-        "what", "who", "whom", "whose", "which", "when", "where", "why", "how", "did", "does", "do", "is",
-        "are", "was", "were", "has", "have", "had", "can", "could", "would", "should", "will", "tell", "give",
-        "list", "name", "and", "but", "so", "or", "the", "a", "an", "in", "on", "at", "of", "for", "to", "i",
-        "please", "also", "any"
-    ]
-)
 _ENTITY = re.compile(r"[A-Z][\w'\u2019.-]*(?:\s+(?:of\s+the\s+|of\s+|de\s+|van\s+der\s+)?[A-Z][\w'\u2019.-]*)*")
 _PRONOUN = re.compile(r"\b(he|him|his|she|her|hers|they|them|their|theirs)\b", re.IGNORECASE)
 
-
 _NOT_NAMES = frozenset(
-    "according former shares computer by however meanwhile but yet also monday tuesday wednesday thursday friday "
+    "former shares computer by however meanwhile but yet also monday tuesday wednesday thursday friday "
     "saturday sunday january february march april may june july august september october november december "
     "last next this earlier later".split()
 )
@@ -53,7 +44,7 @@ def entities(text: str) -> list[str]:
     found = []
     for match in _ENTITY.finditer(text):
         words = match.group().split()
-        while words and words[0].casefold() in _OPENERS:
+        while words and words[0].casefold() in OPENERS:
             words = words[1:]
         name = " ".join(words).rstrip(".'\u2019")
         if name:
@@ -71,7 +62,7 @@ def depends_on_earlier(question: str) -> bool:
         return False  # "What did Margaret Hodge say about her party?": the pronoun is hers
     if _DEPENDENT.search(question):
         return True
-    content = [w for w in re.findall(r"[A-Za-z0-9']+", question) if w.casefold() not in _OPENERS]
+    content = [w for w in re.findall(r"[A-Za-z0-9']+", question) if w.casefold() not in OPENERS]
     return not names and len(content) <= 2
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,10 +58,9 @@ class Context:
 class CorpusView:
     """Per-chunk and per-article term sets and idf, built lazily from the chunks."""
 
-    def __init__(self, chunks: list[Chunk], sentences_by_chunk: dict[int, list[tuple[int, int]]],
-                 tokenize, document_terms: list[list[str]]) -> None:
+    def __init__(self, chunks: list[Chunk], tokenize: Callable[[str], list[str]],
+                 document_terms: list[list[str]]) -> None:
         self.chunks = chunks
-        self.sentences_by_chunk = sentences_by_chunk
         self.tokenize = tokenize
         frequency: Counter[str] = Counter()
         self.rows_by_source: dict[str, list[int]] = {}

@@ -1,4 +1,4 @@
-"""What a question asks: its names, numbers, content terms and the kind of fact that would answer it."""
+"""What a question asks: its names and numbers, and the kind of fact that would answer it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\u2019.-]*")
-_OPENERS = frozenset(
+# Words that open a question rather than name something ("What", "According to ...").
+OPENERS = frozenset(
     "what who whom whose which when where why how did does do is are was were has have had can could would should "
     "will tell give list name and but so or the a an in on at of for to i please also any according after before "
     "apart besides since".split()
@@ -96,7 +97,7 @@ def names_and_numbers(question: str) -> list[str]:
             continue
         folded = bare.casefold()
         number = any(c.isdigit() for c in bare)
-        name = bare[0].isupper() and (i > 0 or (folded not in _OPENERS and folded not in STOPWORDS))
+        name = bare[0].isupper() and (i > 0 or (folded not in OPENERS and folded not in STOPWORDS))
         if number or name:
             found.append(folded)
     return list(dict.fromkeys(found))

@@ -90,7 +90,7 @@ class LexicalIndex:
         return self._stemmer.stemWords(words) if words else []
 
     def scores(self, query: str) -> np.ndarray:
-        tokens = self.tokenize([query])[0]
+        tokens = self.terms(query)
         if not tokens:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._model.get_scores(tokens), dtype=np.float32)
