@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from index.build import build_index, changed_settings, stale_sources  # noqa: E402
 from index.errors import CitebotError  # noqa: E402
-from index.settings import load_settings  # noqa: E402
+from index.settings import load_settings, with_overrides  # noqa: E402
 from index.store import read_manifest  # noqa: E402
 from retrieval.engine import Engine  # noqa: E402
 from retrieval.evaluate import evaluate_golden, render_report  # noqa: E402
@@ -40,29 +40,32 @@ def ensure_folder() -> None:
         subprocess.run([sys.executable, str(SHARED / "bbc_folder.py"), str(FOLDER)], check=True)
 
 
-def ensure_index(settings) -> None:
+def ensure_index(settings, index: Path = INDEX) -> None:
     try:
-        manifest = read_manifest(INDEX)
-        stale = stale_sources(INDEX, settings.ingest) + changed_settings(manifest, settings)
+        manifest = read_manifest(index)
+        stale = stale_sources(index, settings.ingest) + changed_settings(manifest, settings)
     except CitebotError as exc:
         stale = [str(exc).split(";")[0]]  # no index yet, or one this citebot cannot read
     if stale:
-        print(f"Building {INDEX} ({stale[0]}{' ...' if len(stale) > 1 else ''})", file=sys.stderr)
-        build_index(FOLDER, INDEX, settings, progress=True)
+        print(f"Building {index} ({stale[0]}{' ...' if len(stale) > 1 else ''})", file=sys.stderr)
+        build_index(FOLDER, index, settings, progress=True)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", help="settings file (default: config/default.toml)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="override one setting (TOML value), e.g. --set lexical.stem=false; repeatable")
     parser.add_argument("--misses", metavar="FILE", help="write the missed questions here (JSONL)")
     parser.add_argument("--questions", default=str(SHARED / "news_dev.jsonl"), help="question set (JSONL)")
+    parser.add_argument("--index", default=str(INDEX), help=f"index of the BBC folder (default: {INDEX})")
     parser.add_argument("--no-save", action="store_true", help="do not write benchmarks/results/news_dev.json")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     os.chdir(ROOT)  # sources are cited relative to the folder the index was built in
-    settings = load_settings(args.config).with_index(INDEX)
+    settings = with_overrides(load_settings(args.config), args.set).with_index(Path(args.index))
     ensure_folder()
-    ensure_index(settings)
+    ensure_index(settings, Path(args.index))
     report = evaluate_golden(Engine(settings), Path(args.questions),
                              misses=Path(args.misses) if args.misses else None)
     print(render_report(report))

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from index.embed import make_embedder  # noqa: E402
-from index.settings import load_settings  # noqa: E402
+from index.settings import load_settings, with_overrides  # noqa: E402
 from retrieval.beir import load_beir, prepare  # noqa: E402
 from retrieval.engine import Engine  # noqa: E402
 from retrieval.evaluate import (  # noqa: E402
@@ -178,18 +178,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--news-index", default=str(ROOT / "var" / "bbc-index"), help="index of the BBC folder")
     parser.add_argument("--config", help="settings file (default: config/default.toml)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="override one setting (TOML value), e.g. --set lexical.stem=false; repeatable")
     parser.add_argument("--depth", type=int, help="candidates per question (default: [rerank] depth)")
     parser.add_argument("--no-scifact", action="store_true", help="leave SciFact train out (faster)")
     parser.add_argument("--drop", default="", help="comma-separated features to leave out")
     parser.add_argument("-C", type=float, default=1.0, help="inverse regularisation strength")
     parser.add_argument("--ascent", action="store_true",
                         help="refine the fitted weights by coordinate ascent on the mean main score")
+    parser.add_argument("--out", default=str(RESULTS), help=f"report file (default: {RESULTS.relative_to(ROOT)})")
     parser.add_argument("--write", action="store_true", help="write the weights fitted on everything to config")
     parser.add_argument("--current", action="store_true",
                         help="only score the configured weights on every set (no fitting)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    settings = load_settings(args.config)
+    settings = with_overrides(load_settings(args.config), args.set)
     depth = args.depth or settings.rerank.depth
     embedder = make_embedder(settings.embedding)
     sets = {"golden": collect_questions(Engine(settings, embedder=embedder), settings.paths.golden, depth)}
@@ -224,12 +227,14 @@ def main() -> None:
     report["held_out"] = {
         n: {k: round(sum(size * s[k] for size, s in parts if k in s) / sum(size for size, s in parts if k in s), 4)
             for k in parts[0][1]} for n, parts in held_out.items()}
+    report["held_out_folds"] = {n: [s for _, s in parts] for n, parts in held_out.items()}
     weights = fit(sets, args.C, args.ascent)
     report["fitted_on_all"] = {n: score_set(q, weights) for n, q in sets.items()}
     report["weights"] = {name: round(float(w), 3) for name, w in zip(FEATURES, weights, strict=True) if w}
     print(json.dumps(report, indent=2))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     if args.write:
         path = Path(args.config) if args.config else ROOT / "config" / "default.toml"
         table = "".join(f"{k} = {v}\n" for k, v in report["weights"].items())

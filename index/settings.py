@@ -69,6 +69,50 @@ class RetrievalSettings:
     duplicate_share: float
 
 
+STOPWORD_LISTS = ("en", "none", "question")
+"""en: bm25s's 33 English stop words; none: every word counts; question: en plus the words that open or frame a
+question ("what", "who", "did", "according", ...; retrieval/query.py's OPENERS and STOPWORDS)."""
+LEXICAL_CONTEXTS = ("none", "previous", "names", "lead")
+
+
+@dataclass(frozen=True)
+class LexicalSettings:
+    """What BM25 indexes and how its terms are made (retrieval/lexical.py). The defaults are bm25s's own
+    tokenization: lower-cased `\\w\\w+` words, its 33 English stop words, Snowball English stems."""
+
+    stem: bool = True
+    """Snowball English stems ("shares" and "shared" -> "share")."""
+    stopwords: str = "en"
+    """One of STOPWORD_LISTS."""
+    numbers: bool = False
+    """Numbers are whole terms ("1.13bn", "2.5", single digits) rather than split at the point."""
+    names: bool = False
+    """A capitalised word inside a sentence also gives an unstemmed, case-folded name term ("=wales"), so names
+    count twice and "Gates" does not meet "gate"."""
+    bigrams: bool = False
+    """Adjacent terms (after stop words are removed) also give a pair term ("prime_minist")."""
+    title_repeat: int = 1
+    """How many times the article title is indexed with each passage (when titles are indexed at all): a crude
+    field weight for the title."""
+    context: str = "none"
+    """What of the article before a passage BM25 indexes with it: "none", "previous" (the sentence before it),
+    "names" (the names in the two sentences before it), "lead" (the article's first sentence)."""
+
+
+@dataclass(frozen=True)
+class ContextSettings:
+    """Ranking vectors mixed from stored ones at load time (retrieval/context.py); 0 = off."""
+
+    sentence_neighbours: float = 0.0
+    """A sentence is ranked by its vector plus this share of the sentences' before and after it."""
+    sentence_title: float = 0.0
+    """...plus this share of its article title's vector."""
+    passage_previous: float = 0.0
+    """A passage is ranked by its vector plus this share of the passage before it in its article."""
+    passage_title: float = 0.0
+    """...plus this share of its article title's vector."""
+
+
 @dataclass(frozen=True)
 class RerankSettings:
     depth: int
@@ -115,6 +159,8 @@ class Settings:
     chunking: ChunkSettings
     embedding: EmbeddingSettings
     retrieval: RetrievalSettings
+    lexical: LexicalSettings
+    context: ContextSettings
     rerank: RerankSettings
     answer: AnswerSettings
     conversation: ConversationSettings
@@ -131,6 +177,8 @@ _SECTIONS = {
     "chunking": ChunkSettings,
     "embedding": EmbeddingSettings,
     "retrieval": RetrievalSettings,
+    "lexical": LexicalSettings,
+    "context": ContextSettings,
     "rerank": RerankSettings,
     "answer": AnswerSettings,
     "conversation": ConversationSettings,
@@ -188,19 +236,57 @@ def load_settings(config_path: Path | str | None = None) -> Settings:
     sections = {
         name: _build_section(name, cls, data.get(name, {}), root) for name, cls in _SECTIONS.items()
     }
-    if sections["chunking"].max_tokens < 8:
-        raise ConfigError("config [chunking] max_tokens must be at least 8")
-    if sections["chunking"].overlap_tokens >= sections["chunking"].max_tokens:
-        raise ConfigError("config [chunking] overlap_tokens must be smaller than max_tokens")
-    fusion = sections["retrieval"].fusion
-    if fusion not in ("rrf", "convex"):
-        raise ConfigError(f'config [retrieval] fusion must be "rrf" or "convex", got {fusion!r}')
-    runtime = sections["embedding"].runtime
-    if runtime not in ("onnx", "torch"):
-        raise ConfigError(f'config [embedding] runtime must be "onnx" or "torch", got {runtime!r}')
-    if sections["retrieval"].top_k < 1:
-        raise ConfigError("config [retrieval] top_k must be at least 1")
+    _check(Settings(**sections))
     unknown = sorted(set(data) - set(_SECTIONS))
     if unknown:
         raise ConfigError(f"config file {path}: unknown section(s) {', '.join(unknown)}")
     return Settings(**sections)
+
+
+def _check(settings: Settings) -> None:
+    """Checks that span a section's values."""
+    if settings.chunking.max_tokens < 8:
+        raise ConfigError("config [chunking] max_tokens must be at least 8")
+    if settings.chunking.overlap_tokens >= settings.chunking.max_tokens:
+        raise ConfigError("config [chunking] overlap_tokens must be smaller than max_tokens")
+    fusion = settings.retrieval.fusion
+    if fusion not in ("rrf", "convex"):
+        raise ConfigError(f'config [retrieval] fusion must be "rrf" or "convex", got {fusion!r}')
+    runtime = settings.embedding.runtime
+    if runtime not in ("onnx", "torch"):
+        raise ConfigError(f'config [embedding] runtime must be "onnx" or "torch", got {runtime!r}')
+    lexical = settings.lexical
+    if lexical.stopwords not in STOPWORD_LISTS:
+        raise ConfigError(f"config [lexical] stopwords must be one of {', '.join(STOPWORD_LISTS)}, "
+                          f"got {lexical.stopwords!r}")
+    if lexical.context not in LEXICAL_CONTEXTS:
+        raise ConfigError(f"config [lexical] context must be one of {', '.join(LEXICAL_CONTEXTS)}, "
+                          f"got {lexical.context!r}")
+    if lexical.title_repeat < 1:
+        raise ConfigError("config [lexical] title_repeat must be at least 1")
+    if settings.retrieval.top_k < 1:
+        raise ConfigError("config [retrieval] top_k must be at least 1")
+
+
+def with_overrides(settings: Settings, overrides: list[str]) -> Settings:
+    """The settings with `section.key=value` overrides applied (value in TOML: 0.3, true, "names"), each checked
+    as the config file's own values are."""
+    for override in overrides:
+        name, sep, raw = override.partition("=")
+        section, dot, key = name.strip().partition(".")
+        if not sep or not dot or section not in _SECTIONS or section == "paths":
+            raise ConfigError(f"override {override!r}: expected section.key=value, e.g. lexical.stem=false")
+        try:
+            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()  # a bare word is a string
+        current = getattr(settings, section)
+        table = {f.name: getattr(current, f.name) for f in fields(current)}
+        if key not in table:
+            raise ConfigError(f"override {override!r}: [{section}] has no setting {key!r}")
+        table[key] = value
+        # Path fields are already absolute, so the root passed here is not used.
+        rebuilt = _build_section(section, _SECTIONS[section], table, PROJECT_ROOT)
+        settings = replace(settings, **{section: rebuilt})
+    _check(settings)
+    return settings

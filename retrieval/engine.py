@@ -59,7 +59,8 @@ class Engine:
             settings.paths.index, model_name=self.embedder.name,
             weights_sha256=self.embedder.weights_sha256, dimension=self.embedder.dimension,
         )
-        self.searcher = HybridSearcher(self.stored, self.embedder, settings.retrieval)
+        self.searcher = HybridSearcher(self.stored, self.embedder, settings.retrieval,
+                                       settings.lexical, settings.context)
         self.reranker = Reranker(self.searcher, settings.rerank)
         self.sources = SourceWatcher(self.stored.sources)  # passages of changed sources are never cited
         self.sources.check_all()

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from index.build import vector_text
 from index.chunking import Chunk
 from index.embed import Embedder
-from index.settings import RetrievalSettings
+from index.settings import ContextSettings, LexicalSettings, RetrievalSettings
 from index.store import StoredIndex
+from retrieval import context as ctx
+from retrieval.lexical import Tokenizer, passage_text
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,10 @@ class Signals:
     """Cosine similarity of the query and each chunk's best-matching sentence."""
     lexical: np.ndarray
     """BM25 score of each chunk."""
+    cosine: np.ndarray | None = None
+    """Cosine of the query and each chunk's own vector, when `dense` ranks by context-mixed vectors."""
+    sentence_cosine: np.ndarray | None = None
+    """Cosine of the query and each chunk's best sentence, when `best_sentence` ranks by mixed vectors."""
 
 
 def convex_fusion(scores: list[np.ndarray], rankings: list[list[int]], weights: list[float]) -> dict[int, float]:
@@ -59,35 +63,28 @@ def convex_fusion(scores: list[np.ndarray], rankings: list[list[int]], weights: 
     return {int(row): float(score) for row, score in zip(candidates, total, strict=True)}
 
 
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
-
-
 class LexicalIndex:
-    """BM25 over chunk texts (stemmed, English stopwords removed), via bm25s."""
+    """BM25 over chunk texts, via bm25s; terms made by retrieval/lexical.py's Tokenizer (by default: stemmed,
+    English stopwords removed, as bm25s's own tokenize)."""
 
-    def __init__(self, texts: list[str], k1: float, b: float) -> None:
+    def __init__(self, texts: list[str], k1: float, b: float, options: LexicalSettings | None = None) -> None:
         import bm25s
-        import Stemmer
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG
-        from bm25s.stopwords import STOPWORDS_EN
-
-        self._stopwords = frozenset(STOPWORDS_EN)
-        self._bm25s = bm25s
-        self._stemmer = Stemmer.Stemmer("english")
+        self.tokenizer = Tokenizer(options or LexicalSettings())
         self._model = bm25s.BM25(k1=k1, b=b)
         self.documents = self.tokenize(texts)
-        self._model.index(self.documents, show_progress=False)
+        # bm25s cannot index a corpus without a single term; an empty one never matches anyway.
+        self._model.index(self.documents if any(self.documents) else [["\u2400"]] * len(texts),
+                          show_progress=False)
         self.size = len(texts)
 
     def tokenize(self, texts: list[str]) -> list[list[str]]:
-        return self._bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, return_ids=False,
-                                    show_progress=False)
+        return [self.tokenizer(t) for t in texts]
 
     def terms(self, text: str) -> list[str]:
-        """The tokens `tokenize` gives one text, without its per-call overhead (for many short texts)."""
-        words = [w for w in _TOKEN.findall(text.lower()) if w not in self._stopwords]
-        return self._stemmer.stemWords(words) if words else []
+        """The terms of one text (a question or a passage)."""
+        return self.tokenizer(text)
 
     def scores(self, query: str) -> np.ndarray:
         tokens = self.terms(query)
@@ -97,7 +94,8 @@ class LexicalIndex:
 
 
 class HybridSearcher:
-    def __init__(self, stored: StoredIndex, embedder: Embedder, settings: RetrievalSettings) -> None:
+    def __init__(self, stored: StoredIndex, embedder: Embedder, settings: RetrievalSettings,
+                 lexical: LexicalSettings | None = None, context: ContextSettings | None = None) -> None:
         self.chunks: list[Chunk] = stored.chunks
         self.vectors = stored.vectors
         self.embedder = embedder
@@ -110,9 +108,34 @@ class HybridSearcher:
         for i, ref in enumerate(stored.sentences):
             self.sentences_by_chunk.setdefault(ref.chunk, []).append(i)
         self.sentence_spans = [(ref.start, ref.end) for ref in stored.sentences]
+        lexical = lexical or LexicalSettings()
+        self.context = context or ContextSettings()
+        order = ctx.article_sentences(self.chunks, stored.sentences)
         with_title = bool(stored.manifest.get("title_in_vectors")) or settings.lexical_title
-        self.lexical_texts = [vector_text(c, with_title) for c in self.chunks]
-        self.lexical = LexicalIndex(self.lexical_texts, settings.bm25_k1, settings.bm25_b)
+        before = ctx.lexical_context(self.chunks, stored.sentences, order, lexical.context)
+        self.lexical_texts = [passage_text(c, with_title, lexical, b) for c, b in zip(self.chunks, before, strict=True)]
+        self.lexical = LexicalIndex(self.lexical_texts, settings.bm25_k1, settings.bm25_b, lexical)
+        self.passage_ranking, self.sentence_ranking = self._context_vectors(stored, order)
+
+    def _context_vectors(self, stored: StoredIndex,
+                         order: ctx.ArticleSentences) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The context-mixed vectors passages and sentences are ranked by ([context]), None where it is off."""
+        c = self.context
+        title_vectors = None
+        if (c.sentence_title or c.passage_title) and self.chunks:
+            names, title_of_chunk = ctx.titles(self.chunks)
+            title_vectors = self.embedder.encode(names)
+        passages = sentences = None
+        if c.passage_previous or c.passage_title:
+            matrix = self.vectors.reconstruct_n(0, self.vectors.ntotal)
+            passages = ctx.passage_context_vectors(matrix, ctx.previous_chunks(self.chunks), c.passage_previous,
+                                                   c.passage_title, title_vectors,
+                                                   title_of_chunk if title_vectors is not None else None)
+        if (c.sentence_neighbours or c.sentence_title) and len(self.sentence_matrix):
+            sentences = ctx.sentence_context_vectors(
+                self.sentence_matrix, order, c.sentence_neighbours, c.sentence_title, title_vectors,
+                title_of_chunk[self.sentence_chunk] if title_vectors is not None else None)
+        return passages, sentences
 
     def embed_query(self, query: str) -> np.ndarray:
         return self.expand_query(self.embedder.encode_query(query))
@@ -144,9 +167,20 @@ class HybridSearcher:
         """Every chunk's score by each ranking signal."""
         if sentence_scores is None:
             sentence_scores = self.sentence_scores(query_vector)
-        best_sentence = np.full(len(self.chunks), -1.0, dtype=np.float32)
-        np.maximum.at(best_sentence, self.sentence_chunk, sentence_scores)
-        return Signals(self.dense_scores(query_vector), best_sentence, self.lexical.scores(query))
+        best_sentence = self._best_per_chunk(sentence_scores)
+        dense = self.dense_scores(query_vector)
+        cosine = sentence_cosine = None
+        if self.passage_ranking is not None:
+            cosine, dense = dense, self.passage_ranking @ query_vector.astype(np.float32)
+        if self.sentence_ranking is not None:
+            sentence_cosine = best_sentence
+            best_sentence = self._best_per_chunk(self.sentence_ranking @ query_vector.astype(np.float32))
+        return Signals(dense, best_sentence, self.lexical.scores(query), cosine, sentence_cosine)
+
+    def _best_per_chunk(self, sentence_scores: np.ndarray) -> np.ndarray:
+        best = np.full(len(self.chunks), -1.0, dtype=np.float32)
+        np.maximum.at(best, self.sentence_chunk, sentence_scores)
+        return best
 
     def fuse(self, signals: Signals, depth: int | None = None) -> dict[int, float]:
         """Fused scores of the top `depth` chunks of each ranking, by the configured fusion."""
@@ -175,7 +209,10 @@ class HybridSearcher:
         fused = self.fuse(signals)
         dense = signals.dense
         order = sorted(fused, key=lambda row: (-fused[row], -dense[row], row))
-        return [Hit(row, fused[row], float(dense[row]), float(signals.best_sentence[row])) for row in order], signals
+        # Hits carry the plain cosines (what abstention and the shown similarity are calibrated on).
+        cosine = signals.cosine if signals.cosine is not None else dense
+        sentence = signals.sentence_cosine if signals.sentence_cosine is not None else signals.best_sentence
+        return [Hit(row, fused[row], float(cosine[row]), float(sentence[row])) for row in order], signals
 
 
 def top_rows(scores: np.ndarray, depth: int) -> list[int]:

@@ -1,0 +1,94 @@
+"""Measure ranking-context and BM25 variants ([context], [lexical], [retrieval] settings) one by one.
+
+    python benchmarks/context_variants.py --news-index var/bbc-index            # every variant
+    python benchmarks/context_variants.py --news-index var/bbc-index --only base,stem_off
+
+Each variant is `benchmarks/tune_rerank.py --no-scifact --ascent --set ...` with its overrides: the first stage
+alone (fused ranking, no second stage) on the golden and news dev sets, and the full pipeline on each held-out
+half of the news articles with the second stage's weights refitted on the other half (and the golden set).
+Results, with each variant's command, go to benchmarks/results/context_variants.json (merged with earlier
+runs of other variants).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results" / "context_variants.json"
+
+VARIANTS: dict[str, list[str]] = {
+    "base": [],
+    # [lexical]: how BM25 makes terms
+    "stem_off": ["lexical.stem=false"],
+    "stopwords_none": ["lexical.stopwords=none"],
+    "stopwords_question": ["lexical.stopwords=question"],
+    "numbers": ["lexical.numbers=true"],
+    "names": ["lexical.names=true"],
+    "bigrams": ["lexical.bigrams=true"],
+    # title as a BM25 field: left out, once (base), twice, three times
+    "title_off": ["retrieval.lexical_title=false"],
+    "title_x2": ["lexical.title_repeat=2"],
+    "title_x3": ["lexical.title_repeat=3"],
+    # [lexical] context: article text before the passage indexed with it
+    "lex_previous": ["lexical.context=previous"],
+    "lex_names": ["lexical.context=names"],
+    "lex_lead": ["lexical.context=lead"],
+    # [context]: ranking vectors mixed from stored ones
+    "sent_nb_0.25": ["context.sentence_neighbours=0.25"],
+    "sent_nb_0.5": ["context.sentence_neighbours=0.5"],
+    "sent_title_0.25": ["context.sentence_title=0.25"],
+    "pass_prev_0.25": ["context.passage_previous=0.25"],
+    "pass_prev_0.5": ["context.passage_previous=0.5"],
+    "pass_title_0.1": ["context.passage_title=0.1"],
+    "pass_title_0.25": ["context.passage_title=0.25"],
+}
+
+
+def run(name: str, overrides: list[str], news_index: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "report.json"
+        command = [sys.executable, "benchmarks/tune_rerank.py", "--no-scifact", "--ascent", "--news-index", news_index,
+                   "--out", str(out)] + [a for o in overrides for a in ("--set", o)]
+        subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        report = json.loads(out.read_text(encoding="utf-8"))
+    shown = " ".join(["python benchmarks/tune_rerank.py --no-scifact --ascent --news-index", news_index,
+                      *[f"--set {o}" for o in overrides]])
+    return {"overrides": overrides, "command": shown, "first_stage": report["first_stage"],
+            "held_out": report["held_out"]["news"], "held_out_folds": report["held_out_folds"]["news"]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--news-index", default="var/bbc-index", help="index of the BBC folder")
+    parser.add_argument("--only", help="comma-separated variant names (default: all)")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME:SECTION.KEY=VALUE[;...]",
+                        help="an extra variant, e.g. 'mix:lexical.names=true;lexical.numbers=true'")
+    parser.add_argument("--out", default=str(RESULTS))
+    args = parser.parse_args()
+    variants = dict(VARIANTS)
+    for spec in args.variant:
+        name, _, sets = spec.partition(":")
+        variants[name] = [s for s in sets.split(";") if s]
+    names = args.only.split(",") if args.only else list(variants)
+    out = Path(args.out)
+    results = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+    for name in names:
+        result = run(name, variants[name], args.news_index)
+        results[name] = result
+        fs, ho = result["first_stage"], result["held_out"]
+        print(f"{name:<22} first stage news {fs['news']['plain']:.3f}/{fs['news']['paraphrase']:.3f}/"
+              f"{fs['news']['followup']:.3f} golden {fs['golden']['main']:.3f} | held-out news "
+              f"{ho['plain']:.3f}/{ho['paraphrase']:.3f}/{ho['followup']:.3f} main {ho['main']:.3f}", flush=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
