@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.chunk_cache import ChunkCache, article_key
 from index.chunking import Chunk, Chunker, chunk_sentences, vector_text
 from index.documents import Skipped, read_corpus, read_source, relative_source, source_files
 from index.embed import Embedder, file_sha256, make_embedder
@@ -34,6 +35,8 @@ class BuildReport:
     """Distinct texts (passages and sentences) run through the model."""
     reused: int = 0
     """Distinct texts whose vector was copied from the previous build."""
+    rechunked: int = 0
+    """Articles chunked anew (the others' chunks were taken from the previous build)."""
 
 
 def chunk_corpus(sources: Path, settings: Settings, embedder: Embedder,
@@ -87,6 +90,8 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
     chunker = Chunker(settings.chunking, count_tokens, embedder.count_tokens)
     prefix = key_prefix(embedder, settings.embedding)
     reuse = None if full else ReuseSource.open(index_dir, prefix, embedder.dimension)
+    chunk_cache = ChunkCache.open(reuse.build, read_manifest(index_dir, reuse.build)) if reuse else None
+    rechunked = 0
     timed = _TimedEmbedder(embedder)
     vectorizer = Vectorizer(timed, settings.embedding.batch_size, reuse)  # type: ignore[arg-type]
     with_title = settings.embedding.title_in_vectors
@@ -96,17 +101,23 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
                 corpus.articles, desc="Indexing articles", unit="article", file=sys.stderr,
                 disable=not progress, dynamic_ncols=True) as articles:
             for article in articles:
-                for chunk in chunker.chunk_article(article):
+                chunking_key = article_key(prefix, settings.chunking, article)
+                pieces = chunk_cache.get(chunking_key) if chunk_cache else None
+                if pieces is None:
+                    pieces = [(chunk, chunk_sentences(chunk)) for chunk in chunker.chunk_article(article)]
+                    rechunked += 1
+                for chunk, sentences in pieces:
                     text = vector_text(chunk, with_title)
                     key = text_key(prefix, text)
                     row = writer.add_chunk(chunk, key)
                     lexical.add(chunk)
                     vectorizer.add(text, key, writer.vectors, row)
-                    for start, end in chunk_sentences(chunk):
+                    for start, end in sentences:
                         text = chunk.text[start - chunk.start:end - chunk.start]
                         key = text_key(prefix, text)
                         vectorizer.add(text, key, writer.sentence_vectors,
                                        writer.add_sentence(SentenceRef(row, start, end), key))
+                writer.add_article(article.source, chunking_key, len(pieces))
                 articles.set_postfix(reused=vectorizer.reused, embedded=vectorizer.embedded, refresh=False)
             vectorizer.finish()
             writer.save_lexical(lexical.finish())
@@ -119,7 +130,7 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
                 # Sources are named relative to their folder, found absolutely or beside the index (moved together).
                 "sources_root": str(sources.resolve()),
                 "sources_root_from_index": os.path.relpath(sources.resolve(), index_dir.resolve()),
-                "sources": source_fingerprints(sources, settings.ingest),
+                "sources": {article.source: article.fingerprint for article in corpus.articles},
                 "skipped": [asdict(s) for s in corpus.skipped],
                 "vectors": {"key_prefix": prefix.hex(), "key_scheme": KEY_SCHEME,
                             "embedded": vectorizer.embedded, "reused": vectorizer.reused},
@@ -130,7 +141,7 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
         if reuse is not None:
             reuse.close()
     return BuildReport(path, len(corpus.articles), chunk_count, corpus.skipped, time.perf_counter() - began,
-                       timed.seconds, vectorizer.embedded, vectorizer.reused)
+                       timed.seconds, vectorizer.embedded, vectorizer.reused, rechunked)
 
 
 def source_fingerprints(sources: Path, ingest: IngestSettings) -> dict[str, str]:
