@@ -10,11 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from index.chunking import Chunk, Chunker, chunk_sentences
+from index.chunk_cache import ChunkCache, article_key
+from index.chunking import Chunk, Chunker, chunk_sentences, vector_text
 from index.documents import Skipped, read_corpus, read_source, relative_source, source_files
 from index.embed import Embedder, file_sha256, make_embedder
 from index.errors import IndexInvalidError
 from index.incremental import KEY_SCHEME, ReuseSource, Vectorizer, key_prefix, text_key
+from index.lexical import LexicalBuilder, LexicalRecipe
 from index.settings import IngestSettings, Settings
 from index.store import BuildWriter, SentenceRef, find_sources_root, holding_build_lock, read_manifest
 from index.tokens import count_tokens
@@ -33,11 +35,8 @@ class BuildReport:
     """Distinct texts (passages and sentences) run through the model."""
     reused: int = 0
     """Distinct texts whose vector was copied from the previous build."""
-
-
-def vector_text(chunk: Chunk, with_title: bool) -> str:
-    """What is embedded for a chunk; the chunk's own text stays verbatim."""
-    return f"{chunk.title}\n{chunk.text}" if with_title and chunk.title else chunk.text
+    rechunked: int = 0
+    """Articles chunked anew (the others' chunks were taken from the previous build)."""
 
 
 def chunk_corpus(sources: Path, settings: Settings, embedder: Embedder,
@@ -91,26 +90,38 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
     chunker = Chunker(settings.chunking, count_tokens, embedder.count_tokens)
     prefix = key_prefix(embedder, settings.embedding)
     reuse = None if full else ReuseSource.open(index_dir, prefix, embedder.dimension)
+    chunk_cache = ChunkCache.open(reuse.build, read_manifest(index_dir, reuse.build)) if reuse else None
+    rechunked = 0
     timed = _TimedEmbedder(embedder)
     vectorizer = Vectorizer(timed, settings.embedding.batch_size, reuse)  # type: ignore[arg-type]
     with_title = settings.embedding.title_in_vectors
+    lexical = LexicalBuilder(LexicalRecipe.of(settings.retrieval, settings.embedding.title_in_vectors,
+                                                   settings.lexical))
     try:
         with BuildWriter(index_dir, embedder.dimension) as writer, tqdm(
                 corpus.articles, desc="Indexing articles", unit="article", file=sys.stderr,
                 disable=not progress, dynamic_ncols=True) as articles:
             for article in articles:
-                for chunk in chunker.chunk_article(article):
+                chunking_key = article_key(prefix, settings.chunking, article)
+                pieces = chunk_cache.get(chunking_key) if chunk_cache else None
+                if pieces is None:
+                    pieces = [(chunk, chunk_sentences(chunk)) for chunk in chunker.chunk_article(article)]
+                    rechunked += 1
+                for chunk, sentences in pieces:
                     text = vector_text(chunk, with_title)
                     key = text_key(prefix, text)
                     row = writer.add_chunk(chunk, key)
+                    lexical.add(chunk)
                     vectorizer.add(text, key, writer.vectors, row)
-                    for start, end in chunk_sentences(chunk):
+                    for start, end in sentences:
                         text = chunk.text[start - chunk.start:end - chunk.start]
                         key = text_key(prefix, text)
                         vectorizer.add(text, key, writer.sentence_vectors,
                                        writer.add_sentence(SentenceRef(row, start, end), key))
+                writer.add_article(article.source, chunking_key, len(pieces))
                 articles.set_postfix(reused=vectorizer.reused, embedded=vectorizer.embedded, refresh=False)
             vectorizer.finish()
+            writer.save_lexical(lexical.finish())
             manifest = {
                 "model": {"name": embedder.name, "weights_sha256": embedder.weights_sha256,
                           "runtime": embedder.runtime},
@@ -120,7 +131,7 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
                 # Sources are named relative to their folder, found absolutely or beside the index (moved together).
                 "sources_root": str(sources.resolve()),
                 "sources_root_from_index": os.path.relpath(sources.resolve(), index_dir.resolve()),
-                "sources": source_fingerprints(sources, settings.ingest),
+                "sources": {article.source: article.fingerprint for article in corpus.articles},
                 "skipped": [asdict(s) for s in corpus.skipped],
                 "vectors": {"key_prefix": prefix.hex(), "key_scheme": KEY_SCHEME,
                             "embedded": vectorizer.embedded, "reused": vectorizer.reused},
@@ -131,7 +142,7 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
         if reuse is not None:
             reuse.close()
     return BuildReport(path, len(corpus.articles), chunk_count, corpus.skipped, time.perf_counter() - began,
-                       timed.seconds, vectorizer.embedded, vectorizer.reused)
+                       timed.seconds, vectorizer.embedded, vectorizer.reused, rechunked)
 
 
 def source_fingerprints(sources: Path, ingest: IngestSettings) -> dict[str, str]:

@@ -12,6 +12,10 @@ Layout of an index folder:
     build-<id>/sentences.faiss  one unit vector per line of sentences.jsonl
     build-<id>/vectors.keys     per row of vectors.faiss, the key of the text embedded (sha256, hex)
     build-<id>/sentences.keys   the same for sentences.faiss; a later build reuses vectors by these keys
+    build-<id>/articles.jsonl   per article, in chunk order: its source, chunking key and chunk count (a later
+                                build reuses the chunks of unchanged articles; see index/chunk_cache.py)
+    build-<id>/lexical/         the BM25 index of the chunks (bm25s's own files) and the corpus's words
+                                (see index/lexical.py); a build made before it existed has none
 
 Sources are named relative to the sources folder; the manifest holds that folder both absolutely and
 relative to the index folder, so an index answers from any working directory and moves with its sources.
@@ -41,6 +45,7 @@ import numpy as np
 from index.chunking import Chunk
 from index.embed import file_sha256
 from index.errors import IndexBusyError, IndexInvalidError, IndexMissingError
+from index.lexical import LEXICAL_DIR, LEXICAL_FILES, LexicalIndex, LexicalRecipe
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +59,9 @@ SENTENCES = "sentences.jsonl"
 SENTENCE_VECTORS = "sentences.faiss"
 VECTOR_KEYS = "vectors.keys"
 SENTENCE_KEYS = "sentences.keys"
+ARTICLES = "articles.jsonl"
 DATA_FILES = (CHUNKS, VECTORS, SENTENCES, SENTENCE_VECTORS, VECTOR_KEYS, SENTENCE_KEYS)
+"""Every build has these; ARTICLES and the lexical files came later (see _expected_files)."""
 
 
 @dataclass(frozen=True)
@@ -77,9 +84,12 @@ class StoredIndex:
     """The sources folder as found now (see find_sources_root)."""
     sources: dict[str, tuple[Path, str]]
     """Each source as chunks name it (Chunk.source) -> (its file, its sha256 at build time)."""
+    lexical: LexicalIndex | None = None
+    """The saved BM25 index; None in a build made before builds saved one."""
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync(path: Path) -> None:
+    """Sync a file or a folder (its entries) to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -174,7 +184,8 @@ class BuildWriter:
         self.vectors = VectorFile(self.partial / VECTORS, dimension)
         self.sentence_vectors = VectorFile(self.partial / SENTENCE_VECTORS, dimension)
         self._text = {name: (self.partial / name).open("w", encoding="utf-8", newline="\n")
-                      for name in (CHUNKS, SENTENCES, VECTOR_KEYS, SENTENCE_KEYS)}
+                      for name in (CHUNKS, SENTENCES, VECTOR_KEYS, SENTENCE_KEYS, ARTICLES)}
+        self.lexical_recipe: LexicalRecipe | None = None
 
     def __enter__(self) -> BuildWriter:
         return self
@@ -191,6 +202,11 @@ class BuildWriter:
         self.chunk_count += 1
         return self.chunk_count - 1
 
+    def add_article(self, source: str, key: str, chunks: int) -> None:
+        """Record that the last `chunks` chunks written are source's, cut under this chunking key."""
+        self._text[ARTICLES].write(json.dumps({"source": source, "key": key, "chunks": chunks},
+                                              ensure_ascii=False) + "\n")
+
     def add_sentence(self, sentence: SentenceRef, key: str) -> int:
         if not 0 <= sentence.chunk < self.chunk_count:
             raise ValueError(f"sentence of chunk row {sentence.chunk}, which is not written yet")
@@ -199,11 +215,21 @@ class BuildWriter:
         self.sentence_count += 1
         return self.sentence_count - 1
 
+    def save_lexical(self, lexical: LexicalIndex) -> None:
+        """Save the BM25 index of the chunks written (call before commit)."""
+        if lexical.size != self.chunk_count:
+            raise ValueError(f"a lexical index of {lexical.size} passages for {self.chunk_count} chunks")
+        lexical.save(self.partial / LEXICAL_DIR)
+        self.lexical_recipe = lexical.recipe
+
     def _close(self) -> None:
         for handle in self._text.values():
             handle.close()
         self.vectors.close()
         self.sentence_vectors.close()
+
+    def _files(self) -> tuple[str, ...]:
+        return DATA_FILES + (ARTICLES,) + (LEXICAL_FILES if self.lexical_recipe is not None else ())
 
     def commit(self, manifest: dict[str, Any]) -> Path:
         """Sync every file, write the manifest last, then point `current` at the build in one atomic rename."""
@@ -219,16 +245,21 @@ class BuildWriter:
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "chunk_count": self.chunk_count,
             "dimension": self.dimension,
-            "files": {name: file_sha256(self.partial / name) for name in DATA_FILES},
+            "files": {name: file_sha256(self.partial / name) for name in self._files()},
         }
+        if self.lexical_recipe is not None:
+            manifest["lexical"] = self.lexical_recipe.to_manifest()
+            for name in LEXICAL_FILES:  # written by bm25s, which does not sync
+                _fsync(self.partial / name)
+            _fsync(self.partial / LEXICAL_DIR)
         _write(self.partial / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
-        _fsync_dir(self.partial)
+        _fsync(self.partial)
         final = self.index_dir / f"build-{self.build_id}"
         self.partial.rename(final)
         link = self.index_dir / f".{CURRENT}.{self.build_id}"
         link.symlink_to(final.name)
         os.replace(link, self.index_dir / CURRENT)  # the swap: readers see the old build or the new, never neither
-        _fsync_dir(self.index_dir)
+        _fsync(self.index_dir)
         _remove_old_builds(self.index_dir, keep=final.name)
         return final
 
@@ -416,7 +447,6 @@ def current_build(index_dir: Path) -> Path:
 
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_FILES = DATA_FILES
 
 
 def _manifest_problem(m: Any) -> str | None:
@@ -429,9 +459,12 @@ def _manifest_problem(m: Any) -> str | None:
     if not isinstance(model, dict) or not all(isinstance(model.get(k), str) for k in ("name", "weights_sha256")):
         return "`model` is not an object with a name and a weights_sha256"
     files = m.get("files")
-    if not isinstance(files, dict) or sorted(files) != sorted(_FILES) or not all(
+    expected = _expected_files(m)
+    if not isinstance(files, dict) or sorted(files) != sorted(expected) or not all(
             isinstance(v, str) and _HEX64.fullmatch(v) for v in files.values()):
-        return f"`files` must give the sha256 of exactly {', '.join(_FILES)}"
+        return f"`files` must give the sha256 of exactly {', '.join(expected)}"
+    if "lexical" in m and _recipe(m["lexical"]) is None:
+        return "`lexical` is not an object with k1, b, titles and tokenizer"
     sources = m.get("sources")
     if not isinstance(sources, dict) or not all(
             isinstance(k, str) and _safe_relative(k) and isinstance(v, str) and _HEX64.fullmatch(v)
@@ -452,6 +485,23 @@ def _manifest_problem(m: Any) -> str | None:
             for s in skipped):
         return "`skipped` is not a list of {path, reason}"
     return None
+
+
+def _expected_files(m: dict[str, Any]) -> tuple[str, ...]:
+    """The files a manifest must hash: every build's, the article list when it has one, BM25 when it has one."""
+    files = m.get("files")
+    articles = (ARTICLES,) if isinstance(files, dict) and ARTICLES in files else ()
+    return DATA_FILES + articles + (LEXICAL_FILES if "lexical" in m else ())
+
+
+def _recipe(data: Any) -> LexicalRecipe | None:
+    """The recipe a manifest records, or None when it is malformed."""
+    try:
+        recipe = LexicalRecipe(**data)
+    except TypeError:
+        return None
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (recipe.k1, recipe.b))
+    return recipe if numbers and isinstance(recipe.titles, bool) and isinstance(recipe.tokenizer, str) else None
 
 
 def _safe_relative(name: str) -> bool:
@@ -486,7 +536,8 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def _chunk(line: str) -> Chunk:
+def chunk_from_json(line: str) -> Chunk:
+    """A chunk from its line in chunks.jsonl, its fields' types and offsets checked."""
     data = json.loads(line)
     chunk = Chunk(**data)
     ints = (chunk.start, chunk.end, chunk.paragraph)
@@ -535,19 +586,23 @@ def _load_build(index_dir: Path, build: Path, model_name: str, weights_sha256: s
         vectors = faiss.read_index(str(build / VECTORS))
         sentence_vectors = faiss.read_index(str(build / SENTENCE_VECTORS))
         with (build / CHUNKS).open(encoding="utf-8") as handle:
-            chunks = [_chunk(line) for line in handle]
+            chunks = [chunk_from_json(line) for line in handle]
         with (build / SENTENCES).open(encoding="utf-8") as handle:
             sentences = [SentenceRef(*json.loads(line)) for line in handle]
-    except (RuntimeError, ValueError, TypeError) as exc:
+        lexical = (LexicalIndex.load(build / LEXICAL_DIR, _recipe(manifest["lexical"]))  # type: ignore[arg-type]
+                   if "lexical" in manifest else None)
+    except (RuntimeError, ValueError, TypeError, KeyError) as exc:
         raise IndexInvalidError(f"index in {build} cannot be read ({exc}); {rebuild}") from None
     problem = _consistency_problem(manifest, chunks, vectors, sentences, sentence_vectors)
+    if problem is None and lexical is not None and lexical.size != len(chunks):
+        problem = f"the lexical index holds {lexical.size} passages, the index {len(chunks)}"
     if problem:
         raise IndexInvalidError(f"index in {build} is inconsistent ({problem}); {rebuild}")
     root = find_sources_root(manifest, index_dir)
     shown = {name: display_path(root / name) for name in manifest["sources"]}
     chunks = [replace(c, source=shown[c.source]) for c in chunks]
     sources = {shown[name]: (root / name, digest) for name, digest in manifest["sources"].items()}
-    return StoredIndex(build, manifest, chunks, vectors, sentences, sentence_vectors, root, sources)
+    return StoredIndex(build, manifest, chunks, vectors, sentences, sentence_vectors, root, sources, lexical)
 
 
 def _consistency_problem(manifest: dict[str, Any], chunks: list[Chunk], vectors: faiss.Index,

@@ -7,9 +7,10 @@ text they are *ranked* by:
 - a sentence's ranking vector is its own vector plus a share of the vectors of the sentences before and after
   it in the article (and of the article's title);
 - a passage's ranking vector is its own plus a share of the passage before it in the article (and the title);
-- a passage's BM25 text can carry the sentence before it, or the names in the sentences before it.
 
-All of it is computed when the index is loaded (vector sums and sentence lookups, no model run).
+All of it is computed when the index is loaded (vector sums; only the titles, when used, are embedded: one short
+text per article). What BM25 indexes with a passage (the sentence before it, the names in the sentences before
+it, the article's lead) is an index-time [lexical] option: index/lexical.py's ArticleContext.
 """
 
 from __future__ import annotations
@@ -106,42 +107,3 @@ def titles(chunks: list[Chunk]) -> tuple[list[str], np.ndarray]:
     names = sorted({c.title or "" for c in chunks})
     index = {t: i for i, t in enumerate(names)}
     return names, np.array([index[c.title or ""] for c in chunks], dtype=np.int64)
-
-
-def lexical_context(chunks: list[Chunk], refs: list[SentenceRef], order: ArticleSentences, kind: str,
-                    text_of: dict[int, str] | None = None) -> list[str]:
-    """For each chunk, the text of its article before it that BM25 should index with it (see LexicalOptions)."""
-    from retrieval.lexical import name_words
-
-    if kind == "none":
-        return [""] * len(chunks)
-    sentence_text = {}
-    for row, ref in enumerate(refs):
-        i = order.position[row]
-        if i not in sentence_text:
-            chunk = chunks[ref.chunk]
-            sentence_text[i] = chunk.text[ref.start - chunk.start:ref.end - chunk.start]
-    first_of_source: dict[str, int] = {}
-    for i, (source, _, _) in enumerate(order.spans):
-        first_of_source.setdefault(source, i)
-    start_index = {(s, st): i for i, (s, st, _) in enumerate(order.spans)}
-    out = []
-    for chunk in chunks:
-        first = start_index.get((chunk.source, chunk.start))
-        if first is None:  # a chunk that opens mid-sentence (a long sentence cut in pieces)
-            out.append("")
-            continue
-        before = []
-        i = order.previous[first]
-        while i >= 0 and len(before) < (2 if kind == "names" else 1):
-            before.insert(0, sentence_text[i])
-            i = order.previous[i]
-        if kind == "previous":
-            out.append(" ".join(before))
-        elif kind == "names":
-            names = dict.fromkeys(w for s in before for w in name_words(s))
-            out.append(" ".join(w.capitalize() for w in names))
-        else:  # lead
-            lead = first_of_source[chunk.source]
-            out.append(sentence_text[lead] if lead != first else "")
-    return out

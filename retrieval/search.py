@@ -9,10 +9,12 @@ import numpy as np
 
 from index.chunking import Chunk
 from index.embed import Embedder
+from index.lexical import LexicalIndex, LexicalRecipe
 from index.settings import ContextSettings, LexicalSettings, RetrievalSettings
 from index.store import StoredIndex
 from retrieval import context as ctx
-from retrieval.lexical import Tokenizer, passage_text
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -63,34 +65,14 @@ def convex_fusion(scores: list[np.ndarray], rankings: list[list[int]], weights: 
     return {int(row): float(score) for row, score in zip(candidates, total, strict=True)}
 
 
-class LexicalIndex:
-    """BM25 over chunk texts, via bm25s; terms made by retrieval/lexical.py's Tokenizer (by default: stemmed,
-    English stopwords removed, as bm25s's own tokenize)."""
-
-    def __init__(self, texts: list[str], k1: float, b: float, options: LexicalSettings | None = None) -> None:
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG
-        self.tokenizer = Tokenizer(options or LexicalSettings())
-        self._model = bm25s.BM25(k1=k1, b=b)
-        self.documents = self.tokenize(texts)
-        # bm25s cannot index a corpus without a single term; an empty one never matches anyway.
-        self._model.index(self.documents if any(self.documents) else [["\u2400"]] * len(texts),
-                          show_progress=False)
-        self.size = len(texts)
-
-    def tokenize(self, texts: list[str]) -> list[list[str]]:
-        return [self.tokenizer(t) for t in texts]
-
-    def terms(self, text: str) -> list[str]:
-        """The terms of one text (a question or a passage)."""
-        return self.tokenizer(text)
-
-    def scores(self, query: str) -> np.ndarray:
-        tokens = self.terms(query)
-        if not tokens:
-            return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._model.get_scores(tokens), dtype=np.float32)
+def lexical_index(stored: StoredIndex, recipe: LexicalRecipe) -> LexicalIndex:
+    """The build's saved BM25 index, or one built now when the build has none or the config asks for another."""
+    if stored.lexical is not None and stored.lexical.recipe == recipe:
+        return stored.lexical
+    why = "has no saved BM25 index" if stored.lexical is None else f"saved BM25 as {stored.lexical.recipe}"
+    log.warning("the index %s, the config asks for %s: building it in memory (run citebot index build to "
+                "save it)", why, recipe)
+    return LexicalIndex.build(stored.chunks, recipe)
 
 
 class HybridSearcher:
@@ -108,19 +90,16 @@ class HybridSearcher:
         for i, ref in enumerate(stored.sentences):
             self.sentences_by_chunk.setdefault(ref.chunk, []).append(i)
         self.sentence_spans = [(ref.start, ref.end) for ref in stored.sentences]
-        lexical = lexical or LexicalSettings()
+        self.lexical = lexical_index(stored, LexicalRecipe.of(settings, bool(stored.manifest.get("title_in_vectors")),
+                                                              lexical))
         self.context = context or ContextSettings()
-        order = ctx.article_sentences(self.chunks, stored.sentences)
-        with_title = bool(stored.manifest.get("title_in_vectors")) or settings.lexical_title
-        before = ctx.lexical_context(self.chunks, stored.sentences, order, lexical.context)
-        self.lexical_texts = [passage_text(c, with_title, lexical, b) for c, b in zip(self.chunks, before, strict=True)]
-        self.lexical = LexicalIndex(self.lexical_texts, settings.bm25_k1, settings.bm25_b, lexical)
-        self.passage_ranking, self.sentence_ranking = self._context_vectors(stored, order)
+        self.passage_ranking, self.sentence_ranking = self._context_vectors(stored)
 
-    def _context_vectors(self, stored: StoredIndex,
-                         order: ctx.ArticleSentences) -> tuple[np.ndarray | None, np.ndarray | None]:
+    def _context_vectors(self, stored: StoredIndex) -> tuple[np.ndarray | None, np.ndarray | None]:
         """The context-mixed vectors passages and sentences are ranked by ([context]), None where it is off."""
         c = self.context
+        if not (c.sentence_neighbours or c.sentence_title or c.passage_previous or c.passage_title):
+            return None, None
         title_vectors = None
         if (c.sentence_title or c.passage_title) and self.chunks:
             names, title_of_chunk = ctx.titles(self.chunks)
@@ -132,6 +111,7 @@ class HybridSearcher:
                                                    c.passage_title, title_vectors,
                                                    title_of_chunk if title_vectors is not None else None)
         if (c.sentence_neighbours or c.sentence_title) and len(self.sentence_matrix):
+            order = ctx.article_sentences(self.chunks, stored.sentences)
             sentences = ctx.sentence_context_vectors(
                 self.sentence_matrix, order, c.sentence_neighbours, c.sentence_title, title_vectors,
                 title_of_chunk[self.sentence_chunk] if title_vectors is not None else None)

@@ -9,12 +9,12 @@ import pytest
 
 from index.build import build_index
 from index.chunking import Chunk
+from index.lexical import passage_text
 from index.settings import ContextSettings, LexicalSettings, Settings
 from index.store import SentenceRef
 from retrieval import context as ctx
 from retrieval.citations import quote_matches_source
 from retrieval.engine import Engine
-from retrieval.lexical import passage_text
 from tests.conftest import SEEDS
 
 TEXT = "Title\n\nAcme Corp makes rockets. She said the shares fell. Profits rose 5%.\n\nThe firm hired Jo Bloggs."
@@ -63,18 +63,6 @@ def test_context_mixing_with_no_share_keeps_the_vectors() -> None:
     assert np.allclose(mixed[1], mixed[3]) and np.allclose(np.linalg.norm(mixed, axis=1), 1.0, atol=1e-5)
     passages = vectors[:3]
     assert np.allclose(ctx.passage_context_vectors(passages, ctx.previous_chunks(chunks), 0.0), passages, atol=1e-6)
-
-
-@pytest.mark.parametrize(("kind", "expected"), [
-    ("none", ["", "", ""]),
-    ("previous", ["", "Acme Corp makes rockets.", ""]),
-    ("names", ["", "Corp", ""]),
-    ("lead", ["", "Acme Corp makes rockets.", ""]),
-])
-def test_lexical_context_is_the_article_before_the_passage(kind: str, expected: list[str]) -> None:
-    chunks, refs = _chunks()
-    order = ctx.article_sentences(chunks, refs)
-    assert ctx.lexical_context(chunks, refs, order, kind) == expected
 
 
 def test_bm25_text_ends_with_the_verbatim_passage() -> None:

@@ -100,15 +100,14 @@ def test_previous_article_feature_marks_the_last_answer_article(hash_settings: S
     assert list(features[:, FEATURES.index("previous_article")]) == [float(s) for s in same]
 
 
-def test_default_terms_equal_bm25s_tokens() -> None:
+def test_fast_terms_equal_bm25s_tokens() -> None:
     import bm25s
     import Stemmer
 
-    from retrieval.search import LexicalIndex
+    from index.lexical import Tokenizer
 
     texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
     texts += ["What did Theresa May's office say about the 2010 cuts?", "", "a I x", "Ünïcode façade naïve 3.5%"]
-    lexical = LexicalIndex(texts, 1.2, 0.75)
     expected = bm25s.tokenize(texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), return_ids=False,
                               show_progress=False)
-    assert [lexical.terms(t) for t in texts] == expected == lexical.documents
+    assert [Tokenizer().terms(t) for t in texts] == expected

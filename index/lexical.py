@@ -1,0 +1,257 @@
+"""BM25 over the passages (bm25s): built with the index, saved in its build folder, loaded by every engine.
+
+Saved as bm25s's own files (JSON parameters and vocabulary, .npy score arrays, no pickle) in the build's
+`lexical/` folder, with the corpus's folded words (words.json) for questions about names no article uses.
+The manifest records how it was made (`lexical`: k1, b, titles, tokenizer and its [lexical] options) and hashes
+every file. The [lexical] options (how terms are made, what of the article is indexed with a passage) were
+measured by benchmarks/context_variants.py; the defaults are bm25s's own tokenization of title + passage.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.chunking import Chunk, chunk_sentences
+from index.documents import normalise_line
+from index.settings import LexicalSettings, RetrievalSettings
+
+LEXICAL_DIR = "lexical"
+BM25_FILES = ("params.index.json", "vocab.index.json", "data.csc.index.npy", "indices.csc.index.npy",
+              "indptr.csc.index.npy")
+WORDS = "words.json"
+LEXICAL_FILES = tuple(f"{LEXICAL_DIR}/{name}" for name in (*BM25_FILES, WORDS))
+TOKENIZER = "bm25s-en-stopwords+snowball-english"
+"""Names the tokenisation below; a saved index made by another is rebuilt at load."""
+
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
+_WORD = re.compile(r"\w+")
+# With `numbers`: a number keeps its decimals, thousands and unit ("1.13bn", "£600m" -> "600m", "76%" -> "76",
+# "1,000" -> "1000") and single digits count; other words as above.
+_TOKEN_OR_NUMBER = re.compile(r"(?u)\d+(?:[.,]\d+)*(?:[a-z]+\b)?|\b\w\w+\b")
+_CAPITAL = re.compile(r"(?u)\b[^\W\d_][\w'\u2019-]*")
+
+
+@dataclass(frozen=True)
+class LexicalRecipe:
+    """How a lexical index is made: what the manifest records and a loader compares with its config."""
+
+    k1: float
+    b: float
+    titles: bool
+    """The article title is indexed with each passage."""
+    tokenizer: str = TOKENIZER
+    # The [lexical] options (index/settings.py LexicalSettings); a manifest from before them has the defaults.
+    stem: bool = True
+    stopwords: str = "en"
+    numbers: bool = False
+    names: bool = False
+    bigrams: bool = False
+    title_repeat: int = 1
+    context: str = "none"
+
+    def to_manifest(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def options(self) -> LexicalSettings:
+        return LexicalSettings(self.stem, self.stopwords, self.numbers, self.names, self.bigrams,
+                               self.title_repeat, self.context)
+
+    @classmethod
+    def of(cls, settings: RetrievalSettings, titles_in_vectors: bool,
+           lexical: LexicalSettings | None = None) -> LexicalRecipe:
+        """The recipe these settings ask for (titles always indexed when they are in the vectors)."""
+        return cls(settings.bm25_k1, settings.bm25_b, settings.lexical_title or titles_in_vectors,
+                   **asdict(lexical or LexicalSettings()))
+
+
+def folded_words(text: str) -> set[str]:
+    """The words of text as the corpus vocabulary holds them (case- and accent-folded)."""
+    return set(_WORD.findall(normalise_line(text)))
+
+
+def stopword_set(name: str) -> frozenset[str]:
+    """The stop words of one of index/settings.py's STOPWORD_LISTS."""
+    from bm25s.stopwords import STOPWORDS_EN
+
+    if name == "none":
+        return frozenset()
+    if name == "question":
+        from retrieval.query import OPENERS, STOPWORDS  # the question words the question analysis knows
+
+        return frozenset(STOPWORDS_EN) | OPENERS | STOPWORDS
+    return frozenset(STOPWORDS_EN)
+
+
+class Tokenizer:
+    """Text -> BM25 terms, the same for passages and questions. With the default options, the tokens of
+    bm25s.tokenize(stopwords="en", stemmer=Snowball English)."""
+
+    def __init__(self, options: LexicalSettings | None = None) -> None:
+        import Stemmer
+
+        self.options = options = options or LexicalSettings()
+        self._stopwords = stopword_set(options.stopwords)
+        self._stemmer = Stemmer.Stemmer("english") if options.stem else None
+        self._pattern = _TOKEN_OR_NUMBER if options.numbers else _TOKEN
+
+    def terms(self, text: str) -> list[str]:
+        words = self._pattern.findall(text.lower())
+        if self.options.numbers:
+            words = [w.replace(",", "") if w[0].isdigit() else w for w in words]
+        words = [w for w in words if w not in self._stopwords]
+        terms = self._stemmer.stemWords(words) if words and self._stemmer else words
+        if self.options.bigrams and len(terms) > 1:
+            terms = terms + [f"{a}_{b}" for a, b in zip(terms, terms[1:], strict=False)]
+        if self.options.names:
+            terms = terms + [f"={n}" for n in name_words(text) if n not in self._stopwords]
+        return terms
+
+
+def name_words(text: str) -> list[str]:
+    """Case-folded capitalised words that do not open a sentence or line ("Wales", "BBC"), possessive 's off."""
+    out = []
+    for match in _CAPITAL.finditer(text):
+        word = match.group()
+        if not word[0].isupper():
+            continue
+        before = text[:match.start()].rstrip(" \"'\u2018\u201c(")
+        if not before or before[-1] in ".!?:\n":
+            continue
+        out.append(re.sub(r"['\u2019]s$", "", word).rstrip("'\u2019-").casefold())
+    return out
+
+
+def passage_text(chunk: Chunk, with_title: bool, options: LexicalSettings, context: str = "") -> str:
+    """What BM25 indexes for a passage: its title (title_repeat times), the context before it, its own text."""
+    parts = [chunk.title] * options.title_repeat if with_title and chunk.title else []
+    if context:
+        parts.append(context)
+    return "\n".join([*parts, chunk.text])
+
+
+class ArticleContext:
+    """The text of an article before each of its passages, for `LexicalSettings.context`; passages are given
+    in article order (as a build writes them), an article's overlapping passages sharing sentences."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._source: str | None = None
+        self._sentences: dict[int, tuple[int, str]] = {}
+        """start -> (end, text) of the current article's sentences seen so far."""
+
+    def before(self, chunk: Chunk) -> str:
+        """The context of this passage (and remember its sentences for the passages after it)."""
+        if self.kind == "none":
+            return ""
+        if chunk.source != self._source:
+            self._source, self._sentences = chunk.source, {}
+        for start, end in chunk_sentences(chunk):
+            self._sentences.setdefault(start, (end, chunk.text[start - chunk.start:end - chunk.start]))
+        earlier = [text for start, (_, text) in sorted(self._sentences.items()) if start < chunk.start]
+        if self.kind == "previous":
+            return earlier[-1] if earlier else ""
+        if self.kind == "names":
+            return " ".join(dict.fromkeys(w.capitalize() for s in earlier[-2:] for w in name_words(s)))
+        return earlier[0] if earlier else ""  # lead: the article's first sentence
+
+
+def _quiet_bm25s() -> Any:
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG
+    return bm25s
+
+
+class LexicalIndex:
+    """BM25 scores of every passage for a query, and the corpus statistics the second stage reads."""
+
+    def __init__(self, model: Any, recipe: LexicalRecipe, words: frozenset[str], tokenizer: Tokenizer) -> None:
+        self._model = model
+        self.recipe = recipe
+        self.words = words
+        """Every folded word of the passages' own text."""
+        self.tokenizer = tokenizer
+        self.size = int(model.scores["num_docs"])
+        self._terms: list[set[str]] | None = None
+
+    @classmethod
+    def build(cls, chunks: list[Chunk], recipe: LexicalRecipe) -> LexicalIndex:
+        builder = LexicalBuilder(recipe)
+        for chunk in chunks:
+            builder.add(chunk)
+        return builder.finish()
+
+    @classmethod
+    def load(cls, folder: Path, recipe: LexicalRecipe) -> LexicalIndex:
+        """Read a saved index (its files already checked against the manifest)."""
+        bm25s = _quiet_bm25s()
+        model = bm25s.BM25.load(str(folder), mmap=False, show_progress=False)
+        words = frozenset(json.loads((folder / WORDS).read_text(encoding="utf-8")))
+        return cls(model, recipe, words, Tokenizer(recipe.options))
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir()
+        self._model.save(str(folder), show_progress=False)
+        (folder / WORDS).write_text(json.dumps(sorted(self.words), ensure_ascii=False), encoding="utf-8")
+        missing = [name for name in (*BM25_FILES, WORDS) if not (folder / name).is_file()]
+        if missing:
+            raise RuntimeError(f"this bm25s did not write {', '.join(missing)}")
+
+    def terms(self, text: str) -> list[str]:
+        return self.tokenizer.terms(text)
+
+    def scores(self, query: str) -> np.ndarray:
+        tokens = [t for t in self.terms(query) if t in self._model.vocab_dict]
+        if not tokens:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._model.get_scores(tokens), dtype=np.float32)
+
+    def passage_terms(self) -> list[set[str]]:
+        """Each passage's distinct terms, read back from the score matrix (a passage's terms are its nonzeros)."""
+        if self._terms is None:
+            scores = self._model.scores
+            indptr = np.asarray(scores["indptr"])
+            docs = np.asarray(scores["indices"])
+            term_ids = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+            order = np.argsort(docs, kind="stable")
+            bounds = np.searchsorted(docs[order], np.arange(self.size + 1))
+            vocabulary = [""] * max(len(indptr) - 1, len(self._model.vocab_dict))
+            for term, i in self._model.vocab_dict.items():
+                vocabulary[i] = term
+            ids = term_ids[order].tolist()
+            self._terms = [{vocabulary[i] for i in ids[bounds[row]:bounds[row + 1]]} - {""}
+                           for row in range(self.size)]
+        return self._terms
+
+
+class LexicalBuilder:
+    """Tokenises passages one by one as a build writes them; finish() indexes them."""
+
+    def __init__(self, recipe: LexicalRecipe) -> None:
+        self.recipe = recipe
+        self.tokenizer = Tokenizer(recipe.options)
+        self._context = ArticleContext(recipe.context)
+        self._documents: list[list[str]] = []
+        self._words: set[str] = set()
+
+    def add(self, chunk: Chunk) -> None:
+        """Add the next passage (an article's passages in order, see ArticleContext)."""
+        text = passage_text(chunk, self.recipe.titles, self.recipe.options, self._context.before(chunk))
+        self._documents.append(self.tokenizer.terms(text))
+        self._words |= folded_words(chunk.text)
+
+    def finish(self) -> LexicalIndex:
+        bm25s = _quiet_bm25s()
+        model = bm25s.BM25(k1=self.recipe.k1, b=self.recipe.b)
+        # Term ids in sorted order (bm25s's own follow set order), so that equal folders give equal files.
+        vocabulary = {term: i for i, term in enumerate(sorted({t for d in self._documents for t in d}))}
+        model.index(([[vocabulary[t] for t in d] for d in self._documents], vocabulary), show_progress=False)
+        return LexicalIndex(model, self.recipe, frozenset(self._words), self.tokenizer)
