@@ -47,6 +47,8 @@ VARIANTS: dict[str, list[str]] = {
     "pass_prev_0.5": ["context.passage_previous=0.5"],
     "pass_title_0.1": ["context.passage_title=0.1"],
     "pass_title_0.25": ["context.passage_title=0.25"],
+    "sent_lead_0.25": ["context.sentence_lead=0.25"],
+    "pass_lead_0.25": ["context.passage_lead=0.25"],
 }
 
 

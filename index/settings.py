@@ -111,6 +111,10 @@ class ContextSettings:
     """A passage is ranked by its vector plus this share of the passage before it in its article."""
     passage_title: float = 0.0
     """...plus this share of its article title's vector."""
+    sentence_lead: float = 0.0
+    """A sentence is ranked by its vector plus this share of its article's first sentence's (the lead's)."""
+    passage_lead: float = 0.0
+    """A passage is ranked by its vector plus this share of its article's first sentence's."""
 
 
 @dataclass(frozen=True)

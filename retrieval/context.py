@@ -7,6 +7,8 @@ text they are *ranked* by:
 - a sentence's ranking vector is its own vector plus a share of the vectors of the sentences before and after
   it in the article (and of the article's title);
 - a passage's ranking vector is its own plus a share of the passage before it in the article (and the title);
+- either can also take a share of the article's first sentence (its lead, which names who and what the
+  article is about);
 
 All of it is computed when the index is loaded (vector sums; only the titles, when used, are embedded: one short
 text per article). What BM25 indexes with a passage (the sentence before it, the names in the sentences before
@@ -55,6 +57,14 @@ def article_sentences(chunks: list[Chunk], refs: list[SentenceRef]) -> ArticleSe
     return ArticleSentences(spans, first_ref, position, previous.astype(np.int64), following)
 
 
+def lead_refs(chunks: list[Chunk], refs: list[SentenceRef], order: ArticleSentences) -> np.ndarray:
+    """For each chunk row, the row of the sentence index holding its article's first sentence (-1: none)."""
+    first: dict[str, int] = {}
+    for i, (source, _, _) in enumerate(order.spans):
+        first.setdefault(source, int(order.first_ref[i]))
+    return np.array([first.get(c.source, -1) for c in chunks], dtype=np.int64)
+
+
 def previous_chunks(chunks: list[Chunk]) -> np.ndarray:
     """For each chunk row, the row of the chunk before it in the same article (by start offset), or -1."""
     order = sorted(range(len(chunks)), key=lambda r: (chunks[r].source, chunks[r].start, chunks[r].end))
@@ -70,7 +80,7 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
     return (matrix / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
 
-def _rows_or_zero(matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def rows_or_zero(matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """matrix[rows], with a zero vector where rows is -1."""
     out = matrix[np.maximum(rows, 0)].copy()
     out[rows < 0] = 0.0
@@ -79,26 +89,31 @@ def _rows_or_zero(matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 def sentence_context_vectors(sentences: np.ndarray, order: ArticleSentences, neighbours: float,
                              title: float = 0.0, title_vectors: np.ndarray | None = None,
-                             title_of_ref: np.ndarray | None = None) -> np.ndarray:
+                             title_of_ref: np.ndarray | None = None, lead: float = 0.0,
+                             lead_of_ref: np.ndarray | None = None) -> np.ndarray:
     """Each sentence's vector plus `neighbours` times those of the sentences before and after it (and `title`
-    times its article title's vector), unit length again."""
+    times its article title's vector, `lead` times its article's first sentence's), unit length again."""
     distinct = sentences[order.first_ref]
-    before = _rows_or_zero(distinct, order.previous)
-    after = _rows_or_zero(distinct, order.following)
+    before = rows_or_zero(distinct, order.previous)
+    after = rows_or_zero(distinct, order.following)
     mixed = sentences + neighbours * (before + after)[order.position]
     if title and title_vectors is not None and title_of_ref is not None:
         mixed = mixed + title * title_vectors[title_of_ref]
+    if lead and lead_of_ref is not None:
+        mixed = mixed + lead * rows_or_zero(sentences, lead_of_ref)
     return _normalise(mixed)
 
 
 def passage_context_vectors(passages: np.ndarray, previous: np.ndarray, share: float, title: float = 0.0,
-                            title_vectors: np.ndarray | None = None,
-                            title_of_chunk: np.ndarray | None = None) -> np.ndarray:
+                            title_vectors: np.ndarray | None = None, title_of_chunk: np.ndarray | None = None,
+                            lead: float = 0.0, lead_vectors: np.ndarray | None = None) -> np.ndarray:
     """Each passage's vector plus `share` times the one before it in its article (and `title` times its title's
-    vector), unit length again."""
-    mixed = passages + share * _rows_or_zero(passages, previous)
+    vector, `lead` times `lead_vectors`: its article's first sentence's), unit length again."""
+    mixed = passages + share * rows_or_zero(passages, previous)
     if title and title_vectors is not None and title_of_chunk is not None:
         mixed = mixed + title * title_vectors[title_of_chunk]
+    if lead and lead_vectors is not None:
+        mixed = mixed + lead * lead_vectors
     return _normalise(mixed)
 
 

@@ -98,23 +98,27 @@ class HybridSearcher:
     def _context_vectors(self, stored: StoredIndex) -> tuple[np.ndarray | None, np.ndarray | None]:
         """The context-mixed vectors passages and sentences are ranked by ([context]), None where it is off."""
         c = self.context
-        if not (c.sentence_neighbours or c.sentence_title or c.passage_previous or c.passage_title):
+        if not (c.sentence_neighbours or c.sentence_title or c.passage_previous or c.passage_title
+                or c.sentence_lead or c.passage_lead):
             return None, None
-        title_vectors = None
+        title_vectors = title_of_chunk = None
         if (c.sentence_title or c.passage_title) and self.chunks:
             names, title_of_chunk = ctx.titles(self.chunks)
             title_vectors = self.embedder.encode(names)
+        order = ctx.article_sentences(self.chunks, stored.sentences)
+        lead = ctx.lead_refs(self.chunks, stored.sentences, order)
         passages = sentences = None
-        if c.passage_previous or c.passage_title:
+        if c.passage_previous or c.passage_title or c.passage_lead:
             matrix = self.vectors.reconstruct_n(0, self.vectors.ntotal)
+            lead_vectors = ctx.rows_or_zero(self.sentence_matrix, lead) if len(self.sentence_matrix) else None
             passages = ctx.passage_context_vectors(matrix, ctx.previous_chunks(self.chunks), c.passage_previous,
-                                                   c.passage_title, title_vectors,
-                                                   title_of_chunk if title_vectors is not None else None)
-        if (c.sentence_neighbours or c.sentence_title) and len(self.sentence_matrix):
-            order = ctx.article_sentences(self.chunks, stored.sentences)
+                                                   c.passage_title, title_vectors, title_of_chunk,
+                                                   c.passage_lead, lead_vectors)
+        if (c.sentence_neighbours or c.sentence_title or c.sentence_lead) and len(self.sentence_matrix):
             sentences = ctx.sentence_context_vectors(
                 self.sentence_matrix, order, c.sentence_neighbours, c.sentence_title, title_vectors,
-                title_of_chunk[self.sentence_chunk] if title_vectors is not None else None)
+                title_of_chunk[self.sentence_chunk] if title_of_chunk is not None else None,
+                c.sentence_lead, lead[self.sentence_chunk])
         return passages, sentences
 
     def embed_query(self, query: str) -> np.ndarray:

@@ -94,3 +94,16 @@ def test_context_changes_ranking_never_what_is_quoted(hash_settings: Settings) -
     if result.answer:
         a = result.answer
         assert quote_matches_source(a.text, a.source, a.start, a.end)
+
+
+def test_lead_mixing_adds_the_articles_first_sentence() -> None:
+    chunks, refs = _chunks()
+    order = ctx.article_sentences(chunks, refs)
+    lead = ctx.lead_refs(chunks, refs, order)
+    assert list(lead) == [0, 0, 6]  # a.txt opens with ref 0's sentence, b.txt with ref 6's
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(len(refs), 8)).astype(np.float32)
+    sentence_chunk = np.array([r.chunk for r in refs])
+    mixed = ctx.sentence_context_vectors(vectors, order, 0.0, lead=0.5, lead_of_ref=lead[sentence_chunk])
+    expected = vectors[5] + 0.5 * vectors[0]
+    assert np.allclose(mixed[5], expected / np.linalg.norm(expected), atol=1e-6)
