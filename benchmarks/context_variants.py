@@ -52,17 +52,21 @@ VARIANTS: dict[str, list[str]] = {
 }
 
 
-def run(name: str, overrides: list[str], news_index: str) -> dict:
+def run(name: str, overrides: list[str], news_index: str, splits: int = 0, ascent: bool = True) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report.json"
-        command = [sys.executable, "benchmarks/tune_rerank.py", "--no-scifact", "--ascent", "--news-index", news_index,
+        flags = ["--no-scifact"] + (["--ascent"] if ascent else []) + (["--splits", str(splits)] if splits else [])
+        command = [sys.executable, "benchmarks/tune_rerank.py", *flags, "--news-index", news_index,
                    "--out", str(out)] + [a for o in overrides for a in ("--set", o)]
         subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
         report = json.loads(out.read_text(encoding="utf-8"))
-    shown = " ".join(["python benchmarks/tune_rerank.py --no-scifact --ascent --news-index", news_index,
+    shown = " ".join(["python benchmarks/tune_rerank.py", *flags, "--news-index", news_index,
                       *[f"--set {o}" for o in overrides]])
-    return {"overrides": overrides, "command": shown, "first_stage": report["first_stage"],
-            "held_out": report["held_out"]["news"], "held_out_folds": report["held_out_folds"]["news"]}
+    result = {"overrides": overrides, "command": shown, "first_stage": report["first_stage"],
+              "held_out": report["held_out"]["news"], "held_out_folds": report["held_out_folds"]["news"]}
+    if "held_out_splits" in report:
+        result["held_out_splits"] = report["held_out_splits"]
+    return result
 
 
 def main() -> int:
@@ -71,6 +75,8 @@ def main() -> int:
     parser.add_argument("--only", help="comma-separated variant names (default: all)")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME:SECTION.KEY=VALUE[;...]",
                         help="an extra variant, e.g. 'mix:lexical.names=true;lexical.numbers=true'")
+    parser.add_argument("--splits", type=int, default=0, help="passed to tune_rerank.py: more random halvings")
+    parser.add_argument("--no-ascent", action="store_true", help="fit by logistic regression alone")
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
     variants = dict(VARIANTS)
@@ -81,12 +87,17 @@ def main() -> int:
     out = Path(args.out)
     results = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
     for name in names:
-        result = run(name, variants[name], args.news_index)
+        result = run(name, variants[name], args.news_index, args.splits, not args.no_ascent)
         results[name] = result
         fs, ho = result["first_stage"], result["held_out"]
-        print(f"{name:<22} first stage news {fs['news']['plain']:.3f}/{fs['news']['paraphrase']:.3f}/"
-              f"{fs['news']['followup']:.3f} golden {fs['golden']['main']:.3f} | held-out news "
-              f"{ho['plain']:.3f}/{ho['paraphrase']:.3f}/{ho['followup']:.3f} main {ho['main']:.3f}", flush=True)
+        line = (f"{name:<22} first stage news {fs['news']['plain']:.3f}/{fs['news']['paraphrase']:.3f}/"
+                f"{fs['news']['followup']:.3f} golden {fs['golden']['main']:.3f} | held-out news "
+                f"{ho['plain']:.3f}/{ho['paraphrase']:.3f}/{ho['followup']:.3f} main {ho['main']:.3f}")
+        if "held_out_splits" in result:
+            sp = result["held_out_splits"]
+            line += f" | {args.splits} splits {sp['plain']:.3f}/{sp['paraphrase']:.3f}/{sp['followup']:.3f} " \
+                    f"main {sp['main']:.3f}"
+        print(line, flush=True)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0
