@@ -176,21 +176,24 @@ def refine(sets: dict[str, list[Question]], weights: np.ndarray, rounds: int = 3
     return best / np.abs(best).max()
 
 
-def held_out_splits(sets: dict[str, list[Question]], splits: int, c: float, ascent: bool) -> dict[str, float]:
+def held_out_splits(sets: dict[str, list[Question]], splits: int, c: float, ascent: bool) -> dict:
     """News held-out figures (weights fitted on the other half of the articles and the other sets), averaged
-    over `splits` random halvings of the news articles, each half held out once."""
+    over `splits` random halvings of the news articles, each half held out once; `halves`: each half's main."""
     totals: dict[str, float] = {}
     counts: dict[str, int] = {}
+    halves: list[float] = []
     for split in range(1, splits + 1):
         fold = {q.id: fold_of(f"{split}:{q.group}") for q in sets["news"]}
         for held in (0, 1):
             train = {n: [q for q in qs if fold[q.id] != held] if n == "news" else qs for n, qs in sets.items()}
             test = [q for q in sets["news"] if fold[q.id] == held]
-            for key, value in score_set(test, fit(train, c, ascent)).items():
+            scores = score_set(test, fit(train, c, ascent))
+            halves.append(scores["main"])
+            for key, value in scores.items():
                 size = len(test) if key == "main" else sum(q.category == key for q in test)
                 totals[key] = totals.get(key, 0.0) + value * size
                 counts[key] = counts.get(key, 0) + size
-    return {key: round(value / counts[key], 4) for key, value in totals.items()}
+    return {key: round(value / counts[key], 4) for key, value in totals.items()} | {"halves": halves}
 
 
 def main() -> None:

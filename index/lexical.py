@@ -47,6 +47,7 @@ class LexicalRecipe:
     titles: bool
     """The article title is indexed with each passage."""
     tokenizer: str = TOKENIZER
+    """The tokenizer's family (its word pattern and stemmer); the fields below say how its options are set."""
     # The [lexical] options (index/settings.py LexicalSettings); a manifest from before them has the defaults.
     stem: bool = True
     stopwords: str = "en"

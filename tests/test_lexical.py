@@ -12,7 +12,6 @@ import pytest
 
 import index.store as store
 from index.build import build_index
-from index.chunking import vector_text
 from index.errors import ConfigError, IndexInvalidError
 from index.lexical import (
     LEXICAL_DIR,
@@ -22,6 +21,7 @@ from index.lexical import (
     LexicalRecipe,
     Tokenizer,
     name_words,
+    passage_text,
 )
 from index.settings import LexicalSettings, Settings, with_overrides
 from retrieval.engine import Engine
@@ -52,9 +52,11 @@ def test_the_saved_index_is_loaded_not_rebuilt_and_scores_as_a_fresh_one(
     for question in QUESTIONS:
         assert np.array_equal(loaded.scores(question), fresh.scores(question))
     assert loaded.scores(QUESTIONS[0]).max() > 0
-    tokenizer = Tokenizer()
-    assert loaded.passage_terms() == [set(tokenizer.terms(vector_text(c, loaded.recipe.titles)))
-                                      for c in engine.stored.chunks]
+    recipe = loaded.recipe
+    tokenizer, context = Tokenizer(recipe.options), ArticleContext(recipe.context)
+    assert loaded.passage_terms() == [
+        set(tokenizer.terms(passage_text(c, recipe.titles, recipe.options, context.before(c))))
+        for c in engine.stored.chunks]
     assert "corbyn" in loaded.words and "Corbyn" not in loaded.words
 
 
@@ -75,7 +77,7 @@ def test_a_config_asking_other_bm25_settings_builds_them_in_memory_and_says_so(
     other = replace(hash_settings, retrieval=replace(hash_settings.retrieval, bm25_k1=0.5, lexical_title=False))
     with caplog.at_level(logging.WARNING):
         lexical = _engine(other).searcher.lexical
-    assert lexical.recipe == LexicalRecipe(0.5, hash_settings.retrieval.bm25_b, False)
+    assert lexical.recipe == replace(saved.recipe, k1=0.5, titles=False)
     assert not np.array_equal(lexical.scores(QUESTIONS[0]), saved.scores(QUESTIONS[0]))
     assert "citebot index build" in caplog.text
 
