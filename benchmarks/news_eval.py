@@ -40,7 +40,7 @@ def ensure_folder() -> None:
         subprocess.run([sys.executable, str(SHARED / "bbc_folder.py"), str(FOLDER)], check=True)
 
 
-def ensure_index(settings, index: Path = INDEX) -> None:
+def ensure_index(settings, index: Path) -> None:
     try:
         manifest = read_manifest(index)
         stale = stale_sources(index, settings.ingest) + changed_settings(manifest, settings)
@@ -58,14 +58,14 @@ def main() -> int:
                         help="override one setting (TOML value), e.g. --set lexical.stem=false; repeatable")
     parser.add_argument("--misses", metavar="FILE", help="write the missed questions here (JSONL)")
     parser.add_argument("--questions", default=str(SHARED / "news_dev.jsonl"), help="question set (JSONL)")
-    parser.add_argument("--index", default=str(INDEX), help=f"index of the BBC folder (default: {INDEX})")
+    parser.add_argument("--index", type=Path, default=INDEX, help=f"index folder of {FOLDER} (default: {INDEX})")
     parser.add_argument("--no-save", action="store_true", help="do not write benchmarks/results/news_dev.json")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     os.chdir(ROOT)  # sources are cited relative to the folder the index was built in
-    settings = with_overrides(load_settings(args.config), args.set).with_index(Path(args.index))
+    settings = with_overrides(load_settings(args.config), args.set).with_index(args.index)
     ensure_folder()
-    ensure_index(settings, Path(args.index))
+    ensure_index(settings, args.index)
     report = evaluate_golden(Engine(settings), Path(args.questions),
                              misses=Path(args.misses) if args.misses else None)
     print(render_report(report))

@@ -160,7 +160,13 @@ def changed_settings(manifest: dict, settings: Settings) -> list[str]:
              "title_in_vectors": manifest.get("title_in_vectors")}
     now = {"chunking": asdict(settings.chunking), "ingest": asdict(settings.ingest),
            "title_in_vectors": settings.embedding.title_in_vectors}
-    return [f"settings: [{name}] differs from the build" for name in built if built[name] != now[name]]
+    changes = [f"settings: [{name}] differs from the build" for name in built if built[name] != now[name]]
+    lexical = LexicalRecipe.of(settings.retrieval, settings.embedding.title_in_vectors).to_manifest()
+    if manifest.get("lexical") != lexical:
+        what = ("the build has no saved BM25 index" if "lexical" not in manifest else
+                "[retrieval] bm25_k1, bm25_b or lexical_title differs from the build's saved BM25 index")
+        changes.append(f"settings: {what} (BM25 is built in memory at every load until a rebuild)")
+    return changes
 
 
 def stale_sources(index_dir: Path, ingest: IngestSettings) -> list[str]:

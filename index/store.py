@@ -34,7 +34,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -197,7 +197,7 @@ class BuildWriter:
 
     def add_chunk(self, chunk: Chunk, key: str) -> int:
         """Append a chunk and the key of its vector text; its row (the vector goes to the same row)."""
-        self._text[CHUNKS].write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
+        self._text[CHUNKS].write(json.dumps(vars(chunk), ensure_ascii=False) + "\n")  # asdict() would deep-copy
         self._text[VECTOR_KEYS].write(key + "\n")
         self.chunk_count += 1
         return self.chunk_count - 1

@@ -69,9 +69,7 @@ def lexical_index(stored: StoredIndex, recipe: LexicalRecipe) -> LexicalIndex:
     """The build's saved BM25 index, or one built now when the build has none or the config asks for another."""
     if stored.lexical is not None and stored.lexical.recipe == recipe:
         return stored.lexical
-    why = "has no saved BM25 index" if stored.lexical is None else f"saved BM25 as {stored.lexical.recipe}"
-    log.warning("the index %s, the config asks for %s: building it in memory (run citebot index build to "
-                "save it)", why, recipe)
+    log.info("building BM25 in memory as the config asks: %s", recipe)  # the engine warns, see changed_settings
     return LexicalIndex.build(stored.chunks, recipe)
 
 
