@@ -161,10 +161,15 @@ def changed_settings(manifest: dict, settings: Settings) -> list[str]:
     now = {"chunking": asdict(settings.chunking), "ingest": asdict(settings.ingest),
            "title_in_vectors": settings.embedding.title_in_vectors}
     changes = [f"settings: [{name}] differs from the build" for name in built if built[name] != now[name]]
-    lexical = LexicalRecipe.of(settings.retrieval, settings.embedding.title_in_vectors).to_manifest()
-    if manifest.get("lexical") != lexical:
+    lexical = LexicalRecipe.of(settings.retrieval, settings.embedding.title_in_vectors, settings.lexical)
+    saved = manifest.get("lexical")
+    try:  # a recipe saved before the [lexical] options has their defaults
+        same = isinstance(saved, dict) and LexicalRecipe(**saved) == lexical
+    except TypeError:
+        same = False
+    if not same:
         what = ("the build has no saved BM25 index" if "lexical" not in manifest else
-                "[retrieval] bm25_k1, bm25_b or lexical_title differs from the build's saved BM25 index")
+                "[retrieval] bm25_k1, bm25_b, lexical_title or [lexical] differs from the build's saved BM25 index")
         changes.append(f"settings: {what} (BM25 is built in memory at every load until a rebuild)")
     return changes
 

@@ -194,3 +194,13 @@ def test_article_context_is_the_text_before_the_passage() -> None:
     for kind, contexts in expected.items():
         article = ArticleContext(kind)
         assert [article.before(c) for c in (first, second, other)] == contexts, kind
+
+
+def test_a_build_is_up_to_date_with_its_own_lexical_options_and_stale_with_others(hash_settings: Settings) -> None:
+    from index.build import changed_settings
+
+    report = build_index(SEEDS, hash_settings.paths.index, hash_settings)
+    manifest = json.loads((report.path / store.MANIFEST).read_text())
+    assert changed_settings(manifest, hash_settings) == []
+    other = replace(hash_settings, lexical=replace(hash_settings.lexical, stem=not hash_settings.lexical.stem))
+    assert any("[lexical]" in change for change in changed_settings(manifest, other))
