@@ -21,9 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from index.embed import make_embedder  # noqa: E402
+from index.lexical import LexicalIndex, LexicalRecipe  # noqa: E402
 from index.settings import load_settings  # noqa: E402
 from retrieval.beir import load_beir, mean_scores, prepare, rank_documents  # noqa: E402
-from retrieval.search import LexicalIndex, Signals, top_rows  # noqa: E402
+from retrieval.search import Signals, top_rows  # noqa: E402
 
 BM25_GRID = list(itertools.product((0.9, 1.2, 1.5), (0.5, 0.75, 0.9)))
 PRF_GRID = (0.0, 0.3)
@@ -51,11 +52,11 @@ def main() -> None:
     query_ids = list(data.qrels)
     queries = [data.queries[q] for q in query_ids]
     vectors = embedder.encode(queries)
-    texts = searcher.lexical_texts
+    titles = searcher.lexical.recipe.titles
 
     best_bm25 = None
     for k1, b in BM25_GRID:
-        lexical = LexicalIndex(texts, k1, b)
+        lexical = LexicalIndex.build(engine.stored.chunks, LexicalRecipe(k1, b, titles))
         scores = [lexical.scores(q) for q in queries]
         run = {q: rank_documents([r for r in top_rows(s, 1000) if s[r] > 0], engine, doc_of)
                for q, s in zip(query_ids, scores, strict=True)}

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from index.chunking import Chunk, Chunker, chunk_sentences
+from index.chunking import Chunk, Chunker, chunk_sentences, vector_text
 from index.documents import Skipped, read_corpus, read_source, relative_source, source_files
 from index.embed import Embedder, file_sha256, make_embedder
 from index.errors import IndexInvalidError
 from index.incremental import KEY_SCHEME, ReuseSource, Vectorizer, key_prefix, text_key
+from index.lexical import LexicalBuilder, LexicalRecipe
 from index.settings import IngestSettings, Settings
 from index.store import BuildWriter, SentenceRef, find_sources_root, holding_build_lock, read_manifest
 from index.tokens import count_tokens
@@ -33,11 +34,6 @@ class BuildReport:
     """Distinct texts (passages and sentences) run through the model."""
     reused: int = 0
     """Distinct texts whose vector was copied from the previous build."""
-
-
-def vector_text(chunk: Chunk, with_title: bool) -> str:
-    """What is embedded for a chunk; the chunk's own text stays verbatim."""
-    return f"{chunk.title}\n{chunk.text}" if with_title and chunk.title else chunk.text
 
 
 def chunk_corpus(sources: Path, settings: Settings, embedder: Embedder,
@@ -94,6 +90,7 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
     timed = _TimedEmbedder(embedder)
     vectorizer = Vectorizer(timed, settings.embedding.batch_size, reuse)  # type: ignore[arg-type]
     with_title = settings.embedding.title_in_vectors
+    lexical = LexicalBuilder(LexicalRecipe.of(settings.retrieval, settings.embedding.title_in_vectors))
     try:
         with BuildWriter(index_dir, embedder.dimension) as writer, tqdm(
                 corpus.articles, desc="Indexing articles", unit="article", file=sys.stderr,
@@ -103,6 +100,7 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
                     text = vector_text(chunk, with_title)
                     key = text_key(prefix, text)
                     row = writer.add_chunk(chunk, key)
+                    lexical.add(chunk)
                     vectorizer.add(text, key, writer.vectors, row)
                     for start, end in chunk_sentences(chunk):
                         text = chunk.text[start - chunk.start:end - chunk.start]
@@ -111,6 +109,7 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
                                        writer.add_sentence(SentenceRef(row, start, end), key))
                 articles.set_postfix(reused=vectorizer.reused, embedded=vectorizer.embedded, refresh=False)
             vectorizer.finish()
+            writer.save_lexical(lexical.finish())
             manifest = {
                 "model": {"name": embedder.name, "weights_sha256": embedder.weights_sha256,
                           "runtime": embedder.runtime},

@@ -33,6 +33,11 @@ class Chunk:
     """Number of the paragraph the chunk starts in (see Paragraph.number)."""
 
 
+def vector_text(chunk: Chunk, with_title: bool) -> str:
+    """What is embedded (and BM25-indexed) for a chunk; the chunk's own text stays verbatim."""
+    return f"{chunk.title}\n{chunk.text}" if with_title and chunk.title else chunk.text
+
+
 def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Spans of the sentences in text[start:end], whitespace around them excluded."""
     spans = []

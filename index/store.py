@@ -12,6 +12,8 @@ Layout of an index folder:
     build-<id>/sentences.faiss  one unit vector per line of sentences.jsonl
     build-<id>/vectors.keys     per row of vectors.faiss, the key of the text embedded (sha256, hex)
     build-<id>/sentences.keys   the same for sentences.faiss; a later build reuses vectors by these keys
+    build-<id>/lexical/         the BM25 index of the chunks (bm25s's own files) and the corpus's words
+                                (see index/lexical.py); a build made before it existed has none
 
 Sources are named relative to the sources folder; the manifest holds that folder both absolutely and
 relative to the index folder, so an index answers from any working directory and moves with its sources.
@@ -41,6 +43,7 @@ import numpy as np
 from index.chunking import Chunk
 from index.embed import file_sha256
 from index.errors import IndexBusyError, IndexInvalidError, IndexMissingError
+from index.lexical import LEXICAL_DIR, LEXICAL_FILES, LexicalIndex, LexicalRecipe
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +80,12 @@ class StoredIndex:
     """The sources folder as found now (see find_sources_root)."""
     sources: dict[str, tuple[Path, str]]
     """Each source as chunks name it (Chunk.source) -> (its file, its sha256 at build time)."""
+    lexical: LexicalIndex | None = None
+    """The saved BM25 index; None in a build made before builds saved one."""
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync(path: Path) -> None:
+    """Sync a file or a folder (its entries) to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -175,6 +181,7 @@ class BuildWriter:
         self.sentence_vectors = VectorFile(self.partial / SENTENCE_VECTORS, dimension)
         self._text = {name: (self.partial / name).open("w", encoding="utf-8", newline="\n")
                       for name in (CHUNKS, SENTENCES, VECTOR_KEYS, SENTENCE_KEYS)}
+        self.lexical_recipe: LexicalRecipe | None = None
 
     def __enter__(self) -> BuildWriter:
         return self
@@ -199,11 +206,21 @@ class BuildWriter:
         self.sentence_count += 1
         return self.sentence_count - 1
 
+    def save_lexical(self, lexical: LexicalIndex) -> None:
+        """Save the BM25 index of the chunks written (call before commit)."""
+        if lexical.size != self.chunk_count:
+            raise ValueError(f"a lexical index of {lexical.size} passages for {self.chunk_count} chunks")
+        lexical.save(self.partial / LEXICAL_DIR)
+        self.lexical_recipe = lexical.recipe
+
     def _close(self) -> None:
         for handle in self._text.values():
             handle.close()
         self.vectors.close()
         self.sentence_vectors.close()
+
+    def _files(self) -> tuple[str, ...]:
+        return DATA_FILES + (LEXICAL_FILES if self.lexical_recipe is not None else ())
 
     def commit(self, manifest: dict[str, Any]) -> Path:
         """Sync every file, write the manifest last, then point `current` at the build in one atomic rename."""
@@ -219,16 +236,21 @@ class BuildWriter:
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "chunk_count": self.chunk_count,
             "dimension": self.dimension,
-            "files": {name: file_sha256(self.partial / name) for name in DATA_FILES},
+            "files": {name: file_sha256(self.partial / name) for name in self._files()},
         }
+        if self.lexical_recipe is not None:
+            manifest["lexical"] = self.lexical_recipe.to_manifest()
+            for name in LEXICAL_FILES:  # written by bm25s, which does not sync
+                _fsync(self.partial / name)
+            _fsync(self.partial / LEXICAL_DIR)
         _write(self.partial / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
-        _fsync_dir(self.partial)
+        _fsync(self.partial)
         final = self.index_dir / f"build-{self.build_id}"
         self.partial.rename(final)
         link = self.index_dir / f".{CURRENT}.{self.build_id}"
         link.symlink_to(final.name)
         os.replace(link, self.index_dir / CURRENT)  # the swap: readers see the old build or the new, never neither
-        _fsync_dir(self.index_dir)
+        _fsync(self.index_dir)
         _remove_old_builds(self.index_dir, keep=final.name)
         return final
 
@@ -416,7 +438,6 @@ def current_build(index_dir: Path) -> Path:
 
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_FILES = DATA_FILES
 
 
 def _manifest_problem(m: Any) -> str | None:
@@ -429,9 +450,12 @@ def _manifest_problem(m: Any) -> str | None:
     if not isinstance(model, dict) or not all(isinstance(model.get(k), str) for k in ("name", "weights_sha256")):
         return "`model` is not an object with a name and a weights_sha256"
     files = m.get("files")
-    if not isinstance(files, dict) or sorted(files) != sorted(_FILES) or not all(
+    expected = DATA_FILES + (LEXICAL_FILES if "lexical" in m else ())
+    if not isinstance(files, dict) or sorted(files) != sorted(expected) or not all(
             isinstance(v, str) and _HEX64.fullmatch(v) for v in files.values()):
-        return f"`files` must give the sha256 of exactly {', '.join(_FILES)}"
+        return f"`files` must give the sha256 of exactly {', '.join(expected)}"
+    if "lexical" in m and _recipe(m["lexical"]) is None:
+        return "`lexical` is not an object with k1, b, titles and tokenizer"
     sources = m.get("sources")
     if not isinstance(sources, dict) or not all(
             isinstance(k, str) and _safe_relative(k) and isinstance(v, str) and _HEX64.fullmatch(v)
@@ -452,6 +476,16 @@ def _manifest_problem(m: Any) -> str | None:
             for s in skipped):
         return "`skipped` is not a list of {path, reason}"
     return None
+
+
+def _recipe(data: Any) -> LexicalRecipe | None:
+    """The recipe a manifest records, or None when it is malformed."""
+    try:
+        recipe = LexicalRecipe(**data)
+    except TypeError:
+        return None
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (recipe.k1, recipe.b))
+    return recipe if numbers and isinstance(recipe.titles, bool) and isinstance(recipe.tokenizer, str) else None
 
 
 def _safe_relative(name: str) -> bool:
@@ -538,16 +572,20 @@ def _load_build(index_dir: Path, build: Path, model_name: str, weights_sha256: s
             chunks = [_chunk(line) for line in handle]
         with (build / SENTENCES).open(encoding="utf-8") as handle:
             sentences = [SentenceRef(*json.loads(line)) for line in handle]
-    except (RuntimeError, ValueError, TypeError) as exc:
+        lexical = (LexicalIndex.load(build / LEXICAL_DIR, _recipe(manifest["lexical"]))  # type: ignore[arg-type]
+                   if "lexical" in manifest else None)
+    except (RuntimeError, ValueError, TypeError, KeyError) as exc:
         raise IndexInvalidError(f"index in {build} cannot be read ({exc}); {rebuild}") from None
     problem = _consistency_problem(manifest, chunks, vectors, sentences, sentence_vectors)
+    if problem is None and lexical is not None and lexical.size != len(chunks):
+        problem = f"the lexical index holds {lexical.size} passages, the index {len(chunks)}"
     if problem:
         raise IndexInvalidError(f"index in {build} is inconsistent ({problem}); {rebuild}")
     root = find_sources_root(manifest, index_dir)
     shown = {name: display_path(root / name) for name in manifest["sources"]}
     chunks = [replace(c, source=shown[c.source]) for c in chunks]
     sources = {shown[name]: (root / name, digest) for name, digest in manifest["sources"].items()}
-    return StoredIndex(build, manifest, chunks, vectors, sentences, sentence_vectors, root, sources)
+    return StoredIndex(build, manifest, chunks, vectors, sentences, sentence_vectors, root, sources, lexical)
 
 
 def _consistency_problem(manifest: dict[str, Any], chunks: list[Chunk], vectors: faiss.Index,

@@ -65,7 +65,6 @@ class Engine:
         self.sources.check_all()
         for change in changed_settings(self.stored.manifest, settings):
             log.warning("%s; run citebot index build to apply it", change)
-        self._vocabulary = {w for c in self.stored.chunks for w in re.findall(r"\w+", normalise_line(c.text))}
 
     def check(self, question: str) -> str:
         """The question cleaned, or a QuestionError saying why it cannot be searched."""
@@ -77,7 +76,7 @@ class Engine:
         missing = []
         for name in entities(query):
             words = re.findall(r"\w+", normalise_line(re.sub(r"['\u2019]s$", "", name)))
-            absent = [w for w in words if w not in self._vocabulary]
+            absent = [w for w in words if w not in self.searcher.lexical.words]
             if words and 2 * len(absent) >= len(words):
                 missing.append(name)
         return missing

@@ -59,18 +59,18 @@ class CorpusView:
     """Per-chunk and per-article term sets and idf, built lazily from the chunks."""
 
     def __init__(self, chunks: list[Chunk], tokenize: Callable[[str], list[str]],
-                 document_terms: list[list[str]]) -> None:
+                 chunk_terms: list[set[str]]) -> None:
         self.chunks = chunks
         self.tokenize = tokenize
         frequency: Counter[str] = Counter()
         self.rows_by_source: dict[str, list[int]] = {}
-        for row, (chunk, words) in enumerate(zip(chunks, document_terms, strict=True)):
-            frequency.update(set(words))
+        for row, (chunk, terms) in enumerate(zip(chunks, chunk_terms, strict=True)):
+            frequency.update(terms)
             self.rows_by_source.setdefault(chunk.source, []).append(row)
         total = max(1, len(chunks))
         self.idf = {t: math.log(1 + (total - n + 0.5) / (n + 0.5)) for t, n in frequency.items()}
         self.max_idf = math.log(1 + (total + 0.5) / 0.5)
-        self.chunk_terms = [set(words) for words in document_terms]
+        self.chunk_terms = chunk_terms
         self._article_terms: dict[str, set[str]] = {}
         self._article_words: dict[str, set[str]] = {}
         self._title_terms: dict[str, set[str]] = {}

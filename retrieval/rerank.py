@@ -33,7 +33,7 @@ class Reranker:
     def view(self) -> CorpusView:
         if self._view is None:
             s = self.searcher
-            self._view = CorpusView(s.chunks, s.lexical.terms, s.lexical.documents)
+            self._view = CorpusView(s.chunks, s.lexical.terms, s.lexical.passage_terms())
         return self._view
 
     def context(self, searched: str, question: str, previous: Turn | None = None) -> Context:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from index.build import vector_text
 from index.chunking import Chunk
 from index.embed import Embedder
+from index.lexical import LexicalIndex, LexicalRecipe
 from index.settings import RetrievalSettings
 from index.store import StoredIndex
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,41 +60,14 @@ def convex_fusion(scores: list[np.ndarray], rankings: list[list[int]], weights: 
     return {int(row): float(score) for row, score in zip(candidates, total, strict=True)}
 
 
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
-
-
-class LexicalIndex:
-    """BM25 over chunk texts (stemmed, English stopwords removed), via bm25s."""
-
-    def __init__(self, texts: list[str], k1: float, b: float) -> None:
-        import bm25s
-        import Stemmer
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG
-        from bm25s.stopwords import STOPWORDS_EN
-
-        self._stopwords = frozenset(STOPWORDS_EN)
-        self._bm25s = bm25s
-        self._stemmer = Stemmer.Stemmer("english")
-        self._model = bm25s.BM25(k1=k1, b=b)
-        self.documents = self.tokenize(texts)
-        self._model.index(self.documents, show_progress=False)
-        self.size = len(texts)
-
-    def tokenize(self, texts: list[str]) -> list[list[str]]:
-        return self._bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, return_ids=False,
-                                    show_progress=False)
-
-    def terms(self, text: str) -> list[str]:
-        """The tokens `tokenize` gives one text, without its per-call overhead (for many short texts)."""
-        words = [w for w in _TOKEN.findall(text.lower()) if w not in self._stopwords]
-        return self._stemmer.stemWords(words) if words else []
-
-    def scores(self, query: str) -> np.ndarray:
-        tokens = self.terms(query)
-        if not tokens:
-            return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._model.get_scores(tokens), dtype=np.float32)
+def lexical_index(stored: StoredIndex, recipe: LexicalRecipe) -> LexicalIndex:
+    """The build's saved BM25 index, or one built now when the build has none or the config asks for another."""
+    if stored.lexical is not None and stored.lexical.recipe == recipe:
+        return stored.lexical
+    why = "has no saved BM25 index" if stored.lexical is None else f"saved BM25 as {stored.lexical.recipe}"
+    log.warning("the index %s, the config asks for %s: building it in memory (run citebot index build to "
+                "save it)", why, recipe)
+    return LexicalIndex.build(stored.chunks, recipe)
 
 
 class HybridSearcher:
@@ -110,9 +84,7 @@ class HybridSearcher:
         for i, ref in enumerate(stored.sentences):
             self.sentences_by_chunk.setdefault(ref.chunk, []).append(i)
         self.sentence_spans = [(ref.start, ref.end) for ref in stored.sentences]
-        with_title = bool(stored.manifest.get("title_in_vectors")) or settings.lexical_title
-        self.lexical_texts = [vector_text(c, with_title) for c in self.chunks]
-        self.lexical = LexicalIndex(self.lexical_texts, settings.bm25_k1, settings.bm25_b)
+        self.lexical = lexical_index(stored, LexicalRecipe.of(settings, bool(stored.manifest.get("title_in_vectors"))))
 
     def embed_query(self, query: str) -> np.ndarray:
         return self.expand_query(self.embedder.encode_query(query))

@@ -101,9 +101,13 @@ def test_previous_article_feature_marks_the_last_answer_article(hash_settings: S
 
 
 def test_fast_terms_equal_bm25s_tokens() -> None:
-    from retrieval.search import LexicalIndex
+    import bm25s
+    import Stemmer
+
+    from index.lexical import Tokenizer
 
     texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
     texts += ["What did Theresa May's office say about the 2010 cuts?", "", "a I x", "Ünïcode façade naïve 3.5%"]
-    lexical = LexicalIndex(texts, 1.2, 0.75)
-    assert [lexical.terms(t) for t in texts] == lexical.tokenize(texts)
+    expected = bm25s.tokenize(texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), return_ids=False,
+                              show_progress=False)
+    assert [Tokenizer().terms(t) for t in texts] == expected
