@@ -4,8 +4,8 @@
     nice -n 10 python benchmarks/store_scale.py --sizes 100000   # one size
 
 The vectors are a mixture of 2,000 Gaussian clusters (a corpus has topics; uniform random vectors in 384-d are
-a worst case no real index meets), normalised like the model's. Queries are 100 corpus vectors plus noise (cosine about 0.85 to their source), searched
-one at a time for the top 10 as the bot searches. Approximate indexes:
+a worst case no real index meets), normalised like the model's. Queries are 100 corpus vectors plus noise
+(cosine about 0.85 to their source), searched one at a time for the top 10 as the bot searches. Approximate indexes:
   100k: HNSW (M=32, efConstruction=40, efSearch=64) and IVF (nlist=1024, nprobe=16);
   1M:   IVF only (nlist=4096 trained on 100k vectors, nprobe=32): HNSW's build on 1M vectors takes tens of minutes
         on 2 cores, more than this benchmark's budget, and IVF's build is a k-means on a sample plus one pass.

@@ -13,8 +13,10 @@ from index.settings import DEFAULT_CONFIG, PROJECT_ROOT, Settings, load_settings
 SEEDS = PROJECT_ROOT / "seeds"
 
 
-def write_config(folder: Path, *, model: str = "hash", **overrides: object) -> Path:
-    """A copy of config/default.toml with the index under folder, the given model and overrides."""
+def write_config(folder: Path, *, model: str = "hash", store: dict[str, str] | None = None,
+                 **overrides: object) -> Path:
+    """A copy of config/default.toml with the index under folder, the given model and overrides; store: the
+    [store] section's values to change (its `kind` shares a name with a [rerank.weights] key)."""
     text = DEFAULT_CONFIG.read_text(encoding="utf-8")
     values: dict[str, object] = {
         "sources": str(SEEDS), "index": str(folder / "index"), "golden": str(PROJECT_ROOT / "tests/data/golden.jsonl"),
@@ -24,6 +26,12 @@ def write_config(folder: Path, *, model: str = "hash", **overrides: object) -> P
         rendered = f'"{value}"' if isinstance(value, str) else str(value).lower()
         text, count = re.subn(rf"(?m)^{key}\s*=\s*[^#\n]*", f"{key} = {rendered} ", text)
         assert count == 1, key
+    if store:
+        head, section = text.split("\n[store]\n")
+        for key, value in store.items():
+            section, count = re.subn(rf"(?m)^{key}\s*=\s*[^#\n]*", f'{key} = "{value}" ', section)
+            assert count == 1, key
+        text = f"{head}\n[store]\n{section}"
     path = folder / "config" / "test.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
