@@ -56,7 +56,7 @@ class _Recent:
 class FaissSearch:
     """SearchStore over a loaded FAISS folder build."""
 
-    def __init__(self, stored: StoredIndex, lexical: LexicalIndex) -> None:
+    def __init__(self, stored: StoredIndex, lexical: LexicalIndex | None) -> None:
         self.stored = stored
         self.vectors = stored.vectors
         self.lexical = lexical
@@ -84,8 +84,10 @@ class FaissSearch:
         return self._recent.get(("sentences", query.tobytes()), lambda: self.sentence_matrix @ query)
 
     def _lexical(self, query: str) -> np.ndarray:
-        return self._recent.get(("lexical", query.encode("utf-8", "surrogatepass")),
-                                lambda: self.lexical.scores(query))
+        if self.lexical is None:
+            raise RuntimeError("this store was opened without its lexical index")
+        lexical = self.lexical
+        return self._recent.get(("lexical", query.encode("utf-8", "surrogatepass")), lambda: lexical.scores(query))
 
     @staticmethod
     def _top(scores: np.ndarray, k: int, positive: bool = False) -> Ranked:
@@ -138,11 +140,11 @@ class FaissFolder:
     def writer(self, dimension: int) -> BuildWriter:
         return BuildWriter(self.folder, dimension)
 
-    def open(self, settings: Settings, *, model_name: str, weights_sha256: str,
-             dimension: int | None) -> LoadedIndex:
+    def open(self, settings: Settings, *, model_name: str, weights_sha256: str, dimension: int | None,
+             with_lexical: bool = True) -> LoadedIndex:
         stored = load_index(self.folder, model_name=model_name, weights_sha256=weights_sha256, dimension=dimension)
         recipe = LexicalRecipe.of(settings.retrieval, bool(stored.manifest.get("title_in_vectors")))
-        bm25 = effective_lexical(stored.lexical, stored.chunks, recipe)
+        bm25 = effective_lexical(stored.lexical, stored.chunks, recipe) if with_lexical else None
         return LoadedIndex(stored.path, stored.manifest, stored.chunks, stored.sentences, stored.sources_root,
                            stored.sources, stored.lexical, bm25, FaissSearch(stored, bm25))
 

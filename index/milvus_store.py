@@ -110,6 +110,14 @@ def connect(settings: Settings) -> Any:
         return client
 
 
+def disconnect(uri: str) -> None:
+    """Close this process's clients of uri (Milvus Lite frees its database for other processes)."""
+    with _clients_lock:
+        for key in [k for k in _clients if k[0] == uri]:
+            with contextlib.suppress(Exception):
+                _clients.pop(key).close()
+
+
 @contextlib.contextmanager
 def milvus_errors(what: str) -> Iterator[None]:
     """Turn a Milvus failure into one line that says what was being done."""
@@ -304,8 +312,8 @@ class MilvusLocation:
 
     # -- reading ----------------------------------------------------------------------------------------
 
-    def open(self, settings: Settings, *, model_name: str, weights_sha256: str,
-             dimension: int | None) -> LoadedIndex:
+    def open(self, settings: Settings, *, model_name: str, weights_sha256: str, dimension: int | None,
+             with_lexical: bool = True) -> LoadedIndex:
         rebuild = "rebuild it with: citebot index build --store milvus"
         for _ in range(3):
             base = self.current_name()
@@ -313,7 +321,7 @@ class MilvusLocation:
                 raise IndexMissingError(f"no index in {self.where()}; build one with: citebot index build "
                                         "--store milvus")
             try:
-                return self._open(base, settings, model_name, weights_sha256, dimension, rebuild)
+                return self._open(base, settings, model_name, weights_sha256, dimension, rebuild, with_lexical)
             except IndexInvalidError:
                 if self.current_name() == base:
                     raise
@@ -321,7 +329,7 @@ class MilvusLocation:
         raise IndexInvalidError(f"the index in {self.where()} kept changing while it was read; try again")
 
     def _open(self, base: str, settings: Settings, model_name: str, weights_sha256: str, dimension: int | None,
-              rebuild: str) -> LoadedIndex:
+              rebuild: str, with_lexical: bool) -> LoadedIndex:
         manifest = self._manifest_of(base)
         model = manifest["model"]
         if model["name"] != model_name or model["weights_sha256"] != weights_sha256:
@@ -360,7 +368,8 @@ class MilvusLocation:
         chunks = [replace(c, source=shown[c.source]) for c in chunks]
         sources = {shown[name]: (root / name, digest) for name, digest in manifest["sources"].items()}
         recipe = LexicalRecipe.of(settings.retrieval, bool(manifest.get("title_in_vectors")))
-        bm25 = LexicalIndex.build(chunks, recipe)  # Milvus keeps no files: bm25s's index is made at load
+        # Milvus keeps no files: bm25s's index (the bm25s ranking, and the second stage's term statistics) is made here
+        bm25 = LexicalIndex.build(chunks, recipe) if with_lexical else None
         search = MilvusSearch(client, base, manifest["dimension"], bm25, settings.store.lexical, len(chunks),
                               len(sentences), self.settings.store.uri)
         path = Path(self.settings.store.uri if not self.settings.store.is_server else "milvus") / base
@@ -520,7 +529,7 @@ class MilvusSearch:
     """SearchStore over one Milvus build (its collections by name, not the alias: a switch mid-question does not
     mix two builds; a running bot moves to the new build by reloading)."""
 
-    def __init__(self, client: Any, base: str, dimension: int, bm25: LexicalIndex, lexical: str,
+    def __init__(self, client: Any, base: str, dimension: int, bm25: LexicalIndex | None, lexical: str,
                  passages: int, sentences: int, uri: str) -> None:
         self.client = client
         self.base = base
@@ -584,7 +593,14 @@ class MilvusSearch:
         by_row = {int(g["row"]): g["vector"] for g in got}
         return np.array([by_row[r] for r in wanted], dtype=np.float32).reshape(len(wanted), self.dimension)
 
+    def _terms(self, query: str) -> list[str]:
+        if self.bm25 is None:
+            raise RuntimeError("this store was opened without its lexical index")
+        return self.bm25.terms(query)
+
     def _bm25s(self, query: str) -> np.ndarray:
+        if self.bm25 is None:
+            raise RuntimeError("this store was opened without its lexical index")
         with self._lock:
             if query in self._recent:
                 return self._recent[query]
@@ -597,7 +613,7 @@ class MilvusSearch:
 
     def lexical_search(self, query: str, k: int) -> Ranked:
         if self.lexical == "milvus":
-            if not query.strip() or not self.bm25.terms(query):
+            if not query.strip() or not self._terms(query):
                 return Ranked.empty()
             found = self._search(self.passages, "sparse", query, min(k, self._counts.passages), "BM25")
             keep = found.scores > 0
@@ -610,7 +626,7 @@ class MilvusSearch:
 
     def lexical_scores(self, query: str, rows: Sequence[int]) -> np.ndarray:
         if self.lexical == "milvus":
-            if not len(rows) or not query.strip() or not self.bm25.terms(query):
+            if not len(rows) or not query.strip() or not self._terms(query):
                 return np.zeros(len(rows), dtype=np.float32)
             found = self._search(self.passages, "sparse", query, len(rows), "BM25", rows)
             return self._scores_of(found, rows, 0.0)

@@ -104,7 +104,7 @@ class LoadedIndex:
     """Each source as chunks name it -> (its file, its sha256 at build time)."""
     lexical: LexicalIndex | None
     """The BM25 index saved with the build (None when it has none: an older build, or Milvus)."""
-    bm25: LexicalIndex
+    bm25: LexicalIndex | None
     """The BM25 index in use: the saved one, or one built at load (another recipe, or none saved)."""
     store: SearchStore
 
@@ -140,8 +140,11 @@ class StoreLocation(Protocol):
 
     def writer(self, dimension: int) -> BuildSink: ...
 
-    def open(self, settings: Settings, *, model_name: str, weights_sha256: str,
-             dimension: int | None) -> LoadedIndex: ...
+    def open(self, settings: Settings, *, model_name: str, weights_sha256: str, dimension: int | None,
+             with_lexical: bool = True) -> LoadedIndex:
+        """The current build, checked; with_lexical=False skips making the BM25 index (bm25 is then None and
+        the store cannot search lexically: for `citebot index status`)."""
+        ...
 
     def current_name(self) -> str | None:
         """The name of the build serving now (cheap: checked every few seconds by a running bot), or None."""
@@ -175,7 +178,8 @@ def store_location(settings: Settings) -> StoreLocation:
     return FaissFolder(settings.paths.index)
 
 
-def open_index(settings: Settings, *, model_name: str, weights_sha256: str, dimension: int | None) -> LoadedIndex:
+def open_index(settings: Settings, *, model_name: str, weights_sha256: str, dimension: int | None,
+               with_lexical: bool = True) -> LoadedIndex:
     """Load the configured store's current build, with every check its store makes."""
     return store_location(settings).open(settings, model_name=model_name, weights_sha256=weights_sha256,
-                                         dimension=dimension)
+                                         dimension=dimension, with_lexical=with_lexical)
