@@ -60,7 +60,9 @@ def _where(settings: Settings) -> str:
 
 def _build(settings: Settings, sources: Path, full: bool = False) -> None:
     from index.build import build_store
+    from index.stores import store_location
 
+    store_location(settings)  # Milvus asked for but not installed: one line, before anything else
     print(f"Indexing the articles in {sources} into {_where(settings)} ...", file=sys.stderr)
     report = build_store(sources, settings, progress=True, full=full)
     for skipped in report.skipped:

@@ -97,6 +97,9 @@ def connect(settings: Settings) -> Any:
                 raise CitebotError(f"[store] uri {store.uri!r} must be a local .db file (Milvus Lite) or "
                                    "http://host:19530 (a Milvus server)")
             Path(store.uri).parent.mkdir(parents=True, exist_ok=True)
+            # Milvus Lite runs its server in this process; it logs a traceback for a call it does not implement
+            # (AllocTimestamp, tried by every query_iterator before it falls back to the client's clock).
+            logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
         try:
             client = pymilvus.MilvusClient(uri=store.uri, token=token)
         except Exception as exc:
@@ -193,6 +196,7 @@ class MilvusLocation:
     kind = "milvus"
 
     def __init__(self, settings: Settings) -> None:
+        _pymilvus()  # not installed: say so before anything else happens
         self.settings = settings
         self.alias = settings.store.collection
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,150}", self.alias):
