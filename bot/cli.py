@@ -167,7 +167,7 @@ def cmd_index_status(args: argparse.Namespace) -> int:
         "articles": len(manifest["sources"]),
         "passages": manifest["chunk_count"],
         "chunking": manifest["chunking"],
-        "vectors": {k: vectors.get(k) for k in ("embedded", "reused")},
+        "vectors": {k: vectors.get(k) for k in ("embedded", "reused", "reused_from")},
         "skipped": manifest["skipped"],
         "up_to_date": not changes,
         "changes": changes,
@@ -187,8 +187,10 @@ def cmd_index_status(args: argparse.Namespace) -> int:
     print(f"sources    {status['sources_root']}: {status['articles']} article(s), {status['passages']} passages")
     print(f"chunking   {status['chunking']}")
     if status["vectors"]["embedded"] is not None:
+        reused_from = status["vectors"]["reused_from"] or ""  # a Milvus build's first: the FAISS folder's build
+        source = Path(reused_from).name if location.kind == "milvus" and "/" in reused_from else "the build before"
         print(f"vectors    {status['vectors']['embedded']} texts embedded, {status['vectors']['reused']} reused "
-              "from the build before")
+              f"from {source}")
     for skipped in status["skipped"]:
         print(f"skipped    {skipped['path']}: {skipped['reason']}")
     if running:

@@ -140,7 +140,8 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
                 "sources": source_fingerprints(sources, settings.ingest),
                 "skipped": [asdict(s) for s in corpus.skipped],
                 "vectors": {"key_prefix": prefix.hex(), "key_scheme": KEY_SCHEME,
-                            "embedded": vectorizer.embedded, "reused": vectorizer.reused},
+                            "embedded": vectorizer.embedded, "reused": vectorizer.reused,
+                            "reused_from": str(reuse.build) if reuse is not None else None},
             }
             path = writer.commit(manifest)
             chunk_count = writer.chunk_count

@@ -488,7 +488,9 @@ class MilvusBuildWriter:
 class MilvusReuse:
     """The vectors of a Milvus build by key, copied once into a temporary file (memory stays flat)."""
 
-    def __init__(self, path: Path, dimension: int, rows: dict[str, int]) -> None:
+    def __init__(self, path: Path, dimension: int, rows: dict[str, int], build: str) -> None:
+        self.build = build
+        """The build whose vectors these are."""
         self._path = path
         self.dimension = dimension
         self._rows = rows
@@ -507,7 +509,7 @@ class MilvusReuse:
                         if item["key"] not in rows:
                             rows[item["key"]] = len(rows)
                             handle.write(np.asarray(item["vector"], dtype=np.float32).tobytes())
-            return cls(Path(handle.name), dimension, rows)
+            return cls(Path(handle.name), dimension, rows, base)
         finally:
             with contextlib.suppress(OSError):
                 if not rows:
