@@ -70,6 +70,8 @@ _clients_lock = threading.Lock()
 
 
 def _pymilvus() -> Any:
+    # gRPC's core logs keepalive chatter with Milvus Lite ("too_many_pings") to stderr; a command prints one line.
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     try:
         import pymilvus
     except ImportError:
