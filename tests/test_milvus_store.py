@@ -3,6 +3,7 @@ while uploading, the command line, and one line when Milvus is not installed."""
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from pathlib import Path
@@ -105,7 +106,8 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_the_command_line_builds_reports_and_answers_on_milvus(tmp_path: Path, capsys) -> None:
+def test_the_command_line_builds_reports_and_answers_on_milvus(tmp_path: Path, capsys,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     settings = store_settings(tmp_path, "faiss")  # the config says faiss: --store milvus switches
     config = str(tmp_path / "config" / "test.toml")
     text = Path(config).read_text(encoding="utf-8").replace('uri = "var/milvus.db"', f'uri = "{tmp_path}/m.db"')
@@ -121,6 +123,13 @@ def test_the_command_line_builds_reports_and_answers_on_milvus(tmp_path: Path, c
     code, out, _ = run(capsys, "ask", "What did Theresa May tell MPs?", "--config", config, "--store", "milvus",
                        "--json")
     assert code == 0 and json.loads(out)["passages"]
+    chat = "What did Theresa May tell MPs?\nWhich kinds of hatred did she name?\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(chat))
+    code, out, _ = run(capsys, "chat", "--json", "--config", config, "--store", "milvus")
+    turns = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(turns) == 2 and turns[1]["searched"] != turns[1]["question"]
+    code, out, _ = run(capsys, "eval", "--json", "--config", config, "--store", "milvus")
+    assert code == 0 and json.loads(out)["non_verbatim_citations"] == 0
     assert not settings.paths.index.exists()  # nothing was written to the FAISS folder
 
 
