@@ -61,6 +61,8 @@ BATCH = 2000
 """Rows per insert (a gRPC message stays far below its 64 MB limit at 384 dimensions)."""
 MAX_K = 16384
 """Milvus's largest limit for one search or query."""
+VECTOR_CACHE = 20000
+"""Vectors per collection a loaded build keeps after fetching them (30 MB at 384 dimensions)."""
 MANIFEST_PART = 16000
 """Characters of the manifest per row of the meta collection (a VARCHAR holds at most 65,535 bytes)."""
 STOPWORDS_NOTE = "Milvus BM25: standard tokenizer, lowercase, English Snowball stemmer, bm25s's English stop words"
@@ -535,7 +537,10 @@ class MilvusReuse:
 
 class MilvusSearch:
     """SearchStore over one Milvus build (its collections by name, not the alias: a switch mid-question does not
-    mix two builds; a running bot moves to the new build by reloading)."""
+    mix two builds; a running bot moves to the new build by reloading).
+
+    Top-k searches run in Milvus; the scores of given rows are computed here from their vectors, fetched by
+    primary key (a filtered search would scan the collection again) and kept in a bounded cache."""
 
     def __init__(self, client: Any, base: str, dimension: int, bm25: LexicalIndex | None, lexical: str,
                  passages: int, sentences: int, uri: str) -> None:
@@ -548,6 +553,8 @@ class MilvusSearch:
         self._counts = Counts(passages, sentences)
         self.uri = uri
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache: dict[str, OrderedDict[int, np.ndarray]] = {self.passages: OrderedDict(),
+                                                                  self.sentences: OrderedDict()}
         self._lock = threading.Lock()
 
     def _search(self, collection: str, field: str, data: Any, k: int, metric: str,
@@ -582,24 +589,43 @@ class MilvusSearch:
     def search_sentences(self, vector: np.ndarray, k: int) -> Ranked:
         return self._search(self.sentences, "vector", self._vector(vector), min(k, self._counts.sentences), "IP")
 
+    def _vectors(self, collection: str, rows: Sequence[int]) -> np.ndarray:
+        """Stored vectors by row: fetched by primary key (no scan), the most recently used kept in memory."""
+        wanted = [int(r) for r in rows]
+        cache = self._cache[collection]
+        with self._lock:
+            missing = list(dict.fromkeys(r for r in wanted if r not in cache))
+        if missing:
+            with milvus_errors(f"reading vectors of {collection}"):
+                got = []
+                for i in range(0, len(missing), MAX_K):
+                    got += self.client.get(collection, ids=missing[i:i + MAX_K], output_fields=["vector"])
+            fetched = {int(g["row"]): np.asarray(g["vector"], dtype=np.float32) for g in got}
+            if len(fetched) != len(missing):
+                raise IndexInvalidError(f"{collection} lacks rows {sorted(set(missing) - set(fetched))[:5]}; "
+                                        "rebuild it with: citebot index build --store milvus")
+        else:
+            fetched = {}
+        with self._lock:
+            out = np.stack([fetched[r] if r in fetched else cache[r] for r in wanted]) if wanted else np.zeros(
+                (0, self.dimension), dtype=np.float32)
+            for row, vector in fetched.items():
+                cache[row] = vector
+            for row in wanted:
+                if row in cache:
+                    cache.move_to_end(row)
+            while len(cache) > VECTOR_CACHE:
+                cache.popitem(last=False)
+        return out
+
     def passage_scores(self, vector: np.ndarray, rows: Sequence[int]) -> np.ndarray:
-        if not len(rows):
-            return np.zeros(0, dtype=np.float32)
-        found = self._search(self.passages, "vector", self._vector(vector), len(rows), "IP", rows)
-        return self._scores_of(found, rows, -1.0)
+        return self._vectors(self.passages, rows) @ np.asarray(vector, dtype=np.float32).reshape(-1)
 
     def sentence_scores(self, vector: np.ndarray, rows: Sequence[int]) -> np.ndarray:
-        if not len(rows):
-            return np.zeros(0, dtype=np.float32)
-        found = self._search(self.sentences, "vector", self._vector(vector), len(rows), "IP", rows)
-        return self._scores_of(found, rows, -1.0)
+        return self._vectors(self.sentences, rows) @ np.asarray(vector, dtype=np.float32).reshape(-1)
 
     def passage_vectors(self, rows: Sequence[int]) -> np.ndarray:
-        wanted = [int(r) for r in rows]
-        with milvus_errors(f"reading vectors of {self.passages}"):
-            got = self.client.query(self.passages, filter=f"row in {wanted}", output_fields=["row", "vector"])
-        by_row = {int(g["row"]): g["vector"] for g in got}
-        return np.array([by_row[r] for r in wanted], dtype=np.float32).reshape(len(wanted), self.dimension)
+        return self._vectors(self.passages, rows).reshape(len(rows), self.dimension)
 
     def _terms(self, query: str) -> list[str]:
         if self.bm25 is None:
