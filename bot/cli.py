@@ -62,7 +62,7 @@ def _build(settings: Settings, sources: Path, full: bool = False) -> None:
     from index.build import build_store
     from index.stores import store_location
 
-    store_location(settings)  # Milvus asked for but not installed: one line, before anything else
+    store_location(settings).current_name()  # Milvus not installed or unreachable: one line, before anything else
     print(f"Indexing the articles in {sources} into {_where(settings)} ...", file=sys.stderr)
     report = build_store(sources, settings, progress=True, full=full)
     for skipped in report.skipped:

@@ -104,13 +104,14 @@ def connect(settings: Settings) -> Any:
             # Milvus Lite runs its server in this process; it logs a traceback for a call it does not implement
             # (AllocTimestamp, tried by every query_iterator before it falls back to the client's clock).
             logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+            logging.getLogger("milvus_lite").setLevel(logging.CRITICAL)  # a failed open: our one line says it
         try:
             client = pymilvus.MilvusClient(uri=store.uri, token=token)
         except Exception as exc:
             if not store.is_server:
-                raise CitebotError(f"cannot open the Milvus Lite database {store.uri} ({_one_line(exc)}); Milvus "
-                                   "Lite serves one process at a time: stop the other citebot using it, or point "
-                                   "[store] uri at a Milvus server") from None
+                raise CitebotError(f"cannot open the Milvus Lite database {store.uri} ({_one_line(exc)}): is another "
+                                   "process using it? Milvus Lite serves one process at a time: stop the other "
+                                   "citebot, or point [store] uri at a Milvus server") from None
             raise CitebotError(f"cannot connect to Milvus at {store.uri} ({_one_line(exc)}); is it running, and is "
                                f"the token in ${store.token_env} right?") from None
         _clients[key] = client
