@@ -169,6 +169,8 @@ def main() -> int:
     os.chdir(ROOT)  # sources are cited relative to the folder the index was built in
     settings = load_settings().with_index(INDEX)
     report: dict[str, Any] = {"questions": args.questions, "stores": {}}
+    if args.only and RESULT.is_file():  # the variants not run keep their last figures (each row says its command)
+        report["stores"] = json.loads(RESULT.read_text(encoding="utf-8"))["stores"]
     builds = {"milvus": build_milvus(milvus_settings(settings, "bm25s"), args.rebuild)}
     builds["faiss"] = build_faiss_copy(settings) if builds["milvus"].get("rebuilt") else {
         **json.loads(RESULT.read_text(encoding="utf-8"))["stores"]["faiss"]["build"], "rebuilt": False}
@@ -196,6 +198,7 @@ def main() -> int:
             "asks": len(answers), "same_citations_as_faiss": same,
             "p50_ms": round(float(np.percentile(ms, 50)), 1), "p95_ms": round(float(np.percentile(ms, 95)), 1),
             "load_s": result["load_s"], "build": builds.get(name, "as milvus"), "disk_mb": round(disk[store] / 1e6, 1),
+            "command": "nice -n 10 python benchmarks/store_compare.py " + " ".join(sys.argv[1:]),
         }
         report["stores"][name] = row
         print(json.dumps({name: row}), flush=True)
