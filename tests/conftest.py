@@ -51,8 +51,8 @@ def milvus_available() -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _close_milvus_lite(tmp_path: Path):
-    """Close the Milvus Lite databases a test opened under its temporary folder."""
+def _close_milvus_lite():
+    """Close the Milvus Lite databases a test opened (each test has its own, in its temporary folder)."""
     yield
     import sys
 
@@ -60,8 +60,7 @@ def _close_milvus_lite(tmp_path: Path):
         from index import milvus_store
 
         for uri, _ in list(milvus_store._clients):
-            if uri.startswith(str(tmp_path)):
-                milvus_store.disconnect(uri)
+            milvus_store.disconnect(uri)
 
 
 @pytest.fixture
