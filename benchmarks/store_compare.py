@@ -72,7 +72,7 @@ def build_milvus(settings: Settings, rebuild: bool) -> dict[str, Any]:
                 print("Milvus build up to date; not rebuilt (--rebuild to time it)", file=sys.stderr)
                 last = json.loads(RESULT.read_text(encoding="utf-8")) if RESULT.is_file() else {}
                 timed = last.get("stores", {}).get("milvus", {}).get("build", {})
-                return {**timed, "rebuilt": False, "timed_by": last.get("built_by", "not timed")}
+                return {**timed, "rebuilt": False, "timed_by": last.get("built_by", last.get("command", "not timed"))}
         except CitebotError:
             pass
     if rebuild:
