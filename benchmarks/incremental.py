@@ -2,10 +2,13 @@
 
     python benchmarks/incremental.py --sources DIR                 # full, unchanged, one article added
     python benchmarks/incremental.py --sources DIR --only full --code OTHER_CHECKOUT --label before
+    python benchmarks/incremental.py --sources var/bbc --from-index var/bbc-index --label bbc   # no full build
 
 Copies DIR to a temporary folder holding back its last article, then runs in fresh processes under
 /usr/bin/time -v: a full build, a rebuild of the unchanged folder, and a rebuild with the held-back article
-added. Prints wall seconds, peak RSS and texts embedded/reused for each; appends them to
+added. With --from-index, a copy of that index of DIR stands in for the full build: it is rebuilt unchanged
+(twice: the first may chunk everything, if the index predates chunk reuse), then with the last article
+removed, then with it added back. Prints wall seconds, peak RSS and texts embedded/reused for each; appends them to
 benchmarks/results/incremental.json. --code runs another checkout's citebot (for before/after figures).
 """
 
@@ -38,7 +41,9 @@ def run_build(code: Path, sources: Path, index: Path, config: str | None, *extra
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
     final = next(line for line in done.stderr.splitlines() if line.startswith("Indexed "))
     counts = re.search(r"(\d+) texts embedded, (\d+) reused", final)
-    return {"seconds": round(seconds, 1), "peak_rss_mb": round(int(rss.group(1)) / 1024) if rss else None,
+    chunked = re.search(r"(\d+) article\(s\) chunked", final)
+    return {"chunked": int(chunked.group(1)) if chunked else None,
+            "seconds": round(seconds, 1), "peak_rss_mb": round(int(rss.group(1)) / 1024) if rss else None,
             "embedded": int(counts.group(1)) if counts else None, "reused": int(counts.group(2)) if counts else None,
             "final_line": final}
 
@@ -50,6 +55,7 @@ def main() -> None:
     parser.add_argument("--code", type=Path, default=ROOT, help="checkout whose citebot is run")
     parser.add_argument("--only", choices=["full"], help="only the full build")
     parser.add_argument("--label", default="after")
+    parser.add_argument("--from-index", type=Path, help="an index of --sources to copy instead of a full build")
     args = parser.parse_args()
     files = sorted(args.sources.rglob("*.txt"))
     with tempfile.TemporaryDirectory(prefix="citebot-incremental-") as tmp:
@@ -57,9 +63,18 @@ def main() -> None:
         shutil.copytree(args.sources, sources)
         held_back = sources / files[-1].relative_to(args.sources)
         text = held_back.read_bytes()
-        held_back.unlink()
-        runs = {"full": run_build(args.code, sources, index, args.config)}
-        if args.only != "full":
+        if args.from_index:
+            shutil.copytree(args.from_index, index, symlinks=True)
+            runs = {"unchanged_first": run_build(args.code, sources, index, args.config),
+                    "unchanged": run_build(args.code, sources, index, args.config)}
+            held_back.unlink()
+            runs["one_removed"] = run_build(args.code, sources, index, args.config)
+            held_back.write_bytes(text)
+            runs["one_added"] = run_build(args.code, sources, index, args.config)
+        else:
+            held_back.unlink()
+            runs = {"full": run_build(args.code, sources, index, args.config)}
+        if args.only != "full" and not args.from_index:
             runs["unchanged"] = run_build(args.code, sources, index, args.config)
             held_back.write_bytes(text)
             runs["one_added"] = run_build(args.code, sources, index, args.config)
@@ -68,7 +83,7 @@ def main() -> None:
               "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **runs}
     for name, run in runs.items():
         print(f"{args.label:8} {name:10} {run['seconds']:7.1f} s  peak RSS {run['peak_rss_mb']} MB  "
-              f"embedded {run['embedded']}  reused {run['reused']}")
+              f"embedded {run['embedded']}  reused {run['reused']}  articles chunked {run['chunked']}")
     previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else []
     RESULTS.write_text(json.dumps(previous + [result], indent=2) + "\n")
 

@@ -68,7 +68,8 @@ def _build(settings: Settings, sources: Path, full: bool = False) -> None:
     for skipped in report.skipped:
         print(f"skipped {sources / skipped.path}: {skipped.reason}", file=sys.stderr)
     print(f"Indexed {report.articles} article(s) as {report.chunks} passages in {report.seconds:.1f} s; "
-          f"{report.embedded} texts embedded, {report.reused} reused ({_display_path(report.path)})",
+          f"{report.rechunked} article(s) chunked, the others' chunks reused; {report.embedded} texts embedded, "
+          f"{report.reused} reused ({_display_path(report.path)})",
           file=sys.stderr)
 
 

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from index.chunk_cache import ChunkCache, article_key
 from index.chunking import Chunk, Chunker, chunk_sentences, vector_text
 from index.documents import Skipped, read_corpus, read_source, relative_source, source_files
 from index.embed import Embedder, file_sha256, make_embedder
 from index.errors import IndexInvalidError
-from index.incremental import KEY_SCHEME, Vectorizer, key_prefix, text_key
+from index.incremental import KEY_SCHEME, ReuseSource, Vectorizer, key_prefix, text_key
 from index.lexical import LexicalBuilder, LexicalRecipe
 from index.settings import IngestSettings, Settings
 from index.store import SentenceRef, find_sources_root, holding_build_lock, read_manifest
@@ -38,6 +39,8 @@ class BuildReport:
     """Distinct texts (passages and sentences) run through the model."""
     reused: int = 0
     """Distinct texts whose vector was copied from the previous build."""
+    rechunked: int = 0
+    """Articles chunked anew (the others' chunks were taken from the previous build)."""
 
 
 def chunk_corpus(sources: Path, settings: Settings, embedder: Embedder,
@@ -105,6 +108,10 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
 
         location = FaissFolder(index_dir)
     reuse = None if full else location.reuse_source(prefix, embedder.dimension)
+    # Chunks are reused from an index folder's build (a Milvus build's are not read back: those are chunked anew).
+    chunk_cache = (ChunkCache.open(reuse.build, read_manifest(index_dir, reuse.build))
+                   if isinstance(reuse, ReuseSource) else None)
+    rechunked = 0
     timed = _TimedEmbedder(embedder)
     vectorizer = Vectorizer(timed, settings.embedding.batch_size, reuse)  # type: ignore[arg-type]
     with_title = settings.embedding.title_in_vectors
@@ -114,17 +121,23 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
                 corpus.articles, desc="Indexing articles", unit="article", file=sys.stderr,
                 disable=not progress, dynamic_ncols=True) as articles:
             for article in articles:
-                for chunk in chunker.chunk_article(article):
+                chunking_key = article_key(prefix, settings.chunking, article)
+                pieces = chunk_cache.get(chunking_key) if chunk_cache else None
+                if pieces is None:
+                    pieces = [(chunk, chunk_sentences(chunk)) for chunk in chunker.chunk_article(article)]
+                    rechunked += 1
+                for chunk, sentences in pieces:
                     text = vector_text(chunk, with_title)
                     key = text_key(prefix, text)
                     row = writer.add_chunk(chunk, key)
                     lexical.add(chunk)
                     vectorizer.add(text, key, writer.vectors, row)
-                    for start, end in chunk_sentences(chunk):
+                    for start, end in sentences:
                         text = chunk.text[start - chunk.start:end - chunk.start]
                         key = text_key(prefix, text)
                         vectorizer.add(text, key, writer.sentence_vectors,
                                        writer.add_sentence(SentenceRef(row, start, end), key))
+                writer.add_article(article.source, chunking_key, len(pieces))
                 articles.set_postfix(reused=vectorizer.reused, embedded=vectorizer.embedded, refresh=False)
             vectorizer.finish()
             writer.save_lexical(lexical.finish())
@@ -137,7 +150,7 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
                 # Sources are named relative to their folder, found absolutely or beside the index (moved together).
                 "sources_root": str(sources.resolve()),
                 "sources_root_from_index": os.path.relpath(sources.resolve(), index_dir.resolve()),
-                "sources": source_fingerprints(sources, settings.ingest),
+                "sources": {article.source: article.fingerprint for article in corpus.articles},
                 "skipped": [asdict(s) for s in corpus.skipped],
                 "vectors": {"key_prefix": prefix.hex(), "key_scheme": KEY_SCHEME,
                             "embedded": vectorizer.embedded, "reused": vectorizer.reused,
@@ -149,7 +162,7 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
         if reuse is not None:
             reuse.close()
     return BuildReport(path, len(corpus.articles), chunk_count, corpus.skipped, time.perf_counter() - began,
-                       timed.seconds, vectorizer.embedded, vectorizer.reused)
+                       timed.seconds, vectorizer.embedded, vectorizer.reused, rechunked)
 
 
 def source_fingerprints(sources: Path, ingest: IngestSettings) -> dict[str, str]:
@@ -167,7 +180,14 @@ def changed_settings(manifest: dict, settings: Settings) -> list[str]:
              "title_in_vectors": manifest.get("title_in_vectors")}
     now = {"chunking": asdict(settings.chunking), "ingest": asdict(settings.ingest),
            "title_in_vectors": settings.embedding.title_in_vectors}
-    return [f"settings: [{name}] differs from the build" for name in built if built[name] != now[name]]
+    changes = [f"settings: [{name}] differs from the build" for name in built if built[name] != now[name]]
+    lexical = LexicalRecipe.of(settings.retrieval, settings.embedding.title_in_vectors).to_manifest()
+    in_milvus = isinstance(manifest.get("store"), dict) and manifest["store"].get("kind") == "milvus"
+    if manifest.get("lexical") != lexical and not in_milvus:  # Milvus keeps no files: bm25s is made at every load
+        what = ("the build has no saved BM25 index" if "lexical" not in manifest else
+                "[retrieval] bm25_k1, bm25_b or lexical_title differs from the build's saved BM25 index")
+        changes.append(f"settings: {what} (BM25 is built in memory at every load until a rebuild)")
+    return changes
 
 
 def stale_sources(index_dir: Path, ingest: IngestSettings) -> list[str]:

@@ -123,6 +123,13 @@ def _is_headline(line: str, settings: IngestSettings) -> bool:
 
 def read_text_file(path: Path, max_bytes: int | None = None) -> str | Skipped:
     """The text of a file as open(path).read() gives it, or why it cannot be indexed."""
+    found = read_file(path, max_bytes)
+    return found if isinstance(found, Skipped) else found[0]
+
+
+def read_file(path: Path, max_bytes: int | None = None) -> tuple[str, str] | Skipped:
+    """The text of a file as open(path).read() gives it and the sha256 of its bytes (read once), or why
+    it cannot be indexed."""
     try:
         if max_bytes is not None and (size := path.stat().st_size) > max_bytes:
             return Skipped(str(path), f"is {size:,} bytes, over the limit of {max_bytes:,} "
@@ -135,11 +142,11 @@ def read_text_file(path: Path, max_bytes: int | None = None) -> str | Skipped:
     if b"\x00" in raw:
         return Skipped(str(path), "looks binary (contains NUL bytes)")
     try:
-        raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return Skipped(str(path), f"is not UTF-8 (bad byte at offset {exc.start})")
-    with path.open(encoding="utf-8") as handle:  # universal newlines, as a reader's open() gives
-        return handle.read()
+    # Universal newlines, as a reader's open() gives (a BOM stays, as open(encoding="utf-8") keeps it).
+    return text.replace("\r\n", "\n").replace("\r", "\n"), hashlib.sha256(raw).hexdigest()
 
 
 def outside_link(path: Path, root: Path) -> Skipped | None:
@@ -207,8 +214,14 @@ def source_files(sources: Path) -> list[Path]:
 def read_source(path: Path, sources: Path, settings: IngestSettings) -> str | Skipped:
     """The text of a file listed under sources, or why it is not indexed: a symlink out of the folder
     (unless [ingest] allow_links_outside), over [ingest] max_file_bytes, empty, binary or not UTF-8."""
+    found = read_file_under(path, sources, settings)
+    return found if isinstance(found, Skipped) else found[0]
+
+
+def read_file_under(path: Path, sources: Path, settings: IngestSettings) -> tuple[str, str] | Skipped:
+    """read_source's text with the sha256 of the bytes it came from."""
     problem = None if settings.allow_links_outside else outside_link(path, sources)
-    return problem or read_text_file(path, settings.max_file_bytes)
+    return problem or read_file(path, settings.max_file_bytes)
 
 
 def read_corpus(sources: Path, settings: IngestSettings) -> Corpus:
@@ -218,12 +231,12 @@ def read_corpus(sources: Path, settings: IngestSettings) -> Corpus:
     skipped: list[Skipped] = []
     for path in files:
         name = relative_source(path, sources)
-        text = read_source(path, sources, settings)
-        if isinstance(text, Skipped):
-            log.warning("skipping %s: %s", path, text.reason)
-            skipped.append(Skipped(name, text.reason))
+        found = read_file_under(path, sources, settings)
+        if isinstance(found, Skipped):
+            log.warning("skipping %s: %s", path, found.reason)
+            skipped.append(Skipped(name, found.reason))
         else:
-            loaded.append((name, text, hashlib.sha256(path.read_bytes()).hexdigest()))
+            loaded.append((name, *found))
     if not loaded:
         found = f"{len(files)} .txt file(s), none readable" if files else "no .txt files"
         raise SourcesError(f"nothing to index in {sources}: {found}")

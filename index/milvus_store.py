@@ -47,8 +47,8 @@ from index.store import (
     VECTORS,
     BuildWriter,
     SentenceRef,
-    _chunk,
     _manifest_problem,
+    chunk_from_json,
     display_path,
     find_sources_root,
 )
@@ -356,7 +356,7 @@ class MilvusLocation:
                 chunk_rows = sorted((r["row"], r["chunk"]) for r in _scan(client, passages, ["row", "chunk"]))
                 sentence_rows = sorted((r["row"], r["chunk"], r["start"], r["end"])
                                        for r in _scan(client, sentences_name, ["row", "chunk", "start", "end"]))
-            chunks = [_chunk(text) for _, text in chunk_rows]
+            chunks = [chunk_from_json(text) for _, text in chunk_rows]
             sentences = [SentenceRef(c, s, e) for _, c, s, e in sentence_rows]
         except (ValueError, TypeError, KeyError) as exc:
             raise IndexInvalidError(f"index in {self.where()} cannot be read ({exc}); {rebuild}") from None
@@ -422,6 +422,9 @@ class MilvusBuildWriter:
     def add_sentence(self, sentence: SentenceRef, key: str) -> int:
         return self.stage.add_sentence(sentence, key)
 
+    def add_article(self, source: str, key: str, chunks: int) -> None:
+        self.stage.add_article(source, key, chunks)
+
     def save_lexical(self, lexical: LexicalIndex) -> None:
         """Milvus indexes the passages' text with its own BM25 function; the recipe sets its k1 and b."""
         if lexical.size != self.stage.chunk_count:
@@ -457,7 +460,7 @@ class MilvusBuildWriter:
             with (staged / CHUNKS).open(encoding="utf-8") as chunks, (staged / VECTOR_KEYS).open() as keys:
                 batch: list[dict[str, Any]] = []
                 for row, (line, key) in enumerate(zip(chunks, keys, strict=True)):
-                    chunk = _chunk(line)
+                    chunk = chunk_from_json(line)
                     data = line.rstrip("\n")
                     if len(data.encode("utf-8")) > 65535:
                         raise IndexInvalidError(f"passage {chunk.id} is too long for Milvus (65,535 bytes)")

@@ -12,6 +12,8 @@ Layout of an index folder:
     build-<id>/sentences.faiss  one unit vector per line of sentences.jsonl
     build-<id>/vectors.keys     per row of vectors.faiss, the key of the text embedded (sha256, hex)
     build-<id>/sentences.keys   the same for sentences.faiss; a later build reuses vectors by these keys
+    build-<id>/articles.jsonl   per article, in chunk order: its source, chunking key and chunk count (a later
+                                build reuses the chunks of unchanged articles; see index/chunk_cache.py)
     build-<id>/lexical/         the BM25 index of the chunks (bm25s's own files) and the corpus's words
                                 (see index/lexical.py); a build made before it existed has none
 
@@ -32,7 +34,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -57,7 +59,9 @@ SENTENCES = "sentences.jsonl"
 SENTENCE_VECTORS = "sentences.faiss"
 VECTOR_KEYS = "vectors.keys"
 SENTENCE_KEYS = "sentences.keys"
+ARTICLES = "articles.jsonl"
 DATA_FILES = (CHUNKS, VECTORS, SENTENCES, SENTENCE_VECTORS, VECTOR_KEYS, SENTENCE_KEYS)
+"""Every build has these; ARTICLES and the lexical files came later (see _expected_files)."""
 
 
 @dataclass(frozen=True)
@@ -180,7 +184,7 @@ class BuildWriter:
         self.vectors = VectorFile(self.partial / VECTORS, dimension)
         self.sentence_vectors = VectorFile(self.partial / SENTENCE_VECTORS, dimension)
         self._text = {name: (self.partial / name).open("w", encoding="utf-8", newline="\n")
-                      for name in (CHUNKS, SENTENCES, VECTOR_KEYS, SENTENCE_KEYS)}
+                      for name in (CHUNKS, SENTENCES, VECTOR_KEYS, SENTENCE_KEYS, ARTICLES)}
         self.lexical_recipe: LexicalRecipe | None = None
 
     def __enter__(self) -> BuildWriter:
@@ -193,10 +197,15 @@ class BuildWriter:
 
     def add_chunk(self, chunk: Chunk, key: str) -> int:
         """Append a chunk and the key of its vector text; its row (the vector goes to the same row)."""
-        self._text[CHUNKS].write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
+        self._text[CHUNKS].write(json.dumps(vars(chunk), ensure_ascii=False) + "\n")  # asdict() would deep-copy
         self._text[VECTOR_KEYS].write(key + "\n")
         self.chunk_count += 1
         return self.chunk_count - 1
+
+    def add_article(self, source: str, key: str, chunks: int) -> None:
+        """Record that the last `chunks` chunks written are source's, cut under this chunking key."""
+        self._text[ARTICLES].write(json.dumps({"source": source, "key": key, "chunks": chunks},
+                                              ensure_ascii=False) + "\n")
 
     def add_sentence(self, sentence: SentenceRef, key: str) -> int:
         if not 0 <= sentence.chunk < self.chunk_count:
@@ -220,7 +229,7 @@ class BuildWriter:
         self.sentence_vectors.close()
 
     def _files(self) -> tuple[str, ...]:
-        return DATA_FILES + (LEXICAL_FILES if self.lexical_recipe is not None else ())
+        return DATA_FILES + (ARTICLES,) + (LEXICAL_FILES if self.lexical_recipe is not None else ())
 
     def commit(self, manifest: dict[str, Any]) -> Path:
         """Sync every file, write the manifest last, then point `current` at the build in one atomic rename."""
@@ -450,7 +459,7 @@ def _manifest_problem(m: Any) -> str | None:
     if not isinstance(model, dict) or not all(isinstance(model.get(k), str) for k in ("name", "weights_sha256")):
         return "`model` is not an object with a name and a weights_sha256"
     files = m.get("files")
-    expected = DATA_FILES + (LEXICAL_FILES if "lexical" in m else ())
+    expected = _expected_files(m)
     if not isinstance(files, dict) or sorted(files) != sorted(expected) or not all(
             isinstance(v, str) and _HEX64.fullmatch(v) for v in files.values()):
         return f"`files` must give the sha256 of exactly {', '.join(expected)}"
@@ -476,6 +485,13 @@ def _manifest_problem(m: Any) -> str | None:
             for s in skipped):
         return "`skipped` is not a list of {path, reason}"
     return None
+
+
+def _expected_files(m: dict[str, Any]) -> tuple[str, ...]:
+    """The files a manifest must hash: every build's, the article list when it has one, BM25 when it has one."""
+    files = m.get("files")
+    articles = (ARTICLES,) if isinstance(files, dict) and ARTICLES in files else ()
+    return DATA_FILES + articles + (LEXICAL_FILES if "lexical" in m else ())
 
 
 def _recipe(data: Any) -> LexicalRecipe | None:
@@ -520,7 +536,8 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def _chunk(line: str) -> Chunk:
+def chunk_from_json(line: str) -> Chunk:
+    """A chunk from its line in chunks.jsonl, its fields' types and offsets checked."""
     data = json.loads(line)
     chunk = Chunk(**data)
     ints = (chunk.start, chunk.end, chunk.paragraph)
@@ -569,7 +586,7 @@ def _load_build(index_dir: Path, build: Path, model_name: str, weights_sha256: s
         vectors = faiss.read_index(str(build / VECTORS))
         sentence_vectors = faiss.read_index(str(build / SENTENCE_VECTORS))
         with (build / CHUNKS).open(encoding="utf-8") as handle:
-            chunks = [_chunk(line) for line in handle]
+            chunks = [chunk_from_json(line) for line in handle]
         with (build / SENTENCES).open(encoding="utf-8") as handle:
             sentences = [SentenceRef(*json.loads(line)) for line in handle]
         lexical = (LexicalIndex.load(build / LEXICAL_DIR, _recipe(manifest["lexical"]))  # type: ignore[arg-type]

@@ -124,6 +124,8 @@ class BuildSink(Protocol):
 
     def add_sentence(self, sentence: SentenceRef, key: str) -> int: ...
 
+    def add_article(self, source: str, key: str, chunks: int) -> None: ...
+
     def save_lexical(self, lexical: LexicalIndex) -> None: ...
 
     def commit(self, manifest: dict[str, Any]) -> Path: ...
@@ -155,15 +157,11 @@ class StoreLocation(Protocol):
         ...
 
 
-def effective_lexical(saved: LexicalIndex | None, chunks: list[Chunk], recipe: LexicalRecipe,
-                      warn: bool = True) -> LexicalIndex:
+def effective_lexical(saved: LexicalIndex | None, chunks: list[Chunk], recipe: LexicalRecipe) -> LexicalIndex:
     """The build's saved BM25 index, or one built now when the build has none or the config asks for another."""
     if saved is not None and saved.recipe == recipe:
         return saved
-    if warn:
-        why = "has no saved BM25 index" if saved is None else f"saved BM25 as {saved.recipe}"
-        log.warning("the index %s, the config asks for %s: building it in memory (run citebot index build to "
-                    "save it)", why, recipe)
+    log.info("building BM25 in memory as the config asks: %s", recipe)  # the engine warns, see changed_settings
     return LexicalIndex.build(chunks, recipe)
 
 

@@ -141,6 +141,57 @@ def test_other_embedding_settings_are_not_reused(hash_settings: Settings, seeds_
     assert all("\n" in text for text in embedder.texts)
 
 
+@pytest.fixture
+def chunked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The sources of the articles the chunker is asked to cut, in order."""
+    from index.chunking import Chunker
+
+    seen: list[str] = []
+    original = Chunker.chunk_article
+
+    def recording(self: Chunker, article):  # type: ignore[no-untyped-def]
+        seen.append(article.source)
+        return original(self, article)
+
+    monkeypatch.setattr(Chunker, "chunk_article", recording)
+    return seen
+
+
+def test_only_new_and_edited_articles_are_chunked_again(hash_settings: Settings, seeds_copy: Path,
+                                                         chunked: list[str], tmp_path: Path) -> None:
+    first = build_index(seeds_copy, hash_settings.paths.index, hash_settings)
+    assert first.rechunked == len(chunked) == 3
+    chunked.clear()
+    again = build_index(seeds_copy, hash_settings.paths.index, hash_settings)
+    assert chunked == [] and again.rechunked == 0 and again.chunks == first.chunks
+    edited = sorted(seeds_copy.glob("*.txt"))[0]
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nA closing line added on Tuesday.\n", encoding="utf-8")
+    (seeds_copy / "zz_otters.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    report = build_index(seeds_copy, hash_settings.paths.index, hash_settings)
+    assert sorted(chunked) == sorted([edited.name, "zz_otters.txt"]) and report.rechunked == 2
+    full = build_index(seeds_copy, tmp_path / "full", hash_settings, full=True)
+    assert data_files(report.path) == data_files(full.path)
+    assert (report.path / store.ARTICLES).read_bytes() == (full.path / store.ARTICLES).read_bytes()
+
+
+def test_other_chunk_settings_or_a_damaged_article_list_chunk_everything(
+        hash_settings: Settings, seeds_copy: Path, chunked: list[str], caplog: pytest.LogCaptureFixture) -> None:
+    from dataclasses import replace
+
+    first = build_index(seeds_copy, hash_settings.paths.index, hash_settings)
+    smaller = replace(hash_settings, chunking=replace(hash_settings.chunking, max_tokens=64))
+    chunked.clear()
+    report = build_index(seeds_copy, hash_settings.paths.index, smaller)
+    assert report.rechunked == 3 and report.chunks > first.chunks
+    before = data_files(report.path)
+    with open(report.path / store.ARTICLES, "a", encoding="utf-8") as handle:
+        handle.write('{"source": "x.txt", "key": "0", "chunks": 1}\n')
+    with caplog.at_level(logging.WARNING):
+        again = build_index(seeds_copy, hash_settings.paths.index, smaller)
+    assert again.rechunked == 3 and "not reusing the current build's chunks" in caplog.text
+    assert data_files(again.path) == before
+
+
 def test_the_vector_files_are_what_faiss_writes(tmp_path: Path) -> None:
     import faiss
 

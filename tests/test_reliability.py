@@ -296,6 +296,9 @@ def test_a_second_build_refuses_while_the_first_runs(tmp_path: Path) -> None:
     first = subprocess.Popen([*CLI, "index", "build", "--sources", str(sources), "--config", str(config)],
                              env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _wait_for_lock(index, first)
+    while f"pid {first.pid}" not in (index / store.LOCK).read_text(encoding="utf-8"):  # written just after the flock
+        assert first.poll() is None
+        time.sleep(0.002)
     first.send_signal(signal.SIGSTOP)  # hold it mid-build
     try:
         second = cli("index", "build", "--sources", str(sources), "--config", str(config))
