@@ -80,6 +80,7 @@ def main() -> None:
             runs["one_added"] = run_build(args.code, sources, index, args.config)
     result = {"label": args.label, "sources": str(args.sources), "articles": len(files),
               "config": args.config or "config/default.toml", "cpus": os.cpu_count(),
+              "load_average_after": round(os.getloadavg()[0], 1),
               "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **runs}
     for name, run in runs.items():
         print(f"{args.label:8} {name:10} {run['seconds']:7.1f} s  peak RSS {run['peak_rss_mb']} MB  "

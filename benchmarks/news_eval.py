@@ -40,15 +40,15 @@ def ensure_folder() -> None:
         subprocess.run([sys.executable, str(SHARED / "bbc_folder.py"), str(FOLDER)], check=True)
 
 
-def ensure_index(settings) -> None:
+def ensure_index(settings, index: Path) -> None:
     try:
-        manifest = read_manifest(INDEX)
-        stale = stale_sources(INDEX, settings.ingest) + changed_settings(manifest, settings)
+        manifest = read_manifest(index)
+        stale = stale_sources(index, settings.ingest) + changed_settings(manifest, settings)
     except CitebotError as exc:
         stale = [str(exc).split(";")[0]]  # no index yet, or one this citebot cannot read
     if stale:
-        print(f"Building {INDEX} ({stale[0]}{' ...' if len(stale) > 1 else ''})", file=sys.stderr)
-        build_index(FOLDER, INDEX, settings, progress=True)
+        print(f"Building {index} ({stale[0]}{' ...' if len(stale) > 1 else ''})", file=sys.stderr)
+        build_index(FOLDER, index, settings, progress=True)
 
 
 def main() -> int:
@@ -56,13 +56,14 @@ def main() -> int:
     parser.add_argument("--config", help="settings file (default: config/default.toml)")
     parser.add_argument("--misses", metavar="FILE", help="write the missed questions here (JSONL)")
     parser.add_argument("--questions", default=str(SHARED / "news_dev.jsonl"), help="question set (JSONL)")
+    parser.add_argument("--index", type=Path, default=INDEX, help=f"index folder of {FOLDER} (default: {INDEX})")
     parser.add_argument("--no-save", action="store_true", help="do not write benchmarks/results/news_dev.json")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     os.chdir(ROOT)  # sources are cited relative to the folder the index was built in
-    settings = load_settings(args.config).with_index(INDEX)
+    settings = load_settings(args.config).with_index(args.index)
     ensure_folder()
-    ensure_index(settings)
+    ensure_index(settings, args.index)
     report = evaluate_golden(Engine(settings), Path(args.questions),
                              misses=Path(args.misses) if args.misses else None)
     print(render_report(report))

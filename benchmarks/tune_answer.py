@@ -38,10 +38,11 @@ from retrieval.evaluate import (  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results" / "answer.json"
 GRID = {
     "word_overlap_weight": (0.0, 0.1, 0.25, 0.4),
-    "kind_weight": (0.0, 0.05, 0.1, 0.2),
-    "rank_weight": (0.0, 0.03, 0.1),
+    "kind_weight": (0.0, 0.1, 0.2),
+    "rank_weight": (0.0, 0.1),
+    "extend_ratio": (0.6, 0.8),
     "max_sentences": (1, 2),
-    "passages_considered": (1, 2, 3),
+    "passages_considered": (1, 2),
 }
 
 
@@ -69,7 +70,7 @@ def accuracy(questions: list[dict], settings) -> float:
         sentences = [s for s in q["sentences"] if s.passage_rank <= settings.passages_considered]
         picked = pick_answer(q["searched"], sentences, settings, q["kind"])
         if picked:
-            first, last = picked
+            first, last, _ = picked
             right += any(s.overlap(first.source, first.start, last.end) > 0 for s in q["spans"])
     return right / len(questions) if questions else 0.0
 
@@ -97,9 +98,14 @@ def main() -> None:
     def by(*names: str):
         return max(rows, key=lambda r: sum(r[1][n] for n in names))
 
+    # Each setting moved alone from the current config: which change helps where.
+    one_change = {f"{name}={value}": {n: round(accuracy(qs, replace(settings.answer, **{name: value})), 4)
+                                      for n, qs in splits.items()}
+                  for name, values in GRID.items() for value in values if getattr(settings.answer, name) != value}
     report = {
         "command": "python benchmarks/tune_answer.py " + " ".join(sys.argv[1:]),
         "current": current,
+        "one_change": one_change,
         "best_on_golden_and_news": by("golden", "news"),
         # Chosen on one half of the news articles (and the golden set), scored on the other half.
         "chosen_on_news_a": by("golden", "news_a"),

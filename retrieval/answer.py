@@ -37,9 +37,9 @@ def _content_words(text: str) -> set[str]:
 
 
 def pick_answer(question: str, candidates: list[Sentence], settings: AnswerSettings,
-                kind: QuestionKind = ANY_KIND) -> tuple[Sentence, Sentence] | None:
-    """First and last sentence of the answer quote: the best-scoring sentence, joined with an adjacent
-    one of the same passage that scores nearly as well. candidates are in passage order, then file order.
+                kind: QuestionKind = ANY_KIND) -> tuple[Sentence, Sentence, Sentence] | None:
+    """First and last sentence of the answer quote, and its best: the best-scoring sentence, joined with an
+    adjacent one of the same passage that scores nearly as well. candidates are in passage order, then file order.
     A sentence holding the kind of fact asked for (a new name for "who", a number for "how many") gains
     `kind_weight`.
     """
@@ -64,4 +64,4 @@ def pick_answer(question: str, candidates: list[Sentence], settings: AnswerSetti
         if not neighbours:
             break
         chosen = sorted(chosen + [max(neighbours, key=lambda i: scores[i])])
-    return candidates[chosen[0]], candidates[chosen[-1]]
+    return candidates[chosen[0]], candidates[chosen[-1]], candidates[best]

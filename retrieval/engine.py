@@ -110,14 +110,15 @@ class Engine:
         return candidates
 
     def _answer(self, searched: str, rows: list[int], sentence_scores: RowScores,
-                kind: QuestionKind) -> Answer | None:
+                kind: QuestionKind) -> tuple[Answer, str] | None:
+        """The answer quote, and its best sentence (what a follow-up leans on)."""
         picked = pick_answer(searched, self.answer_sentences(rows, sentence_scores), self.settings.answer, kind)
         if picked is None:
             return None
-        first, last = picked
+        first, last, best = picked
         chunk = self.stored.chunks[rows[first.passage_rank - 1]]
         text = chunk.text[first.start - chunk.start:last.end - chunk.start]
-        return Answer(text, chunk.source, first.start, last.end, first.passage_rank)
+        return Answer(text, chunk.source, first.start, last.end, first.passage_rank), best.text
 
     def first_stage(self, question: str, conversation: Conversation | None = None) -> Candidates:
         """The searched text and the fused ranking of fresh sources, before the second stage."""
@@ -147,12 +148,13 @@ class Engine:
         best_similarity = evidence.best_similarity
         reason = abstain_reason(evidence, r.abstain_below, r.abstain_missing)
         abstained = reason is not None
-        answer = None
+        answer, core = None, ""
         if not abstained:
             considered = slots[:min(top_k, self.settings.answer.passages_considered)]
-            answer = self._answer(searched, [s.row for s in considered], sentence_scores, found.context.kind)
+            picked = self._answer(searched, [s.row for s in considered], sentence_scores, found.context.kind)
+            answer, core = picked if picked else (None, "")
         if conversation is not None:
-            conversation.remember(question, searched, answer.text if answer else "",
-                                  answer.source if answer else None)
+            # A follow-up leans on the answer's best sentence: a neighbour added to the quote brings names of its own.
+            conversation.remember(question, searched, core, answer.source if answer else None)
         return Result(question, searched, abstained, answer, tuple(passages[:top_k]),
                       tuple(passages[top_k:top_k + MORE_PASSAGES]), best_similarity, evidence.missing, reason)
