@@ -39,16 +39,6 @@ VARIANTS: dict[str, list[str]] = {
     "lex_previous": ["lexical.context=previous"],
     "lex_names": ["lexical.context=names"],
     "lex_lead": ["lexical.context=lead"],
-    # [context]: ranking vectors mixed from stored ones
-    "sent_nb_0.25": ["context.sentence_neighbours=0.25"],
-    "sent_nb_0.5": ["context.sentence_neighbours=0.5"],
-    "sent_title_0.25": ["context.sentence_title=0.25"],
-    "pass_prev_0.25": ["context.passage_previous=0.25"],
-    "pass_prev_0.5": ["context.passage_previous=0.5"],
-    "pass_title_0.1": ["context.passage_title=0.1"],
-    "pass_title_0.25": ["context.passage_title=0.25"],
-    "sent_lead_0.25": ["context.sentence_lead=0.25"],
-    "pass_lead_0.25": ["context.passage_lead=0.25"],
 }
 
 

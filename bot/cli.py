@@ -29,6 +29,7 @@ examples:
   printf 'What did Theresa May tell MPs?\\nWhich kinds of hatred did she name?\\n' | citebot chat --json
   citebot index build --sources ~/articles --index ~/articles-index
   citebot ask "..." --index ~/articles-index
+  citebot index build --store milvus      # the same sources into Milvus ([store] in the config)
   citebot eval
 """
 
@@ -45,14 +46,25 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(getattr(args, "config", None))
     if getattr(args, "index", None):
         settings = settings.with_index(Path(args.index))
+    if getattr(args, "store", None):
+        settings = settings.with_store(args.store)
     return settings
 
 
-def _build(settings: Settings, sources: Path, full: bool = False) -> None:
-    from index.build import build_index
+def _where(settings: Settings) -> str:
+    """Where the index lives, as messages name it."""
+    if settings.store.kind == "milvus":
+        return f"Milvus collection {settings.store.collection!r} at {settings.store.uri}"
+    return str(_display_path(settings.paths.index))
 
-    print(f"Indexing the articles in {sources} into {_display_path(settings.paths.index)} ...", file=sys.stderr)
-    report = build_index(sources, settings.paths.index, settings, progress=True, full=full)
+
+def _build(settings: Settings, sources: Path, full: bool = False) -> None:
+    from index.build import build_store
+    from index.stores import store_location
+
+    store_location(settings).current_name()  # Milvus not installed or unreachable: one line, before anything else
+    print(f"Indexing the articles in {sources} into {_where(settings)} ...", file=sys.stderr)
+    report = build_store(sources, settings, progress=True, full=full)
     for skipped in report.skipped:
         print(f"skipped {sources / skipped.path}: {skipped.reason}", file=sys.stderr)
     print(f"Indexed {report.articles} article(s) as {report.chunks} passages in {report.seconds:.1f} s; "
@@ -93,9 +105,9 @@ def _engine(settings: Settings, build_if_missing: bool) -> Engine:
     try:
         return Engine(settings)
     except IndexMissingError:
-        if not build_if_missing or settings.paths.index.exists():
+        if not build_if_missing or (settings.store.kind == "faiss" and settings.paths.index.exists()):
             raise
-    print(f"No index in {_display_path(settings.paths.index)} yet; building it first (once).", file=sys.stderr)
+    print(f"No index in {_where(settings)} yet; building it first (once).", file=sys.stderr)
     _build(settings, _display_path(settings.paths.sources))
     return Engine(settings)
 
@@ -121,27 +133,32 @@ def _megabytes(size: int) -> str:
 
 
 def cmd_index_status(args: argparse.Namespace) -> int:
-    from index.build import changed_settings, stale_sources
-    from index.store import build_running, leftovers, load_index, remove_leftovers
+    from index.build import changed_settings, source_changes
+    from index.store import build_running, leftovers, remove_leftovers
+    from index.stores import open_index, store_location
     from retrieval.freshness import corrupt_passages
 
     settings = _settings(args)
-    index_dir = settings.paths.index
+    location = store_location(settings)
+    index_dir = location.folder
     running = build_running(index_dir)
     found = leftovers(index_dir)
     removed = {left.path for left in remove_leftovers(index_dir)} if found and not running else set()
     name, weights, dimension = _configured_model(settings)
-    stored = load_index(index_dir, model_name=name, weights_sha256=weights, dimension=dimension)  # every check
+    stored = open_index(settings, model_name=name, weights_sha256=weights, dimension=dimension,
+                        with_lexical=False)  # every check a load makes
     bad = corrupt_passages(stored.chunks, stored.sources)
     if bad:
         raise IndexInvalidError(
             f"index in {stored.path} is corrupt: {len(bad)} passage(s) do not match their unchanged source "
-            f"(first: {bad[0].id} in {bad[0].source}); rebuild it with: citebot index build --index {index_dir}")
+            f"(first: {bad[0].id} in {bad[0].source}); rebuild it with: citebot index build "
+            f"{'--store milvus' if location.kind == 'milvus' else f'--index {index_dir}'}")
     manifest = stored.manifest
-    changes = stale_sources(index_dir, settings.ingest) + changed_settings(manifest, settings)
+    changes = source_changes(manifest, stored.sources_root, settings.ingest) + changed_settings(manifest, settings)
     vectors = manifest.get("vectors") if isinstance(manifest.get("vectors"), dict) else {}
     status = {
-        "index": str(_display_path(index_dir)),
+        "index": _where(settings),
+        "store": stored.store.describe(),
         "build": stored.path.name,
         "built_at": manifest["built_at"],
         "model": manifest["model"]["name"],
@@ -151,24 +168,30 @@ def cmd_index_status(args: argparse.Namespace) -> int:
         "articles": len(manifest["sources"]),
         "passages": manifest["chunk_count"],
         "chunking": manifest["chunking"],
-        "vectors": {k: vectors.get(k) for k in ("embedded", "reused")},
+        "vectors": {k: vectors.get(k) for k in ("embedded", "reused", "reused_from")},
         "skipped": manifest["skipped"],
         "up_to_date": not changes,
         "changes": changes,
         "leftovers": [{"path": left.path.name, "bytes": left.size, "removed": left.path in removed} for left in found],
         "build_running": running,
     }
+    if location.kind == "milvus":
+        status["rollback"] = sorted(location.kept() - {stored.path.name})  # type: ignore[attr-defined]
+        status["leftover_builds"] = location.leftovers()  # type: ignore[attr-defined]
     if args.json:
         print(json.dumps(status, ensure_ascii=False, indent=2))
         return 0
     print(f"index      {status['index']} ({status['build']}, built {status['built_at']})")
+    print(f"store      {', '.join(f'{k} {v}' for k, v in status['store'].items() if k not in ('uri', 'folder'))}")
     runtime = f", built on {status['runtime']}" if status["runtime"] else ""
     print(f"model      {status['model']} (weights sha256 {str(status['weights_sha256'])[:12]}…{runtime})")
     print(f"sources    {status['sources_root']}: {status['articles']} article(s), {status['passages']} passages")
     print(f"chunking   {status['chunking']}")
     if status["vectors"]["embedded"] is not None:
+        reused_from = status["vectors"]["reused_from"] or ""  # a Milvus build's first: the FAISS folder's build
+        source = Path(reused_from).name if location.kind == "milvus" and "/" in reused_from else "the build before"
         print(f"vectors    {status['vectors']['embedded']} texts embedded, {status['vectors']['reused']} reused "
-              "from the build before")
+              f"from {source}")
     for skipped in status["skipped"]:
         print(f"skipped    {skipped['path']}: {skipped['reason']}")
     if running:
@@ -176,6 +199,10 @@ def cmd_index_status(args: argparse.Namespace) -> int:
     for left in found:
         fate = "removed" if left.path in removed else "kept: a build is running"
         print(f"leftover   {left.path.name} ({_megabytes(left.size)}, from an interrupted build): {fate}")
+    for name in status.get("rollback", []):
+        print(f"rollback   {name} (the build before, kept)")
+    for name in status.get("leftover_builds", []):
+        print(f"leftover   {name} (collections of an interrupted build; the next build drops them)")
     print("status     up to date" if not changes else "status     STALE, run: citebot index build")
     for change in changes:
         print(f"           {change}")
@@ -290,7 +317,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import discord
 
     from bot.client import serve
-    from index.store import read_manifest
+    from index.stores import store_location
     from retrieval.engine import Engine
 
     token = os.environ.get("DISCORD_TOKEN", "").strip()
@@ -298,7 +325,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CitebotError("DISCORD_TOKEN is not set; put the bot token from the Discord developer portal in the "
                            "environment: DISCORD_TOKEN=... citebot serve (see the README)")
     settings = _settings(args)
-    read_manifest(settings.paths.index)  # no index: say so now, not after connecting
+    store_location(settings).read_manifest()  # no index: say so now, not after connecting
     discord.utils.setup_logging(level=logging.INFO)
     import_bm25s_lean()
     try:
@@ -322,6 +349,9 @@ def _parser() -> argparse.ArgumentParser:
     with_index = argparse.ArgumentParser(add_help=False)
     with_index.add_argument("--index", metavar="DIR",
                             help="index folder (default: [paths] index in the config, var/index)")
+    with_index.add_argument("--store", choices=("faiss", "milvus"),
+                            help="where the vectors live (default: [store] kind in the config, faiss); milvus "
+                                 "uses [store] uri and collection")
 
     parser = argparse.ArgumentParser(
         prog="citebot", parents=[common],

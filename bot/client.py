@@ -74,7 +74,10 @@ class CitebotClient(discord.Client):
         assert self.engine is not None
         self.conversations = Conversations(lambda: self.engine.new_conversation())  # type: ignore[union-attr]
         if self.settings.bot.reload_seconds > 0:
-            watcher = IndexWatcher(self.settings.paths.index, self.engine_factory, self.engine)
+            from index.stores import store_location
+
+            location = store_location(self.settings)
+            watcher = IndexWatcher(location.folder, self.engine_factory, self.engine, location.current_name)
             self._watch = asyncio.create_task(watcher.watch(
                 self.settings.bot.reload_seconds, self._reloader, lambda: self.engine, self.use_engine))
         self.add_dynamic_items(MoreSources, ShowPassage, Vote)

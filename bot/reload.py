@@ -31,15 +31,22 @@ def current_target(index_dir: Path) -> str | None:
 class IndexWatcher:
     """Loads an Engine for each new build the index folder's `current` link points at."""
 
-    def __init__(self, index_dir: Path, factory: Callable[[], Engine], loaded: Engine) -> None:
+    def __init__(self, index_dir: Path, factory: Callable[[], Engine], loaded: Engine,
+                 current: Callable[[], str | None] | None = None) -> None:
         self.index_dir = index_dir
         self.factory = factory
+        self.current = current or (lambda: current_target(index_dir))
+        """The name of the build serving now (the `current` link's target; for Milvus, the alias's collection)."""
         self.seen = loaded.stored.path.name
         """The build last loaded, or last tried and failed: not tried again until the link moves."""
 
     def moved(self) -> str | None:
         """The build `current` names now, when it is not the one last seen."""
-        target = current_target(self.index_dir)
+        try:
+            target = self.current()
+        except Exception as exc:  # the store unreachable for a moment: try again at the next check
+            log.warning("cannot check for a new index build (%s: %s)", type(exc).__name__, exc)
+            return None
         return target if target is not None and target != self.seen else None
 
     async def reload(self, executor: Executor, serving: Engine) -> Engine | None:

@@ -7,6 +7,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,8 +19,11 @@ from index.errors import IndexInvalidError
 from index.incremental import KEY_SCHEME, ReuseSource, Vectorizer, key_prefix, text_key
 from index.lexical import LexicalBuilder, LexicalRecipe
 from index.settings import IngestSettings, Settings
-from index.store import BuildWriter, SentenceRef, find_sources_root, holding_build_lock, read_manifest
+from index.store import SentenceRef, find_sources_root, holding_build_lock, read_manifest
 from index.tokens import count_tokens
+
+if TYPE_CHECKING:
+    from index.stores import StoreLocation
 
 
 @dataclass(frozen=True)
@@ -69,9 +73,19 @@ class _TimedEmbedder:
             self.seconds += time.perf_counter() - began
 
 
+def build_store(sources: Path, settings: Settings, *, embedder: Embedder | None = None, progress: bool = False,
+                full: bool = False) -> BuildReport:
+    """Index sources into the configured store ([store] kind): the FAISS folder at [paths] index, or Milvus."""
+    from index.stores import store_location
+
+    location = store_location(settings)
+    return build_index(sources, location.folder, settings, embedder=embedder, progress=progress, full=full,
+                       location=location)
+
+
 @holding_build_lock  # one build per index folder at a time: covers the reuse read and the write
 def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder: Embedder | None = None,
-                progress: bool = False, full: bool = False) -> BuildReport:
+                progress: bool = False, full: bool = False, location: StoreLocation | None = None) -> BuildReport:
     """Index every article under sources into index_dir; the old index serves until the swap.
 
     Articles are chunked, written and embedded one by one, vectors straight to disk. Unless full, the vector of
@@ -89,8 +103,14 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
     corpus = read_corpus(sources, settings.ingest)
     chunker = Chunker(settings.chunking, count_tokens, embedder.count_tokens)
     prefix = key_prefix(embedder, settings.embedding)
-    reuse = None if full else ReuseSource.open(index_dir, prefix, embedder.dimension)
-    chunk_cache = ChunkCache.open(reuse.build, read_manifest(index_dir, reuse.build)) if reuse else None
+    if location is None:
+        from index.faiss_store import FaissFolder
+
+        location = FaissFolder(index_dir)
+    reuse = None if full else location.reuse_source(prefix, embedder.dimension)
+    # Chunks are reused from an index folder's build (a Milvus build's are not read back: those are chunked anew).
+    chunk_cache = (ChunkCache.open(reuse.build, read_manifest(index_dir, reuse.build))
+                   if isinstance(reuse, ReuseSource) else None)
     rechunked = 0
     timed = _TimedEmbedder(embedder)
     vectorizer = Vectorizer(timed, settings.embedding.batch_size, reuse)  # type: ignore[arg-type]
@@ -98,7 +118,7 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
     lexical = LexicalBuilder(LexicalRecipe.of(settings.retrieval, settings.embedding.title_in_vectors,
                                                    settings.lexical))
     try:
-        with BuildWriter(index_dir, embedder.dimension) as writer, tqdm(
+        with location.writer(embedder.dimension) as writer, tqdm(
                 corpus.articles, desc="Indexing articles", unit="article", file=sys.stderr,
                 disable=not progress, dynamic_ncols=True) as articles:
             for article in articles:
@@ -134,7 +154,8 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
                 "sources": {article.source: article.fingerprint for article in corpus.articles},
                 "skipped": [asdict(s) for s in corpus.skipped],
                 "vectors": {"key_prefix": prefix.hex(), "key_scheme": KEY_SCHEME,
-                            "embedded": vectorizer.embedded, "reused": vectorizer.reused},
+                            "embedded": vectorizer.embedded, "reused": vectorizer.reused,
+                            "reused_from": str(reuse.build) if reuse is not None else None},
             }
             path = writer.commit(manifest)
             chunk_count = writer.chunk_count
@@ -167,7 +188,8 @@ def changed_settings(manifest: dict, settings: Settings) -> list[str]:
         same = isinstance(saved, dict) and LexicalRecipe(**saved) == lexical
     except TypeError:
         same = False
-    if not same:
+    in_milvus = isinstance(manifest.get("store"), dict) and manifest["store"].get("kind") == "milvus"
+    if not same and not in_milvus:  # Milvus keeps no files: bm25s is made at every load
         what = ("the build has no saved BM25 index" if "lexical" not in manifest else
                 "[retrieval] bm25_k1, bm25_b, lexical_title or [lexical] differs from the build's saved BM25 index")
         changes.append(f"settings: {what} (BM25 is built in memory at every load until a rebuild)")
@@ -177,8 +199,12 @@ def changed_settings(manifest: dict, settings: Settings) -> list[str]:
 def stale_sources(index_dir: Path, ingest: IngestSettings) -> list[str]:
     """What changed in the sources since the index was built: changed, added and removed files."""
     manifest = read_manifest(index_dir)
+    return source_changes(manifest, find_sources_root(manifest, index_dir), ingest)
+
+
+def source_changes(manifest: dict, root: Path, ingest: IngestSettings) -> list[str]:
+    """What changed in the sources under root since the build of manifest."""
     built = manifest["sources"]
-    root = find_sources_root(manifest, index_dir)
     now = source_fingerprints(root, ingest) if root.is_dir() else {}
     changes = [f"changed: {p}" for p in built if p in now and now[p] != built[p]]
     changes += [f"added: {p}" for p in now if p not in built]

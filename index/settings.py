@@ -100,24 +100,6 @@ class LexicalSettings:
 
 
 @dataclass(frozen=True)
-class ContextSettings:
-    """Ranking vectors mixed from stored ones at load time (retrieval/context.py); 0 = off."""
-
-    sentence_neighbours: float = 0.0
-    """A sentence is ranked by its vector plus this share of the sentences' before and after it."""
-    sentence_title: float = 0.0
-    """...plus this share of its article title's vector."""
-    passage_previous: float = 0.0
-    """A passage is ranked by its vector plus this share of the passage before it in its article."""
-    passage_title: float = 0.0
-    """...plus this share of its article title's vector."""
-    sentence_lead: float = 0.0
-    """A sentence is ranked by its vector plus this share of its article's first sentence's (the lead's)."""
-    passage_lead: float = 0.0
-    """A passage is ranked by its vector plus this share of its article's first sentence's."""
-
-
-@dataclass(frozen=True)
 class RerankSettings:
     depth: int
     weights: dict
@@ -157,6 +139,28 @@ class BotSettings:
 
 
 @dataclass(frozen=True)
+class StoreSettings:
+    kind: str
+    """"faiss" (the index folder at [paths] index) or "milvus"."""
+    uri: str
+    """Milvus: a local .db path (Milvus Lite) or http://host:19530 (a server or cluster)."""
+    collection: str
+    """Milvus: the alias readers search; each build is a collection of its own behind it."""
+    token_env: str
+    """Milvus: the environment variable holding the token (user:password or an API key); never the file."""
+    lexical: str
+    """Milvus: where the BM25 ranking comes from, "bm25s" (as the FAISS path) or "milvus" (its BM25 function)."""
+
+    @property
+    def is_server(self) -> bool:
+        return self.uri.startswith(("http://", "https://", "tcp://", "grpc://"))
+
+
+STORE_DEFAULTS = {"kind": "faiss", "uri": "var/milvus.db", "collection": "citebot", "token_env": "MILVUS_TOKEN",
+                  "lexical": "bm25s"}
+
+
+@dataclass(frozen=True)
 class Settings:
     paths: Paths
     ingest: IngestSettings
@@ -164,15 +168,18 @@ class Settings:
     embedding: EmbeddingSettings
     retrieval: RetrievalSettings
     lexical: LexicalSettings
-    context: ContextSettings
     rerank: RerankSettings
     answer: AnswerSettings
     conversation: ConversationSettings
     limits: LimitSettings
     bot: BotSettings
+    store: StoreSettings = StoreSettings(**STORE_DEFAULTS)
 
     def with_index(self, index_dir: Path) -> Settings:
         return replace(self, paths=replace(self.paths, index=index_dir))
+
+    def with_store(self, kind: str) -> Settings:
+        return replace(self, store=replace(self.store, kind=kind))
 
 
 _SECTIONS = {
@@ -182,13 +189,15 @@ _SECTIONS = {
     "embedding": EmbeddingSettings,
     "retrieval": RetrievalSettings,
     "lexical": LexicalSettings,
-    "context": ContextSettings,
     "rerank": RerankSettings,
     "answer": AnswerSettings,
     "conversation": ConversationSettings,
     "limits": LimitSettings,
     "bot": BotSettings,
+    "store": StoreSettings,
 }
+_OPTIONAL = {"store": STORE_DEFAULTS}
+"""Sections a config may leave out (written before they existed), with their defaults."""
 
 
 def _build_section(name: str, cls: type, table: dict[str, Any], root: Path) -> Any:
@@ -238,8 +247,12 @@ def load_settings(config_path: Path | str | None = None) -> Settings:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     root = path.resolve().parent.parent
     sections = {
-        name: _build_section(name, cls, data.get(name, {}), root) for name, cls in _SECTIONS.items()
+        name: _build_section(name, cls, {**_OPTIONAL.get(name, {}), **data.get(name, {})}, root)
+        for name, cls in _SECTIONS.items()
     }
+    store = sections["store"]
+    if not store.is_server and not Path(store.uri).is_absolute():
+        sections["store"] = replace(store, uri=str(root / store.uri))  # a Milvus Lite file, like [paths]
     _check(Settings(**sections))
     unknown = sorted(set(data) - set(_SECTIONS))
     if unknown:
@@ -259,6 +272,13 @@ def _check(settings: Settings) -> None:
     runtime = settings.embedding.runtime
     if runtime not in ("onnx", "torch"):
         raise ConfigError(f'config [embedding] runtime must be "onnx" or "torch", got {runtime!r}')
+    store = settings.store
+    if store.kind not in ("faiss", "milvus"):
+        raise ConfigError(f'config [store] kind must be "faiss" or "milvus", got {store.kind!r}')
+    if store.lexical not in ("bm25s", "milvus"):
+        raise ConfigError(f'config [store] lexical must be "bm25s" or "milvus", got {store.lexical!r}')
+    if settings.retrieval.top_k < 1:
+        raise ConfigError("config [retrieval] top_k must be at least 1")
     lexical = settings.lexical
     if lexical.stopwords not in STOPWORD_LISTS:
         raise ConfigError(f"config [lexical] stopwords must be one of {', '.join(STOPWORD_LISTS)}, "

@@ -154,8 +154,9 @@ def evaluate_beir(folder: Path, split: str, settings: Settings, embedder: Embedd
         hits, signals = searcher.rank(query, query_vector, sentence_scores)
         context = engine.reranker.context(query, query)
         order = [h.row for h in engine.reranker.rerank(context, hits, signals, sentence_scores)]  # as the bot ranks
-        dense = [int(r) for r in np.argsort(-signals.dense, kind="stable")]
-        lexical = [int(r) for r in np.argsort(-signals.lexical, kind="stable") if signals.lexical[r] > 0]
+        dense_all, lexical_all = np.asarray(signals.dense), np.asarray(signals.lexical)  # recall@100: every row
+        dense = [int(r) for r in np.argsort(-dense_all, kind="stable")]
+        lexical = [int(r) for r in np.argsort(-lexical_all, kind="stable") if lexical_all[r] > 0]
         runs["dense"][query_id] = rank_documents(dense, engine, doc_of_source)
         runs["lexical"][query_id] = rank_documents(lexical, engine, doc_of_source)
         # Past the fused candidates, the dense order fills the list to 100 documents for recall@100.

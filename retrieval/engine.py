@@ -6,15 +6,13 @@ import logging
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
 from index.build import changed_settings
 from index.chunking import Chunk
 from index.documents import normalise_line
 from index.embed import Embedder, make_embedder
 from index.errors import QuestionError
 from index.settings import Settings
-from index.store import StoredIndex, load_index
+from index.stores import LoadedIndex, open_index
 from retrieval.abstain import Evidence, abstain_reason, missing_specifics
 from retrieval.answer import Sentence, pick_answer
 from retrieval.citations import Answer, Citation, Passage, Result
@@ -24,7 +22,7 @@ from retrieval.features import Context
 from retrieval.freshness import SourceWatcher
 from retrieval.query import QuestionKind
 from retrieval.rerank import Reranker
-from retrieval.search import Hit, HybridSearcher, Signals
+from retrieval.search import Hit, HybridSearcher, RowScores, Signals
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +44,7 @@ class Candidates:
     context: Context
     hits: list[Hit]
     signals: Signals
-    sentence_scores: np.ndarray
+    sentence_scores: RowScores
 
 
 class Engine:
@@ -55,12 +53,11 @@ class Engine:
     def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings.embedding)
-        self.stored: StoredIndex = load_index(
-            settings.paths.index, model_name=self.embedder.name,
+        self.stored: LoadedIndex = open_index(
+            settings, model_name=self.embedder.name,
             weights_sha256=self.embedder.weights_sha256, dimension=self.embedder.dimension,
         )
-        self.searcher = HybridSearcher(self.stored, self.embedder, settings.retrieval,
-                                       settings.lexical, settings.context)
+        self.searcher = HybridSearcher(self.stored, self.embedder, settings.retrieval)
         self.reranker = Reranker(self.searcher, settings.rerank)
         self.sources = SourceWatcher(self.stored.sources)  # passages of changed sources are never cited
         self.sources.check_all()
@@ -100,9 +97,10 @@ class Engine:
         return Passage(rank, hit.score, chunk.text, citation, chunk.id, max(hit.dense_score, hit.sentence_score),
                        twins)
 
-    def answer_sentences(self, rows: list[int], sentence_scores: np.ndarray) -> list[Sentence]:
+    def answer_sentences(self, rows: list[int], sentence_scores: RowScores) -> list[Sentence]:
         """The sentences of the given passages, in passage order then file order, with their similarity."""
         candidates = []
+        sentence_scores[[i for row in rows for i in self.searcher.sentences_by_chunk.get(row, [])]]  # one fetch
         for rank, row in enumerate(rows, start=1):
             chunk = self.stored.chunks[row]
             for i in self.searcher.sentences_by_chunk.get(row, []):
@@ -111,7 +109,7 @@ class Engine:
                 candidates.append(Sentence(rank, chunk.source, ref.start, ref.end, text, float(sentence_scores[i])))
         return candidates
 
-    def _answer(self, searched: str, rows: list[int], sentence_scores: np.ndarray,
+    def _answer(self, searched: str, rows: list[int], sentence_scores: RowScores,
                 kind: QuestionKind) -> tuple[Answer, str] | None:
         """The answer quote, and its best sentence (what a follow-up leans on)."""
         picked = pick_answer(searched, self.answer_sentences(rows, sentence_scores), self.settings.answer, kind)

@@ -48,6 +48,12 @@ class Reranker:
                  sentence_scores: np.ndarray) -> np.ndarray:
         rows = [h.row for h in hits]
         fused = {h.row: h.score for h in hits}
+        # What the features read, fetched in one call per signal (a top-k store has only the searched rows).
+        view, searcher = self.view, self.searcher
+        sources = dict.fromkeys(view.chunks[r].source for r in rows)
+        signals.dense[[r for source in sources for r in view.rows_by_source[source]]]
+        signals.lexical[rows]
+        sentence_scores[[s for r in rows for s in searcher.sentences_by_chunk.get(r, [])]]
         return candidate_features(context, rows, fused, signals.dense, signals.lexical, sentence_scores, self.view,
                                   self.searcher.sentences_by_chunk, self.searcher.sentence_spans)
 

@@ -1,18 +1,18 @@
-"""Hybrid search: dense (FAISS), best-sentence and lexical (BM25) rankings, fused by RRF or a convex combination."""
+"""Hybrid search: dense, best-sentence and lexical (BM25) rankings, fused by RRF or a convex combination."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from index.chunking import Chunk
 from index.embed import Embedder
-from index.lexical import LexicalIndex, LexicalRecipe
-from index.settings import ContextSettings, LexicalSettings, RetrievalSettings
-from index.store import StoredIndex
-from retrieval import context as ctx
+from index.settings import RetrievalSettings
+from index.stores import LoadedIndex, Ranked, SearchStore
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +39,14 @@ def reciprocal_rank_fusion(rankings: list[list[int]], weights: list[float], k: i
 
 @dataclass(frozen=True)
 class Signals:
-    dense: np.ndarray
+    """Each chunk's score by each ranking signal (RowScores from the searcher; plain arrays work too)."""
+
+    dense: RowScores | np.ndarray
     """Cosine similarity of the query and each chunk."""
-    best_sentence: np.ndarray
+    best_sentence: RowScores | np.ndarray
     """Cosine similarity of the query and each chunk's best-matching sentence."""
-    lexical: np.ndarray
+    lexical: RowScores | np.ndarray
     """BM25 score of each chunk."""
-    cosine: np.ndarray | None = None
-    """Cosine of the query and each chunk's own vector, when `dense` ranks by context-mixed vectors."""
-    sentence_cosine: np.ndarray | None = None
-    """Cosine of the query and each chunk's best sentence, when `best_sentence` ranks by mixed vectors."""
 
 
 def convex_fusion(scores: list[np.ndarray], rankings: list[list[int]], weights: list[float]) -> dict[int, float]:
@@ -65,59 +63,79 @@ def convex_fusion(scores: list[np.ndarray], rankings: list[list[int]], weights: 
     return {int(row): float(score) for row, score in zip(candidates, total, strict=True)}
 
 
-def lexical_index(stored: StoredIndex, recipe: LexicalRecipe) -> LexicalIndex:
-    """The build's saved BM25 index, or one built now when the build has none or the config asks for another."""
-    if stored.lexical is not None and stored.lexical.recipe == recipe:
-        return stored.lexical
-    log.info("building BM25 in memory as the config asks: %s", recipe)  # the engine warns, see changed_settings
-    return LexicalIndex.build(stored.chunks, recipe)
+class RowScores:
+    """One query's score of every row by one signal, as far as it was asked for.
+
+    The rows a top-k search returned are known from the start; any other row's score is fetched from the store
+    when first read (in one call for a batch: take()), then kept. Indexing by an int gives a float, by an array
+    the array of scores, as with the full numpy arrays it stands in for.
+    """
+
+    def __init__(self, size: int, fetch: Callable[[list[int]], np.ndarray], ranked: Ranked | None = None,
+                 complete: bool = False) -> None:
+        self.size = size
+        self._fetch = fetch
+        self._known: dict[int, float] = {}
+        self.ranked: list[int] = []
+        """Rows of the search this was made from, best first."""
+        self.complete = complete
+        """ranked holds every row with a score (nothing ranks below it)."""
+        if ranked is not None:
+            self.remember(ranked)
+
+    def remember(self, ranked: Ranked) -> None:
+        rows = [int(r) for r in ranked.rows]
+        self._known.update(zip(rows, (float(v) for v in ranked.scores), strict=True))
+        self.ranked = rows
+
+    def take(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+        rows = [int(r) for r in rows]
+        missing = list(dict.fromkeys(r for r in rows if r not in self._known))
+        if missing:
+            self._known.update(zip(missing, (float(v) for v in self._fetch(missing)), strict=True))
+        return np.array([self._known[r] for r in rows], dtype=np.float32)
+
+    def __getitem__(self, index: int | Sequence[int] | np.ndarray) -> Any:
+        if isinstance(index, int | np.integer):
+            return np.float32(self.take([int(index)])[0])
+        return self.take(index)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def full(self) -> np.ndarray:
+        """Every row's score (a full scan through the store: for evaluation scripts, not for answering)."""
+        return self.take(range(self.size))
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        full = self.full()
+        return full if dtype is None else full.astype(dtype)
+
+    def top(self, depth: int) -> list[int]:
+        """The `depth` best rows, best first (ties by row)."""
+        if len(self.ranked) >= depth or self.complete:
+            return self.ranked[:depth]
+        return top_rows(self.full(), depth)
+
+
+def _top(signal: RowScores | np.ndarray, depth: int) -> list[int]:
+    return signal.top(depth) if isinstance(signal, RowScores) else top_rows(np.asarray(signal), depth)
 
 
 class HybridSearcher:
-    def __init__(self, stored: StoredIndex, embedder: Embedder, settings: RetrievalSettings,
-                 lexical: LexicalSettings | None = None, context: ContextSettings | None = None) -> None:
+    """The first stage over a loaded build: every ranking is a top-k search of its store, fused here."""
+
+    def __init__(self, stored: LoadedIndex, embedder: Embedder, settings: RetrievalSettings) -> None:
         self.chunks: list[Chunk] = stored.chunks
-        self.vectors = stored.vectors
+        self.store: SearchStore = stored.store
         self.embedder = embedder
         self.settings = settings
-        count = stored.sentence_vectors.ntotal
-        self.sentence_matrix = (stored.sentence_vectors.reconstruct_n(0, count) if count
-                                else np.zeros((0, stored.sentence_vectors.d), dtype=np.float32))
         self.sentence_chunk = np.array([ref.chunk for ref in stored.sentences], dtype=np.int64)
         self.sentences_by_chunk: dict[int, list[int]] = {}
         for i, ref in enumerate(stored.sentences):
             self.sentences_by_chunk.setdefault(ref.chunk, []).append(i)
         self.sentence_spans = [(ref.start, ref.end) for ref in stored.sentences]
-        self.lexical = lexical_index(stored, LexicalRecipe.of(settings, bool(stored.manifest.get("title_in_vectors")),
-                                                              lexical))
-        self.context = context or ContextSettings()
-        self.passage_ranking, self.sentence_ranking = self._context_vectors(stored)
-
-    def _context_vectors(self, stored: StoredIndex) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """The context-mixed vectors passages and sentences are ranked by ([context]), None where it is off."""
-        c = self.context
-        if not (c.sentence_neighbours or c.sentence_title or c.passage_previous or c.passage_title
-                or c.sentence_lead or c.passage_lead):
-            return None, None
-        title_vectors = title_of_chunk = None
-        if (c.sentence_title or c.passage_title) and self.chunks:
-            names, title_of_chunk = ctx.titles(self.chunks)
-            title_vectors = self.embedder.encode(names)
-        order = ctx.article_sentences(self.chunks, stored.sentences)
-        lead = ctx.lead_refs(self.chunks, stored.sentences, order)
-        passages = sentences = None
-        if c.passage_previous or c.passage_title or c.passage_lead:
-            matrix = self.vectors.reconstruct_n(0, self.vectors.ntotal)
-            lead_vectors = ctx.rows_or_zero(self.sentence_matrix, lead) if len(self.sentence_matrix) else None
-            passages = ctx.passage_context_vectors(matrix, ctx.previous_chunks(self.chunks), c.passage_previous,
-                                                   c.passage_title, title_vectors, title_of_chunk,
-                                                   c.passage_lead, lead_vectors)
-        if (c.sentence_neighbours or c.sentence_title or c.sentence_lead) and len(self.sentence_matrix):
-            sentences = ctx.sentence_context_vectors(
-                self.sentence_matrix, order, c.sentence_neighbours, c.sentence_title, title_vectors,
-                title_of_chunk[self.sentence_chunk] if title_of_chunk is not None else None,
-                c.sentence_lead, lead[self.sentence_chunk])
-        return passages, sentences
+        self.lexical = stored.bm25
 
     def embed_query(self, query: str) -> np.ndarray:
         return self.expand_query(self.embedder.encode_query(query))
@@ -125,52 +143,80 @@ class HybridSearcher:
     def expand_query(self, query_vector: np.ndarray) -> np.ndarray:
         """Pseudo-relevance feedback: move the query toward its nearest chunks (Rocchio), when configured."""
         weight, depth = self.settings.prf_weight, self.settings.prf_depth
-        if weight <= 0 or depth < 1 or self.vectors.ntotal == 0:
+        if weight <= 0 or depth < 1 or not self.chunks:
             return query_vector
-        _, rows = self.vectors.search(query_vector.reshape(1, -1).astype(np.float32), min(depth, self.vectors.ntotal))
-        centroid = np.mean([self.vectors.reconstruct(int(r)) for r in rows[0] if r >= 0], axis=0)
+        rows = self.store.search_passages(query_vector.astype(np.float32), min(depth, len(self.chunks))).rows
+        centroid = np.mean(self.store.passage_vectors([int(r) for r in rows]), axis=0)
         expanded = query_vector + weight * centroid
         return (expanded / np.linalg.norm(expanded)).astype(np.float32)
 
-    def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
-        """Cosine similarity of the query with every chunk (exact search over the whole index)."""
-        count = self.vectors.ntotal
-        scores, rows = self.vectors.search(query_vector.reshape(1, -1).astype(np.float32), count)
-        out = np.full(count, -1.0, dtype=np.float32)
-        valid = rows[0] >= 0
-        out[rows[0][valid]] = scores[0][valid]
-        return out
+    def dense_scores(self, query_vector: np.ndarray, depth: int | None = None) -> RowScores:
+        """Cosine similarity of the query with each chunk: the top `depth` searched, others on demand."""
+        vector = query_vector.astype(np.float32)
+        depth = min(depth or self.settings.candidates, len(self.chunks))
+        return RowScores(len(self.chunks), lambda rows: self.store.passage_scores(vector, rows),
+                         self.store.search_passages(vector, depth), complete=depth >= len(self.chunks))
 
-    def sentence_scores(self, query_vector: np.ndarray) -> np.ndarray:
-        """Cosine similarity of the query with every sentence of every chunk."""
-        return self.sentence_matrix @ query_vector.astype(np.float32)
+    def sentence_scores(self, query_vector: np.ndarray) -> RowScores:
+        """Cosine similarity of the query with each sentence of each chunk, fetched on demand."""
+        vector = query_vector.astype(np.float32)
+        return RowScores(len(self.sentence_spans), lambda rows: self.store.sentence_scores(vector, rows))
 
-    def signals(self, query: str, query_vector: np.ndarray, sentence_scores: np.ndarray | None = None) -> Signals:
-        """Every chunk's score by each ranking signal."""
+    def best_sentence_scores(self, query_vector: np.ndarray, sentences: RowScores, depth: int) -> RowScores:
+        """Each chunk's best sentence score. The sentences are searched, deeper until `depth` chunks are seen:
+        in best-first order, the first sentence of a chunk is its best, so those chunks are the top `depth`."""
+        vector = query_vector.astype(np.float32)
+        total = len(self.sentence_spans)
+        depth = min(depth, len(self.chunks))
+        k = min(total, 4 * depth)
+        while True:
+            found = self.store.search_sentences(vector, k)
+            best: dict[int, float] = {}
+            for row, score in zip(found.rows, found.scores, strict=True):
+                best.setdefault(int(self.sentence_chunk[row]), float(score))
+            if len(best) >= depth or k >= total:
+                break
+            k = min(total, 4 * k)
+        sentences.remember(found)
+        sentences.ranked = []
+
+        def fetch(rows: list[int]) -> np.ndarray:
+            own = [self.sentences_by_chunk.get(r, []) for r in rows]
+            scores = sentences.take([s for group in own for s in group])
+            out, i = [], 0
+            for group in own:
+                out.append(float(scores[i:i + len(group)].max()) if group else -1.0)
+                i += len(group)
+            return np.array(out, dtype=np.float32)
+
+        ranked = Ranked.of(list(best), list(best.values()))
+        return RowScores(len(self.chunks), fetch, Ranked(ranked.rows[:depth], ranked.scores[:depth]),
+                         complete=k >= total)
+
+    def lexical_scores(self, query: str, depth: int) -> RowScores:
+        """BM25 score of each chunk: the top `depth` searched (scores above 0 only), others on demand."""
+        return RowScores(len(self.chunks), lambda rows: self.store.lexical_scores(query, rows),
+                         self.store.lexical_search(query, depth), complete=True)
+
+    def signals(self, query: str, query_vector: np.ndarray, sentence_scores: RowScores | None = None,
+                depth: int | None = None) -> Signals:
+        """Each chunk's score by each ranking signal (the top `depth` of each searched)."""
+        depth = depth or self.settings.candidates
         if sentence_scores is None:
             sentence_scores = self.sentence_scores(query_vector)
-        best_sentence = self._best_per_chunk(sentence_scores)
-        dense = self.dense_scores(query_vector)
-        cosine = sentence_cosine = None
-        if self.passage_ranking is not None:
-            cosine, dense = dense, self.passage_ranking @ query_vector.astype(np.float32)
-        if self.sentence_ranking is not None:
-            sentence_cosine = best_sentence
-            best_sentence = self._best_per_chunk(self.sentence_ranking @ query_vector.astype(np.float32))
-        return Signals(dense, best_sentence, self.lexical.scores(query), cosine, sentence_cosine)
-
-    def _best_per_chunk(self, sentence_scores: np.ndarray) -> np.ndarray:
-        best = np.full(len(self.chunks), -1.0, dtype=np.float32)
-        np.maximum.at(best, self.sentence_chunk, sentence_scores)
-        return best
+        return Signals(self.dense_scores(query_vector, depth),
+                       self.best_sentence_scores(query_vector, sentence_scores, depth),
+                       self.lexical_scores(query, depth))
 
     def fuse(self, signals: Signals, depth: int | None = None) -> dict[int, float]:
         """Fused scores of the top `depth` chunks of each ranking, by the configured fusion."""
         depth = depth or self.settings.candidates
+        lexical_top = _top(signals.lexical, depth)
+        lexical_scores = signals.lexical[np.asarray(lexical_top, dtype=np.int64)] if lexical_top else []
         rankings = [
-            top_rows(signals.dense, depth),
-            top_rows(signals.best_sentence, depth),
-            [row for row in top_rows(signals.lexical, depth) if signals.lexical[row] > 0],
+            _top(signals.dense, depth),
+            _top(signals.best_sentence, depth),
+            [row for row, score in zip(lexical_top, lexical_scores, strict=True) if score > 0],
         ]
         weights = [self.settings.dense_weight, self.settings.sentence_weight, self.settings.lexical_weight]
         if self.settings.fusion == "convex":
@@ -178,23 +224,22 @@ class HybridSearcher:
         return reciprocal_rank_fusion(rankings, weights, self.settings.rrf_k)
 
     def search(self, query: str, query_vector: np.ndarray | None = None,
-               sentence_scores: np.ndarray | None = None) -> list[Hit]:
+               sentence_scores: RowScores | None = None) -> list[Hit]:
         """Every chunk found by any ranking (dense, best sentence, BM25), best fused score first."""
         return self.rank(query, query_vector, sentence_scores)[0]
 
     def rank(self, query: str, query_vector: np.ndarray | None = None,
-             sentence_scores: np.ndarray | None = None) -> tuple[list[Hit], Signals]:
+             sentence_scores: RowScores | None = None) -> tuple[list[Hit], Signals]:
         """The fused ranking and the signals it was made from."""
         if query_vector is None:
             query_vector = self.embed_query(query)
         signals = self.signals(query, query_vector, sentence_scores)
         fused = self.fuse(signals)
-        dense = signals.dense
+        rows = list(fused)
+        dense = dict(zip(rows, signals.dense[rows], strict=True)) if rows else {}
+        best = dict(zip(rows, signals.best_sentence[rows], strict=True)) if rows else {}
         order = sorted(fused, key=lambda row: (-fused[row], -dense[row], row))
-        # Hits carry the plain cosines (what abstention and the shown similarity are calibrated on).
-        cosine = signals.cosine if signals.cosine is not None else dense
-        sentence = signals.sentence_cosine if signals.sentence_cosine is not None else signals.best_sentence
-        return [Hit(row, fused[row], float(cosine[row]), float(sentence[row])) for row in order], signals
+        return [Hit(row, fused[row], float(dense[row]), float(best[row])) for row in order], signals
 
 
 def top_rows(scores: np.ndarray, depth: int) -> list[int]:

@@ -13,8 +13,10 @@ from index.settings import DEFAULT_CONFIG, PROJECT_ROOT, Settings, load_settings
 SEEDS = PROJECT_ROOT / "seeds"
 
 
-def write_config(folder: Path, *, model: str = "hash", **overrides: object) -> Path:
-    """A copy of config/default.toml with the index under folder, the given model and overrides."""
+def write_config(folder: Path, *, model: str = "hash", store: dict[str, str] | None = None,
+                 **overrides: object) -> Path:
+    """A copy of config/default.toml with the index under folder, the given model and overrides; store: the
+    [store] section's values to change (its `kind` shares a name with a [rerank.weights] key)."""
     text = DEFAULT_CONFIG.read_text(encoding="utf-8")
     values: dict[str, object] = {
         "sources": str(SEEDS), "index": str(folder / "index"), "golden": str(PROJECT_ROOT / "tests/data/golden.jsonl"),
@@ -24,10 +26,41 @@ def write_config(folder: Path, *, model: str = "hash", **overrides: object) -> P
         rendered = f'"{value}"' if isinstance(value, str) else str(value).lower()
         text, count = re.subn(rf"(?m)^{key}\s*=\s*[^#\n]*", f"{key} = {rendered} ", text)
         assert count == 1, key
+    if store:
+        head, section = text.split("\n[store]\n")
+        for key, value in store.items():
+            section, count = re.subn(rf"(?m)^{key}\s*=\s*[^#\n]*", f'{key} = "{value}" ', section)
+            assert count == 1, key
+        text = f"{head}\n[store]\n{section}"
     path = folder / "config" / "test.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def milvus_available() -> bool:
+    """Whether Milvus Lite can run here. CI sets CITEBOT_REQUIRE_MILVUS=1: then its absence fails, never skips."""
+    import importlib.util
+    import os
+
+    found = all(importlib.util.find_spec(name) is not None for name in ("pymilvus", "milvus_lite"))
+    if not found and os.environ.get("CITEBOT_REQUIRE_MILVUS") == "1":
+        pytest.fail('CITEBOT_REQUIRE_MILVUS=1 but pymilvus / milvus-lite are not installed: pip install -e ".[test]"')
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _close_milvus_lite():
+    """Close the Milvus Lite databases a test opened (each test has its own, in its temporary folder)."""
+    yield
+    import sys
+
+    if "index.milvus_store" in sys.modules:
+        from index import milvus_store
+
+        for uri, _ in list(milvus_store._clients):
+            milvus_store.disconnect(uri)
 
 
 @pytest.fixture

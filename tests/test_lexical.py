@@ -159,12 +159,12 @@ def test_bigrams_pair_adjacent_terms() -> None:
 
 
 def test_overrides_are_checked_like_the_config(hash_settings: Settings) -> None:
-    changed = with_overrides(hash_settings, ["lexical.stem=false", "context.sentence_neighbours=0.3",
+    changed = with_overrides(hash_settings, ["lexical.stem=false", "retrieval.rrf_k=30",
                                              'lexical.context="names"', "lexical.stopwords=question"])
     assert changed.lexical == replace(hash_settings.lexical, stem=False, context="names", stopwords="question")
-    assert changed.context.sentence_neighbours == 0.3
+    assert changed.retrieval.rrf_k == 30
     for bad in ("lexical.stopwords=most", "lexical.context=after", "lexical.title_repeat=0", "lexical.stem=3",
-                "lexical.nothing=1", "context.passage_title=-1", "nosection"):
+                "lexical.nothing=1", "retrieval.rrf_k=-1", "nosection"):
         with pytest.raises(ConfigError):
             with_overrides(hash_settings, [bad])
 

@@ -123,5 +123,5 @@ def test_pseudo_relevance_feedback_moves_the_query_toward_its_neighbours(tmp_pat
     plain = engine.embedder.encode(["otters river"])[0]
     expanded = engine.searcher.embed_query("otters river")
     assert np.linalg.norm(expanded) == pytest.approx(1.0, abs=1e-5)
-    nearest = engine.searcher.vectors.reconstruct(int(np.argmax(engine.searcher.dense_scores(plain))))
+    nearest = engine.searcher.store.passage_vectors([int(engine.searcher.store.search_passages(plain, 1).rows[0])])[0]
     assert float(expanded @ nearest) > float(plain @ nearest)

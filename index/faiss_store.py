@@ -1,0 +1,158 @@
+"""The FAISS index folder (index/store.py) behind the store protocol: exact search, format unchanged.
+
+Searching a flat index for the top k is exact, so the retrieval layer's results are those of a full scan. The
+scores of one query are computed once over every row, as before the protocol, and kept for the few calls that
+follow for the same query (top-k, then the scores of the candidates' rows), so every score is the one a full
+scan gives, bit for bit.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.incremental import ReuseSource
+from index.lexical import LexicalIndex, LexicalRecipe
+from index.settings import Settings
+from index.store import BuildWriter, StoredIndex, current_build, load_index, read_manifest
+from index.stores import Counts, LoadedIndex, Ranked, effective_lexical
+
+
+def top_rows(scores: np.ndarray, depth: int) -> list[int]:
+    """Indices of the `depth` highest scores, best first (ties by index)."""
+    if depth < len(scores):
+        part = np.argpartition(-scores, depth)[:depth]
+        return [int(i) for i in part[np.lexsort((part, -scores[part]))]]
+    return [int(i) for i in np.argsort(-scores, kind="stable")]
+
+
+class _Recent:
+    """The full score arrays of the last few queries (the bot searches on a few threads at once)."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._items: OrderedDict[tuple[str, bytes], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def get(self, key: tuple[str, bytes], compute: Callable[[], np.ndarray]) -> np.ndarray:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+
+class FaissSearch:
+    """SearchStore over a loaded FAISS folder build."""
+
+    def __init__(self, stored: StoredIndex, lexical: LexicalIndex | None) -> None:
+        self.stored = stored
+        self.vectors = stored.vectors
+        self.lexical = lexical
+        count = stored.sentence_vectors.ntotal
+        self.sentence_matrix = (stored.sentence_vectors.reconstruct_n(0, count) if count
+                                else np.zeros((0, stored.sentence_vectors.d), dtype=np.float32))
+        self._recent = _Recent()
+
+    def _dense(self, vector: np.ndarray) -> np.ndarray:
+        query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
+
+        def scan() -> np.ndarray:
+            count = self.vectors.ntotal
+            out = np.full(count, -1.0, dtype=np.float32)
+            if count:
+                scores, rows = self.vectors.search(query, count)
+                valid = rows[0] >= 0
+                out[rows[0][valid]] = scores[0][valid]
+            return out
+
+        return self._recent.get(("dense", query.tobytes()), scan)
+
+    def _sentences(self, vector: np.ndarray) -> np.ndarray:
+        query = np.ascontiguousarray(vector, dtype=np.float32)
+        return self._recent.get(("sentences", query.tobytes()), lambda: self.sentence_matrix @ query)
+
+    def _lexical(self, query: str) -> np.ndarray:
+        if self.lexical is None:
+            raise RuntimeError("this store was opened without its lexical index")
+        lexical = self.lexical
+        return self._recent.get(("lexical", query.encode("utf-8", "surrogatepass")), lambda: lexical.scores(query))
+
+    @staticmethod
+    def _top(scores: np.ndarray, k: int, positive: bool = False) -> Ranked:
+        rows = top_rows(scores, max(0, k)) if len(scores) else []
+        if positive:
+            rows = [r for r in rows if scores[r] > 0]
+        return Ranked(np.asarray(rows, dtype=np.int64), scores[rows].astype(np.float32))
+
+    def search_passages(self, vector: np.ndarray, k: int) -> Ranked:
+        return self._top(self._dense(vector), k)
+
+    def search_sentences(self, vector: np.ndarray, k: int) -> Ranked:
+        return self._top(self._sentences(vector), k)
+
+    def passage_scores(self, vector: np.ndarray, rows: Sequence[int]) -> np.ndarray:
+        return self._dense(vector)[np.asarray(rows, dtype=np.int64)]
+
+    def sentence_scores(self, vector: np.ndarray, rows: Sequence[int]) -> np.ndarray:
+        return self._sentences(vector)[np.asarray(rows, dtype=np.int64)]
+
+    def passage_vectors(self, rows: Sequence[int]) -> np.ndarray:
+        return np.array([self.vectors.reconstruct(int(r)) for r in rows], dtype=np.float32).reshape(
+            len(rows), self.vectors.d)
+
+    def lexical_search(self, query: str, k: int) -> Ranked:
+        return self._top(self._lexical(query), k, positive=True)
+
+    def lexical_scores(self, query: str, rows: Sequence[int]) -> np.ndarray:
+        return self._lexical(query)[np.asarray(rows, dtype=np.int64)]
+
+    def count(self) -> Counts:
+        return Counts(self.vectors.ntotal, self.stored.sentence_vectors.ntotal)
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "faiss", "folder": str(self.stored.path.parent), "build": self.stored.path.name,
+                "search": "exact (IndexFlatIP)", "lexical": "bm25s"}
+
+
+class FaissFolder:
+    """StoreLocation: the index folder of index/store.py (builds beside each other, `current` link, lock)."""
+
+    kind = "faiss"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def reuse_source(self, prefix: bytes, dimension: int) -> ReuseSource | None:
+        return ReuseSource.open(self.folder, prefix, dimension)
+
+    def writer(self, dimension: int) -> BuildWriter:
+        return BuildWriter(self.folder, dimension)
+
+    def open(self, settings: Settings, *, model_name: str, weights_sha256: str, dimension: int | None,
+             with_lexical: bool = True) -> LoadedIndex:
+        stored = load_index(self.folder, model_name=model_name, weights_sha256=weights_sha256, dimension=dimension)
+        recipe = LexicalRecipe.of(settings.retrieval, bool(stored.manifest.get("title_in_vectors")), settings.lexical)
+        bm25 = effective_lexical(stored.lexical, stored.chunks, recipe) if with_lexical else None
+        return LoadedIndex(stored.path, stored.manifest, stored.chunks, stored.sentences, stored.sources_root,
+                           stored.sources, stored.lexical, bm25, FaissSearch(stored, bm25))
+
+    def current_name(self) -> str | None:
+        try:
+            return Path(os.readlink(self.folder / "current")).name
+        except OSError:
+            return None
+
+    def read_manifest(self) -> dict[str, Any]:
+        return read_manifest(self.folder, current_build(self.folder))

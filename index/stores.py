@@ -1,0 +1,183 @@
+"""The one seam between retrieval and where the vectors live: a small protocol and its two implementations.
+
+`SearchStore` is what the retrieval layer sees of a loaded build: top-k search of passages and of sentences by
+vector, the scores of given rows (so a top-k store still gives the second stage every signal it reads), lexical
+search, count and describe. `StoreLocation` is where builds are written and opened: the FAISS index folder
+(index/faiss_store.py, the default, format unchanged) or a Milvus collection behind an alias
+(index/milvus_store.py). `[store] kind` in the config picks one; nothing else knows which.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from index.chunking import Chunk
+from index.incremental import ReuseSource
+from index.lexical import LexicalIndex, LexicalRecipe
+from index.settings import Settings
+from index.store import SentenceRef
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """Rows of a top-k search and their scores, best first (ties by row)."""
+
+    rows: np.ndarray
+    scores: np.ndarray
+
+    @classmethod
+    def of(cls, rows: Sequence[int], scores: Sequence[float]) -> Ranked:
+        rows_a = np.asarray(rows, dtype=np.int64)
+        scores_a = np.asarray(scores, dtype=np.float32)
+        order = np.lexsort((rows_a, -scores_a))
+        return cls(rows_a[order], scores_a[order])
+
+    @classmethod
+    def empty(cls) -> Ranked:
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+
+
+@dataclass(frozen=True)
+class Counts:
+    passages: int
+    sentences: int
+
+
+class SearchStore(Protocol):
+    """One loaded build's vectors and lexical index. Rows are those of LoadedIndex.chunks and .sentences."""
+
+    def search_passages(self, vector: np.ndarray, k: int) -> Ranked:
+        """The k passages most similar (inner product of unit vectors) to vector."""
+        ...
+
+    def search_sentences(self, vector: np.ndarray, k: int) -> Ranked:
+        """The k sentences most similar to vector."""
+        ...
+
+    def passage_scores(self, vector: np.ndarray, rows: Sequence[int]) -> np.ndarray:
+        """The similarity of vector to each of the given passages, in their order."""
+        ...
+
+    def sentence_scores(self, vector: np.ndarray, rows: Sequence[int]) -> np.ndarray:
+        """The similarity of vector to each of the given sentences, in their order."""
+        ...
+
+    def passage_vectors(self, rows: Sequence[int]) -> np.ndarray:
+        """The stored vectors of the given passages (float32, one row each)."""
+        ...
+
+    def lexical_search(self, query: str, k: int) -> Ranked:
+        """The k passages with the highest BM25 score for query; only scores above 0."""
+        ...
+
+    def lexical_scores(self, query: str, rows: Sequence[int]) -> np.ndarray:
+        """The BM25 score of each of the given passages for query (0 where no term matches)."""
+        ...
+
+    def count(self) -> Counts:
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """What and where the store is, for `citebot index status` (JSON-ready)."""
+        ...
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    """One build as the retrieval layer reads it, whichever store holds it."""
+
+    path: Path
+    """The build (its folder; for Milvus, a path whose name is the build's collection)."""
+    manifest: dict[str, Any]
+    chunks: list[Chunk]
+    sentences: list[SentenceRef]
+    sources_root: Path
+    sources: dict[str, tuple[Path, str]]
+    """Each source as chunks name it -> (its file, its sha256 at build time)."""
+    lexical: LexicalIndex | None
+    """The BM25 index saved with the build (None when it has none: an older build, or Milvus)."""
+    bm25: LexicalIndex | None
+    """The BM25 index in use: the saved one, or one built at load (another recipe, or none saved)."""
+    store: SearchStore
+
+
+class BuildSink(Protocol):
+    """Where a build writes passages, sentences and their vectors (index/store.py's BuildWriter is one).
+    Leaving its `with` block without commit() discards the build; the current one keeps serving."""
+
+    vectors: Any
+    sentence_vectors: Any
+
+    def __enter__(self) -> BuildSink: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def add_chunk(self, chunk: Chunk, key: str) -> int: ...
+
+    def add_sentence(self, sentence: SentenceRef, key: str) -> int: ...
+
+    def add_article(self, source: str, key: str, chunks: int) -> None: ...
+
+    def save_lexical(self, lexical: LexicalIndex) -> None: ...
+
+    def commit(self, manifest: dict[str, Any]) -> Path: ...
+
+
+class StoreLocation(Protocol):
+    """Where builds are written and opened: the lock, the vectors to reuse, the writer, the current build."""
+
+    kind: str
+    folder: Path
+    """The local folder holding the build lock (and, for FAISS, the builds themselves)."""
+
+    def reuse_source(self, prefix: bytes, dimension: int) -> ReuseSource | None: ...
+
+    def writer(self, dimension: int) -> BuildSink: ...
+
+    def open(self, settings: Settings, *, model_name: str, weights_sha256: str, dimension: int | None,
+             with_lexical: bool = True) -> LoadedIndex:
+        """The current build, checked; with_lexical=False skips making the BM25 index (bm25 is then None and
+        the store cannot search lexically: for `citebot index status`)."""
+        ...
+
+    def current_name(self) -> str | None:
+        """The name of the build serving now (cheap: checked every few seconds by a running bot), or None."""
+        ...
+
+    def read_manifest(self) -> dict[str, Any]:
+        """The current build's manifest; IndexMissingError when there is none."""
+        ...
+
+
+def effective_lexical(saved: LexicalIndex | None, chunks: list[Chunk], recipe: LexicalRecipe) -> LexicalIndex:
+    """The build's saved BM25 index, or one built now when the build has none or the config asks for another."""
+    if saved is not None and saved.recipe == recipe:
+        return saved
+    log.info("building BM25 in memory as the config asks: %s", recipe)  # the engine warns, see changed_settings
+    return LexicalIndex.build(chunks, recipe)
+
+
+def store_location(settings: Settings) -> StoreLocation:
+    """The configured store ([store] kind): the FAISS folder at [paths] index, or Milvus."""
+    if settings.store.kind == "milvus":
+        from index.milvus_store import MilvusLocation
+
+        return MilvusLocation(settings)
+    from index.faiss_store import FaissFolder
+
+    return FaissFolder(settings.paths.index)
+
+
+def open_index(settings: Settings, *, model_name: str, weights_sha256: str, dimension: int | None,
+               with_lexical: bool = True) -> LoadedIndex:
+    """Load the configured store's current build, with every check its store makes."""
+    return store_location(settings).open(settings, model_name=model_name, weights_sha256=weights_sha256,
+                                         dimension=dimension, with_lexical=with_lexical)

@@ -1,0 +1,143 @@
+"""Milvus specifics: the same answers as the FAISS path, the alias switch and rollback build, a build that dies
+while uploading, the command line, and one line when Milvus is not installed."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.reload import IndexWatcher
+from index.build import build_store
+from index.errors import CitebotError
+from retrieval.engine import Engine
+from tests.conftest import SEEDS
+from tests.test_store_conformance import store_settings
+
+QUESTIONS = ["What did Theresa May say about racial hatred?", "Who signed the letter to Corbyn?",
+             "How many MPs backed a second referendum?"]
+
+
+@pytest.fixture(autouse=True)
+def _milvus(milvus_available: bool) -> None:
+    if not milvus_available:
+        pytest.skip("MILVUS TESTS SKIPPED: pymilvus / milvus-lite are not installed (pip install -e \".[milvus]\")")
+
+
+def test_milvus_answers_exactly_as_the_faiss_folder(tmp_path: Path) -> None:
+    faiss_settings = store_settings(tmp_path / "f", "faiss")
+    milvus_settings = store_settings(tmp_path / "m", "milvus")
+    build_store(SEEDS, faiss_settings)
+    build_store(SEEDS, milvus_settings)
+    on_faiss, on_milvus = Engine(faiss_settings), Engine(milvus_settings)
+    for question in QUESTIONS:
+        assert on_milvus.ask(question).to_json() == on_faiss.ask(question).to_json()
+    chat_f, chat_m = on_faiss.new_conversation(), on_milvus.new_conversation()
+    for question in ("What did Theresa May tell MPs?", "Which kinds of hatred did she name?"):
+        assert on_milvus.ask(question, chat_m).to_json() == on_faiss.ask(question, chat_f).to_json()
+
+
+def test_builds_switch_the_alias_and_keep_one_for_rollback(tmp_path: Path) -> None:
+    from index.milvus_store import MilvusLocation
+
+    settings = store_settings(tmp_path, "milvus")
+    location = MilvusLocation(settings)
+    names = []
+    for _ in range(3):
+        build_store(SEEDS, settings)
+        names.append(location.current_name())
+    assert len(set(names)) == 3
+    assert location.builds() == names[1:]  # the oldest dropped; the one before the current kept
+    assert location.read_manifest()["store"]["previous"] == names[1]
+    assert location.leftovers() == []
+
+
+def test_a_build_that_dies_while_uploading_leaves_the_old_build_serving(tmp_path: Path, seeds_copy: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from index.milvus_store import MilvusLocation
+
+    settings = store_settings(tmp_path, "milvus", seeds_copy)
+    build_store(seeds_copy, settings)
+    location = MilvusLocation(settings)
+    serving = location.current_name()
+    before = Engine(settings).ask(QUESTIONS[0]).to_json()
+    (seeds_copy / "004_new.txt").write_text("A new article\n\nIt is about the weather in Leeds today.\n",
+                                            encoding="utf-8")
+    client = location.client
+    real_insert = client.insert
+    calls = []
+
+    def dying_insert(collection: str, rows: list) -> object:
+        calls.append(collection)
+        if collection.endswith("_sentences"):  # passages written, sentences not: half a build in the database
+            raise OSError("killed while uploading")
+        return real_insert(collection, rows)
+
+    monkeypatch.setattr(client, "insert", dying_insert)
+    with pytest.raises(OSError, match="killed while uploading"):
+        build_store(seeds_copy, settings)
+    monkeypatch.setattr(client, "insert", real_insert)
+    assert calls and location.current_name() == serving
+    assert location.builds() == [serving]  # the half-written collections were dropped
+    assert Engine(settings).ask(QUESTIONS[0]).to_json() == before
+    assert not list(location.folder.glob(".build-*"))  # nor is the staging folder left behind
+
+
+def test_a_running_bot_sees_the_alias_move(tmp_path: Path) -> None:
+    from index.milvus_store import MilvusLocation
+
+    settings = store_settings(tmp_path, "milvus")
+    build_store(SEEDS, settings)
+    engine = Engine(settings)
+    location = MilvusLocation(settings)
+    watcher = IndexWatcher(location.folder, lambda: Engine(settings), engine, location.current_name)
+    assert watcher.moved() is None
+    build_store(SEEDS, settings)
+    assert watcher.moved() == location.current_name() != engine.stored.path.name
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_command_line_builds_reports_and_answers_on_milvus(tmp_path: Path, capsys,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = store_settings(tmp_path, "faiss")  # the config says faiss: --store milvus switches
+    config = str(tmp_path / "config" / "test.toml")
+    text = Path(config).read_text(encoding="utf-8").replace('uri = "var/milvus.db"', f'uri = "{tmp_path}/m.db"')
+    Path(config).write_text(text, encoding="utf-8")
+    code, _, err = run(capsys, "index", "status", "--config", config, "--store", "milvus")
+    assert code == 1 and err.count("\n") == 1 and "no index in Milvus collection 'citebot'" in err
+    code, _, err = run(capsys, "index", "build", "--config", config, "--store", "milvus")
+    assert code == 0 and "into Milvus collection 'citebot'" in err and "146 texts embedded" in err
+    assert "Traceback" not in err and "ERROR" not in err
+    code, out, _ = run(capsys, "index", "status", "--config", config, "--store", "milvus", "--json")
+    status = json.loads(out)
+    assert code == 0 and status["store"]["kind"] == "milvus" and status["passages"] == 41 and status["up_to_date"]
+    code, out, _ = run(capsys, "ask", "What did Theresa May tell MPs?", "--config", config, "--store", "milvus",
+                       "--json")
+    assert code == 0 and json.loads(out)["passages"]
+    chat = "What did Theresa May tell MPs?\nWhich kinds of hatred did she name?\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(chat))
+    code, out, _ = run(capsys, "chat", "--json", "--config", config, "--store", "milvus")
+    turns = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(turns) == 2 and turns[1]["searched"] != turns[1]["question"]
+    code, out, _ = run(capsys, "eval", "--json", "--config", config, "--store", "milvus")
+    assert code == 0 and json.loads(out)["non_verbatim_citations"] == 0
+    assert not settings.paths.index.exists()  # nothing was written to the FAISS folder
+
+
+def test_milvus_without_pymilvus_is_one_line_saying_what_to_install(tmp_path: Path, capsys,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    store_settings(tmp_path, "milvus")
+    monkeypatch.setitem(sys.modules, "pymilvus", None)  # `import pymilvus` raises ImportError
+    code, _, err = run(capsys, "index", "build", "--config", str(tmp_path / "config" / "test.toml"))
+    assert code == 1 and err.count("\n") == 1 and 'pip install -e ".[milvus]"' in err
+    with pytest.raises(CitebotError, match="pymilvus"):
+        Engine(store_settings(tmp_path / "again", "milvus"))
