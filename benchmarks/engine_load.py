@@ -27,7 +27,7 @@ CHILD = r"""
 import json, statistics, sys, time
 from dataclasses import replace
 from pathlib import Path
-import index.store
+import index.faiss_store as faiss_store
 from index.embed import make_embedder
 from index.settings import load_settings
 from retrieval import engine as engine_module
@@ -36,8 +36,8 @@ index_dir, mode, questions = Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv
 settings = load_settings()
 settings = replace(settings, paths=replace(settings.paths, index=index_dir.resolve()))
 if mode == "bm25-at-load":  # the build's saved BM25 ignored, as if the build had none
-    load = engine_module.load_index
-    engine_module.load_index = lambda *a, **k: replace(load(*a, **k), lexical=None)
+    load = faiss_store.load_index
+    faiss_store.load_index = lambda *a, **k: replace(load(*a, **k), lexical=None)
 embedder = make_embedder(settings.embedding)
 embedder.encode_query("warm up")
 import bm25s  # imports, not loading, are the cold-start benchmark's business
