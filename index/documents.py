@@ -121,12 +121,6 @@ def _is_headline(line: str, settings: IngestSettings) -> bool:
     return len(line.split()) <= settings.headline_max_words and not _SENTENCE_END.search(line)
 
 
-def read_text_file(path: Path, max_bytes: int | None = None) -> str | Skipped:
-    """The text of a file as open(path).read() gives it, or why it cannot be indexed."""
-    found = read_file(path, max_bytes)
-    return found if isinstance(found, Skipped) else found[0]
-
-
 def read_file(path: Path, max_bytes: int | None = None) -> tuple[str, str] | Skipped:
     """The text of a file as open(path).read() gives it and the sha256 of its bytes (read once), or why
     it cannot be indexed."""
