@@ -17,7 +17,7 @@ from index.documents import Skipped, read_corpus, read_source, relative_source, 
 from index.embed import Embedder, file_sha256, make_embedder
 from index.errors import IndexInvalidError
 from index.incremental import KEY_SCHEME, ReuseSource, Vectorizer, key_prefix, text_key
-from index.lexical import LexicalBuilder, LexicalRecipe
+from index.lexical import ArticleTerms, LexicalBuilder, LexicalRecipe
 from index.settings import IngestSettings, Settings
 from index.store import SentenceRef, find_sources_root, holding_build_lock, read_manifest
 from index.tokens import count_tokens
@@ -115,8 +115,9 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
     timed = _TimedEmbedder(embedder)
     vectorizer = Vectorizer(timed, settings.embedding.batch_size, reuse)  # type: ignore[arg-type]
     with_title = settings.embedding.title_in_vectors
-    lexical = LexicalBuilder(LexicalRecipe.of(settings.retrieval, settings.embedding.title_in_vectors,
-                                                   settings.lexical))
+    recipe = LexicalRecipe.of(settings.retrieval, settings.embedding.title_in_vectors, settings.lexical)
+    lexical = LexicalBuilder(recipe, ArticleTerms.open(reuse.build, read_manifest(index_dir, reuse.build), recipe)
+                             if isinstance(reuse, ReuseSource) else None)
     try:
         with location.writer(embedder.dimension) as writer, tqdm(
                 corpus.articles, desc="Indexing articles", unit="article", file=sys.stderr,
@@ -131,17 +132,17 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
                     text = vector_text(chunk, with_title)
                     key = text_key(prefix, text)
                     row = writer.add_chunk(chunk, key)
-                    lexical.add(chunk)
                     vectorizer.add(text, key, writer.vectors, row)
                     for start, end in sentences:
                         text = chunk.text[start - chunk.start:end - chunk.start]
                         key = text_key(prefix, text)
                         vectorizer.add(text, key, writer.sentence_vectors,
                                        writer.add_sentence(SentenceRef(row, start, end), key))
+                lexical.add_article(chunking_key, pieces)
                 writer.add_article(article.source, chunking_key, len(pieces))
                 articles.set_postfix(reused=vectorizer.reused, embedded=vectorizer.embedded, refresh=False)
             vectorizer.finish()
-            writer.save_lexical(lexical.finish())
+            writer.save_lexical(lexical.finish(), lexical.save_article_terms)
             manifest = {
                 "model": {"name": embedder.name, "weights_sha256": embedder.weights_sha256,
                           "runtime": embedder.runtime},

@@ -50,7 +50,9 @@ _LONG_BOILERPLATE = re.compile(
     r"(our|the)\b.*\bnewsletter|manage\s+(your\s+)?(privacy|consent)|by\s+continuing\s+to\s+(use|browse)\s+(this|our|the)\s+(site|website))",
     re.IGNORECASE,
 )
-_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u00b4": "'", "`": "'", "\u201c": '"', "\u201d": '"'})
+_LONG_BOILERPLATE_WORDS = ("cookie", "sign", "manage", "continuing")
+"""One of these is in every line _LONG_BOILERPLATE matches (a quick test before the slow one)."""
+QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u00b4": "'", "`": "'", "\u201c": '"', "\u201d": '"'})
 _SENTENCE_END = re.compile(r"""[.!?:;,]["'\u2019\u201d)\]]*\s*$""")
 
 
@@ -102,7 +104,7 @@ class Corpus:
 
 def normalise_line(line: str) -> str:
     """The comparison key of a line: quotes unified, whitespace collapsed, case folded."""
-    return " ".join(line.translate(_QUOTES).split()).casefold()
+    return " ".join(line.translate(QUOTES).split()).casefold()
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
@@ -160,15 +162,22 @@ def relative_source(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def clean_article(source: str, text: str, fingerprint: str, settings: IngestSettings,
-                  corpus_boilerplate: frozenset[str] = frozenset()) -> Article:
-    """Split a file into title and paragraphs and mark the lines that are not the article."""
+def _keyed_lines(text: str) -> tuple[list[tuple[int, int]], list[str]]:
+    """The spans of text's non-empty lines and their comparison keys."""
     spans = _lines(text)
+    return spans, [normalise_line(text[s:e]) for s, e in spans]
+
+
+def clean_article(source: str, text: str, fingerprint: str, settings: IngestSettings,
+                  corpus_boilerplate: frozenset[str] = frozenset(),
+                  lines: tuple[list[tuple[int, int]], list[str]] | None = None) -> Article:
+    """Split a file into title and paragraphs and mark the lines that are not the article
+    (lines: _keyed_lines(text), when already computed)."""
+    spans, keys = lines or _keyed_lines(text)
     title = None
     if len(spans) > 1 and _is_headline(text[slice(*spans[0])], settings):
         title = text[slice(*spans[0])]
-        spans = spans[1:]
-    keys = [normalise_line(text[s:e]) for s, e in spans]
+        spans, keys = spans[1:], keys[1:]
     short = [len(k.split()) <= settings.boilerplate_max_words for k in keys]
     seen: set[str] = set()
     paragraphs = []
@@ -177,7 +186,8 @@ def clean_article(source: str, text: str, fingerprint: str, settings: IngestSett
         reason = None
         if i > 0 and key == keys[i - 1]:
             reason = "repeats the paragraph before it"
-        elif (short[i] and _BOILERPLATE.search(key)) or _LONG_BOILERPLATE.search(key):
+        elif (short[i] and _BOILERPLATE.search(key)) or (any(w in key for w in _LONG_BOILERPLATE_WORDS)
+                                                         and _LONG_BOILERPLATE.search(key)):
             reason = "link, consent or teaser line"
         elif short[i] and key in corpus_boilerplate:
             reason = "line repeated across many files"
@@ -190,12 +200,14 @@ def clean_article(source: str, text: str, fingerprint: str, settings: IngestSett
 
 def learn_corpus_boilerplate(texts: Iterable[str], settings: IngestSettings) -> frozenset[str]:
     """Short lines that recur in a large share of the files: site furniture, not reporting."""
-    texts = list(texts)
+    return _repeated_lines([_keyed_lines(text)[1] for text in texts], settings)
+
+
+def _repeated_lines(keys_by_text: list[list[str]], settings: IngestSettings) -> frozenset[str]:
     document_frequency: Counter[str] = Counter()
-    for text in texts:
-        keys = {normalise_line(text[s:e]) for s, e in _lines(text)}
-        document_frequency.update(k for k in keys if len(k.split()) <= settings.boilerplate_max_words)
-    threshold = max(3, settings.corpus_repeat_fraction * len(texts))
+    for keys in keys_by_text:
+        document_frequency.update(k for k in set(keys) if len(k.split()) <= settings.boilerplate_max_words)
+    threshold = max(3, settings.corpus_repeat_fraction * len(keys_by_text))
     return frozenset(k for k, n in document_frequency.items() if n >= threshold)
 
 
@@ -234,6 +246,8 @@ def read_corpus(sources: Path, settings: IngestSettings) -> Corpus:
     if not loaded:
         found = f"{len(files)} .txt file(s), none readable" if files else "no .txt files"
         raise SourcesError(f"nothing to index in {sources}: {found}")
-    boilerplate = learn_corpus_boilerplate((t for _, t, _ in loaded), settings)
-    articles = tuple(clean_article(n, t, f, settings, boilerplate) for n, t, f in loaded)
+    lines = [_keyed_lines(text) for _, text, _ in loaded]
+    boilerplate = _repeated_lines([keys for _, keys in lines], settings)
+    articles = tuple(clean_article(n, t, f, settings, boilerplate, keyed)
+                     for (n, t, f), keyed in zip(loaded, lines, strict=True))
     return Corpus(articles, tuple(skipped))

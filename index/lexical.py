@@ -1,7 +1,8 @@
 """BM25 over the passages (bm25s): built with the index, saved in its build folder, loaded by every engine.
 
 Saved as bm25s's own files (JSON parameters and vocabulary, .npy score arrays, no pickle) in the build's
-`lexical/` folder, with the corpus's folded words (words.json) for questions about names no article uses.
+`lexical/` folder, with the corpus's folded words (words.json) for questions about names no article uses, and each article's
+passage terms (articles.jsonl) for the next build to reuse.
 The manifest records how it was made (`lexical`: k1, b, titles, tokenizer and its [lexical] options) and hashes
 every file. The [lexical] options (how terms are made, what of the article is indexed with a passage) were
 measured by benchmarks/context_variants.py; the defaults are bm25s's own tokenization of title + passage.
@@ -9,17 +10,18 @@ measured by benchmarks/context_variants.py; the defaults are bm25s's own tokeniz
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from index.chunking import Chunk, chunk_sentences
-from index.documents import normalise_line
+from index.documents import QUOTES
 from index.settings import LexicalSettings, RetrievalSettings
 
 LEXICAL_DIR = "lexical"
@@ -27,6 +29,8 @@ BM25_FILES = ("params.index.json", "vocab.index.json", "data.csc.index.npy", "in
               "indptr.csc.index.npy")
 WORDS = "words.json"
 LEXICAL_FILES = tuple(f"{LEXICAL_DIR}/{name}" for name in (*BM25_FILES, WORDS))
+ARTICLE_TERMS = f"{LEXICAL_DIR}/articles.jsonl"
+"""Each article's passage terms and words, for the next build to reuse (a build's, not an engine's, file)."""
 TOKENIZER = "bm25s-en-stopwords+snowball-english"
 """Names the tokenisation below; a saved index made by another is rebuilt at load."""
 
@@ -36,6 +40,9 @@ _WORD = re.compile(r"\w+")
 # "1,000" -> "1000") and single digits count; other words as above.
 _TOKEN_OR_NUMBER = re.compile(r"(?u)\d+(?:[.,]\d+)*(?:[a-z]+\b)?|\b\w\w+\b")
 _CAPITAL = re.compile(r"(?u)\b[^\W\d_][\w'\u2019-]*")
+_ARTICLE_KEY = re.compile(r'^\{"key": "([0-9a-f]+)"')
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -74,8 +81,8 @@ class LexicalRecipe:
 
 
 def folded_words(text: str) -> set[str]:
-    """The words of text as the corpus vocabulary holds them (case- and accent-folded)."""
-    return set(_WORD.findall(normalise_line(text)))
+    """The words of text as the corpus vocabulary holds them: the words of normalise_line(text)."""
+    return set(_WORD.findall(text.translate(QUOTES).casefold()))  # normalise_line's spacing cannot change words
 
 
 def stopword_set(name: str) -> frozenset[str]:
@@ -101,14 +108,24 @@ class Tokenizer:
         self.options = options = options or LexicalSettings()
         self._stopwords = stopword_set(options.stopwords)
         self._stemmer = Stemmer.Stemmer("english") if options.stem else None
+        self._stems: dict[str, str] = {}
         self._pattern = _TOKEN_OR_NUMBER if options.numbers else _TOKEN
+
+    def _stem(self, words: list[str]) -> list[str]:
+        """Snowball stems of words, each distinct word stemmed once per tokenizer."""
+        stems = self._stems
+        unseen = [w for w in set(words) if w not in stems]
+        if unseen:
+            stems.update(zip(unseen, self._stemmer.stemWords(unseen), strict=True))
+        return [stems[w] for w in words]
 
     def terms(self, text: str) -> list[str]:
         words = self._pattern.findall(text.lower())
         if self.options.numbers:
             words = [w.replace(",", "") if w[0].isdigit() else w for w in words]
-        words = [w for w in words if w not in self._stopwords]
-        terms = self._stemmer.stemWords(words) if words and self._stemmer else words
+        if self._stopwords:
+            words = [w for w in words if w not in self._stopwords]
+        terms = self._stem(words) if self._stemmer else words
         if self.options.bigrams and len(terms) > 1:
             terms = terms + [f"{a}_{b}" for a, b in zip(terms, terms[1:], strict=False)]
         if self.options.names:
@@ -148,13 +165,17 @@ class ArticleContext:
         self._sentences: dict[int, tuple[int, str]] = {}
         """start -> (end, text) of the current article's sentences seen so far."""
 
-    def before(self, chunk: Chunk) -> str:
-        """The context of this passage (and remember its sentences for the passages after it)."""
+    def before(self, chunk: Chunk, sentences: list[tuple[int, int]] | None = None) -> str:
+        """The context of this passage (and remember its sentences for the passages after it);
+        sentences: the chunk's chunk_sentences(), when known."""
         if self.kind == "none":
             return ""
         if chunk.source != self._source:
             self._source, self._sentences = chunk.source, {}
-        for start, end in chunk_sentences(chunk):
+        elif self.kind == "lead" and self._sentences:  # the article's first passage gave its first sentence
+            first = min(self._sentences, default=None)
+            return self._sentences[first][1] if first is not None and first < chunk.start else ""
+        for start, end in chunk_sentences(chunk) if sentences is None else sentences:
             self._sentences.setdefault(start, (end, chunk.text[start - chunk.start:end - chunk.start]))
         earlier = [text for start, (_, text) in sorted(self._sentences.items()) if start < chunk.start]
         if self.kind == "previous":
@@ -233,19 +254,87 @@ class LexicalIndex:
         return self._terms
 
 
-class LexicalBuilder:
-    """Tokenises passages one by one as a build writes them; finish() indexes them."""
+class ArticleTerms:
+    """The last build's terms of each article's passages and its words, by article key (see
+    index/chunk_cache.py): an article whose chunks are reused and whose recipe is unchanged is not tokenised
+    again. Kept as JSON lines, parsed when asked for."""
 
-    def __init__(self, recipe: LexicalRecipe) -> None:
+    def __init__(self, lines: dict[str, str]) -> None:
+        self._lines = lines
+
+    @classmethod
+    def open(cls, build: Path, manifest: dict[str, Any], recipe: LexicalRecipe) -> ArticleTerms | None:
+        """The build's article terms, or None when it has none, made them another way, or they do not check out."""
+        digest = manifest.get("files", {}).get(ARTICLE_TERMS)
+        saved = manifest.get("lexical")
+        if digest is None or not isinstance(saved, dict):
+            return None
+        try:  # k1 and b weigh terms, they do not make them
+            if replace(LexicalRecipe(**saved), k1=recipe.k1, b=recipe.b) != recipe:
+                return None
+            data = (build / ARTICLE_TERMS).read_bytes()
+        except (OSError, TypeError):
+            return None
+        if hashlib.sha256(data).hexdigest() != digest:
+            log.warning("not reusing the current build's BM25 terms (%s does not match the manifest)", ARTICLE_TERMS)
+            return None
+        lines = {}
+        for line in data.decode("utf-8").splitlines():
+            if found := _ARTICLE_KEY.match(line):  # as add_article() writes them: the key first
+                lines[found.group(1)] = line
+        return cls(lines)
+
+    def get(self, key: str) -> str | None:
+        """The saved line of the article with this key, or None."""
+        return self._lines.get(key)
+
+
+class LexicalBuilder:
+    """Tokenises passages as a build writes them, an article at a time (or a passage at a time, in article
+    order, with add()); finish() indexes them. An article found in `previous` is taken from it."""
+
+    def __init__(self, recipe: LexicalRecipe, previous: ArticleTerms | None = None) -> None:
         self.recipe = recipe
         self.tokenizer = Tokenizer(recipe.options)
         self._context = ArticleContext(recipe.context)
         self._documents: list[list[str]] = []
         self._words: set[str] = set()
+        self._previous = previous
+        self._article_lines: list[str] = []
+        self.reused = 0
+        """Articles whose terms came from `previous`."""
 
-    def add(self, chunk: Chunk) -> None:
-        """Add the next passage (an article's passages in order, see ArticleContext)."""
-        text = passage_text(chunk, self.recipe.titles, self.recipe.options, self._context.before(chunk))
+    def add_article(self, key: str, pieces: list[tuple[Chunk, list[tuple[int, int]]]]) -> None:
+        """Add an article's passages, each with its chunk_sentences(); key: its chunking key."""
+        line = self._previous.get(key) if self._previous else None
+        if line is not None:
+            saved = json.loads(line)
+            if len(saved["terms"]) == len(pieces):
+                self._documents.extend(saved["terms"])
+                self._words.update(saved["words"])
+                self._article_lines.append(line)
+                self.reused += 1
+                return
+        terms, words = [], set()
+        for chunk, sentences in pieces:
+            text = passage_text(chunk, self.recipe.titles, self.recipe.options,
+                                self._context.before(chunk, sentences))
+            terms.append(self.tokenizer.terms(text))
+            words |= folded_words(chunk.text)
+        self._documents.extend(terms)
+        self._words |= words
+        self._article_lines.append(json.dumps({"key": key, "terms": terms, "words": sorted(words)},
+                                              ensure_ascii=False))
+
+    def save_article_terms(self, path: Path) -> None:
+        """Write what add_article() was given, for the next build."""
+        path.write_text("".join(line + "\n" for line in self._article_lines), encoding="utf-8")
+
+    def add(self, chunk: Chunk, sentences: list[tuple[int, int]] | None = None) -> None:
+        """Add the next passage (an article's passages in order, see ArticleContext; sentences: its
+        chunk_sentences(), when known)."""
+        text = passage_text(chunk, self.recipe.titles, self.recipe.options,
+                            self._context.before(chunk, sentences))
         self._documents.append(self.tokenizer.terms(text))
         self._words |= folded_words(chunk.text)
 

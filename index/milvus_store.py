@@ -25,7 +25,7 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -425,8 +425,9 @@ class MilvusBuildWriter:
     def add_article(self, source: str, key: str, chunks: int) -> None:
         self.stage.add_article(source, key, chunks)
 
-    def save_lexical(self, lexical: LexicalIndex) -> None:
-        """Milvus indexes the passages' text with its own BM25 function; the recipe sets its k1 and b."""
+    def save_lexical(self, lexical: LexicalIndex, save_article_terms: Callable[[Path], None] | None = None) -> None:
+        """Milvus indexes the passages' text with its own BM25 function; the recipe sets its k1 and b (no files
+        are kept, so a Milvus build tokenises every article)."""
         if lexical.size != self.stage.chunk_count:
             raise ValueError(f"a lexical index of {lexical.size} passages for {self.stage.chunk_count} chunks")
         self.recipe = lexical.recipe

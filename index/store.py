@@ -45,7 +45,7 @@ import numpy as np
 from index.chunking import Chunk
 from index.embed import file_sha256
 from index.errors import IndexBusyError, IndexInvalidError, IndexMissingError
-from index.lexical import LEXICAL_DIR, LEXICAL_FILES, LexicalIndex, LexicalRecipe
+from index.lexical import ARTICLE_TERMS, LEXICAL_DIR, LEXICAL_FILES, LexicalIndex, LexicalRecipe
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +186,7 @@ class BuildWriter:
         self._text = {name: (self.partial / name).open("w", encoding="utf-8", newline="\n")
                       for name in (CHUNKS, SENTENCES, VECTOR_KEYS, SENTENCE_KEYS, ARTICLES)}
         self.lexical_recipe: LexicalRecipe | None = None
+        self._article_terms = False
 
     def __enter__(self) -> BuildWriter:
         return self
@@ -210,16 +211,20 @@ class BuildWriter:
     def add_sentence(self, sentence: SentenceRef, key: str) -> int:
         if not 0 <= sentence.chunk < self.chunk_count:
             raise ValueError(f"sentence of chunk row {sentence.chunk}, which is not written yet")
-        self._text[SENTENCES].write(json.dumps([sentence.chunk, sentence.start, sentence.end]) + "\n")
+        self._text[SENTENCES].write(f"[{sentence.chunk:d}, {sentence.start:d}, {sentence.end:d}]\n")  # json.dumps
         self._text[SENTENCE_KEYS].write(key + "\n")
         self.sentence_count += 1
         return self.sentence_count - 1
 
-    def save_lexical(self, lexical: LexicalIndex) -> None:
-        """Save the BM25 index of the chunks written (call before commit)."""
+    def save_lexical(self, lexical: LexicalIndex, save_article_terms: Callable[[Path], None] | None = None) -> None:
+        """Save the BM25 index of the chunks written (call before commit), and the terms of each article
+        for the next build when save_article_terms writes them."""
         if lexical.size != self.chunk_count:
             raise ValueError(f"a lexical index of {lexical.size} passages for {self.chunk_count} chunks")
         lexical.save(self.partial / LEXICAL_DIR)
+        if save_article_terms is not None:
+            save_article_terms(self.partial / ARTICLE_TERMS)
+            self._article_terms = True
         self.lexical_recipe = lexical.recipe
 
     def _close(self) -> None:
@@ -229,7 +234,8 @@ class BuildWriter:
         self.sentence_vectors.close()
 
     def _files(self) -> tuple[str, ...]:
-        return DATA_FILES + (ARTICLES,) + (LEXICAL_FILES if self.lexical_recipe is not None else ())
+        return (DATA_FILES + (ARTICLES,) + (LEXICAL_FILES if self.lexical_recipe is not None else ())
+                + ((ARTICLE_TERMS,) if self._article_terms else ()))
 
     def commit(self, manifest: dict[str, Any]) -> Path:
         """Sync every file, write the manifest last, then point `current` at the build in one atomic rename."""
@@ -249,7 +255,7 @@ class BuildWriter:
         }
         if self.lexical_recipe is not None:
             manifest["lexical"] = self.lexical_recipe.to_manifest()
-            for name in LEXICAL_FILES:  # written by bm25s, which does not sync
+            for name in LEXICAL_FILES + ((ARTICLE_TERMS,) if self._article_terms else ()):  # bm25s does not sync
                 _fsync(self.partial / name)
             _fsync(self.partial / LEXICAL_DIR)
         _write(self.partial / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
@@ -490,8 +496,8 @@ def _manifest_problem(m: Any) -> str | None:
 def _expected_files(m: dict[str, Any]) -> tuple[str, ...]:
     """The files a manifest must hash: every build's, the article list when it has one, BM25 when it has one."""
     files = m.get("files")
-    articles = (ARTICLES,) if isinstance(files, dict) and ARTICLES in files else ()
-    return DATA_FILES + articles + (LEXICAL_FILES if "lexical" in m else ())
+    optional = tuple(name for name in (ARTICLES, ARTICLE_TERMS) if isinstance(files, dict) and name in files)
+    return DATA_FILES + optional + (LEXICAL_FILES if "lexical" in m else ())
 
 
 def _recipe(data: Any) -> LexicalRecipe | None:

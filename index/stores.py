@@ -10,7 +10,7 @@ search, count and describe. `StoreLocation` is where builds are written and open
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -126,7 +126,9 @@ class BuildSink(Protocol):
 
     def add_article(self, source: str, key: str, chunks: int) -> None: ...
 
-    def save_lexical(self, lexical: LexicalIndex) -> None: ...
+    def save_lexical(self, lexical: LexicalIndex,
+                     save_article_terms: Callable[[Path], None] | None = None) -> None:
+        """Keep the BM25 index (and, where the store keeps files, each article's terms for the next build)."""
 
     def commit(self, manifest: dict[str, Any]) -> Path: ...
 

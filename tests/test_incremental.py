@@ -13,7 +13,7 @@ import pytest
 import index.store as store
 from index.build import build_index
 from index.embed import HashEmbedder, make_embedder
-from index.lexical import LEXICAL_FILES
+from index.lexical import ARTICLE_TERMS, LEXICAL_FILES
 from index.settings import Settings
 from index.store import load_index
 from tests.conftest import SEEDS
@@ -40,7 +40,7 @@ class CountingEmbedder(HashEmbedder):
 
 def data_files(build: Path, root: Path | None = None) -> dict[str, bytes]:
     """Every data file of a build; with root, chunk sources made relative to it so two folders compare."""
-    files = {name: (build / name).read_bytes() for name in store.DATA_FILES + LEXICAL_FILES}
+    files = {name: (build / name).read_bytes() for name in store.DATA_FILES + LEXICAL_FILES + (ARTICLE_TERMS,)}
     if root is not None:
         chunks = [json.loads(line) for line in files[store.CHUNKS].decode().splitlines()]
         for chunk in chunks:  # sources stored absolute or already relative to the root: compare relative

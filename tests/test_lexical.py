@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import replace
@@ -14,6 +15,7 @@ import index.store as store
 from index.build import build_index
 from index.errors import ConfigError, IndexInvalidError
 from index.lexical import (
+    ARTICLE_TERMS,
     LEXICAL_DIR,
     LEXICAL_FILES,
     ArticleContext,
@@ -82,14 +84,41 @@ def test_a_config_asking_other_bm25_settings_builds_them_in_memory_and_says_so(
     assert "citebot index build" in caplog.text
 
 
+def _vocabulary(build: Path) -> set[str]:
+    return set(json.loads((build / LEXICAL_DIR / "vocab.index.json").read_text()))
+
+
+def test_an_unchanged_article_keeps_its_saved_terms_unless_the_recipe_changed(hash_settings: Settings,
+                                                                             seeds_copy: Path) -> None:
+    first = build_index(seeds_copy, hash_settings.paths.index, hash_settings)
+    # Mark one article's saved terms (and re-hash them): a rebuild that reuses them indexes the mark.
+    path = first.path / ARTICLE_TERMS
+    lines = path.read_text(encoding="utf-8").splitlines()
+    saved = json.loads(lines[0])
+    saved["terms"][0] = [*saved["terms"][0], "zzmark"]
+    lines[0] = json.dumps(saved, ensure_ascii=False)
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    manifest = json.loads((first.path / store.MANIFEST).read_text())
+    manifest["files"][ARTICLE_TERMS] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (first.path / store.MANIFEST).write_text(json.dumps(manifest))
+
+    # k1 and b only weigh the terms: the terms are reused across a change of either.
+    reused = build_index(seeds_copy, hash_settings.paths.index, with_overrides(hash_settings, ["retrieval.bm25_k1=0.9"]))
+    assert "zzmark" in _vocabulary(reused.path)
+    # Another tokenizer makes other terms: nothing is taken from the build before.
+    again = build_index(seeds_copy, hash_settings.paths.index, with_overrides(hash_settings, ["lexical.stem=false"]))
+    assert "zzmark" not in _vocabulary(again.path) and "complaints" in _vocabulary(again.path)
+
+
 def test_a_build_from_before_saved_bm25_still_answers(hash_settings: Settings) -> None:
     report = build_index(SEEDS, hash_settings.paths.index, hash_settings)
     manifest_path = report.path / store.MANIFEST
     manifest = json.loads(manifest_path.read_text())
     del manifest["lexical"]
-    manifest["files"] = {name: digest for name, digest in manifest["files"].items() if name not in LEXICAL_FILES}
+    saved = (*LEXICAL_FILES, ARTICLE_TERMS)
+    manifest["files"] = {name: digest for name, digest in manifest["files"].items() if name not in saved}
     manifest_path.write_text(json.dumps(manifest))
-    for name in LEXICAL_FILES:
+    for name in saved:
         (report.path / name).unlink()
     (report.path / LEXICAL_DIR).rmdir()
     engine = _engine(hash_settings)
