@@ -65,6 +65,9 @@ class _TimedEmbedder:
     def count_tokens(self, text: str) -> int:
         return self.embedder.count_tokens(text)
 
+    def warm_up(self) -> None:
+        self.embedder.warm_up()
+
     def encode(self, texts: list[str]) -> np.ndarray:
         began = time.perf_counter()
         try:

@@ -47,6 +47,10 @@ class Embedder(Protocol):
         """The unit-length float32 vector of one question, as encode would give it (within cosine 1e-4)."""
         ...
 
+    def warm_up(self) -> None:
+        """Get ready to encode() (a build calls it in a thread when it first meets a text to embed)."""
+        ...
+
 
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
@@ -126,6 +130,9 @@ class HashEmbedder:
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
+
+    def warm_up(self) -> None:
+        """Nothing to load."""
 
 
 @cache

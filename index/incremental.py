@@ -12,10 +12,12 @@ tests/test_incremental.py against full builds with the real model).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import threading
 from collections import defaultdict
 from pathlib import Path
 
@@ -155,6 +157,7 @@ class Vectorizer:
         self._done: dict[str, tuple[VectorFile, int]] = {}
         self._pending: dict[str, tuple[str, list[tuple[VectorFile, int]]]] = {}
         self._buckets: dict[int, list[str]] = defaultdict(list)
+        self._warming: threading.Thread | None = None
 
     def add(self, text: str, key: str, out: VectorFile, row: int) -> None:
         """Give row of out the vector of text (key: text_key of it), now or at a later flush."""
@@ -168,13 +171,22 @@ class Vectorizer:
             self._done[key] = (out, row)
             self.reused += 1
         else:
+            if self._warming is None:  # the model loads while the build goes on to the texts it reuses
+                self._warming = threading.Thread(target=self._warm_up, daemon=True)
+                self._warming.start()
             length = self.embedder.count_tokens(text)
             self._pending[key] = (text, [(out, row)])
             self._buckets[length].append(key)
             if len(self._buckets[length]) >= self.batch_size:
                 self._flush(length)
 
+    def _warm_up(self) -> None:
+        with contextlib.suppress(Exception):  # encode() meets the same problem and reports it
+            self.embedder.warm_up()
+
     def _flush(self, length: int) -> None:
+        if self._warming is not None:
+            self._warming.join()
         keys = self._buckets.pop(length)
         vectors = self.embedder.encode([self._pending[k][0] for k in keys])
         for key, vector in zip(keys, vectors, strict=True):

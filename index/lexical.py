@@ -1,8 +1,8 @@
 """BM25 over the passages (bm25s): built with the index, saved in its build folder, loaded by every engine.
 
 Saved as bm25s's own files (JSON parameters and vocabulary, .npy score arrays, no pickle) in the build's
-`lexical/` folder, with the corpus's folded words (words.json) for questions about names no article uses, and each article's
-passage terms (articles.jsonl) for the next build to reuse.
+`lexical/` folder, with the corpus's folded words (words.json) for questions about names no article uses,
+and each article's passage terms (articles.jsonl) for the next build to reuse.
 The manifest records how it was made (`lexical`: k1, b, titles, tokenizer and its [lexical] options) and hashes
 every file. The [lexical] options (how terms are made, what of the article is indexed with a passage) were
 measured by benchmarks/context_variants.py; the defaults are bm25s's own tokenization of title + passage.

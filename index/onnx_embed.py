@@ -138,6 +138,10 @@ class OnnxEmbedder:
     def encode_query(self, text: str) -> np.ndarray:
         return self._encode_batch([text], self._session("query"))[0]
 
+    def warm_up(self) -> None:
+        """Open the build's session (about half a second; onnxruntime releases the GIL meanwhile)."""
+        self._session("bulk")
+
 
 def open_session(export: Export, *, bulk: bool) -> Any:
     """An onnxruntime session over the export: bulk (optimised, prepacked) or quick to open."""

@@ -45,3 +45,6 @@ class SentenceTransformerEmbedder:
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode_batch([text])[0]
+
+    def warm_up(self) -> None:
+        """The model is loaded in __init__."""

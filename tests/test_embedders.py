@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -72,6 +73,15 @@ def test_encode_gives_unit_float32_rows_in_order(embedder) -> None:
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     for text, row in zip(TEXTS, vectors, strict=True):  # each row is its own text's, whatever the batch
         assert float(embedder.encode([text])[0] @ row) > 0.9999
+
+
+def test_warm_up_in_a_thread_beside_encode_changes_no_vector(embedder) -> None:
+    expected = embedder.encode(TEXTS[:3])
+    warming = threading.Thread(target=embedder.warm_up)
+    warming.start()
+    during = embedder.encode(TEXTS[:3])
+    warming.join()
+    assert np.array_equal(during, expected) and np.array_equal(embedder.encode(TEXTS[:3]), expected)
 
 
 def test_encode_nothing(embedder) -> None:

@@ -103,7 +103,8 @@ def test_an_unchanged_article_keeps_its_saved_terms_unless_the_recipe_changed(ha
     (first.path / store.MANIFEST).write_text(json.dumps(manifest))
 
     # k1 and b only weigh the terms: the terms are reused across a change of either.
-    reused = build_index(seeds_copy, hash_settings.paths.index, with_overrides(hash_settings, ["retrieval.bm25_k1=0.9"]))
+    other_k1 = with_overrides(hash_settings, ["retrieval.bm25_k1=0.9"])
+    reused = build_index(seeds_copy, hash_settings.paths.index, other_k1)
     assert "zzmark" in _vocabulary(reused.path)
     # Another tokenizer makes other terms: nothing is taken from the build before.
     again = build_index(seeds_copy, hash_settings.paths.index, with_overrides(hash_settings, ["lexical.stem=false"]))
