@@ -111,16 +111,18 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
 
         location = FaissFolder(index_dir)
     reuse = None if full else location.reuse_source(prefix, embedder.dimension)
-    # Chunks are reused from an index folder's build (a Milvus build's are not read back: those are chunked anew).
-    chunk_cache = (ChunkCache.open(reuse.build, read_manifest(index_dir, reuse.build))
-                   if isinstance(reuse, ReuseSource) else None)
+    recipe = LexicalRecipe.of(settings.retrieval, settings.embedding.title_in_vectors, settings.lexical)
+    # Chunks and BM25 terms are reused from an index folder's build (a Milvus build's are not read back).
+    chunk_cache, previous_terms = None, None
+    if isinstance(reuse, ReuseSource):
+        previous = read_manifest(index_dir, reuse.build)
+        chunk_cache = ChunkCache.open(reuse.build, previous)
+        previous_terms = ArticleTerms.open(reuse.build, previous, recipe)
     rechunked = 0
     timed = _TimedEmbedder(embedder)
     vectorizer = Vectorizer(timed, settings.embedding.batch_size, reuse)  # type: ignore[arg-type]
     with_title = settings.embedding.title_in_vectors
-    recipe = LexicalRecipe.of(settings.retrieval, settings.embedding.title_in_vectors, settings.lexical)
-    lexical = LexicalBuilder(recipe, ArticleTerms.open(reuse.build, read_manifest(index_dir, reuse.build), recipe)
-                             if isinstance(reuse, ReuseSource) else None)
+    lexical = LexicalBuilder(recipe, previous_terms)
     try:
         with location.writer(embedder.dimension) as writer, tqdm(
                 corpus.articles, desc="Indexing articles", unit="article", file=sys.stderr,
