@@ -39,7 +39,7 @@ from retrieval.evaluate import (  # noqa: E402
     replay_earlier_turns,
     source_texts,
 )
-from retrieval.query import question_kind  # noqa: E402
+from retrieval.query import answer_kind  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "answer.json"
 CACHE = ROOT / "var" / "answer-cache.pkl"
@@ -68,7 +68,7 @@ def collect(engine: Engine, path: Path) -> list[dict]:
         found = engine.first_stage(item["turns"][-1], conversation)
         result = engine.ask(item["turns"][-1], conversation)
         rows = [row_of[p.chunk_id] for p in result.passages[:max(GRID["passages_considered"])]]
-        # The kind of fact asked is worked out again from the question when scoring (question_kind), so a change
+        # The kind of fact asked is worked out again from the question when scoring (answer_kind), so a change
         # to its detection needs no new collection.
         out.append({"id": item["id"], "category": item["category"], "question": item["turns"][-1],
                     "searched": found.searched,
@@ -109,7 +109,7 @@ def accuracy(questions: list[dict], settings) -> float:
     right = 0
     for q in questions:
         sentences = [s for s in q["sentences"] if s.passage_rank <= settings.passages_considered]
-        picked = pick_answer(q["searched"], sentences, settings, question_kind(q["question"]))
+        picked = pick_answer(q["searched"], sentences, settings, answer_kind(q["question"]))
         if picked:
             first, last, _ = picked
             right += any(s.overlap(first.source, first.start, last.end) > 0 for s in q["spans"])
