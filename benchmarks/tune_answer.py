@@ -3,7 +3,10 @@
     python benchmarks/tune_answer.py --news-index var/bbc-index
 
 For every answerable question the engine answers as configured; the sentences of the passages the
-answer is picked from are kept with the evidence. Then every combination of the grid below picks its
+answer is picked from are kept with the evidence, in var/answer-cache.pkl (reused while the settings
+outside [answer], the indexes and the question files are the same: a scoring idea is tried in seconds;
+--refresh collects again, e.g. after a change to retrieval, or to see how an answer change moves the
+follow-ups, whose searched text leans on the last answer). Then every combination of the grid below picks its
 answer from the same sentences, and the share of answers that overlap the evidence is reported per set
 (the news set also per half of its articles, so a choice can be checked on the half it was not made
 on). Prints the best settings by the mean of the sets; results go to benchmarks/results/answer.json.
@@ -12,9 +15,11 @@ on). Prints the best settings by the mean of the sets; results go to benchmarks/
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import logging
+import pickle
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -24,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.tune_rerank import NEWS, fold_of  # noqa: E402
 from index.embed import make_embedder  # noqa: E402
-from index.settings import load_settings  # noqa: E402
+from index.settings import Settings, load_settings  # noqa: E402
 from retrieval.answer import pick_answer  # noqa: E402
 from retrieval.engine import Engine  # noqa: E402
 from retrieval.evaluate import (  # noqa: E402
@@ -34,8 +39,10 @@ from retrieval.evaluate import (  # noqa: E402
     replay_earlier_turns,
     source_texts,
 )
+from retrieval.query import answer_kind  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "answer.json"
+CACHE = ROOT / "var" / "answer-cache.pkl"
 GRID = {
     "word_overlap_weight": (0.0, 0.1, 0.25, 0.4),
     "kind_weight": (0.0, 0.1, 0.2),
@@ -49,6 +56,10 @@ GRID = {
 def collect(engine: Engine, path: Path) -> list[dict]:
     texts = source_texts(engine)
     row_of = {c.id: row for row, c in enumerate(engine.stored.chunks)}
+    lead: dict[str, int] = {}  # where each article's first sentence starts
+    for ref in engine.stored.sentences:
+        source = engine.stored.chunks[ref.chunk].source
+        lead[source] = min(ref.start, lead.get(source, ref.start))
     out = []
     for item in load_golden(path):
         if item["category"] == UNANSWERABLE:
@@ -57,18 +68,48 @@ def collect(engine: Engine, path: Path) -> list[dict]:
         found = engine.first_stage(item["turns"][-1], conversation)
         result = engine.ask(item["turns"][-1], conversation)
         rows = [row_of[p.chunk_id] for p in result.passages[:max(GRID["passages_considered"])]]
-        out.append({"searched": found.searched, "kind": found.context.kind,
+        # The kind of fact asked is worked out again from the question when scoring (answer_kind), so a change
+        # to its detection needs no new collection.
+        out.append({"id": item["id"], "category": item["category"], "question": item["turns"][-1],
+                    "searched": found.searched,
                     "fold": fold_of(item["evidence"][0]["source"]),
                     "sentences": engine.answer_sentences(rows, found.sentence_scores),
+                    "titles": {engine.stored.chunks[r].source: engine.stored.chunks[r].title for r in rows},
+                    "leads": {engine.stored.chunks[r].source: lead[engine.stored.chunks[r].source] for r in rows},
                     "spans": evidence_spans(item["evidence"], texts)})
     return out
+
+
+def _cache_key(settings: Settings, news_index: Path) -> str:
+    """What the collected sentences depend on: every setting outside [answer], the indexes, the questions."""
+    parts = [repr(replace(settings, answer=None))]
+    for index in (settings.paths.index, news_index):
+        current = index / "current"
+        parts.append(str(current.resolve()) if current.exists() else str(index.resolve()))
+    parts += [Path(p).read_text(encoding="utf-8") for p in (settings.paths.golden, NEWS)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def collected(settings: Settings, news_index: Path, refresh: bool = False) -> dict[str, list[dict]]:
+    """The golden and news questions with their candidate sentences, from the cache when it is current."""
+    key = _cache_key(settings, news_index)
+    if not refresh and CACHE.exists():
+        cached = pickle.loads(CACHE.read_bytes())
+        if cached.get("key") == key:
+            return cached["sets"]
+    embedder = make_embedder(settings.embedding)
+    sets = {"golden": collect(Engine(settings, embedder=embedder), settings.paths.golden),
+            "news": collect(Engine(settings.with_index(news_index), embedder=embedder), NEWS)}
+    CACHE.parent.mkdir(parents=True, exist_ok=True)
+    CACHE.write_bytes(pickle.dumps({"key": key, "sets": sets}))
+    return sets
 
 
 def accuracy(questions: list[dict], settings) -> float:
     right = 0
     for q in questions:
         sentences = [s for s in q["sentences"] if s.passage_rank <= settings.passages_considered]
-        picked = pick_answer(q["searched"], sentences, settings, q["kind"])
+        picked = pick_answer(q["searched"], sentences, settings, answer_kind(q["question"]))
         if picked:
             first, last, _ = picked
             right += any(s.overlap(first.source, first.start, last.end) > 0 for s in q["spans"])
@@ -79,12 +120,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--news-index", default=str(ROOT / "var" / "bbc-index"))
     parser.add_argument("--config", help="settings file (default: config/default.toml)")
+    parser.add_argument("--refresh", action="store_true", help="collect the sentences again, ignoring the cache")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     settings = load_settings(args.config)
-    embedder = make_embedder(settings.embedding)
-    sets = {"golden": collect(Engine(settings, embedder=embedder), settings.paths.golden),
-            "news": collect(Engine(settings.with_index(Path(args.news_index)), embedder=embedder), NEWS)}
+    sets = collected(settings, Path(args.news_index), args.refresh)
     splits = {"golden": sets["golden"], "news": sets["news"],
               "news_a": [q for q in sets["news"] if q["fold"] == 0],
               "news_b": [q for q in sets["news"] if q["fold"] == 1]}

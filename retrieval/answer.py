@@ -40,8 +40,8 @@ def pick_answer(question: str, candidates: list[Sentence], settings: AnswerSetti
                 kind: QuestionKind = ANY_KIND) -> tuple[Sentence, Sentence, Sentence] | None:
     """First and last sentence of the answer quote, and its best: the best-scoring sentence, joined with an
     adjacent one of the same passage that scores nearly as well. candidates are in passage order, then file order.
-    A sentence holding the kind of fact asked for (a new name for "who", a number for "how many") gains
-    `kind_weight`.
+    A sentence holding the kind of fact asked for (a new name for "who", a number the question does not give for
+    "how many"; see query.answer_kind) gains `kind_weight`.
     """
     if not candidates:
         return None
@@ -50,7 +50,7 @@ def pick_answer(question: str, candidates: list[Sentence], settings: AnswerSetti
     scores = []
     for sentence in candidates:
         overlap = len(question_words & _content_words(sentence.text)) / max(1, len(question_words))
-        typed = kind.name != "other" and kind.present_in(sentence.text, known)
+        typed = kind.name != "other" and kind.present_in(sentence.text, known, strict=True)
         # Meaning first; shared content words, the kind of fact asked for and a higher-ranked passage next.
         scores.append(sentence.similarity + settings.word_overlap_weight * overlap + settings.kind_weight * typed
                       + settings.rank_weight / sentence.passage_rank)

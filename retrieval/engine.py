@@ -20,7 +20,7 @@ from retrieval.conversation import Conversation, entities
 from retrieval.diversity import arrange
 from retrieval.features import Context
 from retrieval.freshness import SourceWatcher
-from retrieval.query import QuestionKind
+from retrieval.query import QuestionKind, answer_kind
 from retrieval.rerank import Reranker
 from retrieval.search import Hit, HybridSearcher, RowScores, Signals
 
@@ -151,7 +151,7 @@ class Engine:
         answer, core = None, ""
         if not abstained:
             considered = slots[:min(top_k, self.settings.answer.passages_considered)]
-            picked = self._answer(searched, [s.row for s in considered], sentence_scores, found.context.kind)
+            picked = self._answer(searched, [s.row for s in considered], sentence_scores, answer_kind(question))
             answer, core = picked if picked else (None, "")
         if conversation is not None:
             # A follow-up leans on the answer's best sentence: a neighbour added to the quote brings names of its own.

@@ -34,6 +34,7 @@ _DATE = re.compile(
 _AMOUNT = re.compile(r"\d|[£$€%]|\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
 _REASON = re.compile(r"\b(?:because|due to|as a result|after|since|so that|in order to|reason|blamed|caused|"
                      r"led to|thanks to|following|amid|over concerns?|fears?|said it was|as it)\b", re.IGNORECASE)
+_YEAR = re.compile(r"(?:1[89]|20)\d\d")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b(?:Mr|Mrs|Ms|Dr|Sir|Lord|Lady|Dame|Prof)\b\.?\s+[A-Z]|"
                    r"\b[A-Z][a-z'\u2019-]+\s+(?:[A-Z]\.\s+)?[A-Z][a-z'\u2019-]+")
 _HONORIFICS = frozenset({"mr", "mrs", "ms", "dr", "sir", "lord", "lady", "dame", "prof"})
@@ -46,14 +47,19 @@ class QuestionKind:
 
     name: str
 
-    def present_in(self, text: str, known: frozenset[str] = frozenset()) -> bool:
+    def present_in(self, text: str, known: frozenset[str] = frozenset(), strict: bool = False) -> bool:
         """Whether text holds a fact of this kind (a name for "who", a number for "how many", ...) other than
-        the words in `known` (the question's own, folded)."""
+        the words in `known` (the question's own, folded). strict: an amount must be a number the question does
+        not give, and a bare year is none (what the answer quote looks for; the second stage learned the loose
+        test)."""
         if self.name == "person":
             return any(not set(m.group().casefold().replace(".", "").split()) - _HONORIFICS <= known
                        for m in _NAME.finditer(text))
         if self.name == "date":
             return bool(_DATE.search(text))
+        if self.name == "amount" and strict:
+            return any((any(c.isdigit() for c in w) or w in _NUMBER_WORDS) and not _YEAR.fullmatch(w)
+                       for w in word_set(text) - known)
         if self.name == "amount":
             return bool(_AMOUNT.search(text))
         if self.name == "reason":
@@ -67,24 +73,62 @@ ANY_KIND = QuestionKind("other")
 
 _LEAD = r"^\W*(?:[\w'\u2019]+[\s,]+){0,4}?"
 """Up to four words before the question word: "According to the report, who ..."."""
-_KINDS = [
-    (re.compile(_LEAD + r"(?:how\s+(?:many|much|long|old|far|big|large|high|often)|what\s+(?:percentage|proportion|"
-                r"share|amount|number|price|sum|figure|fine|cost|value|rate|age|score|margin|total)|by\s+how)\b",
-                re.IGNORECASE), "amount"),
-    (re.compile(_LEAD + r"(?:when|what\s+(?:year|date|day|month|time)|which\s+(?:year|day|month|date))\b",
-                re.IGNORECASE), "date"),
-    (re.compile(_LEAD + r"(?:who|whom|whose)\b", re.IGNORECASE), "person"),
-    (re.compile(_LEAD + r"(?:why|what\s+(?:reason|caused|prompted|led))\b", re.IGNORECASE), "reason"),
-    (re.compile(_LEAD + r"(?:where|which\s+(?:country|city|town|venue|stadium))\b", re.IGNORECASE), "place"),
-]
+_FIRST = r"^\W*(?:(?!(?:what|which|who|whom|whose|when|where|why|how)\b)[\w'\u2019]+[\s,]+){0,4}?"
+"""The same, but none of them a question word: "Where did he speak when ..." asks where."""
+_MODIFIER = (r"(?:(?!(?:is|are|was|were|do|does|did|has|have|had|will|would|can|could|should|the|a|an)\b)"
+             r"[\w'\u2019.-]+\s+)")
+"""A word between "which" and its noun ("Which Hopman Cup doctor"): not an article or a verb of the question."""
+_ROLES = ("president minister secretary chancellor leader chairman chairwoman chief executive boss director editor "
+          "journalist reporter writer author critic analyst economist spokesman spokeswoman spokesperson doctor "
+          "coach manager player captain striker forward prop lock flanker winger sprinter athlete runner presenter "
+          "dj host singer actor actress star model supermodel musician frontman songwriter producer specialist "
+          "expert official officer mp mep judge lawyer founder member deputy deputies professor commissioner "
+          "campaigner politician rival figure").split()
+"""People named by what they do: "Which DJ ...", "Which News Corp executive ..." ask for a name."""
+_MEASURES = ("budget value price cost fee salary stake deficit peak compensation worth valuation profit loss revenue "
+             "sales capitalisation capitalization debt bill fine sum total figure score margin rate distance height "
+             "weight speed").split()
+"""Quantities: "What annual budget ...", "What was the value of ..." ask for an amount."""
+_ROLE = (r"|(?:which|what)\s+" + _MODIFIER + r"{0,4}(?:"
+         + "|".join(r if r.endswith("s") else r + "s?" for r in _ROLES) + ")")
+_MEASURE = (r"|what\s+(?:(?:is|was|were|are|will\s+be)\s+)?(?:(?:the|its|his|her|their)\s+)?" + _MODIFIER
+            + r"{0,3}(?:" + "|".join(_MEASURES) + r"|(?:winning|record|finishing|running)\s+time)")
 
 
-def question_kind(question: str) -> QuestionKind:
-    """The kind of fact the question's wording asks for."""
-    for pattern, name in _KINDS:
+def _kind_patterns(lead: str, amount: str = "", person: str = "") -> list[tuple[re.Pattern[str], str]]:
+    """Question-word patterns, in order, for each kind; `amount` and `person` add alternatives."""
+    return [
+        (re.compile(lead + r"(?:how\s+(?:many|much|long|old|far|big|large|high|often)|what\s+(?:percentage|"
+                    r"proportion|share|amount|number|price|sum|figure|fine|cost|value|rate|age|score|margin|total)"
+                    r"|by\s+how" + amount + r")\b", re.IGNORECASE), "amount"),
+        (re.compile(lead + r"(?:when|what\s+(?:year|date|day|month|time)|which\s+(?:year|day|month|date))\b",
+                    re.IGNORECASE), "date"),
+        (re.compile(lead + r"(?:who|whom|whose" + person + r")\b", re.IGNORECASE), "person"),
+        (re.compile(lead + r"(?:why|what\s+(?:reason|caused|prompted|led))\b", re.IGNORECASE), "reason"),
+        (re.compile(lead + r"(?:where|which\s+(?:country|city|town|venue|stadium))\b", re.IGNORECASE), "place"),
+    ]
+
+
+_KINDS = _kind_patterns(_LEAD)
+_ANSWER_KINDS = _kind_patterns(_FIRST, _MEASURE, _ROLE)
+
+
+def _first_kind(question: str, patterns: list[tuple[re.Pattern[str], str]]) -> QuestionKind:
+    for pattern, name in patterns:
         if pattern.search(question):
             return QuestionKind(name)
     return ANY_KIND
+
+
+def question_kind(question: str) -> QuestionKind:
+    """The kind of fact the question's wording asks for, as the second stage's features were learned with."""
+    return _first_kind(question, _KINDS)
+
+
+def answer_kind(question: str) -> QuestionKind:
+    """The kind of fact the answer quote should hold: question_kind's, but also read from a role or quantity
+    noun ("Which DJ ...", "What annual budget ...") and only from the first question word."""
+    return _first_kind(question, _ANSWER_KINDS)
 
 
 def names_and_numbers(question: str) -> list[str]:

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from index.settings import load_settings
 from retrieval.answer import Sentence, pick_answer
+from retrieval.query import QuestionKind, answer_kind
 
 SETTINGS = replace(load_settings().answer, word_overlap_weight=0.0, kind_weight=0.0, rank_weight=0.0,
                    extend_ratio=0.6, max_sentences=2)
@@ -25,6 +26,19 @@ def test_a_distant_neighbour_is_left_out() -> None:
     assert first is last is best and best.start == 20
     first, last, _ = pick_answer("q", _sentences(0.2, 0.5, 0.9, 0.5), replace(SETTINGS, extend_ratio=0.5))
     assert (first.start, last.start) == (10, 20)  # ties go to the earlier neighbour
+
+
+def test_the_kind_asked_for_outweighs_an_echo_of_the_question() -> None:
+    question = "What annual budget will England's first children's commissioner oversee in 2005?"
+    texts = ["The first children's commissioner for England has been appointed for 2005.",
+             "He will oversee a £2.5m annual budget."]
+    sentences = [Sentence(1, "a.txt", 0, 74, texts[0], 0.75), Sentence(1, "a.txt", 75, 113, texts[1], 0.6)]
+    settings = replace(SETTINGS, kind_weight=0.2, max_sentences=1)
+    assert pick_answer(question, sentences, settings)[2].text == texts[0]  # no kind: the echo is closer
+    # "What annual budget" asks an amount; the year 2005 is the question's own (and no amount), £2.5m is new.
+    assert pick_answer(question, sentences, settings, answer_kind(question))[2].text == texts[1]
+    loose = QuestionKind("amount")  # the second stage's test would count 2005 and keep the echo
+    assert loose.present_in(texts[0])
 
 
 def test_a_follow_up_leans_on_the_best_sentence_not_the_whole_quote(real_engine) -> None:

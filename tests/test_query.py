@@ -12,7 +12,7 @@ from index.settings import Settings
 from retrieval.abstain import Evidence, abstain_reason, missing_specifics
 from retrieval.engine import Engine
 from retrieval.features import FEATURES
-from retrieval.query import names_and_numbers, question_kind
+from retrieval.query import answer_kind, names_and_numbers, question_kind
 from tests.conftest import SEEDS
 
 
@@ -29,6 +29,38 @@ from tests.conftest import SEEDS
 ])
 def test_question_kind(question: str, kind: str) -> None:
     assert question_kind(question).name == kind
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("Which DJ will host the Tuesday 2300 slot?", "person"),
+    ("Which News Corp executive told the FT about it?", "person"),
+    ("Which Hopman Cup doctor assessed the injury?", "person"),
+    ("What annual budget will the commissioner oversee?", "amount"),
+    ("What was the value of the Iraq transport contract?", "amount"),
+    ("What was Paula Radcliffe's winning time in New York?", "amount"),
+    ("What time does the show start?", "date"),
+    ("Where did he speak when the scheme was launched?", "place"),
+    ("What does the sprinter who lost his crown say he was doing?", "other"),
+    ("Which story did the princess read?", "other"),
+    ("What did Theresa May tell MPs?", "other"),
+])
+def test_answer_kind(question: str, kind: str) -> None:
+    assert answer_kind(question).name == kind
+
+
+def test_the_second_stage_kind_stays_as_its_weights_were_learned() -> None:
+    # The reranker's features were fitted with question_kind: the broader reading is the answer quote's alone.
+    assert question_kind("Which DJ will host the Tuesday 2300 slot?").name == "other"
+    assert question_kind("Where did he speak when the scheme was launched?").name == "date"
+    assert question_kind("How much did it take?").present_in("It opened in 2004.")
+
+
+def test_a_strict_amount_is_a_number_the_question_does_not_give() -> None:
+    amount = answer_kind("What price did US crude close at as it passed $50 in 2005?")
+    known = frozenset({"what", "price", "did", "us", "crude", "close", "at", "as", "it", "passed", "50", "2005"})
+    assert not amount.present_in("Crude passed $50 a barrel in 2005.", known, strict=True)
+    assert amount.present_in("Crude closed at $51.15 on Tuesday.", known, strict=True)
+    assert amount.present_in("It took two months.", known, strict=True)
 
 
 def test_kind_presence_ignores_what_the_question_already_says() -> None:
