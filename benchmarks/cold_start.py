@@ -8,7 +8,7 @@ the same machine load: the interpreter alone (`python -c pass`), `import torch`,
 (`python -m bot.cli ask ... --json`, the console script's code path) on the configured runtime.
 Also times the phases of one ask inside one process, and checks, once each, that the ask imported no
 torch / transformers / sentence-transformers, and that its JSON equals the one from
-[embedding] runtime = "torch" on the same index (scores to 1e-6).
+[embedding] runtime = "torch" on the same index (scores within 2e-6: the JSON rounds them to 6 places).
 Prints the medians and the ratio; writes benchmarks/results/cold_start.json.
 """
 
@@ -64,13 +64,13 @@ from index.settings import load_settings
 from retrieval.engine import Engine
 from retrieval.search import HybridSearcher
 from index.embed import make_embedder
-from index.store import load_index
+from index.stores import open_index
 mark("import citebot modules")
 settings = load_settings().with_index(Path(sys.argv[1]))
 embedder = make_embedder(settings.embedding); mark("embedder: onnxruntime, tokenizer (file hash in background)")
-stored = load_index(settings.paths.index, model_name=embedder.name, weights_sha256=embedder.weights_sha256,
+stored = open_index(settings, model_name=embedder.name, weights_sha256=embedder.weights_sha256,
                     dimension=embedder.dimension); mark("index: read and verify files")
-HybridSearcher(stored, embedder, settings.retrieval); mark("searcher: BM25 index built from the chunks")
+HybridSearcher(stored, embedder, settings.retrieval); mark("searcher (saved BM25 index)")
 engine = Engine(settings, embedder=embedder); mark("engine (index and BM25 again, source hashes)")
 engine.ask(sys.argv[2]); mark("first question: session opens, hash joined")
 engine.ask(sys.argv[2]); mark("second question (warm)")
@@ -99,7 +99,8 @@ def main() -> None:
         _, torch_ask = timed([*ask, "--config", str(configs["torch"])], env)
         onnx_result, onnx_scores = scores_dropped(json.loads(warm.stdout))
         torch_result, torch_scores = scores_dropped(json.loads(torch_ask.stdout))
-        same = onnx_result == torch_result and all(abs(a - b) < 1e-6 for a, b in zip(onnx_scores, torch_scores,
+        # The JSON rounds scores to 6 places, so two scores 1e-7 apart can print 1e-6 apart.
+        same = onnx_result == torch_result and all(abs(a - b) < 2e-6 for a, b in zip(onnx_scores, torch_scores,
                                                                                         strict=True))
         probe = ("import runpy, sys; sys.argv = ['citebot', *sys.argv[1:]]\n"
                  "try:\n    runpy.run_module('bot.cli', run_name='__main__')\n"
