@@ -129,6 +129,20 @@ def test_a_damaged_current_build_is_not_reused(hash_settings: Settings, seeds_co
     assert data_files(report.path) == data_files(full.path)
 
 
+def test_damaged_saved_terms_are_made_again_and_the_build_equals_a_full_one(
+        hash_settings: Settings, seeds_copy: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    first = build_index(seeds_copy, hash_settings.paths.index, hash_settings, embedder=CountingEmbedder())
+    path = first.path / ARTICLE_TERMS
+    # Still valid JSON with a key: only the manifest's hash tells that a term was slipped in.
+    path.write_text(path.read_text(encoding="utf-8").replace('"terms": [["', '"terms": [["zzmark", "', 1),
+                    encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        report = build_index(seeds_copy, hash_settings.paths.index, hash_settings, embedder=CountingEmbedder())
+    assert "not reusing the current build's BM25 terms" in caplog.text and report.embedded == 0
+    full = build_index(seeds_copy, tmp_path / "full", hash_settings, embedder=CountingEmbedder(), full=True)
+    assert data_files(report.path) == data_files(full.path)
+
+
 def test_other_embedding_settings_are_not_reused(hash_settings: Settings, seeds_copy: Path) -> None:
     from dataclasses import replace
 
