@@ -3,7 +3,7 @@
     python benchmarks/tune_answer.py --news-index var/bbc-index
 
 For every answerable question the engine answers as configured; the sentences of the passages the
-answer is picked from are kept with the evidence, in var/answer-cache.pkl (reused while the settings
+answer is picked from are kept with the evidence, in var/answer-cache.json (reused while the settings
 outside [answer], the indexes and the question files are the same: a scoring idea is tried in seconds;
 --refresh collects again, e.g. after a change to retrieval, or to see how an answer change moves the
 follow-ups, whose searched text leans on the last answer). Then every combination of the grid below picks its
@@ -19,9 +19,8 @@ import hashlib
 import itertools
 import json
 import logging
-import pickle
 import sys
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,10 +29,11 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.tune_rerank import NEWS, fold_of  # noqa: E402
 from index.embed import make_embedder  # noqa: E402
 from index.settings import Settings, load_settings  # noqa: E402
-from retrieval.answer import pick_answer  # noqa: E402
+from retrieval.answer import Sentence, pick_answer  # noqa: E402
 from retrieval.engine import Engine  # noqa: E402
 from retrieval.evaluate import (  # noqa: E402
     UNANSWERABLE,
+    Span,
     evidence_spans,
     load_golden,
     replay_earlier_turns,
@@ -42,7 +42,7 @@ from retrieval.evaluate import (  # noqa: E402
 from retrieval.query import answer_kind  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "answer.json"
-CACHE = ROOT / "var" / "answer-cache.pkl"
+CACHE = ROOT / "var" / "answer-cache.json"
 GRID = {
     "word_overlap_weight": (0.0, 0.1, 0.25, 0.4),
     "kind_weight": (0.0, 0.1, 0.2),
@@ -90,18 +90,27 @@ def _cache_key(settings: Settings, news_index: Path) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
+def _from_json(cached: dict) -> dict:
+    """The cache as collect() made it: sentences and evidence spans back as their dataclasses."""
+    for questions in cached["sets"].values():
+        for q in questions:
+            q["sentences"] = [Sentence(**s) for s in q["sentences"]]
+            q["spans"] = [Span(**s) for s in q["spans"]]
+    return cached
+
+
 def collected(settings: Settings, news_index: Path, refresh: bool = False) -> dict[str, list[dict]]:
     """The golden and news questions with their candidate sentences, from the cache when it is current."""
     key = _cache_key(settings, news_index)
     if not refresh and CACHE.exists():
-        cached = pickle.loads(CACHE.read_bytes())
+        cached = _from_json(json.loads(CACHE.read_text(encoding="utf-8")))
         if cached.get("key") == key:
             return cached["sets"]
     embedder = make_embedder(settings.embedding)
     sets = {"golden": collect(Engine(settings, embedder=embedder), settings.paths.golden),
             "news": collect(Engine(settings.with_index(news_index), embedder=embedder), NEWS)}
     CACHE.parent.mkdir(parents=True, exist_ok=True)
-    CACHE.write_bytes(pickle.dumps({"key": key, "sets": sets}))
+    CACHE.write_text(json.dumps({"key": key, "sets": sets}, default=asdict), encoding="utf-8")
     return sets
 
 
