@@ -112,6 +112,9 @@ class FaissSearch:
         return np.array([self.vectors.reconstruct(int(r)) for r in rows], dtype=np.float32).reshape(
             len(rows), self.vectors.d)
 
+    def sentence_vectors(self, rows: Sequence[int]) -> np.ndarray:
+        return self.sentence_matrix[np.asarray(rows, dtype=np.int64)].reshape(len(rows), self.sentence_matrix.shape[1])
+
     def lexical_search(self, query: str, k: int) -> Ranked:
         return self._top(self._lexical(query), k, positive=True)
 

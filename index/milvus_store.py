@@ -632,6 +632,9 @@ class MilvusSearch:
     def passage_vectors(self, rows: Sequence[int]) -> np.ndarray:
         return self._vectors(self.passages, rows).reshape(len(rows), self.dimension)
 
+    def sentence_vectors(self, rows: Sequence[int]) -> np.ndarray:
+        return self._vectors(self.sentences, rows).reshape(len(rows), self.dimension)
+
     def _terms(self, query: str) -> list[str]:
         if self.bm25 is None:
             raise RuntimeError("this store was opened without its lexical index")

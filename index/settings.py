@@ -104,6 +104,9 @@ class RerankSettings:
     depth: int
     weights: dict
     """Feature name -> weight (see retrieval/features.py); missing features weigh 0."""
+    within_article: dict
+    """Feature name -> weight that orders each article's candidates among the places the article holds
+    (empty: the order of `weights`)."""
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,10 @@ class SearchStore(Protocol):
         """The stored vectors of the given passages (float32, one row each)."""
         ...
 
+    def sentence_vectors(self, rows: Sequence[int]) -> np.ndarray:
+        """The stored vectors of the given sentences (float32, one row each)."""
+        ...
+
     def lexical_search(self, query: str, k: int) -> Ranked:
         """The k passages with the highest BM25 score for query; only scores above 0."""
         ...

@@ -128,7 +128,7 @@ class Engine:
         sentence_scores = self.searcher.sentence_scores(query_vector)
         hits, signals = self.searcher.rank(searched, query_vector, sentence_scores)
         hits = [h for h in hits if self.sources.passage_ok(self.stored.chunks[h.row])]
-        context = self.reranker.context(searched, question, previous)
+        context = self.reranker.context(searched, question, previous, query_vector)
         return Candidates(searched, context, hits, signals, sentence_scores)
 
     def ask(self, question: str, conversation: Conversation | None = None, top_k: int | None = None) -> Result:

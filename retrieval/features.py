@@ -35,6 +35,7 @@ FEATURES = (
     "previous_article", # the candidate comes from the article of the previous answer (follow-ups)
     "previous_passage", # the candidate holds the previous answer itself (a follow-up usually wants something new)
     "own_cover",        # share of the question's own terms (not those a follow-up carried) its best sentence holds
+    "residual",         # best cosine of a sentence and what the question asks beyond its article's topic
 )
 
 
@@ -53,6 +54,8 @@ class Context:
     """The question's terms without what a follow-up carried over (None: the query's)."""
     previous_answer: str = ""
     """The answer quote of the turn a follow-up leans on."""
+    vector: np.ndarray | None = None
+    """The searched text's embedding (None: features that need it are 0)."""
 
 
 class CorpusView:
@@ -121,8 +124,9 @@ def _share(names: list[str], words: set[str]) -> float:
 
 def candidate_features(context: Context, rows: list[int], fused: dict[int, float], dense: np.ndarray,
                        lexical: np.ndarray, sentence_scores: np.ndarray, view: CorpusView,
-                       sentence_rows: dict[int, list[int]], sentence_spans: list[tuple[int, int]]) -> np.ndarray:
-    """One row of FEATURES per candidate row."""
+                       sentence_rows: dict[int, list[int]], sentence_spans: list[tuple[int, int]],
+                       residual: dict[int, float] | None = None) -> np.ndarray:
+    """One row of FEATURES per candidate row (residual: see residual_scores; missing rows are 0)."""
     out = np.zeros((len(rows), len(FEATURES)), dtype=np.float64)
     if not rows:
         return out
@@ -166,5 +170,33 @@ def candidate_features(context: Context, rows: list[int], fused: dict[int, float
             float(context.previous_source is not None and source == context.previous_source),
             float(bool(context.previous_answer) and context.previous_answer in chunk.text),
             own_cover,
+            (residual or {}).get(row, 0.0),
         )
+    return out
+
+
+def residual_scores(vector: np.ndarray, rows: list[int], view: CorpusView,
+                    centroid: Callable[[str], np.ndarray], sentence_vectors: Callable[[list[int]], np.ndarray],
+                    sentence_rows: dict[int, list[int]]) -> dict[int, float]:
+    """Per row: the best cosine of its sentences with the question's part orthogonal to its article's centroid.
+
+    A question names its article's topic ("the British marathon world record-holder ... in Manhattan") and asks
+    one thing in it ("which East African rival did she beat"). Taking out the topic they all share leaves what
+    tells one passage of the article from another."""
+    q = np.asarray(vector, dtype=np.float64).reshape(-1)
+    out: dict[int, float] = {}
+    by_source: dict[str, list[int]] = {}
+    for row in rows:
+        by_source.setdefault(view.chunks[row].source, []).append(row)
+    for source, own in by_source.items():
+        c = centroid(source)
+        qc = float(q @ c)
+        rest = q - qc * c
+        norm = float(np.linalg.norm(rest))
+        if norm < 1e-6:
+            continue
+        for row in own:
+            sentences = sentence_rows.get(row, [])
+            if sentences:
+                out[row] = float(np.max(sentence_vectors(sentences).astype(np.float64) @ rest) / norm)
     return out

@@ -11,8 +11,9 @@ from index.build import build_index
 from index.settings import Settings
 from retrieval.abstain import Evidence, abstain_reason, missing_specifics
 from retrieval.engine import Engine
-from retrieval.features import FEATURES
+from retrieval.features import FEATURES, residual_scores
 from retrieval.query import answer_kind, names_and_numbers, question_kind
+from retrieval.rerank import candidate_order
 from tests.conftest import SEEDS
 
 
@@ -96,8 +97,10 @@ def test_abstain_reasons() -> None:
     assert abstain_reason(replace(fine, missing=("2010",)), 0.3, 2) is None
 
 
-def _engine(settings: Settings, weights: dict[str, float], depth: int = 30) -> Engine:
-    return Engine(replace(settings, rerank=replace(settings.rerank, depth=depth, weights=weights)))
+def _engine(settings: Settings, weights: dict[str, float], depth: int = 30,
+            within_article: dict[str, float] | None = None) -> Engine:
+    rerank = replace(settings.rerank, depth=depth, weights=weights, within_article=within_article or {})
+    return Engine(replace(settings, rerank=rerank))
 
 
 def test_second_stage_orders_the_top_candidates_by_its_weights(hash_settings: Settings) -> None:
@@ -118,6 +121,50 @@ def test_second_stage_orders_the_top_candidates_by_its_weights(hash_settings: Se
     # depth 0 switches the stage off: the first stage's order.
     off = _engine(hash_settings, {"lexical": 1.0}, depth=0)
     assert off.reranker.rerank(found.context, found.hits, found.signals, found.sentence_scores) == found.hits
+
+
+def test_candidate_order_reorders_each_article_among_its_own_places() -> None:
+    scores = np.array([3.0, 2.0, 1.0, 0.0, -1.0])
+    articles = ["a", "b", "a", "b", "c"]
+    assert candidate_order(scores, None, articles) == [0, 1, 2, 3, 4]
+    # a holds places 1 and 3, b places 2 and 4: each keeps them, filled by its own within-article order.
+    assert candidate_order(scores, np.array([0.0, 1.0, 5.0, 0.0, 9.0]), articles) == [2, 1, 0, 3, 4]
+    assert candidate_order(scores, np.array([0.0, 0.0, 5.0, 7.0, 9.0]), articles) == [2, 3, 0, 1, 4]
+
+
+def test_within_article_weights_order_passages_but_not_articles(hash_settings: Settings) -> None:
+    build_index(SEEDS, hash_settings.paths.index, hash_settings)
+    question = "How many complaints involved Jeremy Corbyn's office?"
+    first = _engine(hash_settings, {"fused": 1.0})
+    two = _engine(hash_settings, {"fused": 1.0}, within_article={"lexical": 1.0})
+    found = first.first_stage(question)
+    plain = first.reranker.rerank(found.context, found.hits, found.signals, found.sentence_scores)[:30]
+    within = two.reranker.rerank(found.context, found.hits, found.signals, found.sentence_scores)[:30]
+    source = [first.stored.chunks[h.row].source for h in plain]
+    assert [first.stored.chunks[h.row].source for h in within] == source  # every article keeps its places
+    assert within != plain
+    lexical = np.asarray(found.signals.lexical)
+    for article in set(source):
+        rows = [h.row for h in within if first.stored.chunks[h.row].source == article]
+        assert rows == sorted(rows, key=lambda r: -lexical[r]) or len(set(lexical[rows])) < len(rows)
+
+
+def test_residual_ignores_the_articles_topic(hash_settings: Settings) -> None:
+    """What the question shares with its article's centroid does not move a passage's residual."""
+    build_index(SEEDS, hash_settings.paths.index, hash_settings)
+    engine = _engine(hash_settings, {"fused": 1.0}, within_article={"residual": 1.0})
+    vector = engine.searcher.embed_query("How many complaints involved Jeremy Corbyn's office?").astype(np.float64)
+    reranker, view = engine.reranker, engine.reranker.view
+    source = view.chunks[0].source
+    rows = view.rows_by_source[source]
+    centroid = reranker.centroid(source)
+    store = engine.searcher.store
+    scores = [residual_scores(v / np.linalg.norm(v), rows, view, reranker.centroid, store.sentence_vectors,
+                              engine.searcher.sentences_by_chunk) for v in (vector, vector + 3 * centroid)]
+    assert scores[0].keys() == scores[1].keys() == set(rows)
+    assert np.allclose([scores[0][r] for r in rows], [scores[1][r] for r in rows], atol=1e-5)
+    cosine = {r: float((store.sentence_vectors(engine.searcher.sentences_by_chunk[r]) @ vector).max()) for r in rows}
+    assert not np.allclose([scores[0][r] for r in rows], list(cosine.values()), atol=1e-3)  # not plain cosine
 
 
 def test_previous_article_feature_marks_the_last_answer_article(hash_settings: Settings) -> None:

@@ -98,7 +98,9 @@ def test_scores_of_given_rows_are_the_search_scores(built) -> None:
     assert np.all(store.passage_scores(vector, outside) <= found.scores[-1] + 1e-6)
     sentences = store.search_sentences(vector, 20)
     assert np.allclose(store.sentence_scores(vector, sentences.rows), sentences.scores, atol=1e-5)
+    assert np.allclose(store.sentence_vectors(sentences.rows[::-1]) @ vector, sentences.scores[::-1], atol=1e-5)
     assert store.passage_scores(vector, []).shape == (0,)
+    assert store.sentence_vectors([]).shape == (0, len(vector))
 
 
 def test_lexical_search_finds_the_words_and_scores_nothing_else(built) -> None:
