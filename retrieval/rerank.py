@@ -84,7 +84,9 @@ class Reranker:
         scores = features @ self.weights
         within = features @ self.within_article if self.within_article is not None else None
         order = candidate_order(scores, within, [self.view.chunks[h.row].source for h in head])
-        return [replace(head[i], score=float(scores[i])) for i in order] + hits[depth:]
+        # A passage moved within its article takes the score of the place it fills: scores fall with rank.
+        places = sorted(scores, reverse=True)
+        return [replace(head[i], score=float(place)) for i, place in zip(order, places, strict=True)] + hits[depth:]
 
 
 def as_vector(weights: dict[str, float]) -> np.ndarray:

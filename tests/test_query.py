@@ -143,6 +143,7 @@ def test_within_article_weights_order_passages_but_not_articles(hash_settings: S
     source = [first.stored.chunks[h.row].source for h in plain]
     assert [first.stored.chunks[h.row].source for h in within] == source  # every article keeps its places
     assert within != plain
+    assert [h.score for h in within] == [h.score for h in plain]  # each place keeps its score
     lexical = np.asarray(found.signals.lexical)
     for article in set(source):
         rows = [h.row for h in within if first.stored.chunks[h.row].source == article]
