@@ -273,10 +273,12 @@ def test_status_fails_on_a_corrupt_index(built: tuple[Path, Settings], capsys, d
 
 # -- 5. one build at a time; a killed build leaves no stuck lock ------------------------------------------
 
-def _wait_for_lock(index: Path, process: subprocess.Popen, seconds: float = 60) -> None:
+def _wait_for_lock(index: Path, process: subprocess.Popen, seconds: float = 60, log: Path | None = None) -> None:
     deadline = time.monotonic() + seconds
     while not store.build_running(index):
-        assert process.poll() is None, "the build ended before it was seen holding the lock"
+        if process.poll() is not None:
+            said = log.read_text(encoding="utf-8", errors="replace")[-2000:] if log and log.exists() else ""
+            raise AssertionError(f"the build ended ({process.returncode}) before it was seen holding the lock: {said}")
         assert time.monotonic() < deadline
         time.sleep(0.002)
 
@@ -318,10 +320,12 @@ def test_builds_killed_at_random_moments_leave_the_last_good_index(tmp_path: Pat
     index, sources = settings.paths.index, _big_sources(tmp_path, 4)
     build_index(SEEDS, index, settings)
     good = store.current_build(index)
+    log = tmp_path / "build.err"
     for delay in (0.0, 0.4, 0.8, "saving"):
-        build = subprocess.Popen([*CLI, "index", "build", "--sources", str(sources), "--config", str(config)],
-                                 env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_for_lock(index, build)
+        with log.open("wb") as err:
+            build = subprocess.Popen([*CLI, "index", "build", "--sources", str(sources), "--config", str(config)],
+                                     env=ENV, stdout=subprocess.DEVNULL, stderr=err)
+        _wait_for_lock(index, build, log=log)
         if delay == "saving":  # inside the save step, if it is caught
             while build.poll() is None and not list(index.glob(".build-*.partial")):
                 time.sleep(0.0005)
