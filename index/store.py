@@ -32,6 +32,7 @@ import os
 import re
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -282,6 +283,9 @@ _held: dict[tuple[Path, int], int] = {}
 """Locks this process holds: (folder, thread) -> depth."""
 _held_guard = threading.Lock()
 F = TypeVar("F", bound=Callable[..., Any])
+PROBE_GRACE_SECONDS = 0.5
+"""How long a build retries the lock before calling the folder busy: `build_running` (index status, the
+bot's reload check) takes it shared for an instant, and a build starting at that instant must not refuse."""
 
 
 def _check_folder(index_dir: Path) -> None:
@@ -322,12 +326,7 @@ def build_lock(index_dir: Path) -> Iterator[list[Leftover]]:
     index_dir.mkdir(parents=True, exist_ok=True)
     handle = open(index_dir / LOCK, "a+", encoding="utf-8")  # noqa: SIM115 - held across the yield
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise IndexBusyError(
-                f"another build is writing to {index_dir}{_lock_holder(handle)}; wait for it to finish "
-                "and run the command again") from None
+        _take_exclusive(handle, index_dir)
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}, since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC\n")
@@ -357,6 +356,21 @@ def holding_build_lock(build: F) -> F:
             return build(sources, index_dir, *args, **kwargs)
 
     return locked  # type: ignore[return-value]
+
+
+def _take_exclusive(handle: Any, index_dir: Path) -> None:
+    """flock the handle exclusively, retrying for PROBE_GRACE_SECONDS, or raise IndexBusyError."""
+    deadline = time.monotonic() + PROBE_GRACE_SECONDS
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise IndexBusyError(
+                    f"another build is writing to {index_dir}{_lock_holder(handle)}; wait for it to finish "
+                    "and run the command again") from None
+            time.sleep(0.01)
 
 
 def build_running(index_dir: Path) -> bool:

@@ -3,6 +3,7 @@ and killed builds, links out of the folder, moved folders, leftovers. Real files
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -10,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,7 +20,7 @@ import pytest
 import index.store as store
 from bot.cli import main
 from index.build import build_index
-from index.errors import IndexInvalidError
+from index.errors import IndexBusyError, IndexInvalidError
 from index.settings import PROJECT_ROOT, Settings, load_settings
 from retrieval.citations import quote_matches_source
 from retrieval.engine import Engine
@@ -290,6 +292,26 @@ def _big_sources(tmp_path: Path, copies: int) -> Path:
         for seed in SEEDS.glob("*.txt"):
             shutil.copy(seed, sources / f"{i:03d}_{seed.name}")
     return sources
+
+
+def test_a_status_probe_does_not_make_a_starting_build_refuse(tmp_path: Path) -> None:
+    """`index status` and the bot's reload check take the lock shared for an instant; a build starting then
+    waits the instant out, while a lock held past the grace is a build running."""
+    index = tmp_path / "index"
+    index.mkdir()
+    probe = open(index / store.LOCK, "a+", encoding="utf-8")  # noqa: SIM115 - closed by the timer
+    fcntl.flock(probe, fcntl.LOCK_SH)
+    timer = threading.Timer(0.1, probe.close)
+    timer.start()
+    with store.build_lock(index):
+        assert store.build_running(index)
+    timer.join()
+    with open(index / store.LOCK, encoding="utf-8") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        began = time.monotonic()
+        with pytest.raises(IndexBusyError), store.build_lock(index):
+            pass
+        assert time.monotonic() - began >= store.PROBE_GRACE_SECONDS
 
 
 def test_a_second_build_refuses_while_the_first_runs(tmp_path: Path) -> None:
