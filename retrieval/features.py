@@ -184,19 +184,16 @@ def residual_scores(vector: np.ndarray, rows: list[int], view: CorpusView,
     one thing in it ("which East African rival did she beat"). Taking out the topic they all share leaves what
     tells one passage of the article from another."""
     q = np.asarray(vector, dtype=np.float64).reshape(-1)
+    own = {row: sentence_rows.get(row, []) for row in rows}
+    vectors = sentence_vectors([s for sentences in own.values() for s in sentences]).astype(np.float64)  # one fetch
     out: dict[int, float] = {}
-    by_source: dict[str, list[int]] = {}
-    for row in rows:
-        by_source.setdefault(view.chunks[row].source, []).append(row)
-    for source, own in by_source.items():
-        c = centroid(source)
-        qc = float(q @ c)
-        rest = q - qc * c
+    start = 0
+    for row, sentences in own.items():
+        end = start + len(sentences)
+        c = centroid(view.chunks[row].source)
+        rest = q - float(q @ c) * c
         norm = float(np.linalg.norm(rest))
-        if norm < 1e-6:
-            continue
-        for row in own:
-            sentences = sentence_rows.get(row, [])
-            if sentences:
-                out[row] = float(np.max(sentence_vectors(sentences).astype(np.float64) @ rest) / norm)
+        if sentences and norm > 1e-6:
+            out[row] = float(np.max(vectors[start:end] @ rest) / norm)
+        start = end
     return out

@@ -75,7 +75,8 @@ class Reranker:
                                   self.searcher.sentences_by_chunk, self.searcher.sentence_spans, residual)
 
     def rerank(self, context: Context, hits: list[Hit], signals: Signals, sentence_scores: np.ndarray) -> list[Hit]:
-        """hits with the top `depth` reordered by the weighted features; the rest keep their order below them."""
+        """hits with the top `depth` reordered by the weighted features (each article's own candidates then by
+        `within_article` among the places the article holds); the rest keep their order below them."""
         depth = min(self.settings.depth, len(hits))
         if depth < 2:
             return hits
