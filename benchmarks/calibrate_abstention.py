@@ -4,8 +4,9 @@
 
 Every question of the golden set (over the seeds) and of the news dev set (over the BBC folder) is
 asked with abstention off, except the unknown-names rule, which always holds. Recorded per question:
-the best cosine similarity of any passage or sentence, and how many of its names and numbers none of
-the top articles holds. Every pair (threshold, missing limit) is scored on each set: answerable
+the best cosine similarity of any passage or sentence, how many of its names and numbers none of
+the top articles holds, and whether it asks about nothing but names that the top passage holds (answered
+at any similarity). Every pair (threshold, missing limit) is scored on each set: answerable
 questions refused and unanswerable questions answered. Chosen: the pair that refuses at most 2% of the
 answerable questions of every set and, within that, answers the fewest unanswerable ones (mean share
 over the sets). Put it in config as [retrieval] abstain_below and abstain_missing.
@@ -34,18 +35,22 @@ NEWS = ROOT.parent / "shared" / "eval" / "news_dev.jsonl"
 MAX_REFUSED = 0.02
 
 
-def rows(engine: Engine, path: Path) -> list[tuple[float, int, bool, bool]]:
-    """(best similarity, names/numbers missing, answerable, abstained by unknown names) per question."""
+Row = tuple[float, int, bool, bool, bool]
+
+
+def rows(engine: Engine, path: Path) -> list[Row]:
+    """(best similarity, names/numbers missing, answerable, abstained by unknown names, names shown) per
+    question."""
     report = evaluate_golden(engine, path)
-    return [(d["best_similarity"], len(d["missing"]), d["category"] != "unanswerable", d["abstained"])
-            for d in report["details"]]
+    return [(d["best_similarity"], len(d["missing"]), d["category"] != "unanswerable", d["abstained"],
+             d["names_shown"]) for d in report["details"]]
 
 
-def score(data: list[tuple[float, int, bool, bool]], threshold: float, limit: int) -> tuple[float, float]:
+def score(data: list[Row], threshold: float, limit: int) -> tuple[float, float]:
     """(share of answerable refused, share of unanswerable answered)."""
     refused = answered = answerable = unanswerable = 0
-    for best, missing, is_answerable, by_name in data:
-        abstains = by_name or best < threshold or (limit > 0 and missing >= limit)
+    for best, missing, is_answerable, by_name, shown in data:
+        abstains = by_name or (best < threshold and not shown) or (limit > 0 and missing >= limit)
         if is_answerable:
             answerable += 1
             refused += abstains

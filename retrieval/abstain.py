@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from retrieval.query import names_and_numbers
+from retrieval.query import names_and_numbers, only_names
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,8 @@ class Evidence:
     """The question's names and numbers that none of the top articles holds."""
     specifics: int
     """How many names and numbers the question has."""
+    names_shown: bool = False
+    """The question asks about nothing but names, and the top passage holds every one of them."""
 
 
 def _variants(word: str) -> set[str]:
@@ -35,12 +37,22 @@ def missing_specifics(question: str, article_words: list[set[str]]) -> tuple[tup
     return missing, len(specifics)
 
 
+def names_shown(question: str, passage_words: set[str]) -> bool:
+    """Whether the question asks about nothing but names ("Who is Ian Lavery?") and the passage holds every
+    word of them."""
+    names = only_names(question)
+    return bool(names) and all(_variants(w) & passage_words for name in names for w in name.split())
+
+
 def abstain_reason(evidence: Evidence, threshold: float, missing_limit: int) -> str | None:
     """Why to abstain, or None to answer: below the similarity threshold, unknown names, or at least
-    `missing_limit` of the question's numbers and names (0: never) in none of the top articles."""
+    `missing_limit` of the question's numbers and names (0: never) in none of the top articles. A question
+    about nothing but names is answered, whatever its similarity, by a top passage that holds them all."""
     if evidence.unknown_names:
         return f"no article mentions {', '.join(evidence.unknown_names)}"
-    if evidence.best_similarity < threshold:
+    # "Who is Ian Lavery?": the model knows too little of a name to find it similar, but a passage naming
+    # him answers who he is.
+    if evidence.best_similarity < threshold and not evidence.names_shown:
         return "no passage is close enough to the question"
     if missing_limit > 0 and len(evidence.missing) >= missing_limit:
         return f"the closest articles do not mention {', '.join(evidence.missing)}"

@@ -69,6 +69,8 @@ class Result:
     """The question's names and numbers that none of the top articles holds."""
     abstain_reason: str | None = None
     """Why the articles were judged not to answer (None when they answer)."""
+    names_shown: bool = False
+    """The question asks about nothing but names and the top passage holds them (answered at any similarity)."""
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -13,14 +13,14 @@ from index.embed import Embedder, make_embedder
 from index.errors import QuestionError
 from index.settings import Settings
 from index.stores import LoadedIndex, open_index
-from retrieval.abstain import Evidence, abstain_reason, missing_specifics
+from retrieval.abstain import Evidence, abstain_reason, missing_specifics, names_shown
 from retrieval.answer import Sentence, pick_answer
 from retrieval.citations import Answer, Citation, Passage, Result
 from retrieval.conversation import Conversation, entities
 from retrieval.diversity import arrange
 from retrieval.features import Context
 from retrieval.freshness import SourceWatcher
-from retrieval.query import QuestionKind, answer_kind
+from retrieval.query import QuestionKind, answer_kind, word_set
 from retrieval.rerank import Reranker
 from retrieval.search import Hit, HybridSearcher, RowScores, Signals
 
@@ -85,7 +85,8 @@ class Engine:
         sources = list(dict.fromkeys(s.chunk.source for s in slots))[:self.settings.retrieval.abstain_articles]
         words = [self.reranker.view.article_words(source) for source in sources]
         missing, specifics = missing_specifics(searched, words)
-        return Evidence(best, tuple(self.unknown_names(searched)), missing, specifics)
+        shown = bool(slots) and names_shown(searched, word_set(slots[0].chunk.text))
+        return Evidence(best, tuple(self.unknown_names(searched)), missing, specifics, shown)
 
     def new_conversation(self) -> Conversation:
         c = self.settings.conversation
@@ -157,4 +158,5 @@ class Engine:
             # A follow-up leans on the answer's best sentence: a neighbour added to the quote brings names of its own.
             conversation.remember(question, searched, core, answer.source if answer else None)
         return Result(question, searched, abstained, answer, tuple(passages[:top_k]),
-                      tuple(passages[top_k:top_k + MORE_PASSAGES]), best_similarity, evidence.missing, reason)
+                      tuple(passages[top_k:top_k + MORE_PASSAGES]), best_similarity, evidence.missing, reason,
+                      evidence.names_shown)

@@ -147,6 +147,18 @@ def names_and_numbers(question: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def only_names(question: str) -> list[str]:
+    """The question's names when it asks about nothing else ("Who is Ian Lavery?", "What did Peter Mason tell
+    Sky News?"), folded; otherwise none."""
+    names = names_and_numbers(question)
+    name_words = {w for name in names for w in name.split()}
+    for word in _WORD.findall(question):
+        folded = re.sub(r"['\u2019]s$", "", word.casefold()).strip(".'\u2019-")
+        if folded and folded not in OPENERS and folded not in STOPWORDS and folded not in name_words:
+            return []
+    return names
+
+
 _FOLDED_WORD = re.compile(r"[a-z0-9][a-z0-9'.-]*[a-z0-9]|[a-z0-9]")
 
 

@@ -54,6 +54,13 @@ def test_unanswerable_questions_abstain(real_engine) -> None:
         assert result.abstained and result.answer is None and result.passages
 
 
+def test_who_is_someone_an_article_names_is_answered(real_engine) -> None:
+    # The model finds "Who is Ian Lavery?" too dissimilar to every passage; the passage naming him answers it.
+    result = real_engine.ask("Who is Ian Lavery?")
+    assert result.best_similarity < real_engine.settings.retrieval.abstain_below
+    assert not result.abstained and "Ian Lavery" in result.answer.text
+
+
 def test_follow_up_finds_the_prime_ministers_words(real_engine) -> None:
     conversation = real_engine.new_conversation()
     real_engine.ask("What did Theresa May tell MPs?", conversation)

@@ -9,10 +9,10 @@ import pytest
 
 from index.build import build_index
 from index.settings import Settings
-from retrieval.abstain import Evidence, abstain_reason, missing_specifics
+from retrieval.abstain import Evidence, abstain_reason, missing_specifics, names_shown
 from retrieval.engine import Engine
 from retrieval.features import FEATURES, residual_scores
-from retrieval.query import answer_kind, names_and_numbers, question_kind
+from retrieval.query import answer_kind, names_and_numbers, only_names, question_kind, word_set
 from retrieval.rerank import candidate_order
 from tests.conftest import SEEDS
 
@@ -95,6 +95,20 @@ def test_abstain_reasons() -> None:
     assert "2010" in abstain_reason(replace(fine, missing=("2010",)), 0.3, 1)
     assert abstain_reason(replace(fine, missing=("2010",)), 0.3, 0) is None  # the rule switched off
     assert abstain_reason(replace(fine, missing=("2010",)), 0.3, 2) is None
+    # Low similarity does not refuse a question about nothing but names that the top passage names.
+    assert abstain_reason(replace(fine, best_similarity=0.2, names_shown=True), 0.3, 1) is None
+    assert "Keir Starmer" in abstain_reason(replace(fine, unknown_names=("Keir Starmer",), names_shown=True), 0.3, 1)
+
+
+def test_a_question_about_nothing_but_names() -> None:
+    chairman = word_set("But the party chairman, Ian Lavery, warned Corbyn")
+    assert only_names("Who is Ian Lavery?") == ["ian", "lavery"]
+    assert names_shown("Who is Ian Lavery?", chairman)
+    assert names_shown("What did Ian Lavery tell Corbyn?", chairman)
+    assert not names_shown("Who is Ian Lavery?", word_set("Lavery warned Corbyn"))  # not every word of the name
+    assert only_names("When was the Labour Party founded?") == []  # asks something beyond the names
+    assert not names_shown("What did Ian Lavery warn Corbyn about?", chairman)
+    assert only_names("Who is he?") == []
 
 
 def _engine(settings: Settings, weights: dict[str, float], depth: int = 30,
