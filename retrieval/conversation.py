@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from retrieval.query import OPENERS, STOPWORDS
 
 _ENTITY = re.compile(r"[A-Z][\w'\u2019.-]*(?:\s+(?:of\s+the\s+|of\s+|de\s+|van\s+der\s+)?[A-Z][\w'\u2019.-]*)*")
+_ASKED_ABOUT = re.compile(r"\s*who\s+\w+\s+(?:he|she|they)\b", re.IGNORECASE)
+_POSSESSIVE = frozenset({"his", "her", "hers", "their", "theirs"})
 _PRONOUN = re.compile(r"\b(he|him|his|she|her|hers|they|them|their|theirs)\b", re.IGNORECASE)
 
 _NOT_NAMES = frozenset(
@@ -56,11 +58,16 @@ def depends_on_earlier(question: str) -> bool:
     """Whether a question needs an earlier turn to make sense: a pronoun or "that film" whose referent it
     does not name itself, an opening "And ...", or too few words of its own."""
     names = entities(question)
-    people = [n for n in names if len(n.split()) > 1 and not n.isupper()]
-    pronoun = _PRONOUN.search(question)
-    if pronoun and people and not re.search(r"\b(it|its|they|them|their)\b", question, re.IGNORECASE):
+    asked = _ASKED_ABOUT.match(question)
+    rest = question[asked.end():] if asked else question  # "Who claims he gave ...": he is the one asked about
+    pronoun = _PRONOUN.search(rest)
+    # A possessive may come before its name ("After her Olympic ordeal, did Paula Radcliffe ..."); "he" or
+    # "she" before any name ("What post had he held at the Department of Health?") is someone said earlier.
+    before = 0 if not pronoun else len(rest) if pronoun.group().casefold() in _POSSESSIVE else pronoun.start()
+    people = [n for n in names if len(n.split()) > 1 and not n.isupper() and -1 < rest.find(n) < before]
+    if pronoun and people and not re.search(r"\b(it|its|they|them|their)\b", rest, re.IGNORECASE):
         return False  # "What did Margaret Hodge say about her party?": the pronoun is hers
-    if _DEPENDENT.search(question):
+    if _DEPENDENT.search(rest):
         return True
     content = [w for w in re.findall(r"[A-Za-z0-9']+", question) if w.casefold() not in OPENERS]
     return not names and len(content) <= 2

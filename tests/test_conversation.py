@@ -22,6 +22,15 @@ def test_questions_that_lean_on_the_last_turn_are_recognised() -> None:
         assert not depends_on_earlier(question), question
 
 
+def test_a_pronoun_before_any_name_is_someone_said_earlier() -> None:
+    # "he" before the only name: the Department of Health is not who "he" is.
+    assert depends_on_earlier("What post had he held at the Department of Health?")
+    assert depends_on_earlier("How does he feel about Jewish Londoners?")
+    # A possessive may come before its own name; "Who claims he ..." asks about "he".
+    assert not depends_on_earlier("How many weeks after her Olympic ordeal did Paula Radcliffe run in New York?")
+    assert not depends_on_earlier("Who claims he gave Marion Jones performance-enhancing drugs?")
+
+
 def test_follow_ups_carry_the_names_of_the_last_question_and_answer() -> None:
     history = [_turn("Who told the Politics Show that Ken Livingstone would apologise?",
                      "Labour's Diane Abbott told the BBC's Politics Show he would apologise.")]
