@@ -6,7 +6,8 @@
 Every item's turns are piped into one `citebot chat --json` process, with `/reset` between items; only the
 last turn of an item is scored. hit@1: the first passage covers at least half of an evidence quote
 (`citebot eval` also counts the passages of other articles listed under it as "also in"; here both are
-reported). Answer quote: it overlaps an evidence quote. Unanswerable: abstained. Results go to
+reported). Answer quote: it overlaps an evidence quote (also reported among the questions whose first passage
+is right). Unanswerable: abstained. Results go to
 benchmarks/results/chat_check.json.
 """
 
@@ -58,6 +59,7 @@ def main() -> None:
     args = parser.parse_args()
     items = [json.loads(line) for line in Path(args.questions).read_text(encoding="utf-8").splitlines() if line]
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    both = [0, 0]  # answerable questions whose first passage is right; of those, answer quote right too
     for item, result in zip(items, answers(items, args.index), strict=True):
         c = counts[item["category"]]
         c["n"] += 1
@@ -65,16 +67,21 @@ def main() -> None:
             c["abstained"] += result["abstained"]
             continue
         top = result["passages"][0] if result["passages"] else None
-        c["hit@1"] += bool(top) and covers(item, top["citation"], 0.5)
+        first_right = bool(top) and covers(item, top["citation"], 0.5)
+        c["hit@1"] += first_right
         c["hit@1 with also_in"] += bool(top) and any(
             covers(item, p["citation"], 0.5) for p in (top, *top.get("also_in", ())))
-        c["answer"] += bool(result["answer"]) and covers(item, result["answer"], 0.0)
+        answer_right = bool(result["answer"]) and covers(item, result["answer"], 0.0)
+        c["answer"] += answer_right
+        both[0] += first_right
+        both[1] += first_right and answer_right
     report = {"command": "python benchmarks/chat_check.py " + " ".join(sys.argv[1:]),
               "categories": {k: {m: round(v / c["n"], 3) if m != "n" else v for m, v in c.items()}
                              for k, c in sorted(counts.items())}}
     answerable = [c for k, c in counts.items() if k != "unanswerable"]
     total = sum(c["n"] for c in answerable)
     report["answer_quote"] = round(sum(c["answer"] for c in answerable) / total, 3) if total else None
+    report["answer_quote_when_first_passage_right"] = round(both[1] / both[0], 3) if both[0] else None
     print(json.dumps(report, indent=2))
     RESULT.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 

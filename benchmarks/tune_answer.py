@@ -50,6 +50,7 @@ GRID = {
     "extend_ratio": (0.6, 0.8),
     "max_sentences": (1, 2),
     "passages_considered": (1, 2),
+    "own_question_weight": (0.0, 0.25, 0.5, 0.75, 1.0),
 }
 
 
@@ -73,7 +74,8 @@ def collect(engine: Engine, path: Path) -> list[dict]:
         out.append({"id": item["id"], "category": item["category"], "question": item["turns"][-1],
                     "searched": found.searched,
                     "fold": fold_of(item["evidence"][0]["source"]),
-                    "sentences": engine.answer_sentences(rows, found.sentence_scores),
+                    "sentences": engine.answer_sentences(rows, found.sentence_scores,
+                                                         engine.own_scores(item["turns"][-1], found.searched)),
                     "titles": {engine.stored.chunks[r].source: engine.stored.chunks[r].title for r in rows},
                     "leads": {engine.stored.chunks[r].source: lead[engine.stored.chunks[r].source] for r in rows},
                     "spans": evidence_spans(item["evidence"], texts)})

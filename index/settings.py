@@ -117,6 +117,7 @@ class AnswerSettings:
     word_overlap_weight: float
     kind_weight: float
     rank_weight: float
+    own_question_weight: float
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,13 @@ class Sentence:
     text: str
     similarity: float
     """Cosine similarity with the searched query (from the index's sentence vectors)."""
+    own_similarity: float | None = None
+    """For a follow-up searched with names carried from the last turn: the similarity with the question as asked."""
+
+    def blended(self, own_weight: float) -> float:
+        if self.own_similarity is None:
+            return self.similarity
+        return (1 - own_weight) * self.similarity + own_weight * self.own_similarity
 
 
 def _content_words(text: str) -> set[str]:
@@ -41,7 +48,8 @@ def pick_answer(question: str, candidates: list[Sentence], settings: AnswerSetti
     """First and last sentence of the answer quote, and its best: the best-scoring sentence, joined with an
     adjacent one of the same passage that scores nearly as well. candidates are in passage order, then file order.
     A sentence holding the kind of fact asked for (a new name for "who", a number the question does not give for
-    "how many"; see query.answer_kind) gains `kind_weight`.
+    "how many"; see query.answer_kind) gains `kind_weight`. For a follow-up, `own_question_weight` of a sentence's
+    similarity is with the question as asked rather than as searched.
     """
     if not candidates:
         return None
@@ -52,7 +60,8 @@ def pick_answer(question: str, candidates: list[Sentence], settings: AnswerSetti
         overlap = len(question_words & _content_words(sentence.text)) / max(1, len(question_words))
         typed = kind.name != "other" and kind.present_in(sentence.text, known, strict=True)
         # Meaning first; shared content words, the kind of fact asked for and a higher-ranked passage next.
-        scores.append(sentence.similarity + settings.word_overlap_weight * overlap + settings.kind_weight * typed
+        similarity = sentence.blended(settings.own_question_weight)
+        scores.append(similarity + settings.word_overlap_weight * overlap + settings.kind_weight * typed
                       + settings.rank_weight / sentence.passage_rank)
     best = max(range(len(scores)), key=scores.__getitem__)
     chosen = [best]

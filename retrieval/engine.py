@@ -98,22 +98,37 @@ class Engine:
         return Passage(rank, hit.score, chunk.text, citation, chunk.id, max(hit.dense_score, hit.sentence_score),
                        twins)
 
-    def answer_sentences(self, rows: list[int], sentence_scores: RowScores) -> list[Sentence]:
-        """The sentences of the given passages, in passage order then file order, with their similarity."""
+    def answer_sentences(self, rows: list[int], sentence_scores: RowScores,
+                         own_scores: RowScores | None = None) -> list[Sentence]:
+        """The sentences of the given passages, in passage order then file order, with their similarity (and
+        with a follow-up's own wording, when own_scores are given)."""
         candidates = []
-        sentence_scores[[i for row in rows for i in self.searcher.sentences_by_chunk.get(row, [])]]  # one fetch
+        wanted = [i for row in rows for i in self.searcher.sentences_by_chunk.get(row, [])]
+        for scores in (sentence_scores, own_scores):
+            if scores is not None:
+                scores[wanted]  # one fetch
         for rank, row in enumerate(rows, start=1):
             chunk = self.stored.chunks[row]
             for i in self.searcher.sentences_by_chunk.get(row, []):
                 ref = self.stored.sentences[i]
                 text = chunk.text[ref.start - chunk.start:ref.end - chunk.start]
-                candidates.append(Sentence(rank, chunk.source, ref.start, ref.end, text, float(sentence_scores[i])))
+                own = float(own_scores[i]) if own_scores is not None else None
+                candidates.append(Sentence(rank, chunk.source, ref.start, ref.end, text, float(sentence_scores[i]),
+                                           own))
         return candidates
 
-    def _answer(self, searched: str, rows: list[int], sentence_scores: RowScores,
+    def own_scores(self, question: str, searched: str) -> RowScores | None:
+        """The sentences' similarity with a follow-up as asked, when it was searched with more (carried names)."""
+        if searched == question:
+            return None
+        return self.searcher.sentence_scores(self.searcher.embed_query(question))
+
+    def _answer(self, question: str, searched: str, rows: list[int], sentence_scores: RowScores,
                 kind: QuestionKind) -> tuple[Answer, str] | None:
         """The answer quote, and its best sentence (what a follow-up leans on)."""
-        picked = pick_answer(searched, self.answer_sentences(rows, sentence_scores), self.settings.answer, kind)
+        own = self.own_scores(question, searched) if self.settings.answer.own_question_weight > 0 else None
+        sentences = self.answer_sentences(rows, sentence_scores, own)
+        picked = pick_answer(searched, sentences, self.settings.answer, kind)
         if picked is None:
             return None
         first, last, best = picked
@@ -152,7 +167,8 @@ class Engine:
         answer, core = None, ""
         if not abstained:
             considered = slots[:min(top_k, self.settings.answer.passages_considered)]
-            picked = self._answer(searched, [s.row for s in considered], sentence_scores, answer_kind(question))
+            picked = self._answer(question, searched, [s.row for s in considered], sentence_scores,
+                                  answer_kind(question))
             answer, core = picked if picked else (None, "")
         if conversation is not None:
             # A follow-up leans on the answer's best sentence: a neighbour added to the quote brings names of its own.

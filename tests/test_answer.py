@@ -46,3 +46,26 @@ def test_a_follow_up_leans_on_the_best_sentence_not_the_whole_quote(real_engine)
     result = real_engine.ask("What did Theresa May tell MPs?", conversation)
     remembered = conversation.turns[-1].answer
     assert result.answer is not None and remembered and remembered in result.answer.text
+
+
+def test_a_follow_up_answer_weighs_the_question_as_asked() -> None:
+    # Searched with the names it carried, the follow-up is closest to the sentence that named them.
+    named = Sentence(1, "a.txt", 0, 50, "Al Aynsley-Green was appointed commissioner.", 0.7, own_similarity=0.3)
+    asked = Sentence(1, "a.txt", 51, 99, "He was the national clinical director.", 0.5, own_similarity=0.6)
+    settings = replace(SETTINGS, max_sentences=1)
+    assert pick_answer("q", [named, asked], replace(settings, own_question_weight=0.0))[2] is named
+    assert pick_answer("q", [named, asked], replace(settings, own_question_weight=0.5))[2] is asked
+    assert asked.blended(0.5) == 0.55 and Sentence(1, "a.txt", 0, 1, "x", 0.7).blended(0.5) == 0.7
+
+
+def test_only_a_rewritten_follow_up_gets_its_own_similarity(real_engine) -> None:
+    question = "What did he do at the meeting?"
+    assert real_engine.own_scores(question, question) is None
+    own = real_engine.own_scores(question, question + " (Ian Lavery, Corbyn)")
+    rows = [0, 1, 2]
+    expected = real_engine.searcher.sentence_scores(real_engine.searcher.embed_query(question))[rows]
+    assert own is not None and list(own[rows]) == list(expected)
+    conversation = real_engine.new_conversation()
+    real_engine.ask("Who is Ian Lavery?", conversation)
+    result = real_engine.ask(question, conversation)
+    assert result.searched != question and result.answer is not None
