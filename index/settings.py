@@ -65,6 +65,7 @@ class RetrievalSettings:
     abstain_below: float
     abstain_missing: int
     abstain_articles: int
+    abstain_missing_year: bool
     max_per_article: int
     duplicate_share: float
 

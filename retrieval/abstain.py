@@ -20,6 +20,8 @@ class Evidence:
     """The question's names and numbers that none of the top articles holds."""
     specifics: int
     """How many names and numbers the question has."""
+    missing_years: tuple[str, ...] = ()
+    """Years the question names ("the 2010 New York Marathon") that none of the top articles mentions."""
     names_shown: bool = False
     """The question asks about nothing but names, and the top passage holds every one of them."""
 
@@ -37,6 +39,18 @@ def missing_specifics(question: str, article_words: list[set[str]]) -> tuple[tup
     return missing, len(specifics)
 
 
+_YEAR = re.compile(r"(?<![\d.,$£€])\b(?:1[89]|20)\d\d\b(?![.,]\d)")
+
+
+def missing_years(question: str, article_words: list[set[str]]) -> tuple[str, ...]:
+    """The years the question names that no top article mentions ("2010", also in "2010-11" or "mid-2010"),
+    when those articles mention some year: articles that give no year cannot say the question's is wrong."""
+    mentioned = {year for words in article_words for word in words for year in _YEAR.findall(word)}
+    if not mentioned:
+        return ()
+    return tuple(dict.fromkeys(y for y in _YEAR.findall(question) if y not in mentioned))
+
+
 def names_shown(question: str, passage_words: set[str]) -> bool:
     """Whether the question asks about nothing but names ("Who is Ian Lavery?") and the passage holds every
     word of them."""
@@ -44,9 +58,10 @@ def names_shown(question: str, passage_words: set[str]) -> bool:
     return bool(names) and all(_variants(w) & passage_words for name in names for w in name.split())
 
 
-def abstain_reason(evidence: Evidence, threshold: float, missing_limit: int) -> str | None:
+def abstain_reason(evidence: Evidence, threshold: float, missing_limit: int, year_rule: bool = False) -> str | None:
     """Why to abstain, or None to answer: below the similarity threshold, unknown names, or at least
-    `missing_limit` of the question's numbers and names (0: never) in none of the top articles. A question
+    `missing_limit` of the question's numbers and names (0: never) in none of the top articles, or (year_rule)
+    a year the question names in none of them. A question
     about nothing but names is answered, whatever its similarity, by a top passage that holds them all."""
     if evidence.unknown_names:
         return f"no article mentions {', '.join(evidence.unknown_names)}"
@@ -56,4 +71,6 @@ def abstain_reason(evidence: Evidence, threshold: float, missing_limit: int) -> 
         return "no passage is close enough to the question"
     if missing_limit > 0 and len(evidence.missing) >= missing_limit:
         return f"the closest articles do not mention {', '.join(evidence.missing)}"
+    if year_rule and evidence.missing_years:
+        return f"the closest articles do not mention {', '.join(evidence.missing_years)}"
     return None

@@ -71,6 +71,8 @@ class Result:
     """Why the articles were judged not to answer (None when they answer)."""
     names_shown: bool = False
     """The question asks about nothing but names and the top passage holds them (answered at any similarity)."""
+    missing_years: tuple[str, ...] = ()
+    """Years the question names that none of the top articles mentions."""
 
     def to_json(self) -> dict[str, Any]:
         return {

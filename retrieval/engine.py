@@ -13,7 +13,7 @@ from index.embed import Embedder, make_embedder
 from index.errors import QuestionError
 from index.settings import Settings
 from index.stores import LoadedIndex, open_index
-from retrieval.abstain import Evidence, abstain_reason, missing_specifics, names_shown
+from retrieval.abstain import Evidence, abstain_reason, missing_specifics, missing_years, names_shown
 from retrieval.answer import Sentence, pick_answer
 from retrieval.citations import Answer, Citation, Passage, Result
 from retrieval.conversation import Conversation, entities
@@ -86,7 +86,8 @@ class Engine:
         words = [self.reranker.view.article_words(source) for source in sources]
         missing, specifics = missing_specifics(searched, words)
         shown = bool(slots) and names_shown(searched, word_set(slots[0].chunk.text))
-        return Evidence(best, tuple(self.unknown_names(searched)), missing, specifics, shown)
+        return Evidence(best, tuple(self.unknown_names(searched)), missing, specifics,
+                        missing_years=missing_years(searched, words), names_shown=shown)
 
     def new_conversation(self) -> Conversation:
         c = self.settings.conversation
@@ -162,7 +163,7 @@ class Engine:
                     for rank, s in enumerate(slots, 1)]
         evidence = self.abstention_evidence(searched, slots, hits)
         best_similarity = evidence.best_similarity
-        reason = abstain_reason(evidence, r.abstain_below, r.abstain_missing)
+        reason = abstain_reason(evidence, r.abstain_below, r.abstain_missing, r.abstain_missing_year)
         abstained = reason is not None
         answer, core = None, ""
         if not abstained:
@@ -175,4 +176,4 @@ class Engine:
             conversation.remember(question, searched, core, answer.source if answer else None)
         return Result(question, searched, abstained, answer, tuple(passages[:top_k]),
                       tuple(passages[top_k:top_k + MORE_PASSAGES]), best_similarity, evidence.missing, reason,
-                      evidence.names_shown)
+                      evidence.names_shown, evidence.missing_years)

@@ -119,7 +119,7 @@ def evaluate_golden(engine: Engine, golden_path: Path, k: int = 5, misses: Path 
         detail: dict[str, Any] = {"id": item["id"], "category": item["category"], "searched": result.searched,
                                   "abstained": result.abstained, "abstain_reason": result.abstain_reason,
                                   "best_similarity": round(best, 4), "missing": list(result.missing),
-                                  "names_shown": result.names_shown}
+                                  "names_shown": result.names_shown, "missing_years": list(result.missing_years)}
         if item["category"] == UNANSWERABLE:
             unanswerable += 1
             answered_unanswerable += not result.abstained

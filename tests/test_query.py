@@ -9,7 +9,7 @@ import pytest
 
 from index.build import build_index
 from index.settings import Settings
-from retrieval.abstain import Evidence, abstain_reason, missing_specifics, names_shown
+from retrieval.abstain import Evidence, abstain_reason, missing_specifics, missing_years, names_shown
 from retrieval.engine import Engine
 from retrieval.features import FEATURES, residual_scores
 from retrieval.query import answer_kind, names_and_numbers, only_names, question_kind, word_set
@@ -98,6 +98,19 @@ def test_abstain_reasons() -> None:
     # Low similarity does not refuse a question about nothing but names that the top passage names.
     assert abstain_reason(replace(fine, best_similarity=0.2, names_shown=True), 0.3, 1) is None
     assert "Keir Starmer" in abstain_reason(replace(fine, unknown_names=("Keir Starmer",), names_shown=True), 0.3, 1)
+
+
+def test_a_year_the_top_articles_do_not_mention() -> None:
+    articles = [{"radcliffe", "new", "york", "marathon", "2004"}, {"mid-2005"}]
+    assert missing_years("Who won the 2010 New York Marathon?", articles) == ("2010",)
+    assert missing_years("Who won the 2004 New York Marathon?", articles) == ()
+    assert missing_years("What happened in mid-2005?", articles) == ()
+    # Decades, amounts and counts are not years; articles that give no year cannot contradict one.
+    assert missing_years("What was the 1990s record, $2010m or 2,010 runners?", articles) == ()
+    assert missing_years("Who won the 2010 New York Marathon?", [{"radcliffe", "marathon"}]) == ()
+    evidence = Evidence(0.6, (), (), 2, missing_years=("2010",))
+    assert abstain_reason(evidence, 0.3, 0) is None  # the rule switched off
+    assert "2010" in abstain_reason(evidence, 0.3, 0, year_rule=True)
 
 
 def test_a_question_about_nothing_but_names() -> None:

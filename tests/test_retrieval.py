@@ -125,3 +125,18 @@ def test_pseudo_relevance_feedback_moves_the_query_toward_its_neighbours(tmp_pat
     assert np.linalg.norm(expanded) == pytest.approx(1.0, abs=1e-5)
     nearest = engine.searcher.store.passage_vectors([int(engine.searcher.store.search_passages(plain, 1).rows[0])])[0]
     assert float(expanded @ nearest) > float(plain @ nearest)
+
+
+def test_a_year_the_closest_articles_do_not_mention_abstains(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "marathon.txt").write_text(
+        "Radcliffe wins in New York\n\nPaula Radcliffe won the New York Marathon in November 2004, her first race "
+        "since Athens. She beat Susan Chepkemei by four seconds.\n", encoding="utf-8")
+    settings = load_settings(write_config(tmp_path, sources=str(folder), abstain_below=0.0))
+    build_index(folder, settings.paths.index, settings)
+    engine = Engine(settings)
+    assert not engine.ask("Who did Paula Radcliffe beat in the 2004 New York Marathon?").abstained
+    result = engine.ask("Who won the New York Marathon in 2010?")
+    assert result.abstained and "2010" in result.abstain_reason and result.passages
+    assert result.missing_years == ("2010",)
