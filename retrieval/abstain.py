@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from retrieval.query import names_and_numbers, only_names
+from retrieval.query import YEAR, names_and_numbers, only_names
 
 
 @dataclass(frozen=True)
@@ -39,16 +39,13 @@ def missing_specifics(question: str, article_words: list[set[str]]) -> tuple[tup
     return missing, len(specifics)
 
 
-_YEAR = re.compile(r"(?<![\d.,$£€])\b(?:1[89]|20)\d\d\b(?![.,]\d)")
-
-
 def missing_years(question: str, article_words: list[set[str]]) -> tuple[str, ...]:
     """The years the question names that no top article mentions ("2010", also in "2010-11" or "mid-2010"),
     when those articles mention some year: articles that give no year cannot say the question's is wrong."""
-    mentioned = {year for words in article_words for word in words for year in _YEAR.findall(word)}
+    mentioned = {year for words in article_words for word in words for year in YEAR.findall(word)}
     if not mentioned:
         return ()
-    return tuple(dict.fromkeys(y for y in _YEAR.findall(question) if y not in mentioned))
+    return tuple(dict.fromkeys(y for y in YEAR.findall(question) if y not in mentioned))
 
 
 def names_shown(question: str, passage_words: set[str]) -> bool:
@@ -61,8 +58,8 @@ def names_shown(question: str, passage_words: set[str]) -> bool:
 def abstain_reason(evidence: Evidence, threshold: float, missing_limit: int, year_rule: bool = False) -> str | None:
     """Why to abstain, or None to answer: below the similarity threshold, unknown names, or at least
     `missing_limit` of the question's numbers and names (0: never) in none of the top articles, or (year_rule)
-    a year the question names in none of them. A question
-    about nothing but names is answered, whatever its similarity, by a top passage that holds them all."""
+    a year the question names in none of them. A question about nothing but names is answered, whatever its
+    similarity, by a top passage that holds them all."""
     if evidence.unknown_names:
         return f"no article mentions {', '.join(evidence.unknown_names)}"
     # "Who is Ian Lavery?": the model knows too little of a name to find it similar, but a passage naming

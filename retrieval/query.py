@@ -34,7 +34,8 @@ _DATE = re.compile(
 _AMOUNT = re.compile(r"\d|[£$€%]|\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
 _REASON = re.compile(r"\b(?:because|due to|as a result|after|since|so that|in order to|reason|blamed|caused|"
                      r"led to|thanks to|following|amid|over concerns?|fears?|said it was|as it)\b", re.IGNORECASE)
-_YEAR = re.compile(r"(?:1[89]|20)\d\d")
+YEAR = re.compile(r"(?<![\d.,$£€])\b(?:1[89]|20)\d\d\b(?![.,]\d)")
+"""A year standing alone: 1800-2099, not part of an amount or count ("$2010m", "2,010")."""
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b(?:Mr|Mrs|Ms|Dr|Sir|Lord|Lady|Dame|Prof)\b\.?\s+[A-Z]|"
                    r"\b[A-Z][a-z'\u2019-]+\s+(?:[A-Z]\.\s+)?[A-Z][a-z'\u2019-]+")
 _HONORIFICS = frozenset({"mr", "mrs", "ms", "dr", "sir", "lord", "lady", "dame", "prof"})
@@ -58,7 +59,7 @@ class QuestionKind:
         if self.name == "date":
             return bool(_DATE.search(text))
         if self.name == "amount" and strict:
-            return any((any(c.isdigit() for c in w) or w in _NUMBER_WORDS) and not _YEAR.fullmatch(w)
+            return any((any(c.isdigit() for c in w) or w in _NUMBER_WORDS) and not YEAR.fullmatch(w)
                        for w in word_set(text) - known)
         if self.name == "amount":
             return bool(_AMOUNT.search(text))
