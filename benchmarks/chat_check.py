@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 from collections import defaultdict
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from retrieval.evaluate import evidence_spans  # noqa: E402
+
 NEWS = ROOT.parent / "shared" / "eval" / "news_dev.jsonl"
 RESULT = ROOT / "benchmarks" / "results" / "chat_check.json"
 
@@ -39,16 +43,19 @@ def answers(items: list[dict], index: str) -> list[dict]:
     return last
 
 
+@cache
+def _text(path: Path) -> dict[str, str]:
+    return {path.name: path.read_text(encoding="utf-8")}
+
+
 def covers(item: dict, citation: dict, share: float) -> bool:
     """Whether a cited span holds `share` of an evidence quote (share 0: overlaps it at all)."""
     path = Path(citation["source"])
     path = path if path.is_absolute() else ROOT / path
-    for evidence in item["evidence"]:
-        if path.name.startswith(evidence["source"]):
-            for m in re.finditer(re.escape(evidence["quote"]), path.read_text(encoding="utf-8")):
-                held = min(citation["end"], m.end()) - max(citation["start"], m.start())
-                if held > 0 and held >= share * len(evidence["quote"]):
-                    return True
+    for span in evidence_spans(item["evidence"], _text(path)):
+        held = span.overlap(path.name, citation["start"], citation["end"])
+        if held > 0 and held >= share * (span.end - span.start):
+            return True
     return False
 
 

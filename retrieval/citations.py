@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retrieval.abstain import Evidence
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -63,16 +65,10 @@ class Result:
     passages: tuple[Passage, ...]
     more: tuple[Passage, ...] = field(default=())
     """The passages after the top ones (for "more sources")."""
-    best_similarity: float = -1.0
-    """The highest cosine similarity of the query with any passage or sentence found: what abstention tests."""
-    missing: tuple[str, ...] = ()
-    """The question's names and numbers that none of the top articles holds."""
     abstain_reason: str | None = None
     """Why the articles were judged not to answer (None when they answer)."""
-    names_shown: bool = False
-    """The question asks about nothing but names and the top passage holds them (answered at any similarity)."""
-    missing_years: tuple[str, ...] = ()
-    """Years the question names that none of the top articles mentions."""
+    evidence: Evidence | None = None
+    """What the abstention decision looked at (best similarity, names and years the top articles lack)."""
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -162,7 +162,6 @@ class Engine:
         passages = [self._passage(rank, hits[s.row], s.chunk, [hits[row] for row in s.also_in])
                     for rank, s in enumerate(slots, 1)]
         evidence = self.abstention_evidence(searched, slots, hits)
-        best_similarity = evidence.best_similarity
         reason = abstain_reason(evidence, r.abstain_below, r.abstain_missing, r.abstain_missing_year)
         abstained = reason is not None
         answer, core = None, ""
@@ -175,5 +174,4 @@ class Engine:
             # A follow-up leans on the answer's best sentence: a neighbour added to the quote brings names of its own.
             conversation.remember(question, searched, core, answer.source if answer else None)
         return Result(question, searched, abstained, answer, tuple(passages[:top_k]),
-                      tuple(passages[top_k:top_k + MORE_PASSAGES]), best_similarity, evidence.missing, reason,
-                      evidence.names_shown, evidence.missing_years)
+                      tuple(passages[top_k:top_k + MORE_PASSAGES]), reason, evidence)

@@ -115,11 +115,12 @@ def evaluate_golden(engine: Engine, golden_path: Path, k: int = 5, misses: Path 
         if result.answer:
             a = result.answer
             non_verbatim += not quote_matches_source(a.text, a.source, a.start, a.end)
-        best = result.best_similarity
+        evidence = result.evidence
         detail: dict[str, Any] = {"id": item["id"], "category": item["category"], "searched": result.searched,
                                   "abstained": result.abstained, "abstain_reason": result.abstain_reason,
-                                  "best_similarity": round(best, 4), "missing": list(result.missing),
-                                  "names_shown": result.names_shown, "missing_years": list(result.missing_years)}
+                                  "best_similarity": round(evidence.best_similarity, 4),
+                                  "missing": list(evidence.missing), "names_shown": evidence.names_shown,
+                                  "missing_years": list(evidence.missing_years)}
         if item["category"] == UNANSWERABLE:
             unanswerable += 1
             answered_unanswerable += not result.abstained

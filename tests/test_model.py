@@ -57,7 +57,7 @@ def test_unanswerable_questions_abstain(real_engine) -> None:
 def test_who_is_someone_an_article_names_is_answered(real_engine) -> None:
     # The model finds "Who is Ian Lavery?" too dissimilar to every passage; the passage naming him answers it.
     result = real_engine.ask("Who is Ian Lavery?")
-    assert result.best_similarity < real_engine.settings.retrieval.abstain_below
+    assert result.evidence.best_similarity < real_engine.settings.retrieval.abstain_below
     assert not result.abstained and "Ian Lavery" in result.answer.text
 
 

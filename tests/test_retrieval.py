@@ -139,4 +139,4 @@ def test_a_year_the_closest_articles_do_not_mention_abstains(tmp_path: Path) -> 
     assert not engine.ask("Who did Paula Radcliffe beat in the 2004 New York Marathon?").abstained
     result = engine.ask("Who won the New York Marathon in 2010?")
     assert result.abstained and "2010" in result.abstain_reason and result.passages
-    assert result.missing_years == ("2010",)
+    assert result.evidence.missing_years == ("2010",)
