@@ -27,11 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.tune_rerank import NEWS, fold_of  # noqa: E402
-from index.embed import make_embedder  # noqa: E402
-from index.settings import Settings, load_settings  # noqa: E402
-from retrieval.answer import Sentence, pick_answer  # noqa: E402
-from retrieval.engine import Engine  # noqa: E402
-from retrieval.evaluate import (  # noqa: E402
+from citebot.config.settings import Settings, load_settings  # noqa: E402
+from citebot.index.embedding import make_embedder  # noqa: E402
+from citebot.retrieval.answer import Sentence, pick_answer  # noqa: E402
+from citebot.retrieval.engine import Engine  # noqa: E402
+from citebot.retrieval.evaluation.golden import (
     UNANSWERABLE,
     Span,
     evidence_spans,
@@ -39,7 +39,7 @@ from retrieval.evaluate import (  # noqa: E402
     replay_earlier_turns,
     source_texts,
 )
-from retrieval.query import answer_kind  # noqa: E402
+from citebot.retrieval.question import answer_kind  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "answer.json"
 CACHE = ROOT / "var" / "answer-cache.json"

@@ -37,20 +37,20 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.embed import make_embedder  # noqa: E402
-from index.settings import load_settings, with_overrides  # noqa: E402
-from retrieval.beir import load_beir, prepare  # noqa: E402
-from retrieval.engine import Engine  # noqa: E402
-from retrieval.evaluate import (  # noqa: E402
+from citebot.config.settings import load_settings, with_overrides  # noqa: E402
+from citebot.index.embedding import make_embedder  # noqa: E402
+from citebot.retrieval.engine import Engine  # noqa: E402
+from citebot.retrieval.evaluation.beir import load_beir, prepare  # noqa: E402
+from citebot.retrieval.evaluation.golden import (
     UNANSWERABLE,
     evidence_spans,
     load_golden,
     replay_earlier_turns,
     source_texts,
 )
-from retrieval.features import FEATURES  # noqa: E402
-from retrieval.metrics import ndcg_graded_at  # noqa: E402
-from retrieval.rerank import as_vector, candidate_order  # noqa: E402
+from citebot.retrieval.evaluation.metrics import ndcg_graded_at  # noqa: E402
+from citebot.retrieval.features import FEATURES  # noqa: E402
+from citebot.retrieval.rerank import as_vector, candidate_order  # noqa: E402
 
 NEWS = ROOT.parent / "shared" / "eval" / "news_dev.jsonl"
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact"

@@ -11,19 +11,22 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.chunk_cache import ChunkCache, article_key
-from index.chunking import Chunk, Chunker, chunk_sentences, vector_text
-from index.documents import Skipped, read_corpus, read_source, relative_source, source_files
-from index.embed import Embedder, file_sha256, make_embedder
-from index.errors import IndexInvalidError
-from index.incremental import KEY_SCHEME, ReuseSource, Vectorizer, key_prefix, text_key
-from index.lexical import ArticleTerms, LexicalBuilder, LexicalRecipe
-from index.settings import IngestSettings, Settings
-from index.store import SentenceRef, find_sources_root, holding_build_lock, read_manifest
-from index.tokens import count_tokens
+from citebot.config.errors import IndexInvalidError
+from citebot.config.settings import IngestSettings, Settings
+from citebot.index.chunk_cache import ChunkCache, article_key
+from citebot.index.chunking import Chunk, Chunker, chunk_sentences, vector_text
+from citebot.index.embedding import make_embedder
+from citebot.index.embedding.protocol import Embedder
+from citebot.index.hashing import file_sha256
+from citebot.index.incremental import KEY_SCHEME, Vectorizer, key_prefix, text_key
+from citebot.index.ingest.corpus import Skipped, read_corpus, read_source, relative_source, source_files
+from citebot.index.lexical import ArticleTerms, LexicalBuilder, LexicalRecipe
+from citebot.index.store.faiss.files import find_sources_root, holding_build_lock, read_manifest
+from citebot.index.store.protocol import SentenceRef
+from citebot.index.tokens import count_tokens
 
 if TYPE_CHECKING:
-    from index.stores import StoreLocation
+    from citebot.index.store.protocol import StoreLocation
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ class _TimedEmbedder:
 def build_store(sources: Path, settings: Settings, *, embedder: Embedder | None = None, progress: bool = False,
                 full: bool = False) -> BuildReport:
     """Index sources into the configured store ([store] kind): the FAISS folder at [paths] index, or Milvus."""
-    from index.stores import store_location
+    from citebot.index.store import store_location
 
     location = store_location(settings)
     return build_index(sources, location.folder, settings, embedder=embedder, progress=progress, full=full,
@@ -107,17 +110,17 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
     chunker = Chunker(settings.chunking, count_tokens, embedder.count_tokens)
     prefix = key_prefix(embedder, settings.embedding)
     if location is None:
-        from index.faiss_store import FaissFolder
+        from citebot.index.store.faiss.location import FaissFolder
 
         location = FaissFolder(index_dir)
     reuse = None if full else location.reuse_source(prefix, embedder.dimension)
     recipe = LexicalRecipe.of(settings.retrieval, settings.embedding.title_in_vectors, settings.lexical)
     # Chunks and BM25 terms are reused from an index folder's build (a Milvus build's are not read back).
     chunk_cache, previous_terms = None, None
-    if isinstance(reuse, ReuseSource):
-        previous = read_manifest(index_dir, reuse.build)
-        chunk_cache = ChunkCache.open(reuse.build, previous)
-        previous_terms = ArticleTerms.open(reuse.build, previous, recipe)
+    if reuse is not None and reuse.folder is not None:
+        previous = read_manifest(index_dir, reuse.folder)
+        chunk_cache = ChunkCache.open(reuse.folder, previous)
+        previous_terms = ArticleTerms.open(reuse.folder, previous, recipe)
     rechunked = 0
     timed = _TimedEmbedder(embedder)
     vectorizer = Vectorizer(timed, settings.embedding.batch_size, reuse)  # type: ignore[arg-type]

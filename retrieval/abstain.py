@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from retrieval.query import YEAR, names_and_numbers, only_names
+from citebot.retrieval.question import YEAR, names_and_numbers, only_names
 
 
 @dataclass(frozen=True)

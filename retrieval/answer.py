@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index.settings import AnswerSettings
-from retrieval.query import ANY_KIND, QuestionKind, word_set
+from citebot.config.settings import AnswerSettings
+from citebot.retrieval.question import ANY_KIND, QuestionKind, word_set
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from retrieval.abstain import Evidence
+from citebot.retrieval.abstain import Evidence
 
 
 @dataclass(frozen=True)

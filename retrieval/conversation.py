@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from retrieval.query import OPENERS, STOPWORDS
+from citebot.retrieval.question import OPENERS, STOPWORDS
 
 _ENTITY = re.compile(r"[A-Z][\w'\u2019.-]*(?:\s+(?:of\s+the\s+|of\s+|de\s+|van\s+der\s+)?[A-Z][\w'\u2019.-]*)*")
 _ASKED_ABOUT = re.compile(r"\s*who\s+\w+\s+(?:he|she|they)\b", re.IGNORECASE)

@@ -6,23 +6,25 @@ import logging
 import re
 from dataclasses import dataclass
 
-from index.build import changed_settings
-from index.chunking import Chunk
-from index.documents import normalise_line
-from index.embed import Embedder, make_embedder
-from index.errors import QuestionError
-from index.settings import Settings
-from index.stores import LoadedIndex, open_index
-from retrieval.abstain import Evidence, abstain_reason, missing_specifics, missing_years, names_shown
-from retrieval.answer import Sentence, pick_answer
-from retrieval.citations import Answer, Citation, Passage, Result
-from retrieval.conversation import Conversation, entities
-from retrieval.diversity import arrange
-from retrieval.features import Context
-from retrieval.freshness import SourceWatcher
-from retrieval.query import QuestionKind, answer_kind, word_set
-from retrieval.rerank import Reranker
-from retrieval.search import Hit, HybridSearcher, RowScores, Signals
+from citebot.config.errors import QuestionError
+from citebot.config.settings import Settings
+from citebot.index.build import changed_settings
+from citebot.index.chunking import Chunk
+from citebot.index.embedding import make_embedder
+from citebot.index.embedding.protocol import Embedder
+from citebot.index.ingest.corpus import normalise_line
+from citebot.index.store import open_index
+from citebot.index.store.protocol import LoadedIndex
+from citebot.retrieval.abstain import Evidence, abstain_reason, missing_specifics, missing_years, names_shown
+from citebot.retrieval.answer import Sentence, pick_answer
+from citebot.retrieval.citations import Answer, Citation, Passage, Result
+from citebot.retrieval.conversation import Conversation, entities
+from citebot.retrieval.diversity import arrange
+from citebot.retrieval.features import Context
+from citebot.retrieval.freshness import SourceWatcher
+from citebot.retrieval.question import QuestionKind, answer_kind, word_set
+from citebot.retrieval.rerank import Reranker
+from citebot.retrieval.search import Hit, HybridSearcher, RowScores, Signals
 
 log = logging.getLogger(__name__)
 

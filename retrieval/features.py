@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.chunking import Chunk
-from retrieval.query import QuestionKind, names_and_numbers, word_set
+from citebot.index.chunking import Chunk
+from citebot.retrieval.question import QuestionKind, names_and_numbers, word_set
 
 FEATURES = (
     "fused",            # first-stage fused score, divided by the best candidate's

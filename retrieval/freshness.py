@@ -17,7 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.chunking import Chunk
+from citebot.index.chunking import Chunk
 
 log = logging.getLogger(__name__)
 

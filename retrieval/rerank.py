@@ -11,12 +11,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from index.errors import ConfigError
-from index.settings import RerankSettings
-from retrieval.conversation import Turn
-from retrieval.features import FEATURES, Context, CorpusView, candidate_features, residual_scores
-from retrieval.query import question_kind, word_set
-from retrieval.search import Hit, HybridSearcher, Signals
+from citebot.config.errors import ConfigError
+from citebot.config.settings import RerankSettings
+from citebot.retrieval.conversation import Turn
+from citebot.retrieval.features import FEATURES, Context, CorpusView, candidate_features, residual_scores
+from citebot.retrieval.question import question_kind, word_set
+from citebot.retrieval.search import Hit, HybridSearcher, Signals
 
 
 class Reranker:

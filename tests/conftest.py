@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from index.settings import DEFAULT_CONFIG, PROJECT_ROOT, Settings, load_settings
+from citebot.config.settings import DEFAULT_CONFIG, PROJECT_ROOT, Settings, load_settings
 
 SEEDS = PROJECT_ROOT / "seeds"
 
@@ -56,8 +56,8 @@ def _close_milvus_lite():
     yield
     import sys
 
-    if "index.milvus_store" in sys.modules:
-        from index import milvus_store
+    if "citebot.index.store.milvus.location" in sys.modules:
+        from citebot.index.store.milvus import location as milvus_store
 
         for uri, _ in list(milvus_store._clients):
             milvus_store.disconnect(uri)
@@ -89,8 +89,8 @@ def real_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="session")
 def real_engine(real_settings: Settings):
     """The real model over the real seeds, built once for the whole session."""
-    from index.build import build_index
-    from retrieval.engine import Engine
+    from citebot.index.build import build_index
+    from citebot.retrieval.engine import Engine
 
     build_index(SEEDS, real_settings.paths.index, real_settings)
     return Engine(real_settings)

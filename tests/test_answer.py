@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from index.settings import load_settings
-from retrieval.answer import Sentence, pick_answer
-from retrieval.query import QuestionKind, answer_kind
+from citebot.config.settings import load_settings
+from citebot.retrieval.answer import Sentence, pick_answer
+from citebot.retrieval.question import QuestionKind, answer_kind
 
 SETTINGS = replace(load_settings().answer, word_overlap_weight=0.0, kind_weight=0.0, rank_weight=0.0,
                    extend_ratio=0.6, max_sentences=2)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from retrieval.conversation import Conversation, Turn, depends_on_earlier, entities, rewrite_follow_up
+from citebot.retrieval.conversation import Conversation, Turn, depends_on_earlier, entities, rewrite_follow_up
 
 
 def _turn(question: str, answer: str = "", source: str | None = None) -> Turn:

@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import index.store as store
-from index.build import build_index
-from index.embed import HashEmbedder, make_embedder
-from index.lexical import ARTICLE_TERMS, LEXICAL_FILES
-from index.settings import Settings
-from index.store import load_index
+import citebot.index.store.faiss.files as store
+from citebot.config.settings import Settings
+from citebot.index.build import build_index
+from citebot.index.embedding import make_embedder
+from citebot.index.embedding.hashed import HashEmbedder
+from citebot.index.lexical import ARTICLE_TERMS, LEXICAL_FILES
+from citebot.index.store.faiss.files import load_index
 from tests.conftest import SEEDS
 
 NEW_ARTICLE = ("Otters return to the River Thames\n\n"
@@ -158,7 +159,7 @@ def test_other_embedding_settings_are_not_reused(hash_settings: Settings, seeds_
 @pytest.fixture
 def chunked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The sources of the articles the chunker is asked to cut, in order."""
-    from index.chunking import Chunker
+    from citebot.index.chunking import Chunker
 
     seen: list[str] = []
     original = Chunker.chunk_article

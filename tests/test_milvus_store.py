@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.reload import IndexWatcher
-from index.build import build_store
-from index.errors import CitebotError
-from retrieval.engine import Engine
+from citebot.bot.cli.main import main
+from citebot.bot.discord.reload import IndexWatcher
+from citebot.config.errors import CitebotError
+from citebot.index.build import build_store
+from citebot.retrieval.engine import Engine
 from tests.conftest import SEEDS
 from tests.test_store_conformance import store_settings
 
@@ -42,7 +42,7 @@ def test_milvus_answers_exactly_as_the_faiss_folder(tmp_path: Path) -> None:
 
 
 def test_builds_switch_the_alias_and_keep_one_for_rollback(tmp_path: Path) -> None:
-    from index.milvus_store import MilvusLocation
+    from citebot.index.store.milvus.location import MilvusLocation
 
     settings = store_settings(tmp_path, "milvus")
     location = MilvusLocation(settings)
@@ -58,7 +58,7 @@ def test_builds_switch_the_alias_and_keep_one_for_rollback(tmp_path: Path) -> No
 
 def test_a_build_that_dies_while_uploading_leaves_the_old_build_serving(tmp_path: Path, seeds_copy: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from index.milvus_store import MilvusLocation
+    from citebot.index.store.milvus.location import MilvusLocation
 
     settings = store_settings(tmp_path, "milvus", seeds_copy)
     build_store(seeds_copy, settings)
@@ -88,7 +88,7 @@ def test_a_build_that_dies_while_uploading_leaves_the_old_build_serving(tmp_path
 
 
 def test_a_running_bot_sees_the_alias_move(tmp_path: Path) -> None:
-    from index.milvus_store import MilvusLocation
+    from citebot.index.store.milvus.location import MilvusLocation
 
     settings = store_settings(tmp_path, "milvus")
     build_store(SEEDS, settings)

@@ -7,13 +7,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from index.build import build_index
-from index.settings import Settings
-from retrieval.abstain import Evidence, abstain_reason, missing_specifics, missing_years, names_shown
-from retrieval.engine import Engine
-from retrieval.features import FEATURES, residual_scores
-from retrieval.query import answer_kind, names_and_numbers, only_names, question_kind, word_set
-from retrieval.rerank import candidate_order
+from citebot.config.settings import Settings
+from citebot.index.build import build_index
+from citebot.retrieval.abstain import Evidence, abstain_reason, missing_specifics, missing_years, names_shown
+from citebot.retrieval.engine import Engine
+from citebot.retrieval.features import FEATURES, residual_scores
+from citebot.retrieval.question import answer_kind, names_and_numbers, only_names, question_kind, word_set
+from citebot.retrieval.rerank import candidate_order
 from tests.conftest import SEEDS
 
 
@@ -211,7 +211,7 @@ def test_fast_terms_equal_bm25s_tokens() -> None:
     import bm25s
     import Stemmer
 
-    from index.lexical import Tokenizer
+    from citebot.index.lexical import Tokenizer
 
     texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
     texts += ["What did Theresa May's office say about the 2010 cuts?", "", "a I x", "Ünïcode façade naïve 3.5%"]

@@ -17,17 +17,17 @@ from pathlib import Path
 
 import pytest
 
-import index.store as store
-from bot.cli import main
-from index.build import build_index
-from index.errors import IndexBusyError, IndexInvalidError
-from index.settings import PROJECT_ROOT, Settings, load_settings
-from retrieval.citations import quote_matches_source
-from retrieval.engine import Engine
-from retrieval.freshness import SourceWatcher
+import citebot.index.store.faiss.files as store
+from citebot.bot.cli.main import main
+from citebot.config.errors import IndexBusyError, IndexInvalidError
+from citebot.config.settings import PROJECT_ROOT, Settings, load_settings
+from citebot.index.build import build_index
+from citebot.retrieval.citations import quote_matches_source
+from citebot.retrieval.engine import Engine
+from citebot.retrieval.freshness import SourceWatcher
 from tests.conftest import SEEDS, write_config
 
-CLI = [sys.executable, "-m", "bot.cli"]
+CLI = [sys.executable, "-m", "citebot.bot.cli"]
 ENV = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
 
 
@@ -413,7 +413,7 @@ def test_an_index_answers_from_anywhere_and_moves_with_its_sources(tmp_path: Pat
 HOLDER = """
 import sys, time
 from pathlib import Path
-from index.store import build_lock
+from citebot.index.store.faiss.files import build_lock
 index = Path(sys.argv[1])
 with build_lock(index):
     partial = index / ".build-killed.partial"
@@ -480,7 +480,7 @@ def test_load_reports_bad_chunk_lines(built: tuple[Path, Settings]) -> None:
 
 
 def test_the_bot_shows_no_passage_of_a_source_edited_while_it_runs(built: tuple[Path, Settings]) -> None:
-    from bot.client import CitebotClient
+    from citebot.bot.discord.client import CitebotClient
 
     _, settings = built
     engine = Engine(settings)

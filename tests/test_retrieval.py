@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from index.build import build_index
-from index.errors import QuestionError
-from index.settings import load_settings
-from retrieval.citations import quote_matches_source
-from retrieval.engine import Engine
-from retrieval.search import reciprocal_rank_fusion
+from citebot.config.errors import QuestionError
+from citebot.config.settings import load_settings
+from citebot.index.build import build_index
+from citebot.retrieval.citations import quote_matches_source
+from citebot.retrieval.engine import Engine
+from citebot.retrieval.search import reciprocal_rank_fusion
 from tests.conftest import write_config
 
 ARTICLES = {
@@ -104,7 +104,7 @@ def test_a_question_about_someone_no_article_names_abstains(engine: Engine) -> N
 def test_convex_fusion_by_hand() -> None:
     import numpy as np
 
-    from retrieval.search import convex_fusion
+    from citebot.retrieval.search import convex_fusion
 
     dense = np.array([0.9, 0.5, 0.1, 0.0], dtype=np.float32)
     lexical = np.array([0.0, 4.0, 2.0, 0.0], dtype=np.float32)

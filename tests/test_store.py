@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-import index.store as store
-from index.build import build_index
-from index.embed import HashEmbedder
-from index.errors import IndexInvalidError, IndexMissingError
-from index.settings import Settings
-from index.store import load_index
+import citebot.index.store.faiss.files as store
+from citebot.config.errors import IndexInvalidError, IndexMissingError
+from citebot.config.settings import Settings
+from citebot.index.build import build_index
+from citebot.index.embedding.hashed import HashEmbedder
+from citebot.index.store.faiss.files import load_index
 from tests.conftest import SEEDS
 
 

@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.build import build_store
-from index.embed import HashEmbedder
-from index.errors import IndexMissingError
-from index.settings import Settings, load_settings
-from index.stores import LoadedIndex, open_index, store_location
+from citebot.config.errors import IndexMissingError
+from citebot.config.settings import Settings, load_settings
+from citebot.index.build import build_store
+from citebot.index.embedding.hashed import HashEmbedder
+from citebot.index.store import open_index, store_location
+from citebot.index.store.protocol import LoadedIndex
 from tests.conftest import write_config
 from tests.test_incremental import NEW_ARTICLE, CountingEmbedder
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from index.errors import ConfigError
+from citebot.config.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.toml"
@@ -70,9 +70,8 @@ class RetrievalSettings:
     duplicate_share: float
 
 
-STOPWORD_LISTS = ("en", "none", "question")
-"""en: bm25s's 33 English stop words; none: every word counts; question: en plus the words that open or frame a
-question ("what", "who", "did", "according", ...; retrieval/query.py's OPENERS and STOPWORDS)."""
+STOPWORD_LISTS = ("en", "none")
+"""en: bm25s's 33 English stop words; none: every word counts."""
 LEXICAL_CONTEXTS = ("none", "previous", "names", "lead")
 
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
 
-from index.store import CURRENT
-from retrieval.engine import Engine
+from citebot.index.store.faiss.files import CURRENT
+from citebot.retrieval.engine import Engine
 
 log = logging.getLogger(__name__)
 

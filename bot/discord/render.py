@@ -8,7 +8,7 @@ from pathlib import Path
 
 import discord
 
-from retrieval.citations import Passage, Result
+from citebot.retrieval.citations import Passage, Result
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256

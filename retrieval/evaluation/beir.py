@@ -21,12 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from index.build import build_index
-from index.embed import Embedder, make_embedder
-from index.errors import CitebotError, IndexInvalidError, IndexMissingError
-from index.settings import Settings
-from retrieval.engine import Engine
-from retrieval.metrics import ndcg_graded_at, recall_at_docs, reciprocal_rank_docs
+from citebot.config.errors import CitebotError, IndexInvalidError, IndexMissingError
+from citebot.config.settings import Settings
+from citebot.index.build import build_index
+from citebot.index.embedding import make_embedder
+from citebot.index.embedding.protocol import Embedder
+from citebot.retrieval.engine import Engine
+from citebot.retrieval.evaluation.metrics import ndcg_graded_at, recall_at_docs, reciprocal_rank_docs
 
 log = logging.getLogger(__name__)
 

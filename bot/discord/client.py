@@ -16,15 +16,15 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.limits import RateLimiter
-from bot.records import AnswerLog, AnswerRecord, FeedbackLog
-from bot.reload import IndexWatcher
-from bot.render import NO_MENTIONS, Rendered, render_passages, render_result, trim
-from index.errors import QuestionError
-from index.settings import Settings
-from retrieval.citations import Citation, Passage, Result
-from retrieval.conversation import Conversation
-from retrieval.engine import Engine
+from citebot.bot.discord.limits import RateLimiter
+from citebot.bot.discord.records import AnswerLog, AnswerRecord, FeedbackLog
+from citebot.bot.discord.reload import IndexWatcher
+from citebot.bot.discord.render import NO_MENTIONS, Rendered, render_passages, render_result, trim
+from citebot.config.errors import QuestionError
+from citebot.config.settings import Settings
+from citebot.retrieval.citations import Citation, Passage, Result
+from citebot.retrieval.conversation import Conversation
+from citebot.retrieval.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class CitebotClient(discord.Client):
         assert self.engine is not None
         self.conversations = Conversations(lambda: self.engine.new_conversation())  # type: ignore[union-attr]
         if self.settings.bot.reload_seconds > 0:
-            from index.stores import store_location
+            from citebot.index.store import store_location
 
             location = store_location(self.settings)
             watcher = IndexWatcher(location.folder, self.engine_factory, self.engine, location.current_name)

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.errors import SourcesError
-from index.settings import IngestSettings
+from citebot.config.errors import SourcesError
+from citebot.config.settings import IngestSettings
 
 log = logging.getLogger(__name__)
 

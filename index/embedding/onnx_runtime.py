@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from index.embed import MINILM, encode_in_batches, minilm_dir
-from index.errors import ModelError
-from index.onnx_cache import Export, corrupt_files, export_model, read_export
-from index.settings import EmbeddingSettings
+from citebot.config.errors import ModelError
+from citebot.config.settings import EmbeddingSettings
+from citebot.index.embedding.minilm import MINILM, encode_in_batches, minilm_dir
+from citebot.index.embedding.onnx_cache import Export, corrupt_files, export_model, read_export
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from index.incremental import ReuseSource
-from index.lexical import LexicalIndex, LexicalRecipe
-from index.settings import Settings
-from index.store import BuildWriter, StoredIndex, current_build, load_index, read_manifest
-from index.stores import Counts, LoadedIndex, Ranked, effective_lexical
+from citebot.config.settings import Settings
+from citebot.index.lexical import LexicalIndex, LexicalRecipe, effective_lexical
+from citebot.index.store.faiss.files import BuildWriter, StoredIndex, current_build, load_index, read_manifest
+from citebot.index.store.faiss.reuse import FaissReuse
+from citebot.index.store.protocol import Counts, LoadedIndex, Ranked
 
 
 def top_rows(scores: np.ndarray, depth: int) -> list[int]:
@@ -137,8 +137,8 @@ class FaissFolder:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def reuse_source(self, prefix: bytes, dimension: int) -> ReuseSource | None:
-        return ReuseSource.open(self.folder, prefix, dimension)
+    def reuse_source(self, prefix: bytes, dimension: int) -> FaissReuse | None:
+        return FaissReuse.open(self.folder, prefix, dimension)
 
     def writer(self, dimension: int) -> BuildWriter:
         return BuildWriter(self.folder, dimension)

@@ -6,8 +6,8 @@ import os
 
 import numpy as np
 
-from index.embed import MINILM, encode_in_batches, minilm_dir, verified_weights
-from index.settings import EmbeddingSettings
+from citebot.config.settings import EmbeddingSettings
+from citebot.index.embedding.minilm import MINILM, encode_in_batches, minilm_dir, verified_weights
 
 
 class SentenceTransformerEmbedder:

@@ -13,7 +13,6 @@ whose sha256 differs from the record) is exported again from the verified safete
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -23,10 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from index.embed import MINILM, verified_weights
-from index.errors import ModelError
-from index.onnx_export import DATA_FILE, EXPORT_VERSION, MODEL_FILE, export
-from index.settings import EmbeddingSettings
+from citebot.config.errors import ModelError
+from citebot.config.settings import EmbeddingSettings
+from citebot.index.embedding.minilm import MINILM, verified_weights
+from citebot.index.embedding.onnx_export import DATA_FILE, EXPORT_VERSION, MODEL_FILE, export
+from citebot.index.hashing import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +52,6 @@ def expected_record(settings: EmbeddingSettings, precision: str) -> dict[str, An
             "export_version": EXPORT_VERSION}
 
 
-def sha256_of(path: Path) -> str:
-    """sha256 of a file; hashlib releases the GIL, so this can run beside other work in a thread."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def read_export(settings: EmbeddingSettings, precision: str) -> Export | None:
     """The cached export when its record matches the settings (files not hashed yet), else None."""
     folder = export_folder(settings, precision)
@@ -81,7 +72,7 @@ def corrupt_files(export: Export) -> list[str]:
     for name in (MODEL_FILE, DATA_FILE):
         path = export.folder / name
         try:
-            if sha256_of(path) != hashes.get(name):
+            if file_sha256(path) != hashes.get(name):
                 bad.append(name)
         except OSError:
             bad.append(name)
@@ -98,7 +89,7 @@ def export_model(settings: EmbeddingSettings, precision: str) -> Export:
         partial.mkdir(parents=True)
         export(weights.parent, partial, int8=precision == "int8")
         record = {**expected_record(settings, precision),
-                  "files": {name: sha256_of(partial / name) for name in (MODEL_FILE, DATA_FILE)}}
+                  "files": {name: file_sha256(partial / name) for name in (MODEL_FILE, DATA_FILE)}}
         (partial / RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         for name in (MODEL_FILE, DATA_FILE, RECORD):
             with (partial / name).open("rb") as handle:

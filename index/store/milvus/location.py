@@ -32,12 +32,11 @@ from typing import Any
 
 import numpy as np
 
-from index.chunking import Chunk, vector_text
-from index.errors import CitebotError, IndexInvalidError, IndexMissingError
-from index.incremental import ReuseSource
-from index.lexical import LexicalIndex, LexicalRecipe
-from index.settings import Settings
-from index.store import (
+from citebot.config.errors import CitebotError, IndexInvalidError, IndexMissingError
+from citebot.config.settings import Settings
+from citebot.index.chunking import Chunk, vector_text
+from citebot.index.lexical import LexicalIndex, LexicalRecipe
+from citebot.index.store.faiss.files import (
     CHUNKS,
     FLAT_HEADER_BYTES,
     SENTENCE_KEYS,
@@ -46,13 +45,13 @@ from index.store import (
     VECTOR_KEYS,
     VECTORS,
     BuildWriter,
-    SentenceRef,
     _manifest_problem,
     chunk_from_json,
     display_path,
     find_sources_root,
 )
-from index.stores import Counts, LoadedIndex, Ranked
+from citebot.index.store.faiss.reuse import FaissReuse
+from citebot.index.store.protocol import Counts, LoadedIndex, Ranked, SentenceRef
 
 log = logging.getLogger(__name__)
 
@@ -298,11 +297,11 @@ class MilvusLocation:
 
     # -- writing ----------------------------------------------------------------------------------------
 
-    def reuse_source(self, prefix: bytes, dimension: int) -> ReuseSource | MilvusReuse | None:
+    def reuse_source(self, prefix: bytes, dimension: int) -> FaissReuse | MilvusReuse | None:
         """The current Milvus build's vectors by key; for a first build, the FAISS index folder's."""
         current = self.current_name()
         if current is None:
-            found = ReuseSource.open(self.settings.paths.index, prefix, dimension)
+            found = FaissReuse.open(self.settings.paths.index, prefix, dimension)
             if found is not None:
                 log.info("first Milvus build: reusing the vectors of the FAISS index in %s", self.settings.paths.index)
             return found
@@ -500,6 +499,7 @@ class MilvusReuse:
     def __init__(self, path: Path, dimension: int, rows: dict[str, int], build: str) -> None:
         self.build = build
         """The build whose vectors these are."""
+        self.folder: Path | None = None  # a Milvus build keeps no chunk or term files to reuse
         self._path = path
         self.dimension = dimension
         self._rows = rows
@@ -660,7 +660,7 @@ class MilvusSearch:
             found = self._search(self.passages, "sparse", query, min(k, self._counts.passages), "BM25")
             keep = found.scores > 0
             return Ranked(found.rows[keep], found.scores[keep])
-        from index.faiss_store import top_rows
+        from citebot.index.store.faiss.location import top_rows
 
         scores = self._bm25s(query)
         rows = [r for r in top_rows(scores, k) if scores[r] > 0] if len(scores) else []

@@ -1,4 +1,4 @@
-"""The one seam between retrieval and where the vectors live: a small protocol and its two implementations.
+"""The one seam between retrieval and where the vectors live: a small protocol, no implementation imported.
 
 `SearchStore` is what the retrieval layer sees of a loaded build: top-k search of passages and of sentences by
 vector, the scores of given rows (so a top-k store still gives the second stage every signal it reads), lexical
@@ -17,13 +17,19 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from index.chunking import Chunk
-from index.incremental import ReuseSource
-from index.lexical import LexicalIndex, LexicalRecipe
-from index.settings import Settings
-from index.store import SentenceRef
+from citebot.config.settings import Settings
+from citebot.index.chunking import Chunk
+from citebot.index.lexical import LexicalIndex
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SentenceRef:
+    chunk: int
+    """Row of the chunk the sentence belongs to."""
+    start: int
+    end: int
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,19 @@ class Ranked:
 class Counts:
     passages: int
     sentences: int
+
+
+class ReuseSource(Protocol):
+    """The current build's vectors by text key (index/incremental.py's key), for a new build to copy."""
+
+    folder: Path | None
+    """The build's folder, whose chunks and BM25 terms a new build may reuse too (None: the store keeps no files)."""
+
+    def vector(self, key: str) -> np.ndarray | None:
+        """The stored vector of the text with this key, or None."""
+        ...
+
+    def close(self) -> None: ...
 
 
 class SearchStore(Protocol):
@@ -161,29 +180,3 @@ class StoreLocation(Protocol):
     def read_manifest(self) -> dict[str, Any]:
         """The current build's manifest; IndexMissingError when there is none."""
         ...
-
-
-def effective_lexical(saved: LexicalIndex | None, chunks: list[Chunk], recipe: LexicalRecipe) -> LexicalIndex:
-    """The build's saved BM25 index, or one built now when the build has none or the config asks for another."""
-    if saved is not None and saved.recipe == recipe:
-        return saved
-    log.info("building BM25 in memory as the config asks: %s", recipe)  # the engine warns, see changed_settings
-    return LexicalIndex.build(chunks, recipe)
-
-
-def store_location(settings: Settings) -> StoreLocation:
-    """The configured store ([store] kind): the FAISS folder at [paths] index, or Milvus."""
-    if settings.store.kind == "milvus":
-        from index.milvus_store import MilvusLocation
-
-        return MilvusLocation(settings)
-    from index.faiss_store import FaissFolder
-
-    return FaissFolder(settings.paths.index)
-
-
-def open_index(settings: Settings, *, model_name: str, weights_sha256: str, dimension: int | None,
-               with_lexical: bool = True) -> LoadedIndex:
-    """Load the configured store's current build, with every check its store makes."""
-    return store_location(settings).open(settings, model_name=model_name, weights_sha256=weights_sha256,
-                                         dimension=dimension, with_lexical=with_lexical)

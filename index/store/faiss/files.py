@@ -43,10 +43,11 @@ from typing import Any, TypeVar
 import faiss
 import numpy as np
 
-from index.chunking import Chunk
-from index.embed import file_sha256
-from index.errors import IndexBusyError, IndexInvalidError, IndexMissingError
-from index.lexical import ARTICLE_TERMS, LEXICAL_DIR, LEXICAL_FILES, LexicalIndex, LexicalRecipe
+from citebot.config.errors import IndexBusyError, IndexInvalidError, IndexMissingError
+from citebot.index.chunking import Chunk
+from citebot.index.hashing import file_sha256
+from citebot.index.lexical import ARTICLE_TERMS, LEXICAL_DIR, LEXICAL_FILES, LexicalIndex, LexicalRecipe
+from citebot.index.store.protocol import SentenceRef
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +64,6 @@ SENTENCE_KEYS = "sentences.keys"
 ARTICLES = "articles.jsonl"
 DATA_FILES = (CHUNKS, VECTORS, SENTENCES, SENTENCE_VECTORS, VECTOR_KEYS, SENTENCE_KEYS)
 """Every build has these; ARTICLES and the lexical files came later (see _expected_files)."""
-
-
-@dataclass(frozen=True)
-class SentenceRef:
-    chunk: int
-    """Row of the chunk the sentence belongs to."""
-    start: int
-    end: int
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from retrieval.citations import Citation, Result
+from citebot.retrieval.citations import Citation, Result
 
 
 def describe_citation(citation: Citation) -> str:

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from index.documents import read_corpus
-from index.errors import CitebotError
-from retrieval.citations import Passage, quote_matches_source
-from retrieval.conversation import Conversation
-from retrieval.engine import Engine
-from retrieval.metrics import hit_at, ndcg_at, reciprocal_rank_at
+from citebot.config.errors import CitebotError
+from citebot.index.ingest.corpus import read_corpus
+from citebot.retrieval.citations import Passage, quote_matches_source
+from citebot.retrieval.conversation import Conversation
+from citebot.retrieval.engine import Engine
+from citebot.retrieval.evaluation.metrics import hit_at, ndcg_at, reciprocal_rank_at
 
 UNANSWERABLE = "unanswerable"
 

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from index.errors import CitebotError, IndexInvalidError, IndexMissingError, QuestionError
-from index.settings import Settings, load_settings
+from citebot.config.errors import CitebotError, IndexInvalidError, IndexMissingError, QuestionError
+from citebot.config.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from retrieval.engine import Engine
+    from citebot.retrieval.engine import Engine
 
 EXAMPLES = """\
 examples:
@@ -59,8 +59,8 @@ def _where(settings: Settings) -> str:
 
 
 def _build(settings: Settings, sources: Path, full: bool = False) -> None:
-    from index.build import build_store
-    from index.stores import store_location
+    from citebot.index.build import build_store
+    from citebot.index.store import store_location
 
     store_location(settings).current_name()  # Milvus not installed or unreachable: one line, before anything else
     print(f"Indexing the articles in {sources} into {_where(settings)} ...", file=sys.stderr)
@@ -98,7 +98,7 @@ def _engine(settings: Settings, build_if_missing: bool) -> Engine:
     A folder that exists but holds no good index is an error that says how to rebuild: building the
     configured sources into it would silently answer from another corpus.
     """
-    from retrieval.engine import Engine
+    from citebot.retrieval.engine import Engine
 
     import_bm25s_lean()
 
@@ -120,7 +120,7 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 
 def _configured_model(settings: Settings) -> tuple[str, str, int | None]:
     """The model an index must have been built with (name, weights sha256, dimension if known without loading)."""
-    from index.embed import HashEmbedder
+    from citebot.index.embedding.hashed import HashEmbedder
 
     if settings.embedding.model == HashEmbedder.name:
         hashed = HashEmbedder()
@@ -133,10 +133,10 @@ def _megabytes(size: int) -> str:
 
 
 def cmd_index_status(args: argparse.Namespace) -> int:
-    from index.build import changed_settings, source_changes
-    from index.store import build_running, leftovers, remove_leftovers
-    from index.stores import open_index, store_location
-    from retrieval.freshness import corrupt_passages
+    from citebot.index.build import changed_settings, source_changes
+    from citebot.index.store import open_index, store_location
+    from citebot.index.store.faiss.files import build_running, leftovers, remove_leftovers
+    from citebot.retrieval.freshness import corrupt_passages
 
     settings = _settings(args)
     location = store_location(settings)
@@ -220,8 +220,8 @@ def _question_encoding_error(question: str) -> str | None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from bot.terminal import render_result
-    from retrieval.engine import check_question
+    from citebot.bot.cli.terminal import render_result
+    from citebot.retrieval.engine import check_question
 
     settings = _settings(args)
     problem = _question_encoding_error(args.question)
@@ -254,7 +254,7 @@ def _lines() -> Iterator[tuple[str, str | None]]:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from bot.terminal import render_result
+    from citebot.bot.cli.terminal import render_result
 
     settings = _settings(args)
     engine = _engine(settings, build_if_missing=True)
@@ -296,13 +296,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.dataset:
-        from retrieval.beir import evaluate_beir, render_beir
+        from citebot.retrieval.evaluation.beir import evaluate_beir, render_beir
 
         report = evaluate_beir(Path(args.dataset), args.split, settings)
         print(json.dumps(report, indent=2) if args.json else render_beir(report))
         return 0
 
-    from retrieval.evaluate import evaluate_golden, render_report
+    from citebot.retrieval.evaluation.golden import evaluate_golden, render_report
 
     golden = Path(args.golden) if args.golden else settings.paths.golden
     engine = _engine(settings, build_if_missing=True)
@@ -316,9 +316,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     import discord
 
-    from bot.client import serve
-    from index.stores import store_location
-    from retrieval.engine import Engine
+    from citebot.bot.discord.client import serve
+    from citebot.index.store import store_location
+    from citebot.retrieval.engine import Engine
 
     token = os.environ.get("DISCORD_TOKEN", "").strip()
     if not token:
@@ -466,6 +466,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"citebot: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 1
 
-
-if __name__ == "__main__":
-    sys.exit(main())
