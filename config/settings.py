@@ -1,4 +1,5 @@
-"""Settings: read once from config/default.toml (or CITEBOT_CONFIG) into frozen dataclasses."""
+"""Settings: config/default.toml, the one source of defaults, with the user's config file over it (it names only
+what it changes), read once into frozen dataclasses."""
 
 from __future__ import annotations
 
@@ -157,11 +158,13 @@ class StoreSettings:
 
     @property
     def is_server(self) -> bool:
-        return self.uri.startswith(("http://", "https://", "tcp://", "grpc://"))
+        return is_server_uri(self.uri)
 
 
-STORE_DEFAULTS = {"kind": "faiss", "uri": "var/milvus.db", "collection": "citebot", "token_env": "MILVUS_TOKEN",
-                  "lexical": "bm25s"}
+def is_server_uri(uri: str) -> bool:
+    """A Milvus server's address rather than a Milvus Lite file."""
+    return uri.startswith(("http://", "https://", "tcp://", "grpc://"))
+
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,7 @@ class Settings:
     conversation: ConversationSettings
     limits: LimitSettings
     bot: BotSettings
-    store: StoreSettings = StoreSettings(**STORE_DEFAULTS)
+    store: StoreSettings
 
     def with_index(self, index_dir: Path) -> Settings:
         return replace(self, paths=replace(self.paths, index=index_dir))
@@ -200,18 +203,17 @@ _SECTIONS = {
     "bot": BotSettings,
     "store": StoreSettings,
 }
-_OPTIONAL = {"store": STORE_DEFAULTS}
-"""Sections a config may leave out (written before they existed), with their defaults."""
 
 
 def _build_section(name: str, cls: type, table: dict[str, Any], root: Path) -> Any:
     expected = {f.name: f.type for f in fields(cls)}
     missing = sorted(set(expected) - set(table))
     unknown = sorted(set(table) - set(expected))
-    if missing or unknown:
-        problems = ([f"missing {', '.join(missing)}"] if missing else []) + (
-            [f"unknown {', '.join(unknown)}"] if unknown else [])
-        raise ConfigError(f"config section [{name}]: {'; '.join(problems)}")
+    if unknown:
+        raise ConfigError(f"config [{name}]: unknown setting(s) {', '.join(unknown)} "
+                          f"(known: {', '.join(expected)})")
+    if missing:  # only config/default.toml itself can leave a setting out
+        raise ConfigError(f"config [{name}]: {', '.join(missing)} not set in {DEFAULT_CONFIG}")
     values: dict[str, Any] = {}
     for key, kind in expected.items():
         value = table[key]
@@ -240,28 +242,71 @@ def _build_section(name: str, cls: type, table: dict[str, Any], root: Path) -> A
     return cls(**values)
 
 
-def load_settings(config_path: Path | str | None = None) -> Settings:
-    """Read the settings file: the given path, else $CITEBOT_CONFIG, else config/default.toml."""
-    path = Path(config_path or os.environ.get("CITEBOT_CONFIG") or DEFAULT_CONFIG)
+@dataclass(frozen=True)
+class LoadedConfig:
+    """The effective settings and where each value came from."""
+
+    settings: Settings
+    origins: dict[str, str]
+    """"section.key" -> "default" (config/default.toml), the path of the config file that set it, or "--set"."""
+    files: tuple[Path, ...]
+    """The files read, defaults first."""
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
-    root = path.resolve().parent.parent
-    sections = {
-        name: _build_section(name, cls, {**_OPTIONAL.get(name, {}), **data.get(name, {})}, root)
-        for name, cls in _SECTIONS.items()
-    }
-    store = sections["store"]
-    if not store.is_server and not Path(store.uri).is_absolute():
-        sections["store"] = replace(store, uri=str(root / store.uri))  # a Milvus Lite file, like [paths]
-    _check(Settings(**sections))
     unknown = sorted(set(data) - set(_SECTIONS))
     if unknown:
-        raise ConfigError(f"config file {path}: unknown section(s) {', '.join(unknown)}")
-    return Settings(**sections)
+        raise ConfigError(f"config file {path}: unknown section(s) {', '.join(unknown)} "
+                          f"(known: {', '.join(_SECTIONS)})")
+    for name, table in data.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"config file {path}: {name} must be a [{name}] section")
+    return data
+
+
+def _resolved(name: str, key: str, value: Any, root: Path) -> Any:
+    """A path setting made absolute against root (the folder its file resolves paths from)."""
+    cls = _SECTIONS[name]
+    kind = {f.name: f.type for f in fields(cls)}.get(key)
+    is_path = kind == "Path" or (name == "store" and key == "uri")
+    if not is_path or not isinstance(value, str) or Path(value).is_absolute():
+        return value
+    if name == "store" and is_server_uri(value):
+        return value
+    return str(root / value)
+
+
+def load_config(config_path: Path | str | None = None) -> LoadedConfig:
+    """config/default.toml, then the given file (else $CITEBOT_CONFIG) over it: a config file names only what
+    it changes. Relative paths resolve from the folder of the file that names them (for the defaults: the
+    project root, the folder holding config/)."""
+    chosen = config_path or os.environ.get("CITEBOT_CONFIG")
+    layers: list[tuple[Path, Path, str]] = [(DEFAULT_CONFIG, PROJECT_ROOT, "default")]
+    if chosen and Path(chosen).resolve() != DEFAULT_CONFIG.resolve():
+        path = Path(chosen)
+        layers.append((path, path.resolve().parent, str(path)))
+    tables: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
+    origins: dict[str, str] = {}
+    for path, root, origin in layers:
+        for name, table in _read_toml(path).items():
+            for key, value in table.items():
+                tables[name][key] = _resolved(name, key, value, root)
+                origins[f"{name}.{key}"] = origin
+    sections = {name: _build_section(name, cls, tables[name], PROJECT_ROOT) for name, cls in _SECTIONS.items()}
+    settings = Settings(**sections)
+    _check(settings)
+    return LoadedConfig(settings, origins, tuple(path for path, _, _ in layers))
+
+
+def load_settings(config_path: Path | str | None = None) -> Settings:
+    """The effective settings: config/default.toml with the given file (else $CITEBOT_CONFIG) over it."""
+    return load_config(config_path).settings
 
 
 def _check(settings: Settings) -> None:

@@ -239,15 +239,6 @@ def test_an_unknown_runtime_is_refused(tmp_path: Path) -> None:
         load_settings(write_config(tmp_path, runtime="jax"))
 
 
-def test_the_runtime_key_is_required(tmp_path: Path) -> None:
-    from citebot.config.errors import ConfigError
-
-    path = write_config(tmp_path)
-    path.write_text("\n".join(line for line in path.read_text().splitlines() if not line.startswith("runtime")))
-    with pytest.raises(ConfigError, match="missing runtime"):
-        load_settings(path)
-
-
 def test_the_shipped_configs_pick_a_runtime() -> None:
     from citebot.config.settings import PROJECT_ROOT
 

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -339,6 +339,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config_show(args: argparse.Namespace) -> int:
+    from citebot.bot.cli.config_show import config_as_data, render_config
+    from citebot.config.settings import load_config
+
+    loaded = load_config(getattr(args, "config", None))
+    print(json.dumps(config_as_data(loaded), indent=2) if args.json else render_config(loaded))
+    return 0
+
+
+def _help_of(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """A command that prints parser's help: what a bare `citebot` or `citebot index` does."""
+
+    def show_help(_: argparse.Namespace) -> int:
+        parser.print_help()
+        return 0
+
+    return show_help
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS: given before or after the command, the flag is kept (argparse would reset it otherwise).
@@ -358,11 +377,13 @@ def _parser() -> argparse.ArgumentParser:
         description="Answers questions about a folder of articles with verbatim, checkable citations.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.set_defaults(run=_help_of(parser))
 
     index = commands.add_parser("index", help="build the index or show its status",
                                 description="Build the search index from a folder of *.txt articles, or show it.")
-    index_commands = index.add_subparsers(dest="index_command", metavar="ACTION", required=True)
+    index_commands = index.add_subparsers(dest="index_command", metavar="ACTION")
+    index.set_defaults(run=_help_of(index))
     build = index_commands.add_parser(
         "build", parents=[common, with_index], help="(re)build the index from the articles",
         description="Read every *.txt under the sources folder, chunk, embed and index it. Passages and sentences "
@@ -431,6 +452,25 @@ def _parser() -> argparse.ArgumentParser:
         epilog="example: DISCORD_TOKEN=... citebot serve",
     )
     serve.set_defaults(run=cmd_serve)
+
+    config = commands.add_parser(
+        "config", help="show the effective settings",
+        description="Settings come from config/default.toml, with your file (--config FILE or $CITEBOT_CONFIG) "
+                    "over it; your file names only what it changes. Relative paths resolve from the folder of "
+                    "the file that names them.",
+    )
+    config_commands = config.add_subparsers(dest="config_command", metavar="ACTION")
+    config.set_defaults(run=_help_of(config))
+    show = config_commands.add_parser(
+        "show", parents=[common], help="print every setting and where its value came from",
+        description="Print the effective settings as TOML, each line ending with where its value came from "
+                    "(default, or the config file that set it).",
+        epilog="examples:\n  citebot config show\n  printf '[retrieval]\\ntop_k = 3\\n' > mine.toml\n"
+               "  citebot config show --config mine.toml --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    show.add_argument("--json", action="store_true", help="print {section: {key: {value, from}}} as JSON")
+    show.set_defaults(run=cmd_config_show)
     return parser
 
 
