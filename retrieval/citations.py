@@ -57,6 +57,17 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class LeftOut:
+    """An article whose passages matched but are not cited: its file changed or went away since the build."""
+
+    source: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class Result:
     question: str
     searched: str
@@ -69,6 +80,8 @@ class Result:
     """Why the articles were judged not to answer (None when they answer)."""
     evidence: Evidence | None = None
     """What the abstention decision looked at (best similarity, names and years the top articles lack)."""
+    left_out: tuple[LeftOut, ...] = ()
+    """Articles that matched but changed or were removed since the build (their passages are not cited)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -78,6 +91,7 @@ class Result:
             **({"abstain_reason": self.abstain_reason} if self.abstained else {}),
             "answer": self.answer.to_json() if self.answer else None,
             "passages": [p.to_json() for p in self.passages],
+            **({"left_out": [left.to_json() for left in self.left_out]} if self.left_out else {}),
         }
 
 

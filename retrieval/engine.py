@@ -17,7 +17,7 @@ from citebot.index.store import open_index
 from citebot.index.store.protocol import LoadedIndex
 from citebot.retrieval.abstain import Evidence, abstain_reason, missing_specifics, missing_years, names_shown
 from citebot.retrieval.answer import Sentence, pick_answer
-from citebot.retrieval.citations import Answer, Citation, Passage, Result
+from citebot.retrieval.citations import Answer, Citation, LeftOut, Passage, Result
 from citebot.retrieval.conversation import Conversation, entities
 from citebot.retrieval.diversity import arrange
 from citebot.retrieval.features import Context
@@ -47,12 +47,15 @@ class Candidates:
     hits: list[Hit]
     signals: Signals
     sentence_scores: RowScores
+    left_out: tuple[str, ...] = ()
+    """Sources whose passages ranked here but changed or were removed since the build."""
 
 
 class Engine:
     """Loads the model and index once; answers questions with cited passages."""
 
-    def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None,
+                 rebuild_hint: str = "citebot index build") -> None:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings.embedding)
         self.stored: LoadedIndex = open_index(
@@ -61,10 +64,10 @@ class Engine:
         )
         self.searcher = HybridSearcher(self.stored, self.embedder, settings.retrieval)
         self.reranker = Reranker(self.searcher, settings.rerank)
-        self.sources = SourceWatcher(self.stored.sources)  # passages of changed sources are never cited
+        self.sources = SourceWatcher(self.stored.sources, rebuild_hint)  # changed sources are never cited
         self.sources.check_all()
         for change in changed_settings(self.stored.manifest, settings):
-            log.warning("%s; run citebot index build to apply it", change)
+            log.warning("%s; run %s to apply it", change, rebuild_hint)
 
     def check(self, question: str) -> str:
         """The question cleaned, or a QuestionError saying why it cannot be searched."""
@@ -146,9 +149,10 @@ class Engine:
         query_vector = self.searcher.embed_query(searched)
         sentence_scores = self.searcher.sentence_scores(query_vector)
         hits, signals = self.searcher.rank(searched, query_vector, sentence_scores)
-        hits = [h for h in hits if self.sources.passage_ok(self.stored.chunks[h.row])]
+        fresh = [h for h in hits if self.sources.passage_ok(self.stored.chunks[h.row])]
+        left_out = {self.stored.chunks[h.row].source for h in hits} - {self.stored.chunks[h.row].source for h in fresh}
         context = self.reranker.context(searched, question, previous, query_vector)
-        return Candidates(searched, context, hits, signals, sentence_scores)
+        return Candidates(searched, context, fresh, signals, sentence_scores, tuple(sorted(left_out)))
 
     def ask(self, question: str, conversation: Conversation | None = None, top_k: int | None = None) -> Result:
         """Search the articles for a question (a follow-up when a conversation is given)."""
@@ -175,5 +179,6 @@ class Engine:
         if conversation is not None:
             # A follow-up leans on the answer's best sentence: a neighbour added to the quote brings names of its own.
             conversation.remember(question, searched, core, answer.source if answer else None)
+        left_out = tuple(LeftOut(source, self.sources.why_left_out(source)) for source in found.left_out)
         return Result(question, searched, abstained, answer, tuple(passages[:top_k]),
-                      tuple(passages[top_k:top_k + MORE_PASSAGES]), reason, evidence)
+                      tuple(passages[top_k:top_k + MORE_PASSAGES]), reason, evidence, left_out)

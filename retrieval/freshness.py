@@ -138,6 +138,12 @@ class SourceWatcher:
             self._check(source, path, digest, _stamp(path))
             return self._texts.get(source)
 
+    def why_left_out(self, source: str) -> str:
+        """Why a source's passages are not cited, with the command that brings them back."""
+        path = self._sources[source][0] if source in self._sources else None
+        what = "was removed" if path is None or _stamp(path) is None else "changed"
+        return f"{what} since the index was built; rebuild with: {self._hint}"
+
     def passage_ok(self, chunk: Chunk) -> bool:
         """True when chunk may be cited: its source is unchanged and holds chunk.text at its offsets."""
         if not self.is_fresh(chunk.source):

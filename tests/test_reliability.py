@@ -345,8 +345,8 @@ def test_builds_killed_at_random_moments_leave_the_last_good_index(tmp_path: Pat
     log = tmp_path / "build.err"
     for delay in (0.0, 0.4, 0.8, "saving"):
         with log.open("wb") as err:
-            build = subprocess.Popen([*CLI, "index", "build", "--sources", str(sources), "--config", str(config)],
-                                     env=ENV, stdout=subprocess.DEVNULL, stderr=err)
+            build = subprocess.Popen([*CLI, "index", "build", "--sources", str(sources), "--config", str(config),
+                                      "--replace"], env=ENV, stdout=subprocess.DEVNULL, stderr=err)
         _wait_for_lock(index, build, log=log)
         if delay == "saving":  # inside the save step, if it is caught
             while build.poll() is None and not list(index.glob(".build-*.partial")):

@@ -92,29 +92,90 @@ def import_bm25s_lean() -> None:
             os.environ["DISABLE_TQDM"] = tqdm_setting
 
 
-def _engine(settings: Settings, build_if_missing: bool) -> Engine:
-    """The engine over the index; built first only when the index folder does not exist at all.
+def _is_default_index(args: argparse.Namespace, settings: Settings) -> bool:
+    """Whether the command works on the configured index ([paths] index), not one named with --index."""
+    given = getattr(args, "index", None)
+    return not given or Path(given).resolve() == load_settings(getattr(args, "config", None)).paths.index.resolve()
 
-    A folder that exists but holds no good index is an error that says how to rebuild: building the
-    configured sources into it would silently answer from another corpus.
+
+def rebuild_command(args: argparse.Namespace, settings: Settings, sources: Path | None = None,
+                    replace: bool = False) -> str:
+    """The exact `citebot index build` that rebuilds this index (from sources when given)."""
+    parts = ["citebot index build"]
+    if sources is not None:
+        parts.append(f"--sources {_display_path(sources)}")
+    if settings.store.kind == "milvus":
+        parts.append("--store milvus")
+    elif not _is_default_index(args, settings) or sources is not None:
+        parts.append(f"--index {_display_path(settings.paths.index)}")
+    if getattr(args, "config", None):
+        parts.append(f"--config {args.config}")
+    if replace:
+        parts.append("--replace")
+    return " ".join(parts)
+
+
+def recorded_sources(settings: Settings) -> Path | None:
+    """The sources folder the index was built from, or None when there is no index yet."""
+    from citebot.index.store import store_location
+    from citebot.index.store.faiss.files import find_sources_root
+
+    location = store_location(settings)
+    if location.kind == "faiss" and not location.folder.exists():
+        return None
+    try:
+        return find_sources_root(location.read_manifest(), location.folder)
+    except IndexMissingError:
+        return None
+
+
+def _engine(args: argparse.Namespace, settings: Settings, build_if_missing: bool) -> Engine:
+    """The engine over the index. Only the configured index is built on first use, from the configured sources,
+    and only when its folder does not exist at all: building into a folder that exists but holds no good index,
+    or into a mistyped --index, would silently answer from another corpus.
     """
     from citebot.retrieval.engine import Engine
 
     import_bm25s_lean()
-
+    hint = rebuild_command(args, settings)
     try:
-        return Engine(settings)
+        return Engine(settings, rebuild_hint=hint)
     except IndexMissingError:
-        if not build_if_missing or (settings.store.kind == "faiss" and settings.paths.index.exists()):
+        default = _is_default_index(args, settings)
+        if not build_if_missing or not default or (settings.store.kind == "faiss" and settings.paths.index.exists()):
+            if not default and not settings.paths.index.exists():
+                raise IndexMissingError(
+                    f"no index at {_display_path(settings.paths.index)}; build it from your articles with: "
+                    f"{rebuild_command(args, settings, Path('DIR'))}") from None
             raise
-    print(f"No index in {_where(settings)} yet; building it first (once).", file=sys.stderr)
+    print(f"No index in {_where(settings)} yet; building it first (once) from "
+          f"{_display_path(settings.paths.sources)}.", file=sys.stderr)
     _build(settings, _display_path(settings.paths.sources))
-    return Engine(settings)
+    return Engine(settings, rebuild_hint=hint)
 
 
 def cmd_index_build(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    _build(settings, Path(args.sources) if args.sources else _display_path(settings.paths.sources), args.full)
+    try:
+        recorded = recorded_sources(settings)
+    except CitebotError:
+        if not args.sources:
+            raise  # a damaged index says how to rebuild it; with --sources the build goes ahead
+        recorded = None
+    if args.sources:
+        sources = Path(args.sources)
+        if recorded is not None and recorded.resolve() != sources.resolve() and not args.replace:
+            raise CitebotError(
+                f"{_where(settings)} was built from {_display_path(recorded)}, not {sources}; to replace its "
+                f"articles with those of {sources}: {rebuild_command(args, settings, sources, replace=True)}")
+    elif recorded is not None:
+        sources = _display_path(recorded)
+    elif _is_default_index(args, settings):
+        sources = _display_path(settings.paths.sources)
+    else:
+        raise CitebotError(f"no index at {_where(settings)} yet; say which folder of articles to build it from: "
+                           f"{rebuild_command(args, settings, Path('DIR'))}")
+    _build(settings, sources, args.full)
     return 0
 
 
@@ -203,7 +264,7 @@ def cmd_index_status(args: argparse.Namespace) -> int:
         print(f"rollback   {name} (the build before, kept)")
     for name in status.get("leftover_builds", []):
         print(f"leftover   {name} (collections of an interrupted build; the next build drops them)")
-    print("status     up to date" if not changes else "status     STALE, run: citebot index build")
+    print("status     up to date" if not changes else f"status     STALE, run: {rebuild_command(args, settings)}")
     for change in changes:
         print(f"           {change}")
     return 0
@@ -230,7 +291,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     check_question(args.question, settings.limits.max_question_chars)  # before loading anything
     if args.top_k is not None and args.top_k < 1:
         raise QuestionError(f"--top-k must be at least 1, got {args.top_k}")
-    result = _engine(settings, build_if_missing=True).ask(args.question, top_k=args.top_k)
+    result = _engine(args, settings, build_if_missing=True).ask(args.question, top_k=args.top_k)
     print(json.dumps(result.to_json(), ensure_ascii=False) if args.json else render_result(result))
     return 0
 
@@ -257,7 +318,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from citebot.bot.cli.terminal import render_result
 
     settings = _settings(args)
-    engine = _engine(settings, build_if_missing=True)
+    engine = _engine(args, settings, build_if_missing=True)
     conversation = engine.new_conversation()
     interactive = sys.stdin.isatty() and not args.json
     if interactive:
@@ -305,7 +366,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from citebot.retrieval.evaluation.golden import evaluate_golden, render_report
 
     golden = Path(args.golden) if args.golden else settings.paths.golden
-    engine = _engine(settings, build_if_missing=True)
+    engine = _engine(args, settings, build_if_missing=True)
     report = evaluate_golden(engine, golden, misses=Path(args.misses) if args.misses else None)
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else render_report(report))
     return 0
@@ -391,7 +452,12 @@ def _parser() -> argparse.ArgumentParser:
                     "(--full: all). The new index is written beside the old one and swapped in at the end, so an "
                     "interrupted build changes nothing.",
     )
-    build.add_argument("--sources", metavar="DIR", help="folder of *.txt articles (default: [paths] sources, seeds/)")
+    build.add_argument("--sources", metavar="DIR",
+                       help="folder of articles (default: the folder the index was built from; for the configured "
+                            "index before its first build, [paths] sources, seeds/)")
+    build.add_argument("--replace", action="store_true",
+                       help="rebuild an existing index from another --sources folder than the one it was built "
+                            "from (without it, that is refused: a typo would swap your articles for others)")
     build.add_argument("--full", action="store_true",
                        help="embed every passage again instead of reusing the current build's vectors of the "
                             "texts that did not change")

@@ -31,4 +31,6 @@ def render_result(result: Result, width: int = 100) -> str:
                 lines.append(textwrap.fill(paragraph, width, initial_indent="    ", subsequent_indent="    "))
         for other in passage.also_in:
             lines.append(f"    also in: {describe_citation(other.citation)}")
+    for left in result.left_out:
+        lines.append(f"\nLeft out: {left.source} {left.reason}")
     return "\n".join(lines)

@@ -91,6 +91,10 @@ def render_result(result: Result, shown: int) -> Rendered:
         title = "Answer"
         lines.insert(0, quote_block(answer.text, ANSWER_QUOTE_LIMIT))
         lines.insert(1, f"— from [{answer.passage}], {Path(answer.source).name}, chars {answer.start}–{answer.end}")
+    if result.left_out:
+        names = ", ".join(Path(left.source).name for left in result.left_out[:3])
+        more = f" and {len(result.left_out) - 3} more" if len(result.left_out) > 3 else ""
+        lines.append(f"*Left out:* {discord.utils.escape_markdown(names)}{more}, changed since the index was built.")
     embed = discord.Embed(title=title, description=trim("\n".join(lines), DESCRIPTION_LIMIT))
     for passage in result.passages[:shown]:
         name, value = passage_field(passage)
