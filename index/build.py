@@ -19,7 +19,8 @@ from citebot.index.embedding import make_embedder
 from citebot.index.embedding.protocol import Embedder
 from citebot.index.hashing import file_sha256
 from citebot.index.incremental import KEY_SCHEME, Vectorizer, key_prefix, text_key
-from citebot.index.ingest.corpus import Skipped, read_corpus, read_source, relative_source, source_files
+from citebot.index.ingest.corpus import Skipped, outside_link, read_corpus, read_source, relative_source, source_files
+from citebot.index.ingest.texts import save_texts
 from citebot.index.lexical import ArticleTerms, LexicalBuilder, LexicalRecipe
 from citebot.index.store.faiss.files import find_sources_root, holding_build_lock, read_manifest
 from citebot.index.store.protocol import SentenceRef
@@ -161,6 +162,8 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
                 "sources_root": str(sources.resolve()),
                 "sources_root_from_index": os.path.relpath(sources.resolve(), index_dir.resolve()),
                 "sources": {article.source: article.fingerprint for article in corpus.articles},
+                # Articles of other formats than .txt: their file, what it said, and the text read, kept in the index.
+                "documents": save_texts(corpus.articles, index_dir),
                 "skipped": [asdict(s) for s in corpus.skipped],
                 "vectors": {"key_prefix": prefix.hex(), "key_scheme": KEY_SCHEME,
                             "embedded": vectorizer.embedded, "reused": vectorizer.reused,
@@ -176,12 +179,24 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
 
 
 def source_fingerprints(sources: Path, ingest: IngestSettings) -> dict[str, str]:
-    """sha256 of every *.txt under sources that a build would index, by path relative to sources."""
+    """sha256 of every file under sources that a build would read, by path relative to sources (a .txt file only
+    when it reads as an article; a file of another format when it may be read: its articles are not parsed here)."""
     found = {}
     for path in source_files(sources):
-        if not isinstance(read_source(path, sources, ingest), Skipped):
+        if path.suffix.casefold() == ".txt":
+            readable = not isinstance(read_source(path, sources, ingest), Skipped)
+        else:
+            readable = ingest.allow_links_outside or outside_link(path, sources) is None
+        if readable:
             found[relative_source(path, sources)] = file_sha256(path)
     return found
+
+
+def built_files(manifest: dict) -> dict[str, str]:
+    """The files a build read, by path relative to its sources folder, with their sha256 then."""
+    documents = manifest.get("documents") or {}
+    return {documents[name]["file"] if name in documents else name: digest
+            for name, digest in manifest["sources"].items()}
 
 
 def changed_settings(manifest: dict, settings: Settings) -> list[str]:
@@ -213,7 +228,7 @@ def stale_sources(index_dir: Path, ingest: IngestSettings) -> list[str]:
 
 def source_changes(manifest: dict, root: Path, ingest: IngestSettings) -> list[str]:
     """What changed in the sources under root since the build of manifest."""
-    built = manifest["sources"]
+    built = built_files(manifest)
     now = source_fingerprints(root, ingest) if root.is_dir() else {}
     changes = [f"changed: {p}" for p in built if p in now and now[p] != built[p]]
     changes += [f"added: {p}" for p in now if p not in built]

@@ -12,12 +12,12 @@ from citebot.index.build import changed_settings
 from citebot.index.chunking import Chunk
 from citebot.index.embedding import make_embedder
 from citebot.index.embedding.protocol import Embedder
-from citebot.index.ingest.corpus import normalise_line
+from citebot.index.ingest.corpus import Document, normalise_line
 from citebot.index.store import open_index
 from citebot.index.store.protocol import LoadedIndex
 from citebot.retrieval.abstain import Evidence, abstain_reason, missing_specifics, missing_years, names_shown
 from citebot.retrieval.answer import Sentence, pick_answer
-from citebot.retrieval.citations import Answer, Citation, LeftOut, Passage, Result
+from citebot.retrieval.citations import Answer, LeftOut, Passage, Result, cite
 from citebot.retrieval.conversation import Conversation, entities
 from citebot.retrieval.diversity import arrange
 from citebot.retrieval.features import Context
@@ -25,6 +25,7 @@ from citebot.retrieval.freshness import SourceWatcher
 from citebot.retrieval.question import QuestionKind, answer_kind, word_set
 from citebot.retrieval.rerank import Reranker
 from citebot.retrieval.search import Hit, HybridSearcher, RowScores, Signals
+from citebot.retrieval.text_fragment import fragment_link
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +99,14 @@ class Engine:
         c = self.settings.conversation
         return Conversation(c.max_turns, c.idle_minutes * 60)
 
+    def document_of(self, source: str) -> Document | None:
+        """The document of an article read from another format than .txt (None for a .txt article)."""
+        found = self.stored.sources.get(source)
+        return found.document if found is not None else None
+
     def _passage(self, rank: int, hit: Hit, chunk: Chunk, also_in: list[Hit] = ()) -> Passage:
-        citation = Citation(chunk.source, chunk.title, chunk.start, chunk.end, chunk.paragraph)
+        citation = cite(chunk.source, chunk.title, chunk.start, chunk.end, chunk.paragraph,
+                        self.document_of(chunk.source), chunk.text)
         twins = tuple(self._passage(rank, twin, self.stored.chunks[twin.row]) for twin in also_in)
         return Passage(rank, hit.score, chunk.text, citation, chunk.id, max(hit.dense_score, hit.sentence_score),
                        twins)
@@ -140,7 +147,9 @@ class Engine:
         first, last, best = picked
         chunk = self.stored.chunks[rows[first.passage_rank - 1]]
         text = chunk.text[first.start - chunk.start:last.end - chunk.start]
-        return Answer(text, chunk.source, first.start, last.end, first.passage_rank), best.text
+        document = self.document_of(chunk.source)
+        link = fragment_link(document.url, text) if document is not None and document.url else None
+        return Answer(text, chunk.source, first.start, last.end, first.passage_rank, link), best.text
 
     def first_stage(self, question: str, conversation: Conversation | None = None) -> Candidates:
         """The searched text and the fused ranking of fresh sources, before the second stage."""

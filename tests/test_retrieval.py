@@ -74,7 +74,7 @@ def test_top_k_and_json_contract(engine: Engine) -> None:
     assert len(data["passages"]) == 2
     passage = data["passages"][0]
     assert set(passage) >= {"rank", "score", "text", "citation"}
-    assert set(passage["citation"]) == {"source", "title", "start", "end", "paragraph"}
+    assert set(passage["citation"]) == {"source", "title", "start", "end", "paragraph", "text_file"}
     assert set(data["answer"]) == {"text", "source", "start", "end", "passage"}
 
 

@@ -8,8 +8,20 @@ from citebot.retrieval.citations import Citation, Result
 
 
 def describe_citation(citation: Citation) -> str:
-    title = f"“{citation.title}” — " if citation.title else ""
-    return f"{title}{citation.source}, paragraph {citation.paragraph} (chars {citation.start}–{citation.end})"
+    """Title (and date), the article's file (its page or row), paragraph and characters; for an article of another
+    format, the text file the characters count in, and its link."""
+    document = citation.document
+    title = f"“{citation.title}”" if citation.title else ""
+    if document is not None and document.date:
+        title = f"{title} ({document.date})".strip()
+    title = f"{title} — " if title else ""
+    where = document.file if document is not None else citation.source
+    if citation.page is not None:
+        where += f", page {citation.page}"
+    elif document is not None and document.row:
+        where += f", {document.row}"
+    line = f"{title}{where}, paragraph {citation.paragraph} (chars {citation.start}–{citation.end}"
+    return line + (f" of {citation.source})" if document is not None else ")")
 
 
 def render_result(result: Result, width: int = 100) -> str:
@@ -26,6 +38,8 @@ def render_result(result: Result, width: int = 100) -> str:
     for passage in result.passages:
         lines.append("")
         lines.append(f"[{passage.rank}] {describe_citation(passage.citation)}  score {passage.score:.4f}")
+        if passage.citation.link:
+            lines.append(f"    {passage.citation.link}")
         for paragraph in passage.text.split("\n"):
             if paragraph.strip():
                 lines.append(textwrap.fill(paragraph, width, initial_indent="    ", subsequent_indent="    "))

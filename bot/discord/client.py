@@ -22,7 +22,7 @@ from citebot.bot.discord.reload import IndexWatcher
 from citebot.bot.discord.render import NO_MENTIONS, Rendered, render_passages, render_result, trim
 from citebot.config.errors import QuestionError
 from citebot.config.settings import Settings
-from citebot.retrieval.citations import Citation, Passage, Result
+from citebot.retrieval.citations import Passage, Result, cite
 from citebot.retrieval.conversation import Conversation
 from citebot.retrieval.engine import Engine
 
@@ -139,7 +139,8 @@ class CitebotClient(discord.Client):
         chunk = self.engine.stored.chunks[row]
         if not self.engine.sources.passage_ok(chunk):  # its file changed since: the offsets may be wrong
             return None
-        citation = Citation(chunk.source, chunk.title, chunk.start, chunk.end, chunk.paragraph)
+        citation = cite(chunk.source, chunk.title, chunk.start, chunk.end, chunk.paragraph,
+                        self.engine.document_of(chunk.source), chunk.text)
         return Passage(rank, 0.0, chunk.text, citation, chunk.id, 0.0)
 
     # -- mentions and threads ----------------------------------------------------------------------

@@ -49,12 +49,25 @@ def quote_block(text: str, limit: int) -> str:
 
 
 def cite(passage: Passage) -> str:
+    """Where a passage is: its file (its page or row), paragraph and characters; a link that opens the page at the
+    passage when the article's URL is known."""
     c = passage.citation
-    return f"{Path(c.source).name}, paragraph {c.paragraph}, chars {c.start}–{c.end}"
+    where = Path(c.document.file if c.document else c.source).name
+    if c.page is not None:
+        where += f", page {c.page}"
+    elif c.document is not None and c.document.row:
+        where += f", {c.document.row}"
+    text = discord.utils.escape_markdown(f"{where}, paragraph {c.paragraph}, chars {c.start}–{c.end}")
+    if c.link and len(c.link) <= 512:
+        return f"[{text}](<{c.link}>)"  # <...>: no preview card; the text fragment scrolls to the passage
+    return text
 
 
 def passage_field(passage: Passage, limit: int = FIELD_VALUE_LIMIT) -> tuple[str, str]:
-    title = passage.citation.title or Path(passage.citation.source).name
+    c = passage.citation
+    title = c.title or Path(c.document.file if c.document else c.source).name
+    if c.document is not None and c.document.date:
+        title = f"{title} ({c.document.date})"
     name = trim(f"[{passage.rank}] {discord.utils.escape_markdown(title)}", FIELD_NAME_LIMIT)
     also = "".join(f"\nalso in: {cite(other)}" for other in passage.also_in)
     header = f"{cite(passage)}\n"

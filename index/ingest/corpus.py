@@ -16,8 +16,12 @@ from pathlib import Path
 
 from citebot.config.errors import SourcesError
 from citebot.config.settings import IngestSettings
+from citebot.index.ingest.formats import SUFFIXES, read_document
 
 log = logging.getLogger(__name__)
+
+READABLE = frozenset({".txt"} | SUFFIXES)
+"""The suffixes a sources folder is read for (lower case)."""
 
 # Lines that are page furniture rather than reporting: consent walls, links, teasers,
 # share/follow prompts, picture credits. Only short lines are tested against these.
@@ -69,14 +73,51 @@ class Paragraph:
 
 
 @dataclass(frozen=True)
+class Document:
+    """Where an article that is not a .txt file came from, and what its file said about it."""
+
+    file: str
+    """The file it was read from, relative to the sources folder ("news.jsonl", "pages/a.html")."""
+    row: str | None = None
+    """Its row in a collection ("row 12"), None for a file that is one article."""
+    url: str | None = None
+    date: str | None = None
+    author: str | None = None
+    pages: tuple[tuple[int, int, int], ...] = ()
+    """PDF: (page number, start, end) spans of the article's text."""
+
+    def page_at(self, offset: int) -> int | None:
+        """The page of a PDF that holds the character at offset of the text read."""
+        return next((number for number, start, end in self.pages if start <= offset < end), None)
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"file": self.file}
+        out.update({k: v for k, v in (("row", self.row), ("url", self.url), ("date", self.date),
+                                      ("author", self.author)) if v})
+        if self.pages:
+            out["pages"] = [list(page) for page in self.pages]
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Document:
+        pages = tuple(tuple(page) for page in data.get("pages", ()))  # type: ignore[union-attr]
+        return cls(str(data["file"]), *(data.get(k) for k in ("row", "url", "date", "author")),  # type: ignore[arg-type]
+                   pages)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
 class Article:
     source: str
-    """The path relative to the sources folder, with "/" separators; `open(root / source).read()` is `text`."""
+    """Its name in the index: for a .txt file, the path relative to the sources folder ("/" separators), so
+    `open(root / source).read()` is `text`; for another format, that path with "#row N" for a collection's row."""
     text: str
     title: str | None
     paragraphs: tuple[Paragraph, ...]
     fingerprint: str
     """sha256 of the file's bytes."""
+    document: Document | None = None
+    """For an article read from another format than .txt: its file and what the file said (url, date, pages);
+    `text` is then the text read, which the index keeps as a file of its own."""
 
     def kept_runs(self) -> list[list[Paragraph]]:
         """Runs of consecutive kept paragraphs; no chunk may span a dropped line."""
@@ -170,12 +211,14 @@ def _keyed_lines(text: str) -> tuple[list[tuple[int, int]], list[str]]:
 
 def clean_article(source: str, text: str, fingerprint: str, settings: IngestSettings,
                   corpus_boilerplate: frozenset[str] = frozenset(),
-                  lines: tuple[list[tuple[int, int]], list[str]] | None = None) -> Article:
+                  lines: tuple[list[tuple[int, int]], list[str]] | None = None,
+                  document: Document | None = None, known_title: str | None = None) -> Article:
     """Split a file into title and paragraphs and mark the lines that are not the article
-    (lines: _keyed_lines(text), when already computed)."""
+    (lines: _keyed_lines(text), when already computed; known_title: the title its format gave, on the first line)."""
     spans, keys = lines or _keyed_lines(text)
     title = None
-    if len(spans) > 1 and _is_headline(text[slice(*spans[0])], settings):
+    first = text[slice(*spans[0])] if spans else ""
+    if len(spans) > 1 and (first == known_title or (known_title is None and _is_headline(first, settings))):
         title = text[slice(*spans[0])]
         spans, keys = spans[1:], keys[1:]
     short = [len(k.split()) <= settings.boilerplate_max_words for k in keys]
@@ -195,7 +238,7 @@ def clean_article(source: str, text: str, fingerprint: str, settings: IngestSett
             reason = "repeats an earlier line of the file"  # a caption printed twice keeps its first copy
         seen.add(key)
         paragraphs.append(Paragraph(start, end, i + 1, reason))
-    return Article(source, text, title, tuple(paragraphs), fingerprint)
+    return Article(source, text, title, tuple(paragraphs), fingerprint, document)
 
 
 def learn_corpus_boilerplate(texts: Iterable[str], settings: IngestSettings) -> frozenset[str]:
@@ -212,9 +255,15 @@ def _repeated_lines(keys_by_text: list[list[str]], settings: IngestSettings) -> 
 
 
 def source_files(sources: Path) -> list[Path]:
+    """Every file under sources that citebot reads: .txt, and the formats of index/ingest/formats."""
     if not sources.is_dir():
         raise SourcesError(f"sources folder not found: {sources} (give one with --sources DIR)")
-    return sorted(p for p in sources.rglob("*.txt") if p.is_file())
+    return sorted(p for p in sources.rglob("*") if p.suffix.casefold() in READABLE and p.is_file())
+
+
+def article_name(file: str, row: str | None) -> str:
+    """An article's name in the index: its file, and for a collection's row "#row N" after it."""
+    return f"{file}#{row}" if row else file
 
 
 def read_source(path: Path, sources: Path, settings: IngestSettings) -> str | Skipped:
@@ -230,24 +279,62 @@ def read_file_under(path: Path, sources: Path, settings: IngestSettings) -> tupl
     return problem or read_file(path, settings.max_file_bytes)
 
 
+def read_document_under(path: Path, sources: Path, settings: IngestSettings
+                        ) -> tuple[list[tuple[str, Document, str | None]], list[Skipped], str] | Skipped:
+    """The articles of a file in another format than .txt: (text, document, title) each, the rows left out, and
+    the sha256 of the file's bytes; or why the file is not indexed."""
+    problem = None if settings.allow_links_outside else outside_link(path, sources)
+    if problem:
+        return problem
+    try:
+        if (size := path.stat().st_size) > settings.max_file_bytes:
+            return Skipped(str(path), f"is {size:,} bytes, over the limit of {settings.max_file_bytes:,} "
+                                      "(raise [ingest] max_file_bytes to index it)")
+        raw = path.read_bytes()
+    except OSError as exc:
+        return Skipped(str(path), f"cannot be read ({exc.strerror})")
+    found = read_document(path, raw)
+    if isinstance(found, str):
+        return Skipped(str(path), found)
+    name = relative_source(path, sources)
+    articles = [(a.text, Document(name, a.key or None, a.url, a.date, a.author, a.pages), a.title)
+                for a in found.articles]
+    rows = [Skipped(f"{name}#{row.key}", row.reason) for row in found.skipped]
+    if not articles:
+        return Skipped(str(path), f"has no article to index ({len(rows)} row(s) left out"
+                                  f"{': ' + rows[0].reason if rows else ''})")
+    return articles, rows, hashlib.sha256(raw).hexdigest()
+
+
 def read_corpus(sources: Path, settings: IngestSettings) -> Corpus:
-    """Read every *.txt under sources; sources are named relative to the folder, skipped files logged."""
+    """Read every article under sources; they are named relative to the folder, skipped files logged."""
     files = source_files(sources)
-    loaded: list[tuple[str, str, str]] = []
+    loaded: list[tuple[str, str, str, Document | None, str | None]] = []
     skipped: list[Skipped] = []
     for path in files:
         name = relative_source(path, sources)
-        found = read_file_under(path, sources, settings)
-        if isinstance(found, Skipped):
-            log.warning("skipping %s: %s", path, found.reason)
-            skipped.append(Skipped(name, found.reason))
+        if path.suffix.casefold() == ".txt":
+            found = read_file_under(path, sources, settings)
+            if not isinstance(found, Skipped):
+                loaded.append((name, *found, None, None))
+                continue
         else:
-            loaded.append((name, *found))
+            read = read_document_under(path, sources, settings)
+            if not isinstance(read, Skipped):
+                articles, rows, digest = read
+                loaded += [(article_name(name, doc.row), text, digest, doc, title) for text, doc, title in articles]
+                for row in rows:
+                    log.warning("skipping %s: %s", row.path, row.reason)
+                skipped += rows
+                continue
+            found = read
+        log.warning("skipping %s: %s", path, found.reason)
+        skipped.append(Skipped(name, found.reason))
     if not loaded:
-        found = f"{len(files)} .txt file(s), none readable" if files else "no .txt files"
-        raise SourcesError(f"nothing to index in {sources}: {found}")
-    lines = [_keyed_lines(text) for _, text, _ in loaded]
+        found = f"{len(files)} readable file(s), none could be read" if files else "no articles"
+        raise SourcesError(f"nothing to index in {sources}: {found} (citebot reads {', '.join(sorted(READABLE))})")
+    lines = [_keyed_lines(text) for _, text, _, _, _ in loaded]
     boilerplate = _repeated_lines([keys for _, keys in lines], settings)
-    articles = tuple(clean_article(n, t, f, settings, boilerplate, keyed)
-                     for (n, t, f), keyed in zip(loaded, lines, strict=True))
+    articles = tuple(clean_article(n, t, f, settings, boilerplate, keyed, document, title)
+                     for (n, t, f, document, title), keyed in zip(loaded, lines, strict=True))
     return Corpus(articles, tuple(skipped))

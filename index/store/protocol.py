@@ -13,12 +13,13 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
 from citebot.config.settings import Settings
 from citebot.index.chunking import Chunk
+from citebot.index.ingest.corpus import Document
 from citebot.index.lexical import LexicalIndex
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,17 @@ class SentenceRef:
     """Row of the chunk the sentence belongs to."""
     start: int
     end: int
+
+
+class SourceFile(NamedTuple):
+    """What a cited source is checked against: its file and that file's sha256 at build time, and for an article
+    read from another format, the text file in the index that its passages are offsets into."""
+
+    path: Path
+    sha256: str
+    text: Path | None = None
+    document: Document | None = None
+    """The article's file as citations show it, and what the file said (url, date, row, pages)."""
 
 
 @dataclass(frozen=True)
@@ -123,8 +135,8 @@ class LoadedIndex:
     chunks: list[Chunk]
     sentences: list[SentenceRef]
     sources_root: Path
-    sources: dict[str, tuple[Path, str]]
-    """Each source as chunks name it -> (its file, its sha256 at build time)."""
+    sources: dict[str, SourceFile]
+    """Each source as chunks name it -> its file, its sha256 at build time, and its text file in the index."""
     lexical: LexicalIndex | None
     """The BM25 index saved with the build (None when it has none: an older build, or Milvus)."""
     bm25: LexicalIndex | None

@@ -46,8 +46,9 @@ import numpy as np
 from citebot.config.errors import IndexBusyError, IndexInvalidError, IndexMissingError
 from citebot.index.chunking import Chunk
 from citebot.index.hashing import file_sha256
+from citebot.index.ingest.texts import cited_sources
 from citebot.index.lexical import ARTICLE_TERMS, LEXICAL_DIR, LEXICAL_FILES, LexicalIndex, LexicalRecipe
-from citebot.index.store.protocol import SentenceRef
+from citebot.index.store.protocol import SentenceRef, SourceFile
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class StoredIndex:
     sentence_vectors: faiss.Index
     sources_root: Path
     """The sources folder as found now (see find_sources_root)."""
-    sources: dict[str, tuple[Path, str]]
+    sources: dict[str, SourceFile]
     """Each source as chunks name it (Chunk.source) -> (its file, its sha256 at build time)."""
     lexical: LexicalIndex | None = None
     """The saved BM25 index; None in a build made before builds saved one."""
@@ -483,6 +484,11 @@ def _manifest_problem(m: Any) -> str | None:
             isinstance(k, str) and _safe_relative(k) and isinstance(v, str) and _HEX64.fullmatch(v)
             for k, v in sources.items()):
         return "`sources` is not an object of relative file names and sha256 digests"
+    documents = m.get("documents", {})
+    if not isinstance(documents, dict) or not all(
+            name in sources and isinstance(d, dict) and isinstance(d.get("file"), str) and _safe_relative(d["file"])
+            and isinstance(d.get("text"), str) and _safe_relative(d["text"]) for name, d in documents.items()):
+        return "`documents` is not an object of articles with relative file and text names"
     for key in ("chunk_count", "dimension"):
         if not isinstance(m.get(key), int) or isinstance(m.get(key), bool) or m[key] < 0:
             return f"`{key}` is not a count"
@@ -614,9 +620,8 @@ def _load_build(index_dir: Path, build: Path, model_name: str, weights_sha256: s
     if problem:
         raise IndexInvalidError(f"index in {build} is inconsistent ({problem}); {rebuild}")
     root = find_sources_root(manifest, index_dir)
-    shown = {name: display_path(root / name) for name in manifest["sources"]}
+    shown, sources = cited_sources(manifest, root, index_dir, display_path)
     chunks = [replace(c, source=shown[c.source]) for c in chunks]
-    sources = {shown[name]: (root / name, digest) for name, digest in manifest["sources"].items()}
     return StoredIndex(build, manifest, chunks, vectors, sentences, sentence_vectors, root, sources, lexical)
 
 

@@ -35,6 +35,7 @@ import numpy as np
 from citebot.config.errors import CitebotError, IndexInvalidError, IndexMissingError
 from citebot.config.settings import Settings
 from citebot.index.chunking import Chunk, vector_text
+from citebot.index.ingest.texts import cited_sources
 from citebot.index.lexical import LexicalIndex, LexicalRecipe
 from citebot.index.store.faiss.files import (
     CHUNKS,
@@ -372,9 +373,8 @@ class MilvusLocation:
         if problem:
             raise IndexInvalidError(f"index in {self.where()} is inconsistent ({problem}); {rebuild}")
         root = find_sources_root(manifest, self.folder)
-        shown = {name: display_path(root / name) for name in manifest["sources"]}
+        shown, sources = cited_sources(manifest, root, self.folder, display_path)
         chunks = [replace(c, source=shown[c.source]) for c in chunks]
-        sources = {shown[name]: (root / name, digest) for name, digest in manifest["sources"].items()}
         recipe = LexicalRecipe.of(settings.retrieval, bool(manifest.get("title_in_vectors")), settings.lexical)
         # Milvus keeps no files: bm25s's index (the bm25s ranking, and the second stage's term statistics) is made here
         bm25 = LexicalIndex.build(chunks, recipe) if with_lexical else None
