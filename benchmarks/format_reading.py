@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.ingest.formats import Extraction, read_document  # noqa: E402
-from index.ingest.formats.html import read_html  # noqa: E402
+from citebot.index.ingest.formats import Extraction, read_document  # noqa: E402
+from citebot.index.ingest.formats.html import read_html  # noqa: E402
 from tests.format_samples import FERRY, Story, heavy_page  # noqa: E402
 
 BBC = ROOT.parent / "shared" / "data" / "bbc_news" / "articles.jsonl.gz"

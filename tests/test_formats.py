@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from index.ingest.formats import SUFFIXES, Extracted, Extraction, SkippedRow, read_document
-from index.ingest.formats.extracted import iso_date
+from citebot.index.ingest.formats import SUFFIXES, Extracted, Extraction, SkippedRow, read_document
+from citebot.index.ingest.formats.extracted import iso_date
 from tests.conftest import PROJECT_ROOT
 from tests.format_samples import BOILERPLATE, FERRY, Story, div_page, heavy_page, semantic_page
 

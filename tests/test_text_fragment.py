@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from retrieval.text_fragment import EDGE_WORDS, EXACT_MAX_WORDS, encode_term, fragment_link
+from citebot.retrieval.text_fragment import EDGE_WORDS, EXACT_MAX_WORDS, encode_term, fragment_link
 
 URL = "https://news.example.org/coast/tidal-ferry-trial"
 # TextDirectiveString: TextDirectiveExplicitChar or a percent-encoded byte, one or more.
