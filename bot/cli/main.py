@@ -158,9 +158,10 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     settings = _settings(args)
     try:
         recorded = recorded_sources(settings)
-    except CitebotError:
-        if not args.sources:
-            raise  # a damaged index says how to rebuild it; with --sources the build goes ahead
+    except CitebotError as exc:
+        if not args.sources:  # its folder cannot be read back: the user names it (with --sources the build goes on)
+            raise CitebotError(f"{str(exc).split(';')[0]}; rebuild it from its folder of articles with: "
+                               f"{rebuild_command(args, settings, Path('DIR'))}") from None
         recorded = None
     if args.sources:
         sources = Path(args.sources)
