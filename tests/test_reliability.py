@@ -22,6 +22,7 @@ from citebot.bot.cli.main import main
 from citebot.config.errors import IndexBusyError, IndexInvalidError
 from citebot.config.settings import PROJECT_ROOT, Settings, load_settings
 from citebot.index.build import build_index
+from citebot.index.store.protocol import SourceFile
 from citebot.retrieval.citations import quote_matches_source
 from citebot.retrieval.engine import Engine
 from citebot.retrieval.freshness import SourceWatcher
@@ -111,7 +112,7 @@ def test_a_running_chat_leaves_out_edited_and_removed_sources(tmp_path: Path, bu
 def test_the_watcher_sees_a_same_size_edit_and_a_restore(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "a.txt"
     path.write_text("Title\n\nOne two three.\n", encoding="utf-8")
-    watcher = SourceWatcher({"a.txt": (path, sha256(path))})
+    watcher = SourceWatcher({"a.txt": SourceFile(path, sha256(path))})
     assert watcher.is_fresh("a.txt")
     path.write_text("Title\n\nOne two tree!.\n", encoding="utf-8")  # same size, at once
     assert not watcher.is_fresh("a.txt") and not watcher.is_fresh("a.txt")
@@ -122,8 +123,8 @@ def test_the_watcher_sees_a_same_size_edit_and_a_restore(tmp_path: Path, caplog:
 
 def test_a_process_started_on_many_stale_sources_warns_once(tmp_path: Path,
                                                             caplog: pytest.LogCaptureFixture) -> None:
-    files = {f"{i}.txt": (tmp_path / f"{i}.txt", "0" * 64) for i in range(7)}
-    for path, _ in list(files.values())[:4]:
+    files = {f"{i}.txt": SourceFile(tmp_path / f"{i}.txt", "0" * 64) for i in range(7)}
+    for path, *_ in list(files.values())[:4]:
         path.write_text("Not what was indexed.\n", encoding="utf-8")
     two = {name: files[name] for name in ("0.txt", "5.txt")}
     assert SourceWatcher(files).check_all() == set() and SourceWatcher(two).check_all() == set()

@@ -158,7 +158,7 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     settings = _settings(args)
     try:
         recorded = recorded_sources(settings)
-    except CitebotError as exc:
+    except IndexInvalidError as exc:
         if not args.sources:  # its folder cannot be read back: the user names it (with --sources the build goes on)
             raise CitebotError(f"{str(exc).split(';')[0]}; rebuild it from its folder of articles with: "
                                f"{rebuild_command(args, settings, Path('DIR'))}") from None
