@@ -71,7 +71,7 @@ def gather_status(settings: Settings) -> IndexStatus:
             f"{'--store milvus' if location.kind == 'milvus' else f'--index {location.folder}'}")
     manifest = stored.manifest
     changes = source_changes(manifest, stored.sources_root, settings.ingest) + changed_settings(manifest, settings)
-    vectors = manifest.get("vectors") if isinstance(manifest.get("vectors"), dict) else {}
+    vectors: dict[str, Any] = manifest["vectors"] if isinstance(manifest.get("vectors"), dict) else {}
     return IndexStatus(
         index=where(settings),
         store=stored.store.describe(),

@@ -72,8 +72,11 @@ class Leftover:
 class ReuseSource(Protocol):
     """The current build's vectors by text key (index/incremental.py's key), for a new build to copy."""
 
-    build: Path | str
-    """The build the vectors are read from (its folder, or its name), as the new build's manifest records it."""
+    @property
+    def build(self) -> Path | str:
+        """The build the vectors are read from (its folder, or its name), as the new build's manifest records it."""
+        ...
+
     folder: Path | None
     """The build's folder, whose chunks and BM25 terms a new build may reuse too (None: the store keeps no files)."""
     manifest: dict[str, Any] | None
@@ -149,11 +152,16 @@ class LoadedIndex:
 
 
 class BuildSink(Protocol):
-    """Where a build writes passages, sentences and their vectors (index/store.py's BuildWriter is one).
+    """Where a build writes passages, sentences and their vectors (faiss/writer.py's BuildWriter is one).
     Leaving its `with` block without commit() discards the build; the current one keeps serving."""
 
     vectors: Any
     sentence_vectors: Any
+
+    @property
+    def chunk_count(self) -> int:
+        """Chunks written so far."""
+        ...
 
     def __enter__(self) -> BuildSink: ...
 
