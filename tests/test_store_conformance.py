@@ -208,6 +208,7 @@ class StatusTests(StoreFixtures):
         assert location.current_name() == loaded.path.name
         assert location.read_manifest() == loaded.manifest
         assert location.sources_root(loaded.manifest) == loaded.sources_root
+        assert location.rebuild_hint().startswith("rebuild it with: citebot index build")
 
     def test_the_build_lock_is_held_by_one_and_seen_running(self, built) -> None:
         settings, _ = built

@@ -67,8 +67,7 @@ def gather_status(settings: Settings) -> IndexStatus:
     if bad:
         raise IndexInvalidError(
             f"index in {stored.path} is corrupt: {len(bad)} passage(s) do not match their unchanged source "
-            f"(first: {bad[0].id} in {bad[0].source}); rebuild it with: citebot index build "
-            f"{'--store milvus' if location.kind == 'milvus' else f'--index {location.folder}'}")
+            f"(first: {bad[0].id} in {bad[0].source}); {location.rebuild_hint()}")
     manifest = stored.manifest
     changes = source_changes(manifest, stored.sources_root, settings.ingest) + changed_settings(manifest, settings)
     vectors: dict[str, Any] = manifest["vectors"] if isinstance(manifest.get("vectors"), dict) else {}

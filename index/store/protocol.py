@@ -206,6 +206,10 @@ class StoreLocation(Protocol):
         """The current build's manifest; IndexMissingError when there is none."""
         ...
 
+    def rebuild_hint(self) -> str:
+        """How to rebuild this store's index, as error messages end ("rebuild it with: citebot index build ...")."""
+        ...
+
     def sources_root(self, manifest: dict[str, Any]) -> Path:
         """The sources folder of the build of manifest, as found now (moved with the index, or where it was)."""
         ...

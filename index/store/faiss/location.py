@@ -123,6 +123,9 @@ class FaissFolder:
     def read_manifest(self) -> dict[str, Any]:
         return manifest.read_manifest(self.folder, manifest.current_build(self.folder))
 
+    def rebuild_hint(self) -> str:
+        return manifest.rebuild_hint(self.folder)
+
     def sources_root(self, built: dict[str, Any]) -> Path:
         return checks.find_sources_root(built, self.folder)
 

@@ -141,6 +141,9 @@ class MilvusLocation:
         keep = self.kept()
         return [base for base in self.builds() if base not in keep]
 
+    def rebuild_hint(self) -> str:
+        return REBUILD
+
     def sources_root(self, manifest: dict[str, Any]) -> Path:
         return checks.find_sources_root(manifest, self.folder)
 
