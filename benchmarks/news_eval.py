@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from citebot.config.errors import CitebotError  # noqa: E402
 from citebot.config.settings import load_settings, with_overrides  # noqa: E402
 from citebot.index.build import build_index, changed_settings, stale_sources  # noqa: E402
-from citebot.index.store.faiss.files import read_manifest  # noqa: E402
+from citebot.index.store.faiss.manifest import read_manifest  # noqa: E402
 from citebot.retrieval.engine import Engine  # noqa: E402
 from citebot.retrieval.evaluation.golden import evaluate_golden, render_report  # noqa: E402
 

@@ -22,7 +22,6 @@ from citebot.index.incremental import KEY_SCHEME, Vectorizer, key_prefix, text_k
 from citebot.index.ingest.corpus import Skipped, outside_link, read_corpus, read_source, relative_source, source_files
 from citebot.index.ingest.texts import save_texts
 from citebot.index.lexical import ArticleTerms, LexicalBuilder, LexicalRecipe
-from citebot.index.store.faiss.files import find_sources_root, holding_build_lock, read_manifest
 from citebot.index.store.protocol import SentenceRef
 from citebot.index.tokens import count_tokens
 
@@ -90,14 +89,24 @@ def build_store(sources: Path, settings: Settings, *, embedder: Embedder | None 
                        location=location)
 
 
-@holding_build_lock  # one build per index folder at a time: covers the reuse read and the write
 def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder: Embedder | None = None,
                 progress: bool = False, full: bool = False, location: StoreLocation | None = None) -> BuildReport:
-    """Index every article under sources into index_dir; the old index serves until the swap.
+    """Index every article under sources into index_dir (location: the store there; default the FAISS folder
+    index_dir); the old index serves until the swap.
 
     Articles are chunked, written and embedded one by one, vectors straight to disk. Unless full, the vector of
     every text embedded the same way by the current build is reused instead of computed again.
     """
+    if location is None:
+        from citebot.index.store import index_folder
+
+        location = index_folder(index_dir)
+    with location.build_lock():  # one build per location at a time: covers the reuse read and the write
+        return _build_index(sources, index_dir, settings, embedder, progress, full, location)
+
+
+def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: Embedder | None, progress: bool,
+                 full: bool, location: StoreLocation) -> BuildReport:
     from tqdm import tqdm
 
     if index_dir.exists() and not index_dir.is_dir():  # say so before minutes of embedding
@@ -110,16 +119,12 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
     corpus = read_corpus(sources, settings.ingest)
     chunker = Chunker(settings.chunking, count_tokens, embedder.count_tokens)
     prefix = key_prefix(embedder, settings.embedding)
-    if location is None:
-        from citebot.index.store.faiss.location import FaissFolder
-
-        location = FaissFolder(index_dir)
     reuse = None if full else location.reuse_source(prefix, embedder.dimension)
     recipe = LexicalRecipe.of(settings.retrieval, settings.embedding.title_in_vectors, settings.lexical)
     # Chunks and BM25 terms are reused from an index folder's build (a Milvus build's are not read back).
     chunk_cache, previous_terms = None, None
-    if reuse is not None and reuse.folder is not None:
-        previous = read_manifest(index_dir, reuse.folder)
+    if reuse is not None and reuse.folder is not None and reuse.manifest is not None:
+        previous = reuse.manifest
         chunk_cache = ChunkCache.open(reuse.folder, previous)
         previous_terms = ArticleTerms.open(reuse.folder, previous, recipe)
     rechunked = 0
@@ -221,9 +226,13 @@ def changed_settings(manifest: dict, settings: Settings) -> list[str]:
 
 
 def stale_sources(index_dir: Path, ingest: IngestSettings) -> list[str]:
-    """What changed in the sources since the index was built: changed, added and removed files."""
-    manifest = read_manifest(index_dir)
-    return source_changes(manifest, find_sources_root(manifest, index_dir), ingest)
+    """What changed in the sources since the index in the folder index_dir was built: changed, added and removed
+    files."""
+    from citebot.index.store import index_folder
+
+    location = index_folder(index_dir)
+    manifest = location.read_manifest()
+    return source_changes(manifest, location.sources_root(manifest), ingest)
 
 
 def source_changes(manifest: dict, root: Path, ingest: IngestSettings) -> list[str]:

@@ -19,7 +19,8 @@ from typing import Any
 from citebot.config.settings import ChunkSettings
 from citebot.index.chunking import Chunk
 from citebot.index.ingest.corpus import Article
-from citebot.index.store.faiss.files import ARTICLES, CHUNKS, SENTENCES, chunk_from_json
+from citebot.index.store.checks import chunk_from_json
+from citebot.index.store.faiss.layout import ARTICLES, CHUNKS, SENTENCES
 
 log = logging.getLogger(__name__)
 

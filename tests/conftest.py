@@ -59,11 +59,11 @@ def _close_milvus_lite():
     yield
     import sys
 
-    if "citebot.index.store.milvus.location" in sys.modules:
-        from citebot.index.store.milvus import location as milvus_store
+    if "citebot.index.store.milvus.connection" in sys.modules:
+        from citebot.index.store.milvus import connection
 
-        for uri, _ in list(milvus_store._clients):
-            milvus_store.disconnect(uri)
+        for uri, _ in list(connection._clients):
+            connection.disconnect(uri)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import yarl
 
 from citebot.bot.discord.client import CitebotClient
 from citebot.index.build import build_index
-from citebot.index.store.faiss.files import CURRENT, VECTORS
+from citebot.index.store.faiss.layout import CURRENT, VECTORS
 from citebot.retrieval.engine import Engine
 from tests.conftest import SEEDS
 from tests.fake_discord import CHANNEL_ID, GUILD_ID, FakeDiscord

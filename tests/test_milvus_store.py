@@ -53,7 +53,7 @@ def test_builds_switch_the_alias_and_keep_one_for_rollback(tmp_path: Path) -> No
     assert len(set(names)) == 3
     assert location.builds() == names[1:]  # the oldest dropped; the one before the current kept
     assert location.read_manifest()["store"]["previous"] == names[1]
-    assert location.leftovers() == []
+    assert location.leftover_builds() == [] and location.rollback_builds() == names[1:2]
 
 
 def test_a_build_that_dies_while_uploading_leaves_the_old_build_serving(tmp_path: Path, seeds_copy: Path,
@@ -94,7 +94,7 @@ def test_a_running_bot_sees_the_alias_move(tmp_path: Path) -> None:
     build_store(SEEDS, settings)
     engine = Engine(settings)
     location = MilvusLocation(settings)
-    watcher = IndexWatcher(location.folder, lambda: Engine(settings), engine, location.current_name)
+    watcher = IndexWatcher(location, lambda: Engine(settings), engine)
     assert watcher.moved() is None
     build_store(SEEDS, settings)
     assert watcher.moved() == location.current_name() != engine.stored.path.name

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from citebot.bot.cli.common import display_path, where
 from citebot.config.errors import CitebotError, IndexInvalidError, IndexMissingError, QuestionError
 from citebot.config.settings import Settings, load_settings
 
@@ -34,14 +35,6 @@ examples:
 """
 
 
-def _display_path(path: Path) -> Path:
-    """A configured path as the user would type it: relative to the working directory when inside it."""
-    try:
-        return path.relative_to(Path.cwd())
-    except ValueError:
-        return Path(os.path.relpath(path)) if path.is_absolute() and Path.cwd().anchor == path.anchor else path
-
-
 def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(getattr(args, "config", None))
     if getattr(args, "index", None):
@@ -51,25 +44,18 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _where(settings: Settings) -> str:
-    """Where the index lives, as messages name it."""
-    if settings.store.kind == "milvus":
-        return f"Milvus collection {settings.store.collection!r} at {settings.store.uri}"
-    return str(_display_path(settings.paths.index))
-
-
 def _build(settings: Settings, sources: Path, full: bool = False) -> None:
     from citebot.index.build import build_store
     from citebot.index.store import store_location
 
     store_location(settings).current_name()  # Milvus not installed or unreachable: one line, before anything else
-    print(f"Indexing the articles in {sources} into {_where(settings)} ...", file=sys.stderr)
+    print(f"Indexing the articles in {sources} into {where(settings)} ...", file=sys.stderr)
     report = build_store(sources, settings, progress=True, full=full)
     for skipped in report.skipped:
         print(f"skipped {sources / skipped.path}: {skipped.reason}", file=sys.stderr)
     print(f"Indexed {report.articles} article(s) as {report.chunks} passages in {report.seconds:.1f} s; "
           f"{report.rechunked} article(s) chunked, the others' chunks reused; {report.embedded} texts embedded, "
-          f"{report.reused} reused ({_display_path(report.path)})",
+          f"{report.reused} reused ({display_path(report.path)})",
           file=sys.stderr)
 
 
@@ -103,11 +89,11 @@ def rebuild_command(args: argparse.Namespace, settings: Settings, sources: Path 
     """The exact `citebot index build` that rebuilds this index (from sources when given)."""
     parts = ["citebot index build"]
     if sources is not None:
-        parts.append(f"--sources {_display_path(sources)}")
+        parts.append(f"--sources {display_path(sources)}")
     if settings.store.kind == "milvus":
         parts.append("--store milvus")
     elif not _is_default_index(args, settings) or sources is not None:
-        parts.append(f"--index {_display_path(settings.paths.index)}")
+        parts.append(f"--index {display_path(settings.paths.index)}")
     if getattr(args, "config", None):
         parts.append(f"--config {args.config}")
     if replace:
@@ -118,7 +104,7 @@ def rebuild_command(args: argparse.Namespace, settings: Settings, sources: Path 
 def recorded_sources(settings: Settings) -> Path | None:
     """The sources folder the index was built from, or None when there is no index yet."""
     from citebot.index.store import store_location
-    from citebot.index.store.faiss.files import find_sources_root
+    from citebot.index.store.checks import find_sources_root
 
     location = store_location(settings)
     if location.kind == "faiss" and not location.folder.exists():
@@ -145,12 +131,12 @@ def _engine(args: argparse.Namespace, settings: Settings, build_if_missing: bool
         if not build_if_missing or not default or (settings.store.kind == "faiss" and settings.paths.index.exists()):
             if not default and not settings.paths.index.exists():
                 raise IndexMissingError(
-                    f"no index at {_display_path(settings.paths.index)}; build it from your articles with: "
+                    f"no index at {display_path(settings.paths.index)}; build it from your articles with: "
                     f"{rebuild_command(args, settings, Path('DIR'))}") from None
             raise
-    print(f"No index in {_where(settings)} yet; building it first (once) from "
-          f"{_display_path(settings.paths.sources)}.", file=sys.stderr)
-    _build(settings, _display_path(settings.paths.sources))
+    print(f"No index in {where(settings)} yet; building it first (once) from "
+          f"{display_path(settings.paths.sources)}.", file=sys.stderr)
+    _build(settings, display_path(settings.paths.sources))
     return Engine(settings, rebuild_hint=hint)
 
 
@@ -167,107 +153,26 @@ def cmd_index_build(args: argparse.Namespace) -> int:
         sources = Path(args.sources)
         if recorded is not None and recorded.resolve() != sources.resolve() and not args.replace:
             raise CitebotError(
-                f"{_where(settings)} was built from {_display_path(recorded)}, not {sources}; to replace its "
+                f"{where(settings)} was built from {display_path(recorded)}, not {sources}; to replace its "
                 f"articles with those of {sources}: {rebuild_command(args, settings, sources, replace=True)}")
     elif recorded is not None:
-        sources = _display_path(recorded)
+        sources = display_path(recorded)
     elif _is_default_index(args, settings):
-        sources = _display_path(settings.paths.sources)
+        sources = display_path(settings.paths.sources)
     else:
-        raise CitebotError(f"no index at {_where(settings)} yet; say which folder of articles to build it from: "
+        raise CitebotError(f"no index at {where(settings)} yet; say which folder of articles to build it from: "
                            f"{rebuild_command(args, settings, Path('DIR'))}")
     _build(settings, sources, args.full)
     return 0
 
 
-def _configured_model(settings: Settings) -> tuple[str, str, int | None]:
-    """The model an index must have been built with (name, weights sha256, dimension if known without loading)."""
-    from citebot.index.embedding.hashed import HashEmbedder
-
-    if settings.embedding.model == HashEmbedder.name:
-        hashed = HashEmbedder()
-        return hashed.name, hashed.weights_sha256, hashed.dimension
-    return settings.embedding.model, settings.embedding.weights_sha256, None
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / 1e6:.1f} MB"
-
-
 def cmd_index_status(args: argparse.Namespace) -> int:
-    from citebot.index.build import changed_settings, source_changes
-    from citebot.index.store import open_index, store_location
-    from citebot.index.store.faiss.files import build_running, leftovers, remove_leftovers
-    from citebot.retrieval.freshness import corrupt_passages
+    from citebot.bot.cli.status import gather_status, render_status
 
     settings = _settings(args)
-    location = store_location(settings)
-    index_dir = location.folder
-    running = build_running(index_dir)
-    found = leftovers(index_dir)
-    removed = {left.path for left in remove_leftovers(index_dir)} if found and not running else set()
-    name, weights, dimension = _configured_model(settings)
-    stored = open_index(settings, model_name=name, weights_sha256=weights, dimension=dimension,
-                        with_lexical=False)  # every check a load makes
-    bad = corrupt_passages(stored.chunks, stored.sources)
-    if bad:
-        raise IndexInvalidError(
-            f"index in {stored.path} is corrupt: {len(bad)} passage(s) do not match their unchanged source "
-            f"(first: {bad[0].id} in {bad[0].source}); rebuild it with: citebot index build "
-            f"{'--store milvus' if location.kind == 'milvus' else f'--index {index_dir}'}")
-    manifest = stored.manifest
-    changes = source_changes(manifest, stored.sources_root, settings.ingest) + changed_settings(manifest, settings)
-    vectors = manifest.get("vectors") if isinstance(manifest.get("vectors"), dict) else {}
-    status = {
-        "index": _where(settings),
-        "store": stored.store.describe(),
-        "build": stored.path.name,
-        "built_at": manifest["built_at"],
-        "model": manifest["model"]["name"],
-        "weights_sha256": manifest["model"]["weights_sha256"],
-        "runtime": manifest["model"].get("runtime"),
-        "sources_root": str(_display_path(stored.sources_root)),
-        "articles": len(manifest["sources"]),
-        "passages": manifest["chunk_count"],
-        "chunking": manifest["chunking"],
-        "vectors": {k: vectors.get(k) for k in ("embedded", "reused", "reused_from")},
-        "skipped": manifest["skipped"],
-        "up_to_date": not changes,
-        "changes": changes,
-        "leftovers": [{"path": left.path.name, "bytes": left.size, "removed": left.path in removed} for left in found],
-        "build_running": running,
-    }
-    if location.kind == "milvus":
-        status["rollback"] = sorted(location.kept() - {stored.path.name})  # type: ignore[attr-defined]
-        status["leftover_builds"] = location.leftovers()  # type: ignore[attr-defined]
-    if args.json:
-        print(json.dumps(status, ensure_ascii=False, indent=2))
-        return 0
-    print(f"index      {status['index']} ({status['build']}, built {status['built_at']})")
-    print(f"store      {', '.join(f'{k} {v}' for k, v in status['store'].items() if k not in ('uri', 'folder'))}")
-    runtime = f", built on {status['runtime']}" if status["runtime"] else ""
-    print(f"model      {status['model']} (weights sha256 {str(status['weights_sha256'])[:12]}…{runtime})")
-    print(f"sources    {status['sources_root']}: {status['articles']} article(s), {status['passages']} passages")
-    print(f"chunking   {status['chunking']}")
-    if status["vectors"]["embedded"] is not None:
-        reused_from = status["vectors"]["reused_from"] or ""  # a Milvus build's first: the FAISS folder's build
-        source = Path(reused_from).name if location.kind == "milvus" and "/" in reused_from else "the build before"
-        print(f"vectors    {status['vectors']['embedded']} texts embedded, {status['vectors']['reused']} reused "
-              f"from {source}")
-    for skipped in status["skipped"]:
-        print(f"skipped    {skipped['path']}: {skipped['reason']}")
-    if running:
-        print("build      a build is running now")
-    for left in found:
-        fate = "removed" if left.path in removed else "kept: a build is running"
-        print(f"leftover   {left.path.name} ({_megabytes(left.size)}, from an interrupted build): {fate}")
-    for name in status.get("rollback", []):
-        print(f"rollback   {name} (the build before, kept)")
-    for name in status.get("leftover_builds", []):
-        print(f"leftover   {name} (collections of an interrupted build; the next build drops them)")
-    print("status     up to date" if not changes else f"status     STALE, run: {rebuild_command(args, settings)}")
-    for change in changes:
-        print(f"           {change}")
+    status = gather_status(settings)
+    print(json.dumps(status.to_json(), ensure_ascii=False, indent=2) if args.json else
+          render_status(status, rebuild_command(args, settings)))
     return 0
 
 

@@ -76,8 +76,7 @@ class CitebotClient(discord.Client):
         if self.settings.bot.reload_seconds > 0:
             from citebot.index.store import store_location
 
-            location = store_location(self.settings)
-            watcher = IndexWatcher(location.folder, self.engine_factory, self.engine, location.current_name)
+            watcher = IndexWatcher(store_location(self.settings), self.engine_factory, self.engine)
             self._watch = asyncio.create_task(watcher.watch(
                 self.settings.bot.reload_seconds, self._reloader, lambda: self.engine, self.use_engine))
         self.add_dynamic_items(MoreSources, ShowPassage, Vote)

@@ -1,6 +1,7 @@
-"""Hot reload: notice that the index's `current` link names another build and load an Engine for it.
+"""Hot reload: notice that the store's current build is another one and load an Engine for it.
 
-The check is one readlink, cheap enough to run every few seconds. The new Engine is loaded on a thread of its
+The check is the store's current_name() (for the FAISS folder one readlink of its `current` link, for Milvus a
+look-up of the alias), cheap enough to run every few seconds. The new Engine is loaded on a thread of its
 own, off the event loop, while the old one keeps answering; the caller swaps it in. A build that fails to load
 is logged once and the old engine stays.
 """
@@ -9,39 +10,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Callable
 from concurrent.futures import Executor
-from pathlib import Path
 
-from citebot.index.store.faiss.files import CURRENT
+from citebot.index.store.protocol import StoreLocation
 from citebot.retrieval.engine import Engine
 
 log = logging.getLogger(__name__)
 
 
-def current_target(index_dir: Path) -> str | None:
-    """Name of the build `current` points at, or None when there is no link."""
-    try:
-        return Path(os.readlink(index_dir / CURRENT)).name
-    except OSError:
-        return None
-
-
 class IndexWatcher:
-    """Loads an Engine for each new build the index folder's `current` link points at."""
+    """Loads an Engine for each new build the store names current."""
 
-    def __init__(self, index_dir: Path, factory: Callable[[], Engine], loaded: Engine,
-                 current: Callable[[], str | None] | None = None) -> None:
-        self.index_dir = index_dir
+    def __init__(self, location: StoreLocation, factory: Callable[[], Engine], loaded: Engine) -> None:
+        self.location = location
         self.factory = factory
-        self.current = current or (lambda: current_target(index_dir))
+        self.current: Callable[[], str | None] = location.current_name
         """The name of the build serving now (the `current` link's target; for Milvus, the alias's collection)."""
         self.seen = loaded.stored.path.name
         """The build last loaded, or last tried and failed: not tried again until the link moves."""
 
     def moved(self) -> str | None:
-        """The build `current` names now, when it is not the one last seen."""
+        """The build current now, when it is not the one last seen."""
         try:
             target = self.current()
         except Exception as exc:  # the store unreachable for a moment: try again at the next check

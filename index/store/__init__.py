@@ -3,6 +3,8 @@ the FAISS index folder (faiss/, the default) and a Milvus collection (milvus/). 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from citebot.config.settings import Settings
 from citebot.index.store.protocol import LoadedIndex, StoreLocation
 
@@ -13,9 +15,14 @@ def store_location(settings: Settings) -> StoreLocation:
         from citebot.index.store.milvus.location import MilvusLocation
 
         return MilvusLocation(settings)
+    return index_folder(settings.paths.index)
+
+
+def index_folder(folder: Path) -> StoreLocation:
+    """The FAISS index folder at folder (what a build or a check given only a folder works on)."""
     from citebot.index.store.faiss.location import FaissFolder
 
-    return FaissFolder(settings.paths.index)
+    return FaissFolder(folder)
 
 
 def open_index(settings: Settings, *, model_name: str, weights_sha256: str, dimension: int | None,

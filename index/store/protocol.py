@@ -3,14 +3,17 @@
 `SearchStore` is what the retrieval layer sees of a loaded build: top-k search of passages and of sentences by
 vector, the scores of given rows (so a top-k store still gives the second stage every signal it reads), lexical
 search, count and describe. `StoreLocation` is where builds are written and opened: the FAISS index folder
-(index/faiss_store.py, the default, format unchanged) or a Milvus collection behind an alias
-(index/milvus_store.py). `[store] kind` in the config picks one; nothing else knows which.
+(faiss/, the default, format unchanged) or a Milvus collection behind an alias (milvus/). It also answers what the
+command line, the bot's reload and the build ask of a store: which build is current, the build lock, what
+interrupted builds left behind, the build kept for a rollback. `[store] kind` in the config picks one; nothing else
+knows which.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -69,11 +72,27 @@ class Counts:
     sentences: int
 
 
+@dataclass(frozen=True)
+class Leftover:
+    """What an interrupted build left in a location's folder: a partial build or a temporary link."""
+
+    path: Path
+    size: int
+    """Bytes on disk."""
+
+
 class ReuseSource(Protocol):
     """The current build's vectors by text key (index/incremental.py's key), for a new build to copy."""
 
+    @property
+    def build(self) -> Path | str:
+        """The build the vectors are read from (its folder, or its name), as the new build's manifest records it."""
+        ...
+
     folder: Path | None
     """The build's folder, whose chunks and BM25 terms a new build may reuse too (None: the store keeps no files)."""
+    manifest: dict[str, Any] | None
+    """The manifest of the build in folder, checked (None when folder is None)."""
 
     def vector(self, key: str) -> np.ndarray | None:
         """The stored vector of the text with this key, or None."""
@@ -145,11 +164,16 @@ class LoadedIndex:
 
 
 class BuildSink(Protocol):
-    """Where a build writes passages, sentences and their vectors (index/store.py's BuildWriter is one).
+    """Where a build writes passages, sentences and their vectors (faiss/writer.py's BuildWriter is one).
     Leaving its `with` block without commit() discards the build; the current one keeps serving."""
 
     vectors: Any
     sentence_vectors: Any
+
+    @property
+    def chunk_count(self) -> int:
+        """Chunks written so far."""
+        ...
 
     def __enter__(self) -> BuildSink: ...
 
@@ -169,7 +193,8 @@ class BuildSink(Protocol):
 
 
 class StoreLocation(Protocol):
-    """Where builds are written and opened: the lock, the vectors to reuse, the writer, the current build."""
+    """Where builds are written and opened: the lock, the vectors to reuse, the writer, the current build, and
+    what a status report shows (leftovers of interrupted builds, the build kept for a rollback)."""
 
     kind: str
     folder: Path
@@ -191,4 +216,41 @@ class StoreLocation(Protocol):
 
     def read_manifest(self) -> dict[str, Any]:
         """The current build's manifest; IndexMissingError when there is none."""
+        ...
+
+    def rebuild_hint(self) -> str:
+        """How to rebuild this store's index, as error messages end ("rebuild it with: citebot index build ...")."""
+        ...
+
+    def sources_root(self, manifest: dict[str, Any]) -> Path:
+        """The sources folder of the build of manifest, as found now (moved with the index, or where it was)."""
+        ...
+
+    # -- one build at a time, and what interrupted builds leave -------------------------------------------
+
+    def build_lock(self) -> AbstractContextManager[list[Leftover]]:
+        """Hold the build lock (re-entrant within a thread), or raise IndexBusyError when another build holds it.
+        Taking it removes the leftovers of interrupted builds, and yields them."""
+        ...
+
+    def build_running(self) -> bool:
+        """True when a build holds the lock now."""
+        ...
+
+    def leftovers(self) -> list[Leftover]:
+        """What interrupted builds left in folder (removed by the next build, or by remove_leftovers)."""
+        ...
+
+    def remove_leftovers(self) -> list[Leftover]:
+        """Remove the leftovers unless a build is running; returns what was removed."""
+        ...
+
+    def rollback_builds(self) -> list[str] | None:
+        """The builds kept besides the current one, to roll back to, oldest first; None when the store keeps none
+        (the FAISS folder keeps only the current build)."""
+        ...
+
+    def leftover_builds(self) -> list[str] | None:
+        """Builds in the store that are neither current nor kept (an interrupted build's; the next build drops
+        them); None when an interrupted build leaves nothing but leftovers() (the FAISS folder)."""
         ...

@@ -1,4 +1,4 @@
-"""The FAISS index folder (index/store.py) behind the store protocol: exact search, format unchanged.
+"""The FAISS index folder (layout.py) behind the store protocol: exact search, format unchanged.
 
 Searching a flat index for the top k is exact, so the retrieval layer's results are those of a full scan. The
 scores of one query are computed once over every row, as before the protocol, and kept for the few calls that
@@ -8,10 +8,8 @@ scan gives, bit for bit.
 
 from __future__ import annotations
 
-import os
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -19,38 +17,13 @@ import numpy as np
 
 from citebot.config.settings import Settings
 from citebot.index.lexical import LexicalIndex, LexicalRecipe, effective_lexical
-from citebot.index.store.faiss.files import BuildWriter, StoredIndex, current_build, load_index, read_manifest
+from citebot.index.store import checks
+from citebot.index.store.faiss import lock, manifest
+from citebot.index.store.faiss.load import StoredIndex, load_index
 from citebot.index.store.faiss.reuse import FaissReuse
-from citebot.index.store.protocol import Counts, LoadedIndex, Ranked
-
-
-def top_rows(scores: np.ndarray, depth: int) -> list[int]:
-    """Indices of the `depth` highest scores, best first (ties by index)."""
-    if depth < len(scores):
-        part = np.argpartition(-scores, depth)[:depth]
-        return [int(i) for i in part[np.lexsort((part, -scores[part]))]]
-    return [int(i) for i in np.argsort(-scores, kind="stable")]
-
-
-class _Recent:
-    """The full score arrays of the last few queries (the bot searches on a few threads at once)."""
-
-    def __init__(self, size: int = 8) -> None:
-        self._items: OrderedDict[tuple[str, bytes], np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-        self._size = size
-
-    def get(self, key: tuple[str, bytes], compute: Callable[[], np.ndarray]) -> np.ndarray:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = compute()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return value
+from citebot.index.store.faiss.writer import BuildWriter
+from citebot.index.store.protocol import Counts, Leftover, LoadedIndex, Ranked
+from citebot.index.store.ranking import RecentScores, top_ranked
 
 
 class FaissSearch:
@@ -63,7 +36,7 @@ class FaissSearch:
         count = stored.sentence_vectors.ntotal
         self.sentence_matrix = (stored.sentence_vectors.reconstruct_n(0, count) if count
                                 else np.zeros((0, stored.sentence_vectors.d), dtype=np.float32))
-        self._recent = _Recent()
+        self._recent = RecentScores()
 
     def _dense(self, vector: np.ndarray) -> np.ndarray:
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
@@ -89,18 +62,11 @@ class FaissSearch:
         lexical = self.lexical
         return self._recent.get(("lexical", query.encode("utf-8", "surrogatepass")), lambda: lexical.scores(query))
 
-    @staticmethod
-    def _top(scores: np.ndarray, k: int, positive: bool = False) -> Ranked:
-        rows = top_rows(scores, max(0, k)) if len(scores) else []
-        if positive:
-            rows = [r for r in rows if scores[r] > 0]
-        return Ranked(np.asarray(rows, dtype=np.int64), scores[rows].astype(np.float32))
-
     def search_passages(self, vector: np.ndarray, k: int) -> Ranked:
-        return self._top(self._dense(vector), k)
+        return top_ranked(self._dense(vector), k)
 
     def search_sentences(self, vector: np.ndarray, k: int) -> Ranked:
-        return self._top(self._sentences(vector), k)
+        return top_ranked(self._sentences(vector), k)
 
     def passage_scores(self, vector: np.ndarray, rows: Sequence[int]) -> np.ndarray:
         return self._dense(vector)[np.asarray(rows, dtype=np.int64)]
@@ -116,7 +82,7 @@ class FaissSearch:
         return self.sentence_matrix[np.asarray(rows, dtype=np.int64)].reshape(len(rows), self.sentence_matrix.shape[1])
 
     def lexical_search(self, query: str, k: int) -> Ranked:
-        return self._top(self._lexical(query), k, positive=True)
+        return top_ranked(self._lexical(query), k, positive=True)
 
     def lexical_scores(self, query: str, rows: Sequence[int]) -> np.ndarray:
         return self._lexical(query)[np.asarray(rows, dtype=np.int64)]
@@ -130,7 +96,7 @@ class FaissSearch:
 
 
 class FaissFolder:
-    """StoreLocation: the index folder of index/store.py (builds beside each other, `current` link, lock)."""
+    """StoreLocation: an index folder (layout.py: builds beside each other, the `current` link, the lock)."""
 
     kind = "faiss"
 
@@ -152,10 +118,33 @@ class FaissFolder:
                            stored.sources, stored.lexical, bm25, FaissSearch(stored, bm25))
 
     def current_name(self) -> str | None:
-        try:
-            return Path(os.readlink(self.folder / "current")).name
-        except OSError:
-            return None
+        return manifest.current_name(self.folder)
 
     def read_manifest(self) -> dict[str, Any]:
-        return read_manifest(self.folder, current_build(self.folder))
+        return manifest.read_manifest(self.folder, manifest.current_build(self.folder))
+
+    def rebuild_hint(self) -> str:
+        return manifest.rebuild_hint(self.folder)
+
+    def sources_root(self, built: dict[str, Any]) -> Path:
+        return checks.find_sources_root(built, self.folder)
+
+    def build_lock(self) -> AbstractContextManager[list[Leftover]]:
+        return lock.build_lock(self.folder)
+
+    def build_running(self) -> bool:
+        return lock.build_running(self.folder)
+
+    def leftovers(self) -> list[Leftover]:
+        return lock.leftovers(self.folder)
+
+    def remove_leftovers(self) -> list[Leftover]:
+        return lock.remove_leftovers(self.folder)
+
+    def rollback_builds(self) -> None:
+        """None: a folder keeps only its current build (the one before is removed at the swap)."""
+        return None
+
+    def leftover_builds(self) -> None:
+        """None: an interrupted build leaves only leftovers() here."""
+        return None

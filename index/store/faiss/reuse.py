@@ -6,12 +6,13 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from citebot.config.errors import CitebotError
 from citebot.index.hashing import fd_sha256
-from citebot.index.store.faiss.files import (
+from citebot.index.store.faiss.layout import (
     FLAT_HEADER_BYTES,
     FORMAT_VERSION,
     MANIFEST,
@@ -19,10 +20,9 @@ from citebot.index.store.faiss.files import (
     SENTENCE_VECTORS,
     VECTOR_KEYS,
     VECTORS,
-    current_build,
     flat_header,
-    read_manifest,
 )
+from citebot.index.store.faiss.manifest import current_build, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +39,12 @@ def _format_of(build: Path) -> object:
 class FaissReuse:
     """The vectors of the current build, by key; opened read-only and checked against its manifest."""
 
-    def __init__(self, build: Path, fds: list[int], dimension: int, rows: dict[str, tuple[int, int]]) -> None:
+    def __init__(self, build: Path, fds: list[int], dimension: int, rows: dict[str, tuple[int, int]],
+                 manifest: dict[str, Any]) -> None:
         self.build = build
         self.folder: Path | None = build
+        self.manifest: dict[str, Any] | None = manifest
+        """The build's manifest, checked: a new build reuses its chunks and BM25 terms by it."""
         self._fds = fds
         self.dimension = dimension
         self._rows = rows
@@ -89,7 +92,7 @@ class FaissReuse:
                 os.close(fd)
             log.warning("not reusing the current build's vectors (%s); embedding everything", exc)
             return None
-        return cls(build, fds, dimension, rows)
+        return cls(build, fds, dimension, rows, manifest)
 
     def vector(self, key: str) -> np.ndarray | None:
         found = self._rows.get(key)
