@@ -1,4 +1,9 @@
-"""What a question asks: its names and numbers, and the kind of fact that would answer it."""
+"""What a question asks, read once into a Question: its words, names and numbers, years, the kind of fact that
+would answer it, and whether it leans on an earlier turn.
+
+The engine reads each question here once, at the door, and passes the Question on; the functions below are
+the reading's steps (word_set, content_stems, entities and QuestionKind.present_in also read passages).
+"""
 
 from __future__ import annotations
 
@@ -132,7 +137,7 @@ def answer_kind(question: str) -> QuestionKind:
     return _first_kind(question, _ANSWER_KINDS)
 
 
-def names_and_numbers(question: str) -> list[str]:
+def _names_and_numbers(question: str) -> list[str]:
     """Capitalised words that are not the opening word or a question word, and every number, folded."""
     found = []
     words = _WORD.findall(question)
@@ -148,10 +153,9 @@ def names_and_numbers(question: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def only_names(question: str) -> list[str]:
-    """The question's names when it asks about nothing else ("Who is Ian Lavery?", "What did Peter Mason tell
-    Sky News?"), folded; otherwise none."""
-    names = names_and_numbers(question)
+def _only_names(question: str, names: list[str]) -> list[str]:
+    """The question's names and numbers (`names`) when it asks about nothing else ("Who is Ian Lavery?",
+    "What did Peter Mason tell Sky News?"); otherwise none."""
     name_words = {w for name in names for w in name.split()}
     for word in _WORD.findall(question):
         folded = re.sub(r"['\u2019]s$", "", word.casefold()).strip(".'\u2019-")
@@ -167,3 +171,115 @@ def word_set(text: str) -> set[str]:
     """Case-folded words of text, possessive 's taken off, for name and number matching."""
     words = _FOLDED_WORD.findall(text.casefold().replace("\u2019", "'"))
     return {w[:-2] if w.endswith("'s") else w for w in words}
+
+
+_CONTENT_WORD = re.compile(r"[a-z0-9]+")
+_NOT_CONTENT = frozenset(
+    [
+        "a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "and", "or", "but", "is",
+        "are", "was", "were", "be", "been", "being", "do", "does", "did", "has", "have", "had", "what", "which",
+        "who", "whom", "whose", "when", "where", "why", "how", "that", "this", "these", "those", "it", "its",
+        "he", "she", "they", "them", "his", "her", "their", "there", "about", "did", "said", "say", "says",
+        "tell", "told", "me", "you", "your", "we", "our", "i", "not", "no", "as", "into", "than", "then", "so",
+        "if"
+    ]
+)
+
+
+def content_stems(text: str) -> set[str]:
+    """Content words of text (no function words, "said" or "told"), folded and cut to six letters: what the
+    answer quote matches a question and a sentence on."""
+    return {w[:6] for w in _CONTENT_WORD.findall(text.casefold()) if w not in _NOT_CONTENT}
+
+
+_ENTITY = re.compile(r"[A-Z][\w'\u2019.-]*(?:\s+(?:of\s+the\s+|of\s+|de\s+|van\s+der\s+)?[A-Z][\w'\u2019.-]*)*")
+
+
+def entities(text: str) -> list[str]:
+    """Capitalised names in text, question openers ("What", "Did") taken off."""
+    found = []
+    for match in _ENTITY.finditer(text):
+        words = match.group().split()
+        while words and words[0].casefold() in OPENERS:
+            words = words[1:]
+        name = " ".join(words).rstrip(".'\u2019")
+        if name:
+            found.append(name)
+    return found
+
+
+_ASKED_ABOUT = re.compile(r"\s*who\s+\w+\s+(?:he|she|they)\b", re.IGNORECASE)
+_POSSESSIVE = frozenset({"his", "her", "hers", "their", "theirs"})
+_PRONOUN = re.compile(r"\b(he|him|his|she|her|hers|they|them|their|theirs)\b", re.IGNORECASE)
+_DEPENDENT = re.compile(
+    r"\b(?:he|him|his|she|her|hers|they|them|their|theirs|it|its|this|that|these|those|there|then)\b"
+    r"|^\s*(?:and|but|so|also|what about|how about)\b|\b(?:the (?:same|latter|former|firm|company|film|group|"
+    r"party|minister|government|deal|plan|bill|report|club|team|band|album|show|case|court|move|side)|"
+    r"afterwards|instead|else|other)\b",
+    re.IGNORECASE,
+)
+
+
+def _leans_on_earlier(question: str, names: list[str]) -> bool:
+    """Whether a question needs an earlier turn to make sense: a pronoun or "that film" whose referent it
+    does not name itself (`names`: its entities), an opening "And ...", or too few words of its own."""
+    asked = _ASKED_ABOUT.match(question)
+    rest = question[asked.end():] if asked else question  # "Who claims he gave ...": he is the one asked about
+    pronoun = _PRONOUN.search(rest)
+    # A possessive may come before its name ("After her Olympic ordeal, did Paula Radcliffe ..."); "he" or
+    # "she" before any name ("What post had he held at the Department of Health?") is someone said earlier.
+    before = 0 if not pronoun else len(rest) if pronoun.group().casefold() in _POSSESSIVE else pronoun.start()
+    people = [n for n in names if len(n.split()) > 1 and not n.isupper() and -1 < rest.find(n) < before]
+    if pronoun and people and not re.search(r"\b(it|its|they|them|their)\b", rest, re.IGNORECASE):
+        return False  # "What did Margaret Hodge say about her party?": the pronoun is hers
+    if _DEPENDENT.search(rest):
+        return True
+    content = [w for w in re.findall(r"[A-Za-z0-9']+", question) if w.casefold() not in OPENERS]
+    return not names and len(content) <= 2
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question read once, at the door (Engine.ask; a follow-up's searched text too), and passed on to the
+    search, the second stage, abstention, the answer quote and the conversation. Make one with Question.read."""
+
+    text: str
+    words: frozenset[str]
+    """Its words folded, possessive 's taken off (word_set): a name or number it gives is no answer."""
+    tokens: frozenset[str]
+    """Every run of letters and digits in it, folded: the names a follow-up already says."""
+    content_stems: frozenset[str]
+    """Its content words cut to six letters (content_stems): what the answer quote matches sentences on."""
+    names_and_numbers: tuple[str, ...]
+    """Capitalised words other than the opening word or a question word, and every number, folded, in order."""
+    only_names: tuple[str, ...]
+    """Its names when it asks about nothing else ("Who is Ian Lavery?"), folded; otherwise empty."""
+    years: tuple[str, ...]
+    """The years it names (YEAR: not "$2010m" or "2,010"), each once."""
+    entities: tuple[str, ...]
+    """Capitalised names as written ("Theresa May", "MPs"), question openers taken off."""
+    kind: QuestionKind
+    """The kind of fact its wording asks for, as the second stage's features were learned with."""
+    answer_kind: QuestionKind
+    """The kind of fact the answer quote should hold (also read from a role or quantity noun)."""
+    leans_on_earlier: bool
+    """It needs an earlier turn to make sense ("How old is she?", "Who signed it?")."""
+
+    @classmethod
+    def read(cls, text: str) -> Question:
+        """Read a question's text (already cleaned: see engine.check_question) once."""
+        specifics = _names_and_numbers(text)
+        names = entities(text)
+        return cls(
+            text=text,
+            words=frozenset(word_set(text)),
+            tokens=frozenset(w.casefold() for w in re.findall(r"\w+", text)),
+            content_stems=frozenset(content_stems(text)),
+            names_and_numbers=tuple(specifics),
+            only_names=tuple(_only_names(text, specifics)),
+            years=tuple(dict.fromkeys(YEAR.findall(text))),
+            entities=tuple(names),
+            kind=question_kind(text),
+            answer_kind=answer_kind(text),
+            leans_on_earlier=_leans_on_earlier(text, names),
+        )

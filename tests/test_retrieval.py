@@ -10,6 +10,7 @@ from citebot.config.settings import load_settings
 from citebot.index.build import build_index
 from citebot.retrieval.citations import quote_matches_source
 from citebot.retrieval.engine import Engine
+from citebot.retrieval.question import Question
 from citebot.retrieval.search import reciprocal_rank_fusion
 from tests.conftest import write_config
 
@@ -97,8 +98,8 @@ def test_a_question_about_someone_no_article_names_abstains(engine: Engine) -> N
     assert not engine.ask("How many otters did the volunteers in March count?").abstained
     result = engine.ask("How many otters did Zebulon Quartermaine count?")
     assert result.abstained and result.answer is None and result.passages
-    assert engine.unknown_names("What did Zebulon Quartermaine say?") == ["Zebulon Quartermaine"]
-    assert engine.unknown_names("What did the City striker do in March?") == []
+    assert engine.unknown_names(Question.read("What did Zebulon Quartermaine say?")) == ["Zebulon Quartermaine"]
+    assert engine.unknown_names(Question.read("What did the City striker do in March?")) == []
 
 
 def test_convex_fusion_by_hand() -> None:

@@ -28,6 +28,7 @@ from citebot.index.embedding import make_embedder
 from citebot.index.embedding.protocol import Embedder
 from citebot.retrieval.engine import Engine
 from citebot.retrieval.evaluation.metrics import ndcg_graded_at, recall_at_docs, reciprocal_rank_docs
+from citebot.retrieval.question import Question
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,8 @@ def evaluate_beir(folder: Path, split: str, settings: Settings, embedder: Embedd
         query_vector = searcher.expand_query(vector)
         sentence_scores = searcher.sentence_scores(query_vector)
         hits, signals = searcher.rank(query, query_vector, sentence_scores)
-        context = engine.reranker.context(query, query, vector=query_vector)
+        question = Question.read(query)
+        context = engine.reranker.context(question, question, vector=query_vector)
         order = [h.row for h in engine.reranker.rerank(context, hits, signals, sentence_scores)]  # as the bot ranks
         dense_all, lexical_all = np.asarray(signals.dense), np.asarray(signals.lexical)  # recall@100: every row
         dense = [int(r) for r in np.argsort(-dense_all, kind="stable")]

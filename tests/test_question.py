@@ -1,8 +1,8 @@
-"""Question analysis, abstention rules and the second stage, on plain data and the hash embedder."""
+"""The question read once (Question), abstention rules and the second stage, on plain data and the hash embedder."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, replace
 
 import numpy as np
 import pytest
@@ -12,9 +12,26 @@ from citebot.index.build import build_index
 from citebot.retrieval.abstain import Evidence, abstain_reason, missing_specifics, missing_years, names_shown
 from citebot.retrieval.engine import Engine
 from citebot.retrieval.features import FEATURES, residual_scores
-from citebot.retrieval.question import answer_kind, names_and_numbers, only_names, question_kind, word_set
+from citebot.retrieval.question import Question, QuestionKind, word_set
 from citebot.retrieval.rerank import candidate_order
 from tests.conftest import SEEDS
+
+
+def test_a_question_is_read_once_into_everything_retrieval_needs() -> None:
+    q = Question.read("What did Theresa May's office say about the 2010 cuts?")
+    assert q.text == "What did Theresa May's office say about the 2010 cuts?"
+    assert q.words == {"what", "did", "theresa", "may", "office", "say", "about", "the", "2010", "cuts"}
+    assert q.tokens == {"what", "did", "theresa", "may", "s", "office", "say", "about", "the", "2010", "cuts"}
+    # Content words cut to six letters, no "say"; the answer quote's own reading keeps the possessive's "s".
+    assert q.content_stems == {"theres", "may", "s", "office", "2010", "cuts"}
+    assert q.names_and_numbers == ("theresa", "may", "2010")
+    assert q.years == ("2010",)
+    assert q.entities == ("Theresa May's",)  # "What" is an opener, not a name
+    assert q.only_names == ()  # it asks about the office and the cuts too
+    assert (q.kind, q.answer_kind) == (QuestionKind("other"), QuestionKind("other"))
+    assert not q.leans_on_earlier
+    with pytest.raises(FrozenInstanceError):
+        q.text = "changed"  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(("question", "kind"), [
@@ -29,7 +46,7 @@ from tests.conftest import SEEDS
     ("What did Theresa May tell MPs?", "other"),
 ])
 def test_question_kind(question: str, kind: str) -> None:
-    assert question_kind(question).name == kind
+    assert Question.read(question).kind.name == kind
 
 
 @pytest.mark.parametrize(("question", "kind"), [
@@ -46,45 +63,61 @@ def test_question_kind(question: str, kind: str) -> None:
     ("What did Theresa May tell MPs?", "other"),
 ])
 def test_answer_kind(question: str, kind: str) -> None:
-    assert answer_kind(question).name == kind
+    assert Question.read(question).answer_kind.name == kind
 
 
 def test_the_second_stage_kind_stays_as_its_weights_were_learned() -> None:
-    # The reranker's features were fitted with question_kind: the broader reading is the answer quote's alone.
-    assert question_kind("Which DJ will host the Tuesday 2300 slot?").name == "other"
-    assert question_kind("Where did he speak when the scheme was launched?").name == "date"
-    assert question_kind("How much did it take?").present_in("It opened in 2004.")
+    # The reranker's features were fitted with Question.kind: the broader reading is the answer quote's alone.
+    assert Question.read("Which DJ will host the Tuesday 2300 slot?").kind.name == "other"
+    assert Question.read("Where did he speak when the scheme was launched?").kind.name == "date"
+    assert Question.read("How much did it take?").kind.present_in("It opened in 2004.")
 
 
 def test_a_strict_amount_is_a_number_the_question_does_not_give() -> None:
-    amount = answer_kind("What price did US crude close at as it passed $50 in 2005?")
-    known = frozenset({"what", "price", "did", "us", "crude", "close", "at", "as", "it", "passed", "50", "2005"})
+    question = Question.read("What price did US crude close at as it passed $50 in 2005?")
+    amount, known = question.answer_kind, question.words
+    assert known == {"what", "price", "did", "us", "crude", "close", "at", "as", "it", "passed", "50", "in", "2005"}
     assert not amount.present_in("Crude passed $50 a barrel in 2005.", known, strict=True)
     assert amount.present_in("Crude closed at $51.15 on Tuesday.", known, strict=True)
     assert amount.present_in("It took two months.", known, strict=True)
 
 
 def test_kind_presence_ignores_what_the_question_already_says() -> None:
-    who = question_kind("Who criticised Jeremy Corbyn?")
-    known = frozenset({"who", "criticised", "jeremy", "corbyn"})
-    assert not who.present_in("Jeremy Corbyn was criticised on Tuesday.", known)
-    assert who.present_in("Margaret Hodge criticised Jeremy Corbyn.", known)
-    assert question_kind("How much did it take?").present_in("It took $33.1m at the box office.")
-    assert not question_kind("How much did it take?").present_in("It took a lot at the box office.")
-    assert question_kind("When did he resign?").present_in("He resigned last week.")
+    who = Question.read("Who criticised Jeremy Corbyn?")
+    assert not who.kind.present_in("Jeremy Corbyn was criticised on Tuesday.", who.words)
+    assert who.kind.present_in("Margaret Hodge criticised Jeremy Corbyn.", who.words)
+    how_much = Question.read("How much did it take?").kind
+    assert how_much.present_in("It took $33.1m at the box office.")
+    assert not how_much.present_in("It took a lot at the box office.")
+    assert Question.read("When did he resign?").kind.present_in("He resigned last week.")
 
 
 def test_names_and_numbers_skip_the_opening_word() -> None:
-    assert names_and_numbers("Who won the 2010 New York Marathon?") == ["2010", "new", "york", "marathon"]
-    assert names_and_numbers("What did Theresa May's office say?") == ["theresa", "may"]
+    assert Question.read("Who won the 2010 New York Marathon?").names_and_numbers == ("2010", "new", "york",
+                                                                                      "marathon")
+    assert Question.read("What did Theresa May's office say?").names_and_numbers == ("theresa", "may")
+    assert Question.read("Did Sky News report it?").names_and_numbers == ("sky", "news")
+
+
+def test_years_are_years_standing_alone() -> None:
+    assert Question.read("Did the 2010 race beat the record set in 2004, or the 2010 one?").years == ("2010", "2004")
+    assert Question.read("What was the 1990s record, $2010m or 2,010 runners?").years == ()
+    assert Question.read("What happened in mid-2005?").years == ("2005",)
+
+
+def test_only_names_when_the_question_asks_about_nothing_else() -> None:
+    assert Question.read("Who is Ian Lavery?").only_names == ("ian", "lavery")
+    assert Question.read("What did Peter Mason tell Sky News?").only_names == ("peter", "mason", "sky", "news")
+    assert Question.read("When was the Labour Party founded?").only_names == ()  # asks beyond the names
+    assert Question.read("Who is he?").only_names == ()
 
 
 def test_specifics_missing_from_the_top_articles() -> None:
     articles = [{"radcliffe", "won", "the", "new", "york", "marathon", "2004"}]
-    missing, count = missing_specifics("Who won the 2010 New York Marathon?", articles)
+    missing, count = missing_specifics(Question.read("Who won the 2010 New York Marathon?"), articles)
     assert missing == ("2010",) and count == 4
     # Plural and possessive forms count as present.
-    assert missing_specifics("What did the Oscars show?", [{"oscar"}])[0] == ()
+    assert missing_specifics(Question.read("What did the Oscars show?"), [{"oscar"}])[0] == ()
 
 
 def test_abstain_reasons() -> None:
@@ -102,26 +135,48 @@ def test_abstain_reasons() -> None:
 
 def test_a_year_the_top_articles_do_not_mention() -> None:
     articles = [{"radcliffe", "new", "york", "marathon", "2004"}, {"mid-2005"}]
-    assert missing_years("Who won the 2010 New York Marathon?", articles) == ("2010",)
-    assert missing_years("Who won the 2004 New York Marathon?", articles) == ()
-    assert missing_years("What happened in mid-2005?", articles) == ()
+
+    def missing(question: str, words: list[set[str]] = articles) -> tuple[str, ...]:
+        return missing_years(Question.read(question), words)
+
+    assert missing("Who won the 2010 New York Marathon?") == ("2010",)
+    assert missing("Who won the 2004 New York Marathon?") == ()
+    assert missing("What happened in mid-2005?") == ()
     # Decades, amounts and counts are not years; articles that give no year cannot contradict one.
-    assert missing_years("What was the 1990s record, $2010m or 2,010 runners?", articles) == ()
-    assert missing_years("Who won the 2010 New York Marathon?", [{"radcliffe", "marathon"}]) == ()
+    assert missing("What was the 1990s record, $2010m or 2,010 runners?") == ()
+    assert missing("Who won the 2010 New York Marathon?", [{"radcliffe", "marathon"}]) == ()
     evidence = Evidence(0.6, (), (), 2, missing_years=("2010",))
     assert abstain_reason(evidence, 0.3, 0) is None  # the rule switched off
     assert "2010" in abstain_reason(evidence, 0.3, 0, year_rule=True)
 
 
-def test_a_question_about_nothing_but_names() -> None:
+def test_a_question_about_nothing_but_names_shown_by_a_passage() -> None:
     chairman = word_set("But the party chairman, Ian Lavery, warned Corbyn")
-    assert only_names("Who is Ian Lavery?") == ["ian", "lavery"]
-    assert names_shown("Who is Ian Lavery?", chairman)
-    assert names_shown("What did Ian Lavery tell Corbyn?", chairman)
-    assert not names_shown("Who is Ian Lavery?", word_set("Lavery warned Corbyn"))  # not every word of the name
-    assert only_names("When was the Labour Party founded?") == []  # asks something beyond the names
-    assert not names_shown("What did Ian Lavery warn Corbyn about?", chairman)
-    assert only_names("Who is he?") == []
+    assert names_shown(Question.read("Who is Ian Lavery?"), chairman)
+    assert names_shown(Question.read("What did Ian Lavery tell Corbyn?"), chairman)
+    assert not names_shown(Question.read("Who is Ian Lavery?"), word_set("Lavery warned Corbyn"))  # not all of it
+    assert not names_shown(Question.read("What did Ian Lavery warn Corbyn about?"), chairman)
+
+
+def test_the_engine_reads_each_question_once(hash_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Engine.ask reads the question as asked, and a rewritten follow-up's searched text, once each."""
+    build_index(SEEDS, hash_settings.paths.index, hash_settings)
+    engine = Engine(hash_settings)
+    read: list[str] = []
+    original = Question.read.__func__
+
+    def counted(cls: type[Question], text: str) -> Question:
+        read.append(text)
+        return original(cls, text)
+
+    monkeypatch.setattr(Question, "read", classmethod(counted))
+    conversation = engine.new_conversation()
+    first = engine.ask("How many complaints involved Jeremy Corbyn's office?", conversation)
+    assert read == [first.question]
+    read.clear()
+    follow_up = engine.ask("What did he say about them?", conversation)
+    assert follow_up.searched != follow_up.question
+    assert read == [follow_up.question, follow_up.searched]
 
 
 def _engine(settings: Settings, weights: dict[str, float], depth: int = 30,
@@ -135,7 +190,7 @@ def test_second_stage_orders_the_top_candidates_by_its_weights(hash_settings: Se
     question = "How many complaints involved Jeremy Corbyn's office?"
     first = _engine(hash_settings, {"fused": 1.0})
     by_lexical = _engine(hash_settings, {"lexical": 1.0})
-    found = first.first_stage(question)
+    found = first.first_stage(Question.read(question))
     head = found.hits[:30]
     features = first.reranker.features(found.context, head, found.signals, found.sentence_scores)
     assert features.shape == (len(head), len(FEATURES))
@@ -164,7 +219,7 @@ def test_within_article_weights_order_passages_but_not_articles(hash_settings: S
     question = "How many complaints involved Jeremy Corbyn's office?"
     first = _engine(hash_settings, {"fused": 1.0})
     two = _engine(hash_settings, {"fused": 1.0}, within_article={"lexical": 1.0})
-    found = first.first_stage(question)
+    found = first.first_stage(Question.read(question))
     plain = first.reranker.rerank(found.context, found.hits, found.signals, found.sentence_scores)[:30]
     within = two.reranker.rerank(found.context, found.hits, found.signals, found.sentence_scores)[:30]
     source = [first.stored.chunks[h.row].source for h in plain]
@@ -201,7 +256,7 @@ def test_previous_article_feature_marks_the_last_answer_article(hash_settings: S
     conversation = engine.new_conversation()
     result = engine.ask("How many complaints involved Jeremy Corbyn's office?", conversation)
     assert result.answer is not None
-    found = engine.first_stage("What did he say about them?", conversation)
+    found = engine.first_stage(Question.read("What did he say about them?"), conversation)
     features = engine.reranker.features(found.context, found.hits[:30], found.signals, found.sentence_scores)
     same = [engine.stored.chunks[h.row].source == result.answer.source for h in found.hits[:30]]
     assert list(features[:, FEATURES.index("previous_article")]) == [float(s) for s in same]
