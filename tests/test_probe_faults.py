@@ -12,7 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from citebot.config.settings import PROJECT_ROOT
+import pytest
+
+from citebot.config.errors import ConfigError
+from citebot.config.settings import AT_LEAST_ONE, PROJECT_ROOT, load_settings
 from tests.conftest import write_config
 
 CLI = [sys.executable, "-m", "citebot.bot.cli"]
@@ -69,3 +72,20 @@ def test_a_file_name_that_is_not_utf8_is_skipped_and_named_safely(tmp_path: Path
     assert report["up_to_date"] and report["articles"] == 3
     text = cli("index", "status", "--config", str(config))
     assert text.returncode == 0 and "skipped    caf\\xe9.txt: its name is not valid UTF-8" in text.stdout.decode()
+
+
+# -- a count of 0 that leaves nothing to do is refused --------------------------------------------------------
+
+def test_zero_candidates_is_refused_in_one_line(tmp_path: Path) -> None:
+    config = write_config(tmp_path, candidates=0)
+    ask = cli("ask", "What did Theresa May say?", "--config", str(config))
+    assert ask.returncode == 1 and one_line_error(ask.stderr), ask.stderr
+    assert b"config [retrieval] candidates must be at least 1" in ask.stderr and ask.stdout == b""
+
+
+@pytest.mark.parametrize(("section", "key"), [(s, k) for s, keys in AT_LEAST_ONE.items() for k in keys])
+def test_every_count_that_cannot_be_zero_is_checked(tmp_path: Path, section: str, key: str) -> None:
+    config = tmp_path / "zero.toml"
+    config.write_text(f"[{section}]\n{key} = 0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"^config \[{section}\] {key} must be at least 1$"):
+        load_settings(config)
