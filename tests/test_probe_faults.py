@@ -6,17 +6,24 @@ machine); otherwise the same faults are simulated in-process (a write or the lin
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from citebot.config.errors import ConfigError
 from citebot.config.settings import AT_LEAST_ONE, PROJECT_ROOT, load_settings
-from tests.conftest import write_config
+from citebot.index.build import build_index
+from citebot.index.store.faiss import lock
+from tests.conftest import SEEDS, write_config
 
 CLI = [sys.executable, "-m", "citebot.bot.cli"]
 ENV = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
@@ -29,6 +36,12 @@ def cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess
 def one_line_error(err: bytes) -> bool:
     lines = [line for line in err.decode().strip().splitlines() if line.strip()]
     return len(lines) == 1 and lines[0].startswith("citebot: error: ") and "Traceback" not in err.decode()
+
+
+def build_error(err: bytes | str) -> bool:
+    """A build's stderr (its progress, then) ending in one error line, no traceback."""
+    text = err if isinstance(err, bytes) else err.encode()
+    return b"Traceback" not in text and one_line_error(text.strip().splitlines()[-1])
 
 
 # -- a file of only spaces, of any script, is empty -------------------------------------------------------------
@@ -89,3 +102,119 @@ def test_every_count_that_cannot_be_zero_is_checked(tmp_path: Path, section: str
     config.write_text(f"[{section}]\n{key} = 0\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=rf"^config \[{section}\] {key} must be at least 1$"):
         load_settings(config)
+
+
+# -- a full disk, inodes run out, a read-only index: real mounts where this process may mount --------------------
+
+def _mount(*args: str) -> bool:
+    """Run mount(8) with args; False when this process may not (not root, no mount, refused)."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        return False
+    return subprocess.run(["mount", *args], capture_output=True, timeout=30).returncode == 0
+
+
+@pytest.fixture
+def mounts() -> Iterator[list[Path]]:
+    """Mount points a test made; unmounted after it, last first."""
+    made: list[Path] = []
+    yield made
+    for point in reversed(made):
+        subprocess.run(["umount", "-l", str(point)], capture_output=True, timeout=30)
+
+
+def _tmpfs(folder: Path, mounts: list[Path], options: str) -> None:
+    folder.mkdir()
+    if not _mount("-t", "tmpfs", "-o", options, "tmpfs", str(folder)):
+        pytest.skip("cannot mount a tmpfs here (the simulated test of the same fault still runs)")
+    mounts.append(folder)
+
+
+def _copies(tmp_path: Path, copies: int) -> Path:
+    sources = tmp_path / "many"
+    sources.mkdir()
+    for i in range(copies):
+        for seed in SEEDS.glob("*.txt"):
+            shutil.copy(seed, sources / f"{i:03d}_{seed.name}")
+    return sources
+
+
+def _free_bytes(folder: Path) -> int:
+    found = os.statvfs(folder)
+    return found.f_bavail * found.f_frsize
+
+
+def _entries(index: Path) -> list[str]:
+    return sorted(p.name for p in index.iterdir())
+
+
+def test_a_build_that_fills_the_disk_leaves_no_partial_build_and_names_the_path(tmp_path: Path,
+                                                                                mounts: list[Path]) -> None:
+    disk = tmp_path / "disk"
+    _tmpfs(disk, mounts, "size=2m")
+    index = disk / "index"
+    config = write_config(tmp_path, index=str(index))
+    assert cli("index", "build", "--config", str(config)).returncode == 0  # the seeds fit; four times them do not
+    good, free = os.readlink(index / "current"), _free_bytes(disk)
+    build = cli("index", "build", "--sources", str(_copies(tmp_path, 4)), "--replace", "--config", str(config))
+    assert build.returncode == 1 and build_error(build.stderr), build.stderr
+    assert f"No space left on device: {index}/.build-".encode() in build.stderr and b".partial/" in build.stderr
+    assert _entries(index) == [".lock", good, "current"] and os.readlink(index / "current") == good
+    assert _free_bytes(disk) >= free - 8192  # the space is given back (the .lock may take a block)
+    ask = cli("ask", "What did Theresa May say?", "--json", "--config", str(config))
+    assert ask.returncode == 0 and json.loads(ask.stdout)["passages"]
+
+
+class _FullDisk(io.RawIOBase):
+    """A file that takes what room is left (shared), then fails every write as a full disk does."""
+
+    def __init__(self, path: Path, room: list[int]) -> None:
+        self.file = io.FileIO(path, "w")
+        self.room = room
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        if len(data) > self.room[0]:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.room[0] -= len(data)
+        return self.file.write(data)
+
+    def fileno(self) -> int:
+        return self.file.fileno()
+
+    def close(self) -> None:
+        self.file.close()
+        super().close()
+
+
+def test_a_full_disk_simulated_leaves_no_partial_build_and_no_open_file(tmp_path: Path, monkeypatch) -> None:
+    """The same fault in-process: the vectors' pwrite and the buffered JSONL files fail as on a full disk, and
+    closing those files fails again."""
+    settings = load_settings(write_config(tmp_path))
+    index = settings.paths.index
+    build_index(SEEDS, index, settings)
+    before = _entries(index)
+    room = [300_000]
+    real_open, real_pwrite = Path.open, os.pwrite
+
+    def full_open(self: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if mode == "w" and self.parent.name.endswith(".partial"):
+            return io.TextIOWrapper(io.BufferedWriter(_FullDisk(self, room)), encoding="utf-8", newline="\n")
+        return real_open(self, mode, *args, **kwargs)
+
+    def full_pwrite(fd: int, data: bytes, offset: int) -> int:
+        if len(data) > room[0]:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        room[0] -= len(data)
+        return real_pwrite(fd, data, offset)
+
+    monkeypatch.setattr(Path, "open", full_open)
+    monkeypatch.setattr(os, "pwrite", full_pwrite)
+    descriptors = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(OSError, match="No space left on device") as raised:
+        build_index(_copies(tmp_path, 4), index, settings)
+    assert raised.value.filename and ".partial/" in raised.value.filename
+    assert Path(raised.value.filename).parent.parent == index
+    assert _entries(index) == before and not lock.leftovers(index)
+    assert len(os.listdir("/proc/self/fd")) == descriptors
