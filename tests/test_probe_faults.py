@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from citebot.bot.cli.main import main
 from citebot.config.errors import ConfigError
 from citebot.config.settings import AT_LEAST_ONE, PROJECT_ROOT, load_settings
 from citebot.index.build import build_index
@@ -218,3 +219,77 @@ def test_a_full_disk_simulated_leaves_no_partial_build_and_no_open_file(tmp_path
     assert Path(raised.value.filename).parent.parent == index
     assert _entries(index) == before and not lock.leftovers(index)
     assert len(os.listdir("/proc/self/fd")) == descriptors
+
+
+def test_a_switch_that_runs_out_of_inodes_leaves_no_orphan_build(tmp_path: Path, mounts: list[Path]) -> None:
+    disk = tmp_path / "disk"
+    _tmpfs(disk, mounts, "size=20m")
+    index = disk / "index"
+    config = write_config(tmp_path, index=str(index))
+    assert cli("index", "build", "--config", str(config)).returncode == 0
+    good = os.readlink(index / "current")
+    build_inodes = 1 + sum(1 for _ in (index / good).rglob("*"))
+    found = os.statvfs(disk)
+    used = found.f_files - found.f_ffree
+    # Room for the next build's folder and files, not for the link that switches to it: that limit is found going
+    # down from one that leaves room for both (tmpfs counts its root inode or not, by kernel), so the first build
+    # to fail is the one that failed at the switch.
+    for limit in range(used + build_inodes + 1, used + build_inodes - 3, -1):
+        assert _mount("-o", f"remount,nr_inodes={limit}", str(disk))
+        build = cli("index", "build", "--config", str(config))
+        if build.returncode != 0:
+            break
+        good = os.readlink(index / "current")
+    assert build.returncode == 1 and build_error(build.stderr), build.stderr
+    assert f"cannot point {index}/current at the new build: No space left on device".encode() in build.stderr
+    assert b"the new build was removed and `current` is unchanged" in build.stderr
+    assert _entries(index) == [".lock", good, "current"] and os.readlink(index / "current") == good
+    status = cli("index", "status", "--json", "--config", str(config))
+    assert status.returncode == 0 and json.loads(status.stdout)["leftovers"] == []
+
+
+def test_a_failed_switch_simulated_names_the_link_and_removes_the_build(tmp_path: Path, monkeypatch,
+                                                                        capsys) -> None:
+    config = write_config(tmp_path)
+    index = load_settings(config).paths.index
+    assert main(["index", "build", "--config", str(config)]) == 0
+    before, good = _entries(index), os.readlink(index / "current")
+    real = Path.symlink_to
+
+    def no_inode(self: Path, target: Any, *args: Any) -> None:
+        if self.name.startswith(".current."):  # as os.symlink says it: the target first, then the link
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target), None, str(self))
+        real(self, target, *args)
+
+    monkeypatch.setattr(Path, "symlink_to", no_inode)
+    capsys.readouterr()
+    assert main(["index", "build", "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert build_error(err) and f"cannot point {index}/current at the new build" in err
+    assert "No space left on device: build-" not in err and _entries(index) == before
+    assert os.readlink(index / "current") == good
+
+
+def test_status_lists_and_removes_a_complete_build_current_does_not_name(tmp_path: Path, capsys) -> None:
+    """A build killed between its rename and the switch leaves a complete build beside the current one."""
+    config = write_config(tmp_path)
+    index = load_settings(config).paths.index
+    assert main(["index", "build", "--config", str(config)]) == 0
+    good = os.readlink(index / "current")
+    orphan = index / "build-20200101T000000-0rphan00"
+    shutil.copytree(index / good, orphan)
+    capsys.readouterr()
+    assert main(["index", "status", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert f"leftover   {orphan.name} (" in out and "from an interrupted build): removed" in out
+    assert _entries(index) == [".lock", good, "current"]
+    shutil.copytree(index / good, orphan)
+    assert main(["index", "status", "--json", "--config", str(config)]) == 0
+    left = json.loads(capsys.readouterr().out)["leftovers"]
+    assert [(x["path"], x["removed"]) for x in left] == [(orphan.name, True)] and not orphan.exists()
+    # With `current` gone the builds are what is left of the index: an error, and nothing is removed.
+    shutil.copytree(index / good, orphan)
+    (index / "current").unlink()
+    assert main(["index", "status", "--config", str(config)]) == 1
+    assert "its `current` link is missing" in capsys.readouterr().err
+    assert _entries(index) == [".lock", orphan.name, good]

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 import faiss
 import numpy as np
 
-from citebot.config.errors import IndexInvalidError
+from citebot.config.errors import IndexInvalidError, IndexWriteError
 from citebot.index.chunking import Chunk
 from citebot.index.hashing import file_sha256
 from citebot.index.lexical import ARTICLE_TERMS, LEXICAL_DIR, LEXICAL_FILES, LexicalIndex, LexicalRecipe
@@ -236,12 +236,26 @@ class BuildWriter:
         _fsync(self.partial)
         final = self.index_dir / f"build-{self.build_id}"
         self.partial.rename(final)
-        link = self.index_dir / f".{CURRENT}.{self.build_id}"
-        link.symlink_to(final.name)
-        os.replace(link, self.index_dir / CURRENT)  # the swap: readers see the old build or the new, never neither
+        self._switch(final)
         _fsync(self.index_dir)
         _remove_old_builds(self.index_dir, keep=final.name)
         return final
+
+    def _switch(self, final: Path) -> None:
+        """Point `current` at final; when that fails (out of inodes, the link cannot be made) final is removed, so no
+        complete build is left that `current` does not name, and the error names the link, not the build."""
+        link = self.index_dir / f".{CURRENT}.{self.build_id}"
+        try:
+            link.symlink_to(final.name)
+            os.replace(link, self.index_dir / CURRENT)  # the swap: readers see the old build or the new, never neither
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                link.unlink(missing_ok=True)
+            shutil.rmtree(final, ignore_errors=True)
+            raise IndexWriteError(
+                f"cannot point {self.index_dir / CURRENT} at the new build: {exc.strerror or exc} (making the link "
+                f"{link.name}); the new build was removed and `{CURRENT}` is unchanged") from exc
+
 
 def _remove_old_builds(index_dir: Path, keep: str) -> None:
     for entry in index_dir.iterdir():
