@@ -23,7 +23,7 @@ from citebot.bot.cli.main import main
 from citebot.config.errors import ConfigError
 from citebot.config.settings import AT_LEAST_ONE, PROJECT_ROOT, load_settings
 from citebot.index.build import build_index
-from citebot.index.store.faiss import lock
+from citebot.index.store.faiss import layout, lock
 from tests.conftest import SEEDS, write_config
 
 CLI = [sys.executable, "-m", "citebot.bot.cli"]
@@ -293,3 +293,46 @@ def test_status_lists_and_removes_a_complete_build_current_does_not_name(tmp_pat
     assert main(["index", "status", "--config", str(config)]) == 1
     assert "its `current` link is missing" in capsys.readouterr().err
     assert _entries(index) == [".lock", orphan.name, good]
+
+
+def _read_only(index: Path, mounts: list[Path]) -> None:
+    """Make the index folder read-only: a read-only bind mount as root, else its modes (then nothing may be
+    written in it by this user)."""
+    if os.geteuid() != 0:
+        (index / layout.LOCK).chmod(0o444)
+        for folder in [index, *(p for p in index.rglob("*") if p.is_dir() and not p.is_symlink())]:
+            folder.chmod(0o555)
+        return
+    if not _mount("--bind", str(index), str(index)):
+        pytest.skip("cannot make a read-only bind mount here")
+    mounts.append(index)
+    assert _mount("-o", "remount,bind,ro", str(index))
+
+
+def test_status_of_a_read_only_index_with_leftovers_reports_them(tmp_path: Path, mounts: list[Path]) -> None:
+    config = write_config(tmp_path)
+    index = load_settings(config).paths.index
+    assert cli("index", "build", "--config", str(config)).returncode == 0
+    good = os.readlink(index / "current")
+    (index / ".build-killed.partial").mkdir()
+    (index / ".build-killed.partial" / layout.VECTORS).write_bytes(b"x" * 100_000)
+    shutil.copytree(index / good, index / "build-20200101T000000-0rphan00")
+    _read_only(index, mounts)
+    try:
+        status = cli("index", "status", "--config", str(config))
+        assert status.returncode == 0, status.stderr
+        out = status.stdout.decode()
+        assert ".build-killed.partial (0.1 MB, from an interrupted build): kept: it cannot be removed here" in out
+        assert "build-20200101T000000-0rphan00 (" in out and "status     up to date" in out
+        assert "a build is running" not in out
+        report = cli("index", "status", "--json", "--config", str(config))
+        assert report.returncode == 0, report.stderr
+        left = json.loads(report.stdout)["leftovers"]
+        assert [(x["path"], x["removed"]) for x in left] == [(".build-killed.partial", False),
+                                                              ("build-20200101T000000-0rphan00", False)]
+        ask = cli("ask", "What did Theresa May say?", "--json", "--config", str(config))
+        assert ask.returncode == 0 and json.loads(ask.stdout)["passages"]
+    finally:
+        if os.geteuid() != 0:
+            for folder in [index, *(p for p in index.rglob("*") if p.is_dir() and not p.is_symlink())]:
+                folder.chmod(0o755)

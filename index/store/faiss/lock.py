@@ -144,20 +144,23 @@ def leftovers(index_dir: Path) -> list[Leftover]:
 
 
 def remove_leftovers(index_dir: Path) -> list[Leftover]:
-    """Remove the leftovers of interrupted builds unless a build is running; returns what was removed."""
+    """Remove the leftovers of interrupted builds unless a build is running or the folder cannot be written (a
+    read-only index); returns what was removed."""
     if not index_dir.is_dir() or (index_dir.resolve(), threading.get_ident()) in _held:
         return []
     try:
         with build_lock(index_dir) as removed:
             return removed
-    except IndexBusyError:
+    except (IndexBusyError, OSError):  # OSError: no .lock can be opened for writing (read-only, not ours)
         return []
 
 
 def _remove(found: list[Leftover]) -> list[Leftover]:
+    """Remove what was found; returns what is gone."""
     for leftover in found:
         if leftover.path.is_dir() and not leftover.path.is_symlink():
             shutil.rmtree(leftover.path, ignore_errors=True)
         else:
-            leftover.path.unlink(missing_ok=True)
-    return found
+            with contextlib.suppress(OSError):
+                leftover.path.unlink(missing_ok=True)
+    return [leftover for leftover in found if not os.path.lexists(leftover.path)]
