@@ -189,7 +189,8 @@ class _FullDisk(io.RawIOBase):
         super().close()
 
 
-def test_a_full_disk_simulated_leaves_no_partial_build_and_no_open_file(tmp_path: Path, monkeypatch) -> None:
+def test_a_full_disk_simulated_leaves_no_partial_build_and_no_open_file(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """The same fault in-process: the vectors' pwrite and the buffered JSONL files fail as on a full disk, and
     closing those files fails again."""
     settings = load_settings(write_config(tmp_path))
@@ -248,8 +249,8 @@ def test_a_switch_that_runs_out_of_inodes_leaves_no_orphan_build(tmp_path: Path,
     assert status.returncode == 0 and json.loads(status.stdout)["leftovers"] == []
 
 
-def test_a_failed_switch_simulated_names_the_link_and_removes_the_build(tmp_path: Path, monkeypatch,
-                                                                        capsys) -> None:
+def test_a_failed_switch_simulated_names_the_link_and_removes_the_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     config = write_config(tmp_path)
     index = load_settings(config).paths.index
     assert main(["index", "build", "--config", str(config)]) == 0
@@ -270,7 +271,8 @@ def test_a_failed_switch_simulated_names_the_link_and_removes_the_build(tmp_path
     assert os.readlink(index / "current") == good
 
 
-def test_status_lists_and_removes_a_complete_build_current_does_not_name(tmp_path: Path, capsys) -> None:
+def test_status_lists_and_removes_a_complete_build_current_does_not_name(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A build killed between its rename and the switch leaves a complete build beside the current one."""
     config = write_config(tmp_path)
     index = load_settings(config).paths.index
