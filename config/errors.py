@@ -33,3 +33,7 @@ class QuestionError(CitebotError):
 
 class IndexBusyError(CitebotError):
     """Another build holds the index folder's lock."""
+
+
+class IndexWriteError(CitebotError):
+    """A build was written but could not be switched in (out of inodes, a read-only folder); the last build serves."""

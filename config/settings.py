@@ -309,8 +309,25 @@ def load_settings(config_path: Path | str | None = None) -> Settings:
     return load_config(config_path).settings
 
 
+AT_LEAST_ONE = {
+    "ingest": ("max_file_bytes",),
+    "chunking": ("model_max_tokens",),
+    "embedding": ("batch_size",),
+    "lexical": ("title_repeat",),
+    "retrieval": ("top_k", "candidates", "abstain_articles", "max_per_article"),
+    "answer": ("passages_considered", "max_sentences"),
+    "limits": ("max_question_chars",),
+    "bot": ("rate_limit_per_minute", "worker_threads", "passages_shown"),
+}
+"""Counts where 0 means nothing at all (no candidate searched, every file too big, no worker), not "off"."""
+
+
 def _check(settings: Settings) -> None:
     """Checks that span a section's values."""
+    for section, keys in AT_LEAST_ONE.items():
+        for key in keys:
+            if getattr(getattr(settings, section), key) < 1:
+                raise ConfigError(f"config [{section}] {key} must be at least 1")
     if settings.chunking.max_tokens < 8:
         raise ConfigError("config [chunking] max_tokens must be at least 8")
     if settings.chunking.overlap_tokens >= settings.chunking.max_tokens:
@@ -326,8 +343,6 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f'config [store] kind must be "faiss" or "milvus", got {store.kind!r}')
     if store.lexical not in ("bm25s", "milvus"):
         raise ConfigError(f'config [store] lexical must be "bm25s" or "milvus", got {store.lexical!r}')
-    if settings.retrieval.top_k < 1:
-        raise ConfigError("config [retrieval] top_k must be at least 1")
     lexical = settings.lexical
     if lexical.stopwords not in STOPWORD_LISTS:
         raise ConfigError(f"config [lexical] stopwords must be one of {', '.join(STOPWORD_LISTS)}, "
@@ -335,10 +350,6 @@ def _check(settings: Settings) -> None:
     if lexical.context not in LEXICAL_CONTEXTS:
         raise ConfigError(f"config [lexical] context must be one of {', '.join(LEXICAL_CONTEXTS)}, "
                           f"got {lexical.context!r}")
-    if lexical.title_repeat < 1:
-        raise ConfigError("config [lexical] title_repeat must be at least 1")
-    if settings.retrieval.top_k < 1:
-        raise ConfigError("config [retrieval] top_k must be at least 1")
 
 
 def with_overrides(settings: Settings, overrides: list[str]) -> Settings:

@@ -19,7 +19,15 @@ from citebot.index.embedding import make_embedder
 from citebot.index.embedding.protocol import Embedder
 from citebot.index.hashing import file_sha256
 from citebot.index.incremental import KEY_SCHEME, Vectorizer, key_prefix, text_key
-from citebot.index.ingest.corpus import Skipped, outside_link, read_corpus, read_source, relative_source, source_files
+from citebot.index.ingest.corpus import (
+    Skipped,
+    outside_link,
+    read_corpus,
+    read_source,
+    relative_source,
+    source_files,
+    unnamed_source,
+)
 from citebot.index.ingest.texts import save_texts
 from citebot.index.lexical import ArticleTerms, LexicalBuilder, LexicalRecipe
 from citebot.index.store.protocol import SentenceRef
@@ -188,7 +196,9 @@ def source_fingerprints(sources: Path, ingest: IngestSettings) -> dict[str, str]
     when it reads as an article; a file of another format when it may be read: its articles are not parsed here)."""
     found = {}
     for path in source_files(sources):
-        if path.suffix.casefold() == ".txt":
+        if unnamed_source(path, sources):
+            readable = False
+        elif path.suffix.casefold() == ".txt":
             readable = not isinstance(read_source(path, sources, ingest), Skipped)
         else:
             readable = ingest.allow_links_outside or outside_link(path, sources) is None

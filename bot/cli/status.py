@@ -51,7 +51,7 @@ class IndexStatus:
 
 def gather_status(settings: Settings) -> IndexStatus:
     """Open the configured store's current build with every check a load makes, and say what is around it.
-    Leftovers of interrupted builds are removed when no build is running."""
+    Leftovers of interrupted builds are removed when no build is running and the folder can be written."""
     from citebot.index.build import changed_settings, source_changes
     from citebot.index.store import store_location
     from citebot.retrieval.freshness import corrupt_passages
@@ -117,7 +117,8 @@ def render_status(status: IndexStatus, rebuild: str = "citebot index build") -> 
     if status.build_running:
         lines.append("build      a build is running now")
     for left in status.leftovers:
-        fate = "removed" if left["removed"] else "kept: a build is running"
+        fate = ("removed" if left["removed"] else "kept: a build is running" if status.build_running
+                else "kept: it cannot be removed here (the folder is read-only, or not yours)")
         lines.append(f"leftover   {left['path']} ({_megabytes(left['bytes'])}, from an interrupted build): {fate}")
     for name in status.rollback or []:
         lines.append(f"rollback   {name} (the build before, kept)")

@@ -57,6 +57,8 @@ _LONG_BOILERPLATE = re.compile(
 _LONG_BOILERPLATE_WORDS = ("cookie", "sign", "manage", "continuing")
 """One of these is in every line _LONG_BOILERPLATE matches (a quick test before the slow one)."""
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u00b4": "'", "`": "'", "\u201c": '"', "\u201d": '"'})
+_BLANK = re.compile(r"[\s\u00ad\u200b-\u200d\u2060\ufeff]*")
+"""A text with nothing to read: whitespace (any script's: no-break, em spaces), zero-width characters, a BOM."""
 _SENTENCE_END = re.compile(r"""[.!?:;,]["'\u2019\u201d)\]]*\s*$""")
 
 
@@ -174,14 +176,14 @@ def read_file(path: Path, max_bytes: int | None = None) -> tuple[str, str] | Ski
         raw = path.read_bytes()
     except OSError as exc:
         return Skipped(str(path), f"cannot be read ({exc.strerror})")
-    if not raw.strip():
-        return Skipped(str(path), "is empty")
     if b"\x00" in raw:
         return Skipped(str(path), "looks binary (contains NUL bytes)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return Skipped(str(path), f"is not UTF-8 (bad byte at offset {exc.start})")
+    if _BLANK.fullmatch(text):
+        return Skipped(str(path), "is empty")
     # Universal newlines, as a reader's open() gives (a BOM stays, as open(encoding="utf-8") keeps it).
     return text.replace("\r\n", "\n").replace("\r", "\n"), hashlib.sha256(raw).hexdigest()
 
@@ -201,6 +203,22 @@ def outside_link(path: Path, root: Path) -> Skipped | None:
 def relative_source(path: Path, root: Path) -> str:
     """How an index names a source: its path under the sources folder, "/"-separated."""
     return path.relative_to(root).as_posix()
+
+
+def shown_name(name: str) -> str:
+    """A file name as UTF-8 text can show it: bytes that are not UTF-8 (kept by Python as surrogates) as \\xNN."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def unnamed_source(path: Path, root: Path) -> Skipped | None:
+    """Why a file under root cannot be indexed by its name: the name is not UTF-8, so no index, citation or JSON
+    can name it (an escaped name would name another file). None when the name is text."""
+    name = relative_source(path, root)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return Skipped(shown_name(name), "its name is not valid UTF-8 (rename the file to index it)")
+    return None
 
 
 def _keyed_lines(text: str) -> tuple[list[tuple[int, int]], list[str]]:
@@ -313,6 +331,10 @@ def read_corpus(sources: Path, settings: IngestSettings) -> Corpus:
     skipped: list[Skipped] = []
     for path in files:
         name = relative_source(path, sources)
+        if unnamed := unnamed_source(path, sources):
+            log.warning("skipping %s: %s", unnamed.path, unnamed.reason)
+            skipped.append(unnamed)
+            continue
         if path.suffix.casefold() == ".txt":
             found = read_file_under(path, sources, settings)
             if not isinstance(found, Skipped):

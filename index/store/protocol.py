@@ -74,7 +74,8 @@ class Counts:
 
 @dataclass(frozen=True)
 class Leftover:
-    """What an interrupted build left in a location's folder: a partial build or a temporary link."""
+    """What an interrupted build left in a location's folder: a partial build, a temporary link, or a complete build
+    that was never switched in."""
 
     path: Path
     size: int

@@ -119,30 +119,48 @@ def _size(path: Path) -> int:
     return sum(p.lstat().st_size for p in path.rglob("*"))
 
 
+def _orphan_builds(index_dir: Path) -> list[Path]:
+    """Complete builds that `current` does not name (a build whose switch failed, or was killed between its rename
+    and the switch). Only while `current` names a build that is there: otherwise the builds are the damaged
+    index's last good data (see manifest.current_build), never a leftover."""
+    try:
+        current = os.readlink(index_dir / CURRENT)
+    except OSError:
+        return []
+    if "/" in current or not current.startswith("build-") or not (index_dir / current).is_dir():
+        return []
+    return [p for p in index_dir.iterdir()
+            if p.name.startswith("build-") and p.name != current and p.is_dir() and not p.is_symlink()]
+
+
 def leftovers(index_dir: Path) -> list[Leftover]:
-    """What interrupted builds left in an index folder: partial builds and temporary links."""
+    """What interrupted builds left in an index folder: partial builds, temporary links, and complete builds that
+    were never switched in."""
     if not index_dir.is_dir():
         return []
     found = [p for p in index_dir.iterdir()
              if re.fullmatch(r"\.build-.+\.partial", p.name) or p.name.startswith(f".{CURRENT}.")]
-    return [Leftover(p, _size(p)) for p in sorted(found)]
+    return [Leftover(p, _size(p)) for p in sorted(found + _orphan_builds(index_dir))]
 
 
 def remove_leftovers(index_dir: Path) -> list[Leftover]:
-    """Remove the leftovers of interrupted builds unless a build is running; returns what was removed."""
+    """Remove the leftovers of interrupted builds unless a build is running or the folder cannot be written (a
+    read-only index); returns what was removed."""
     if not index_dir.is_dir() or (index_dir.resolve(), threading.get_ident()) in _held:
         return []
     try:
         with build_lock(index_dir) as removed:
             return removed
-    except IndexBusyError:
+    except (IndexBusyError, OSError):  # OSError: no .lock can be opened for writing (read-only, not ours)
         return []
 
 
 def _remove(found: list[Leftover]) -> list[Leftover]:
+    """Remove what was found; returns what is gone."""
     for leftover in found:
         if leftover.path.is_dir() and not leftover.path.is_symlink():
             shutil.rmtree(leftover.path, ignore_errors=True)
         else:
-            leftover.path.unlink(missing_ok=True)
-    return found
+            with contextlib.suppress(OSError):
+                leftover.path.unlink(missing_ok=True)
+    return [leftover for leftover in found if not os.path.lexists(leftover.path)]

@@ -3,19 +3,20 @@ last, then the `current` link swapped to it in one atomic rename (see layout.py 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import faiss
 import numpy as np
 
-from citebot.config.errors import IndexInvalidError
+from citebot.config.errors import IndexInvalidError, IndexWriteError
 from citebot.index.chunking import Chunk
 from citebot.index.hashing import file_sha256
 from citebot.index.lexical import ARTICLE_TERMS, LEXICAL_DIR, LEXICAL_FILES, LexicalIndex, LexicalRecipe
@@ -37,17 +38,32 @@ from citebot.index.store.faiss.layout import (
 from citebot.index.store.protocol import SentenceRef
 
 
+def _named(exc: OSError, path: Path) -> OSError:
+    """exc, naming path when it names no file: a full disk fails a write, a flush or a sync without saying where."""
+    return exc if exc.filename is not None else OSError(exc.errno, exc.strerror, str(path))
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Writes to path: an OSError raised in the block names path (see _named)."""
+    try:
+        yield
+    except OSError as exc:
+        raise _named(exc, path) from exc
+
+
 def _fsync(path: Path) -> None:
     """Sync a file or a folder (its entries) to disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with _writing(path):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _write(path: Path, data: bytes) -> None:
-    with path.open("wb") as handle:
+    with _writing(path), path.open("wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
@@ -74,7 +90,10 @@ class VectorFile:
         data = np.ascontiguousarray(vector, dtype=np.float32)
         if data.shape != (self.dimension,):
             raise ValueError(f"a vector of shape {data.shape}, expected ({self.dimension},)")
-        os.pwrite(self._fd, data.tobytes(), self._offset(row))
+        try:
+            os.pwrite(self._fd, data.tobytes(), self._offset(row))
+        except OSError as exc:
+            raise _named(exc, self.path) from exc
         self.written += 1
 
     def read(self, row: int) -> np.ndarray:
@@ -85,15 +104,17 @@ class VectorFile:
         """Write the header for rows vectors and sync; every row must have been written exactly once."""
         if self.written != rows:
             raise ValueError(f"{self.path.name}: {self.written} vectors written for {rows} rows")
-        os.ftruncate(self._fd, self._offset(rows))
-        os.pwrite(self._fd, flat_header(self.dimension, rows), 0)
-        os.fsync(self._fd)
+        with _writing(self.path):
+            os.ftruncate(self._fd, self._offset(rows))
+            os.pwrite(self._fd, flat_header(self.dimension, rows), 0)
+            os.fsync(self._fd)
         self.close()
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            with contextlib.suppress(OSError):  # only a build being discarded closes a file not synced
+                os.close(fd)
 
 
 class BuildWriter:
@@ -116,10 +137,15 @@ class BuildWriter:
         self.partial.mkdir()
         self.chunk_count = 0
         self.sentence_count = 0
-        self.vectors = VectorFile(self.partial / VECTORS, dimension)
-        self.sentence_vectors = VectorFile(self.partial / SENTENCE_VECTORS, dimension)
-        self._text = {name: (self.partial / name).open("w", encoding="utf-8", newline="\n")
-                      for name in (CHUNKS, SENTENCES, VECTOR_KEYS, SENTENCE_KEYS, ARTICLES)}
+        self._text: dict[str, TextIO] = {}
+        try:  # out of inodes, a file may fail to open: the partial folder goes with it
+            self.vectors = VectorFile(self.partial / VECTORS, dimension)
+            self.sentence_vectors = VectorFile(self.partial / SENTENCE_VECTORS, dimension)
+            for name in (CHUNKS, SENTENCES, VECTOR_KEYS, SENTENCE_KEYS, ARTICLES):
+                self._text[name] = (self.partial / name).open("w", encoding="utf-8", newline="\n")
+        except BaseException:
+            self.__exit__()
+            raise
         self.lexical_recipe: LexicalRecipe | None = None
         self._article_terms = False
 
@@ -133,40 +159,52 @@ class BuildWriter:
 
     def add_chunk(self, chunk: Chunk, key: str) -> int:
         """Append a chunk and the key of its vector text; its row (the vector goes to the same row)."""
-        self._text[CHUNKS].write(json.dumps(vars(chunk), ensure_ascii=False) + "\n")  # asdict() would deep-copy
-        self._text[VECTOR_KEYS].write(key + "\n")
+        self._put(CHUNKS, json.dumps(vars(chunk), ensure_ascii=False) + "\n")  # asdict() would deep-copy
+        self._put(VECTOR_KEYS, key + "\n")
         self.chunk_count += 1
         return self.chunk_count - 1
 
     def add_article(self, source: str, key: str, chunks: int) -> None:
         """Record that the last `chunks` chunks written are source's, cut under this chunking key."""
-        self._text[ARTICLES].write(json.dumps({"source": source, "key": key, "chunks": chunks},
-                                              ensure_ascii=False) + "\n")
+        self._put(ARTICLES, json.dumps({"source": source, "key": key, "chunks": chunks}, ensure_ascii=False) + "\n")
 
     def add_sentence(self, sentence: SentenceRef, key: str) -> int:
         if not 0 <= sentence.chunk < self.chunk_count:
             raise ValueError(f"sentence of chunk row {sentence.chunk}, which is not written yet")
-        self._text[SENTENCES].write(f"[{sentence.chunk:d}, {sentence.start:d}, {sentence.end:d}]\n")  # json.dumps
-        self._text[SENTENCE_KEYS].write(key + "\n")
+        self._put(SENTENCES, f"[{sentence.chunk:d}, {sentence.start:d}, {sentence.end:d}]\n")  # json.dumps
+        self._put(SENTENCE_KEYS, key + "\n")
         self.sentence_count += 1
         return self.sentence_count - 1
+
+    def _put(self, name: str, line: str) -> None:
+        """Append a line to one of the JSONL and keys files (buffered: a full disk fails some later line)."""
+        try:
+            self._text[name].write(line)
+        except OSError as exc:
+            raise _named(exc, self.partial / name) from exc
 
     def save_lexical(self, lexical: LexicalIndex, save_article_terms: Callable[[Path], None] | None = None) -> None:
         """Save the BM25 index of the chunks written (call before commit), and the terms of each article
         for the next build when save_article_terms writes them."""
         if lexical.size != self.chunk_count:
             raise ValueError(f"a lexical index of {lexical.size} passages for {self.chunk_count} chunks")
-        lexical.save(self.partial / LEXICAL_DIR)
+        with _writing(self.partial / LEXICAL_DIR):
+            lexical.save(self.partial / LEXICAL_DIR)
         if save_article_terms is not None:
-            save_article_terms(self.partial / ARTICLE_TERMS)
+            with _writing(self.partial / ARTICLE_TERMS):
+                save_article_terms(self.partial / ARTICLE_TERMS)
             self._article_terms = True
         self.lexical_recipe = lexical.recipe
 
     def _close(self) -> None:
+        """Close every file of a build being discarded: closing flushes what is buffered, which fails again on a
+        full disk, and that must not keep the other files open or the partial folder on disk."""
         for handle in self._text.values():
-            handle.close()
-        self.vectors.close()
-        self.sentence_vectors.close()
+            with contextlib.suppress(OSError):
+                handle.close()
+        for vectors in (getattr(self, "vectors", None), getattr(self, "sentence_vectors", None)):
+            if vectors is not None:
+                vectors.close()
 
     def _files(self) -> tuple[str, ...]:
         return (DATA_FILES + (ARTICLES,) + (LEXICAL_FILES if self.lexical_recipe is not None else ())
@@ -176,10 +214,11 @@ class BuildWriter:
         """Sync every file, write the manifest last, then point `current` at the build in one atomic rename."""
         self.vectors.finish(self.chunk_count)
         self.sentence_vectors.finish(self.sentence_count)
-        for handle in self._text.values():
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
+        for name, handle in self._text.items():
+            with _writing(self.partial / name):
+                handle.flush()
+                os.fsync(handle.fileno())
+                handle.close()
         manifest = {
             **manifest,
             "format": FORMAT_VERSION,
@@ -197,12 +236,25 @@ class BuildWriter:
         _fsync(self.partial)
         final = self.index_dir / f"build-{self.build_id}"
         self.partial.rename(final)
-        link = self.index_dir / f".{CURRENT}.{self.build_id}"
-        link.symlink_to(final.name)
-        os.replace(link, self.index_dir / CURRENT)  # the swap: readers see the old build or the new, never neither
+        self._switch(final)
         _fsync(self.index_dir)
         _remove_old_builds(self.index_dir, keep=final.name)
         return final
+
+    def _switch(self, final: Path) -> None:
+        """Point `current` at final; when that fails (out of inodes, the link cannot be made) final is removed, so no
+        complete build is left that `current` does not name, and the error names the link, not the build."""
+        link = self.index_dir / f".{CURRENT}.{self.build_id}"
+        try:
+            link.symlink_to(final.name)
+            os.replace(link, self.index_dir / CURRENT)  # the swap: readers see the old build or the new, never neither
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                link.unlink(missing_ok=True)
+            shutil.rmtree(final, ignore_errors=True)
+            raise IndexWriteError(
+                f"cannot point {self.index_dir / CURRENT} at the new build: {exc.strerror or exc} (making the link "
+                f"{link.name}); the new build was removed and `{CURRENT}` is unchanged") from exc
 
 
 def _remove_old_builds(index_dir: Path, keep: str) -> None:
