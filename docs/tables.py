@@ -169,7 +169,7 @@ def beir(runs: Sequence[tuple[str, str, str]]) -> str:
 # Performance (docs/performance.md)
 
 def incremental(labels: Sequence[str], name: str = "incremental",
-                command: str = "python benchmarks/incremental.py --sources DIR") -> str:
+                command: str = "python -m benchmarks.performance.incremental --sources DIR") -> str:
     """Build runs (full, unchanged, one removed, one added) of the chosen entries of incremental.json."""
     entries = {e["label"]: e for e in load(name)}
     phases = (("full", "full build"), ("unchanged_first", "unchanged, first rebuild"), ("unchanged", "unchanged"),
@@ -198,7 +198,7 @@ def engine_load(name: str = "engine_load") -> str:
                   "questions"], rows)
     body += (f"\n\n{data['articles']:,} articles, {data['chunks']:,} passages (`{data['index']}`), "
              f"{data['cpus']} cores, load average {data['load_average']:.1f}, {data['when'][:10]}.")
-    return _with_source(name, body, "python benchmarks/engine_load.py --index var/bbc-index-l "
+    return _with_source(name, body, "python -m benchmarks.performance.engine_load --index var/bbc-index-l "
                                     "--questions ../shared/eval/news_dev.jsonl")
 
 
@@ -212,7 +212,7 @@ def cold_start(name: str = "cold_start") -> str:
     heavy = ", ".join(imported) if imported else "none of torch, transformers, sentence-transformers, scipy.sparse"
     body += (f"\n\nRuntime {data['runtime']}; the ask imported {heavy}"
              f"; same JSON as the torch runtime: {num(data['same_result_as_torch_runtime'])}.")
-    return _with_source(name, body, "python benchmarks/cold_start.py")
+    return _with_source(name, body, "python -m benchmarks.performance.cold_start")
 
 
 def build_throughput(name: str = "build_throughput") -> str:
@@ -232,7 +232,8 @@ def build_throughput(name: str = "build_throughput") -> str:
     body += (f"\n\n{data['articles']} BBC articles, {data['passages']} passages + distinct sentences = "
              f"{data['texts_embedded']} texts, {data['rounds']} rounds, {data['cpus']} shared cores (load average "
              f"about {data['load_average_after'][0]:.0f}, so rates are low; their ratios are the point).")
-    return _with_source(name, body, "python benchmarks/build_throughput.py --sources /work/main/var/bbc --articles 40")
+    return _with_source(name, body,
+                        "python -m benchmarks.performance.build_throughput --sources /work/main/var/bbc --articles 40")
 
 
 def speed(name: str = "speed") -> str:
@@ -243,7 +244,7 @@ def speed(name: str = "speed") -> str:
             for r in data["rows"]]
     body = table(["corpus", "articles", "passages", "texts embedded", "build s", "passages/s", "texts/s in the build",
                   "bare model texts/s", "warm ask p50 ms", "p95 ms"], rows)
-    return _with_source(name, body, "python benchmarks/speed.py")
+    return _with_source(name, body, "python -m benchmarks.performance.speed")
 
 
 def memory(name: str = "memory") -> str:
@@ -252,7 +253,7 @@ def memory(name: str = "memory") -> str:
             for r in data["rows"]]
     body = table(["run", "articles", "peak RSS MB", "seconds"], rows)
     body += f"\n\n{data['machine']}, {data['measured_at'][:10]}; {data['how']}."
-    return _with_source(name, body, "python benchmarks/memory.py --big DIR")
+    return _with_source(name, body, "python -m benchmarks.performance.memory --big DIR")
 
 
 def store_compare(name: str = "store_compare") -> str:
@@ -298,7 +299,7 @@ def rerank_experiments(name: str = "rerank_experiments") -> str:
             continue
         rows.append([f"`{run}`", r["change"], num(held["main"], 4), *(num(held[k], 3) for k, _ in KINDS)])
     body = table(["run", "change", "held-out hit@1, all", "plain", "paraphrase", "follow-up"], rows)
-    base = "python benchmarks/tune_rerank.py --no-scifact --ascent --splits 8 --news-index var/bbc-index-l"
+    base = "python -m benchmarks.tuning.tune_rerank --no-scifact --ascent --splits 8 --news-index var/bbc-index-l"
     return _with_source(name, body, base + " plus the run's flags")
 
 
@@ -312,7 +313,7 @@ def context_variants(name: str = "context_variants") -> str:
                      num(v["held_out_fixed_split"]["main"]), num(v.get("held_out_8_splits", {}).get("main"), 4)])
     body = table(["variant", "settings", "first stage news hit@1", "first stage golden hit@1",
                   "held out, fixed split", "held out, 8 splits"], rows)
-    return _with_source(name, body, "python benchmarks/context_variants.py")
+    return _with_source(name, body, "python -m benchmarks.tuning.context_variants")
 
 
 def scifact_stopwords(name: str = "scifact-stopwords") -> str:
@@ -335,7 +336,7 @@ def rerank_fitted_with_scifact(current: str = "rerank-current", with_scifact: st
             ["second stage learned on all three", *(num(fitted["fitted_on_all"][s]["main"]) for s in sets)],
             ["the same, held out", "", *(num(fitted["held_out"][s]["main"]) for s in sets[1:])]]
     body = table(["", "golden hit@1", "news hit@1", "SciFact train nDCG@10"], rows)
-    return (f"{body}\n\n{source(current, 'python benchmarks/tune_rerank.py --current')} "
+    return (f"{body}\n\n{source(current, 'python -m benchmarks.tuning.tune_rerank --current')} "
             f"{source(with_scifact, data=fitted)}\n")
 
 
@@ -365,15 +366,16 @@ def rankings_alone(experiments: str = "rerank_experiments", scifact: str = "scif
     rows.append(["**default** (fused + second stage)", f"**{num(load(news)['answerable']['hit@1'])}**",
                  f"**{num(load(golden)['answerable']['hit@1'])}**", f"**{num(sci['fused']['ndcg@10'])}**"])
     body = table(["ranking", "news dev hit@1 (in-sample)", "golden hit@1", "SciFact test nDCG@10"], rows)
-    lines = [source(experiments, "python benchmarks/tune_rerank.py --no-scifact --ascent --splits 8 --news-index "
-                                 "var/bbc-index-l --set ... (runs lexonly, denseonly, base)"),
+    lines = [source(experiments, "python -m benchmarks.tuning.tune_rerank --no-scifact --ascent --splits 8 "
+                                 "--news-index var/bbc-index-l --set ... (runs lexonly, denseonly, base)"),
              source(scifact, "citebot eval --dataset ../shared/data/scifact --split test --json"),
              source(news, data=load(news)), source(golden, "citebot eval --json")]
     return body + "\n\n" + "\n".join(f"- {line}" for line in lines) + "\n"
 
 
 def rebuild_history(labels: Sequence[tuple[str, str]], name: str = "incremental",
-                    command: str = "python benchmarks/incremental.py --sources var/bbc --from-index DIR") -> str:
+                    command: str = "python -m benchmarks.performance.incremental --sources var/bbc "
+                                   "--from-index DIR") -> str:
     """Unchanged and one-added rebuilds of the same folder across code changes: (entry label, what changed) each."""
     entries = {e["label"]: e for e in load(name)}
     rows = []

@@ -5,7 +5,7 @@ Saved as bm25s's own files (JSON parameters and vocabulary, .npy score arrays, n
 and each article's passage terms (articles.jsonl) for the next build to reuse.
 The manifest records how it was made (`lexical`: k1, b, titles, tokenizer and its [lexical] options) and hashes
 every file. The [lexical] options (how terms are made, what of the article is indexed with a passage) were
-measured by benchmarks/context_variants.py; the defaults are bm25s's own tokenization of title + passage.
+measured by benchmarks/tuning/context_variants.py; the defaults are bm25s's own tokenization of title + passage.
 """
 
 from __future__ import annotations

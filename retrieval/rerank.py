@@ -1,6 +1,6 @@
 """The second stage: reorder the first stage's top candidates by a weighted sum of their features.
 
-Two sets of weights, plain numbers in config ([rerank]) learned by benchmarks/tune_rerank.py on the dev sets:
+Two sets of weights, plain numbers in config ([rerank]) learned by benchmarks/tuning/tune_rerank.py on the dev sets:
 `weights` orders the candidates (and so the articles), `within_article` then orders each article's own
 candidates among the places the article holds. A weight of 0 switches a feature off, `depth = 0` the stage.
 """

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from citebot.bot.cli.common import display_path, where
 from citebot.config.errors import CitebotError, IndexInvalidError, IndexMissingError, QuestionError
@@ -32,6 +32,25 @@ examples:
   citebot ask "..." --index ~/articles-index
   citebot index build --store milvus      # the same sources into Milvus ([store] in the config)
   citebot eval
+"""
+
+QUESTION_LINE = ('{"id": "q1", "category": "plain", "turns": ["Who chairs the council?"], '
+                 '"evidence": [{"source": "council-2024", "quote": "Jane Smith, who chairs the council"}]}')
+EVAL_EPILOG = f"""\
+examples:
+  citebot eval                                      # the seeds' golden questions over the default index
+  citebot eval --index ~/articles-index --golden ~/questions.jsonl --misses misses.jsonl
+  citebot eval --dataset ~/beir/scifact --split test --json   # a BEIR folder (its index is cached)
+
+question file: JSON Lines, each question on one line; for an article saved as ~/articles/council-2024.txt:
+  {QUESTION_LINE}
+  {{"id": "q2", "category": "unanswerable", "turns": ["What did the mayor earn?"], "evidence": []}}
+  id        any name, unique in the file
+  category  any label the figures are grouped by; "unanswerable" (no evidence) is right when citebot abstains
+  turns     one conversation: the earlier turns are asked first, only the last one is scored
+  evidence  source: the start of the article's file name; quote: words copied exactly from that article.
+            A passage is relevant when it covers half of a quote, the answer when it overlaps one.
+At least half of the articles the file cites must be in the index. More: docs/evaluation.md
 """
 
 
@@ -260,6 +279,31 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_refusal(args: argparse.Namespace, settings: Settings, engine: Engine, golden: Path,
+                  items: list[dict[str, Any]]) -> str | None:
+    """None when the index holds at least half of the articles the question file cites; else why its figures
+    would mean nothing, with the command that would measure something: the user's own questions about this
+    index, or an index of the folder holding the cited articles."""
+    from citebot.retrieval.evaluation.golden import articles_in_index, folder_holds
+
+    found, cited = articles_in_index(items, engine)
+    if 2 * found >= cited:
+        return None
+    problem = (f"only {found} of the {cited} articles that {display_path(golden)} cites are in the index "
+               f"{where(settings)} (built from {display_path(engine.stored.sources_root)}), so its figures "
+               f"would be near 0")
+    config = f" --config {args.config}" if getattr(args, "config", None) else ""
+    if not args.golden:
+        index = "" if settings.store.kind != "faiss" or _is_default_index(args, settings) else \
+            f" --index {display_path(settings.paths.index)}"
+        return (f"{problem}; write questions about the index's own articles (format: citebot eval --help) "
+                f"and run: citebot eval{index}{config} --golden QUESTIONS.jsonl")
+    folder = display_path(settings.paths.sources) if folder_holds(settings.paths.sources, items) else Path("DIR")
+    target = f"--index {str(folder).rstrip('/')}-index" + (" --store faiss" if settings.store.kind != "faiss" else "")
+    return (f"{problem}; index the folder that holds them and evaluate that: citebot index build --sources "
+            f"{folder} {target}{config} && citebot eval --golden {display_path(golden)} {target}{config}")
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.dataset:
@@ -269,10 +313,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2) if args.json else render_beir(report))
         return 0
 
-    from citebot.retrieval.evaluation.golden import evaluate_golden, render_report
+    from citebot.retrieval.evaluation.golden import evaluate_golden, load_golden, render_report
 
     golden = Path(args.golden) if args.golden else settings.paths.golden
+    items = load_golden(golden)
     engine = _engine(args, settings, build_if_missing=True)
+    refusal = _eval_refusal(args, settings, engine, golden, items)
+    if refusal:
+        raise CitebotError(refusal)
     report = evaluate_golden(engine, golden, misses=Path(args.misses) if args.misses else None)
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else render_report(report))
     return 0
@@ -410,14 +458,14 @@ def _parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser(
         "eval", parents=[common, with_index], help="measure retrieval on the golden question set",
-        description="Run the golden questions over the index and print hit@1, hit@3, MRR@5 and nDCG@5 by "
-                    "category, answer-quote accuracy and abstention accuracy; or, with --dataset, a BEIR benchmark.",
-        epilog=("examples:\n  citebot eval\n"
-                "  citebot eval --golden news_questions.jsonl --index var/bbc-index --misses var/misses.jsonl\n"
-                "  citebot eval --dataset ../shared/data/scifact --split test"),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run the golden questions (or your own question file) over the index and print hit@1, hit@3, "
+                    "MRR@5 and nDCG@5 by category, answer-quote accuracy and abstention accuracy; or, with "
+                    "--dataset, a BEIR benchmark. Refuses a question file most of whose articles are not in the "
+                    "index.",
+        epilog=EVAL_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    evaluate.add_argument("--golden", metavar="FILE", help="golden set JSONL (default: [paths] golden)")
+    evaluate.add_argument("--golden", metavar="FILE",
+                          help="question file, JSON Lines as below (default: [paths] golden, the seeds' questions)")
     evaluate.add_argument("--dataset", metavar="DIR",
                           help="a BEIR-format folder (corpus.jsonl[.gz], queries.jsonl, qrels/SPLIT.tsv) to evaluate "
                                "instead: nDCG@10, recall@10/100, MRR@10 for dense, lexical and fused rankings; its "

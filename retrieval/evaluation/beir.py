@@ -1,6 +1,9 @@
 """BEIR-format evaluation: index a corpus through the same pipeline as the articles, run every query,
 and score dense alone, lexical alone and the fused ranking the bot uses, at document level.
 
+Three steps apart, as sentence-transformers' InformationRetrievalEvaluator: collect_runs (the engine's
+rankings as trec_eval runs), score_runs (trec_eval's measures through pytrec_eval), render_beir (text).
+
 A folder holds corpus.jsonl(.gz) ({"_id", "title", "text"}), queries.jsonl ({"_id", "text"}) and
 qrels/<split>.tsv (query-id, corpus-id, score, with a header). A document split into several chunks
 scores as its best chunk.
@@ -27,7 +30,7 @@ from citebot.index.build import build_index
 from citebot.index.embedding import make_embedder
 from citebot.index.embedding.protocol import Embedder
 from citebot.retrieval.engine import Engine
-from citebot.retrieval.evaluation.metrics import ndcg_graded_at, recall_at_docs, reciprocal_rank_docs
+from citebot.retrieval.evaluation.metrics import Qrels, Run, as_run, score_run
 from citebot.retrieval.question import Question
 
 log = logging.getLogger(__name__)
@@ -41,7 +44,7 @@ class BeirData:
     name: str
     corpus_file: Path
     queries: dict[str, str]
-    qrels: dict[str, dict[str, int]]
+    qrels: Qrels
 
 
 def _open(path: Path) -> Iterator[str]:
@@ -51,12 +54,13 @@ def _open(path: Path) -> Iterator[str]:
 
 
 def load_beir(folder: Path, split: str) -> BeirData:
+    """The judged queries of a split and their qrels (grades above 0 only); the corpus is read later."""
     corpus = next((folder / n for n in ("corpus.jsonl", "corpus.jsonl.gz") if (folder / n).is_file()), None)
     qrels_file = folder / "qrels" / f"{split}.tsv"
     if corpus is None or not (folder / "queries.jsonl").is_file() or not qrels_file.is_file():
         raise CitebotError(f"{folder} is not a BEIR folder with split {split!r}: it needs corpus.jsonl[.gz], "
                            f"queries.jsonl and qrels/{split}.tsv")
-    qrels: dict[str, dict[str, int]] = {}
+    qrels: Qrels = {}
     for number, line in enumerate(qrels_file.read_text(encoding="utf-8").splitlines()):
         fields = line.split("\t")
         if number == 0 and not fields[-1].strip().lstrip("-").isdigit():
@@ -97,7 +101,8 @@ def write_documents(data: BeirData, folder: Path, with_titles: bool) -> dict[str
     return names
 
 
-def prepare(data: BeirData, settings: Settings, embedder: Embedder, with_titles: bool = True) -> tuple[Engine, dict]:
+def prepare(data: BeirData, settings: Settings, embedder: Embedder,
+            with_titles: bool = True) -> tuple[Engine, dict[str, str]]:
     """An engine over the dataset's index, built once per corpus and settings, reused after."""
     cache = settings.paths.data / "beir" / f"{data.name}-{_cache_key(data, settings, with_titles)}"
     sources = cache / "documents"
@@ -127,28 +132,14 @@ def rank_documents(rows: list[int], engine: Engine, doc_of_source: dict[str, str
     return list(seen)
 
 
-def mean_scores(runs: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -> dict[str, float]:
-    per_query = [(ndcg_graded_at(runs[q], qrels[q], 10), recall_at_docs(runs[q], qrels[q], 10),
-                  recall_at_docs(runs[q], qrels[q], 100), reciprocal_rank_docs(runs[q], qrels[q], 10))
-                 for q in qrels]
-    means = np.mean(np.array(per_query), axis=0) if per_query else np.zeros(4)
-    return {name: round(float(v), 4) for name, v in zip(("ndcg@10", "recall@10", "recall@100", "mrr@10"),
-                                                         means, strict=True)}
-
-
-def evaluate_beir(folder: Path, split: str, settings: Settings, embedder: Embedder | None = None,
-                  with_titles: bool = True) -> dict[str, Any]:
-    data = load_beir(folder, split)
-    embedder = embedder or make_embedder(settings.embedding)
-    began = time.perf_counter()
-    engine, names = prepare(data, settings, embedder, with_titles)
-    index_seconds = time.perf_counter() - began
+def collect_runs(engine: Engine, embedder: Embedder, data: BeirData, names: dict[str, str]) -> dict[str, Run]:
+    """Every judged query searched once: {ranking: {query_id: {doc_id: score}}} for the dense ranking alone,
+    the lexical ranking alone and the fused ranking the bot uses (both stages)."""
     doc_of_source = {c.source: names[Path(c.source).name] for c in engine.stored.chunks}
     searcher = engine.searcher
     query_ids = list(data.qrels)
-    began = time.perf_counter()
     vectors = embedder.encode([data.queries[q] for q in query_ids])
-    runs: dict[str, dict[str, list[str]]] = {"dense": {}, "lexical": {}, "fused": {}}  # fused: both stages
+    runs: dict[str, Run] = {"dense": {}, "lexical": {}, "fused": {}}
     for query_id, vector in zip(query_ids, vectors, strict=True):
         query = data.queries[query_id]
         query_vector = searcher.expand_query(vector)
@@ -160,17 +151,35 @@ def evaluate_beir(folder: Path, split: str, settings: Settings, embedder: Embedd
         dense_all, lexical_all = np.asarray(signals.dense), np.asarray(signals.lexical)  # recall@100: every row
         dense = [int(r) for r in np.argsort(-dense_all, kind="stable")]
         lexical = [int(r) for r in np.argsort(-lexical_all, kind="stable") if lexical_all[r] > 0]
-        runs["dense"][query_id] = rank_documents(dense, engine, doc_of_source)
-        runs["lexical"][query_id] = rank_documents(lexical, engine, doc_of_source)
+        runs["dense"][query_id] = as_run(rank_documents(dense, engine, doc_of_source))
+        runs["lexical"][query_id] = as_run(rank_documents(lexical, engine, doc_of_source))
         # Past the fused candidates, the dense order fills the list to 100 documents for recall@100.
-        runs["fused"][query_id] = rank_documents(order + dense, engine, doc_of_source)
+        runs["fused"][query_id] = as_run(rank_documents(order + dense, engine, doc_of_source))
+    return runs
+
+
+def score_runs(runs: dict[str, Run], qrels: Qrels) -> dict[str, dict[str, float]]:
+    """Each ranking's mean nDCG@10, recall@10, recall@100 and MRR@10 over the judged queries (trec_eval's)."""
+    return {name: score_run(run, qrels) for name, run in runs.items()}
+
+
+def evaluate_beir(folder: Path, split: str, settings: Settings, embedder: Embedder | None = None,
+                  with_titles: bool = True) -> dict[str, Any]:
+    """Load, index (or reuse), collect the runs and score them: the report render_beir prints."""
+    data = load_beir(folder, split)
+    embedder = embedder or make_embedder(settings.embedding)
+    began = time.perf_counter()
+    engine, names = prepare(data, settings, embedder, with_titles)
+    index_seconds = time.perf_counter() - began
+    began = time.perf_counter()
+    runs = collect_runs(engine, embedder, data, names)
     search_seconds = time.perf_counter() - began
     return {
-        "dataset": data.name, "split": split, "queries": len(query_ids), "documents": len(set(names.values())),
+        "dataset": data.name, "split": split, "queries": len(data.qrels), "documents": len(set(names.values())),
         "chunks": len(engine.stored.chunks), "titles": with_titles,
         "settings": {"chunking": asdict(settings.chunking), "retrieval": asdict(settings.retrieval),
                      "title_in_vectors": settings.embedding.title_in_vectors},
-        "results": {name: mean_scores(run, data.qrels) for name, run in runs.items()},
+        "results": score_runs(runs, data.qrels),
         "index_seconds": round(index_seconds, 1), "search_seconds": round(search_seconds, 1),
     }
 

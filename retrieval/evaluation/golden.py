@@ -1,4 +1,6 @@
-"""Retrieval evaluation over the golden question set (tests/data/golden.jsonl).
+"""Retrieval evaluation over the golden question set (tests/data/golden.jsonl) or any question file in its
+format: collect_golden (ask and judge, one plain record per question), score_golden (the figures),
+render_report (text), as sentence-transformers' InformationRetrievalEvaluator keeps them apart.
 
 Each line: {"id", "category", "turns": [question, ...], "evidence": [{"source": file-name prefix,
 "quote": verbatim text}]}. Only the last turn is scored; earlier turns build the conversation.
@@ -55,6 +57,28 @@ def load_golden(path: Path) -> list[dict[str, Any]]:
     return items
 
 
+def cited_articles(items: list[dict[str, Any]]) -> set[str]:
+    """The articles a question file's evidence names (file-name prefixes)."""
+    return {ev["source"] for item in items for ev in item["evidence"]}
+
+
+def _held(prefixes: set[str], names: set[str]) -> int:
+    return sum(any(name.startswith(prefix) for name in names) for prefix in prefixes)
+
+
+def articles_in_index(items: list[dict[str, Any]], engine: Engine) -> tuple[int, int]:
+    """(how many of the articles the items cite the index holds, how many they cite)."""
+    cited = cited_articles(items)
+    return _held(cited, {Path(c.source).name for c in engine.stored.chunks}), len(cited)
+
+
+def folder_holds(folder: Path, items: list[dict[str, Any]]) -> bool:
+    """Whether a folder holds at least half of the articles the items cite."""
+    cited = cited_articles(items)
+    names = {p.name for p in folder.rglob("*") if p.is_file()} if folder.is_dir() else set()
+    return bool(cited) and 2 * _held(cited, names) >= len(cited)
+
+
 def replay_earlier_turns(engine: Engine, item: dict[str, Any]) -> Conversation:
     """A conversation that has asked every turn of a golden item but the last (the one scored)."""
     conversation = engine.new_conversation()
@@ -87,53 +111,48 @@ def _passage_record(rank: int, passage: Passage, relevant: bool) -> dict[str, An
             "start": c.start, "end": c.end, "text": passage.text}
 
 
-def evaluate_golden(engine: Engine, golden_path: Path, k: int = 5, misses: Path | None = None) -> dict[str, Any]:
-    """Run every golden item and report ranking, answer, abstention and citation checks; with `misses`,
-    write each question missed at rank 1 (or wrongly answered or refused) to that JSONL file with what
-    was searched, the passages returned and where the evidence ranked."""
-    items = load_golden(golden_path)
+def collect_golden(engine: Engine, items: list[dict[str, Any]], k: int = 5) -> list[dict[str, Any]]:
+    """Ask every item's last turn (earlier turns replayed) and judge what came back against its evidence:
+    one plain record per question with what the scores need (which shown passages cover new evidence, how
+    many evidence places any passage can cover, whether the answer quote is right, citations checked) and
+    what a misses file shows (every passage listed, with its judgment)."""
     texts = source_texts(engine)
     chunk_spans = [(Path(c.source).name, c.start, c.end) for c in engine.stored.chunks]
     root = engine.stored.sources_root
     dropped = [Span(Path(a.source).name, p.start, p.end)
                for a in read_corpus(root, engine.settings.ingest).articles for p in a.paragraphs if p.dropped] \
         if root.is_dir() else []
-
-    per_category: dict[str, list[dict[str, float]]] = defaultdict(list)
-    details = []
-    missed: list[dict[str, Any]] = []
-    non_verbatim = boilerplate = 0
-    answer_right = answerable = refused = answered_unanswerable = unanswerable = 0
+    records = []
     for item in items:
         conversation = replay_earlier_turns(engine, item)
         result = engine.ask(item["turns"][-1], conversation, top_k=k)
         spans = evidence_spans(item["evidence"], texts)
         shown = list(result.passages)
+        non_verbatim = boilerplate = 0
         for p in [p for slot in shown for p in (slot, *slot.also_in)]:
             non_verbatim += not quote_matches_source(p.text, p.citation.source, p.citation.start, p.citation.end)
             boilerplate += any(d.overlap(p.citation.source, p.citation.start, p.citation.end) for d in dropped)
         if result.answer:
             a = result.answer
             non_verbatim += not quote_matches_source(a.text, a.source, a.start, a.end)
+        answerable = item["category"] != UNANSWERABLE
+
+        def covered(passage: Passage, spans: list[Span] = spans) -> set[Span]:
+            """Evidence places covered by a passage, or by a repeat of it listed "also in"."""
+            return {s for q in (passage, *passage.also_in) for s in spans
+                    if s.overlap(q.citation.source, q.citation.start, q.citation.end) * 2 >= s.end - s.start}
+
+        listed = [*shown, *result.more]
         evidence = result.evidence
-        detail: dict[str, Any] = {"id": item["id"], "category": item["category"], "searched": result.searched,
-                                  "abstained": result.abstained, "abstain_reason": result.abstain_reason,
-                                  "best_similarity": round(evidence.best_similarity, 4),
-                                  "missing": list(evidence.missing), "names_shown": evidence.names_shown,
-                                  "missing_years": list(evidence.missing_years)}
-        if item["category"] == UNANSWERABLE:
-            unanswerable += 1
-            answered_unanswerable += not result.abstained
-        else:
-            answerable += 1
-            refused += result.abstained
-
-            def covered(passage: Passage, spans: list[Span] = spans) -> set[Span]:
-                """Evidence places covered by a passage, or by a repeat of it listed "also in"."""
-                return {s for q in (passage, *passage.also_in) for s in spans
-                        if s.overlap(q.citation.source, q.citation.start, q.citation.end) * 2 >= s.end - s.start}
-
-            relevant = [bool(covered(p)) for p in shown]
+        record: dict[str, Any] = {
+            "id": item["id"], "category": item["category"], "turns": item["turns"], "evidence": item["evidence"],
+            "searched": result.searched, "abstained": result.abstained, "abstain_reason": result.abstain_reason,
+            "best_similarity": round(evidence.best_similarity, 4), "missing": list(evidence.missing),
+            "names_shown": evidence.names_shown, "missing_years": list(evidence.missing_years),
+            "non_verbatim": non_verbatim, "boilerplate": boilerplate,
+            "passages": [_passage_record(r, p, answerable and bool(covered(p))) for r, p in enumerate(listed, 1)],
+        }
+        if answerable:
             # For nDCG a passage gains only for evidence places no higher passage covered; the ideal list
             # shows one passage per place (there are at most as many places as chunks covering them).
             seen: set[Span] = set()
@@ -144,49 +163,92 @@ def evaluate_golden(engine: Engine, golden_path: Path, k: int = 5, misses: Path 
                 seen |= places
             reachable = {s for s in spans for name, cs, ce in chunk_spans
                          if s.overlap(name, cs, ce) * 2 >= s.end - s.start}
+            record.update(
+                relevant=[bool(covered(p)) for p in shown], novel=novel, reachable=len(reachable),
+                answer_right=bool(result.answer) and any(
+                    s.overlap(result.answer.source, result.answer.start, result.answer.end) > 0 for s in spans),
+                answer=result.answer.text if result.answer else None,
+                evidence_rank=next((r for r, p in enumerate(listed, 1) if covered(p)), None))
+        records.append(record)
+    return records
+
+
+DETAIL = ("id", "category", "searched", "abstained", "abstain_reason", "best_similarity", "missing", "names_shown",
+          "missing_years")
+"""What every question's line in a report's details holds, before its scores."""
+
+
+def score_golden(records: list[dict[str, Any]], k: int = 5, threshold: float | None = None) -> dict[str, Any]:
+    """Collected records -> hit@1, hit@3, MRR@k and nDCG@k by category, answer-quote and abstention accuracy,
+    citation checks, and one line of details per question (threshold: the abstention threshold, as reported)."""
+    per_category: dict[str, list[dict[str, float]]] = defaultdict(list)
+    details = []
+    answer_right = answerable = refused = answered_unanswerable = unanswerable = 0
+    for record in records:
+        detail = {key: record[key] for key in DETAIL}
+        if record["category"] == UNANSWERABLE:
+            unanswerable += 1
+            answered_unanswerable += not record["abstained"]
+        else:
+            answerable += 1
+            refused += record["abstained"]
+            relevant = record["relevant"]
             scores = {"hit@1": hit_at(relevant, 1), "hit@3": hit_at(relevant, 3),
-                      "mrr@5": reciprocal_rank_at(relevant, k), "ndcg@5": ndcg_at(novel, k, len(reachable))}
-            per_category[item["category"]].append(scores)
-            right = bool(result.answer) and any(
-                s.overlap(result.answer.source, result.answer.start, result.answer.end) > 0 for s in spans)
-            answer_right += right
-            detail.update(scores, answer_right=right, answer=result.answer.text if result.answer else None)
-            listed = [*shown, *result.more]
-            detail["evidence_rank"] = next((r for r, p in enumerate(listed, 1) if covered(p)), None)
+                      "mrr@5": reciprocal_rank_at(relevant, k),
+                      "ndcg@5": ndcg_at(record["novel"], k, record["reachable"])}
+            per_category[record["category"]].append(scores)
+            answer_right += record["answer_right"]
+            detail.update(scores, answer_right=record["answer_right"], answer=record["answer"],
+                          evidence_rank=record["evidence_rank"])
         details.append(detail)
-        wrong = (result.abstained != (item["category"] == UNANSWERABLE)
-                 or (item["category"] != UNANSWERABLE and (detail["hit@1"] == 0 or not detail["answer_right"])))
-        if misses is not None and wrong:
-            listed = [*result.passages, *result.more]
-            missed.append({**detail, "turns": item["turns"], "evidence": item["evidence"],
-                           "passages": [_passage_record(r, p, item["category"] != UNANSWERABLE and bool(covered(p)))
-                                        for r, p in enumerate(listed, 1)]})
 
     def mean(rows: list[dict[str, float]]) -> dict[str, float]:
         return {m: round(sum(r[m] for r in rows) / len(rows), 4) for m in rows[0]} | {"n": len(rows)} if rows else {}
 
     all_rows = [r for rows in per_category.values() for r in rows]
-    if misses is not None:
-        misses.parent.mkdir(parents=True, exist_ok=True)
-        misses.write_text("".join(json.dumps(m, ensure_ascii=False) + "\n" for m in missed), encoding="utf-8")
     return {
-        "golden": str(golden_path),
-        "questions": len(items),
+        "questions": len(records),
         "categories": {c: mean(rows) for c, rows in sorted(per_category.items())},
         "answerable": mean(all_rows),
         "answer_accuracy": round(answer_right / answerable, 4) if answerable else None,
         "abstention": {
-            "accuracy": round(1 - (refused + answered_unanswerable) / len(items), 4) if items else None,
+            "accuracy": round(1 - (refused + answered_unanswerable) / len(records), 4) if records else None,
             "answerable_refused": refused,
             "unanswerable_answered": answered_unanswerable,
             "answerable": answerable,
             "unanswerable": unanswerable,
-            "threshold": engine.settings.retrieval.abstain_below,
+            "threshold": threshold,
         },
-        "non_verbatim_citations": non_verbatim,
-        "boilerplate_passages": boilerplate,
+        "non_verbatim_citations": sum(r["non_verbatim"] for r in records),
+        "boilerplate_passages": sum(r["boilerplate"] for r in records),
         "details": details,
     }
+
+
+def missed(records: list[dict[str, Any]], details: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The questions missed at rank 1, wrongly answered or wrongly refused, each with its turns, evidence and
+    every passage listed (what a misses file holds)."""
+    out = []
+    for record, detail in zip(records, details, strict=True):
+        unanswerable = record["category"] == UNANSWERABLE
+        if (record["abstained"] != unanswerable
+                or (not unanswerable and (detail["hit@1"] == 0 or not detail["answer_right"]))):
+            out.append({**detail, "turns": record["turns"], "evidence": record["evidence"],
+                        "passages": record["passages"]})
+    return out
+
+
+def evaluate_golden(engine: Engine, golden_path: Path, k: int = 5, misses: Path | None = None) -> dict[str, Any]:
+    """Collect and score a golden-format question file (the report render_report prints); with `misses`,
+    write each question missed at rank 1 (or wrongly answered or refused) to that JSONL file with what
+    was searched, the passages returned and where the evidence ranked."""
+    records = collect_golden(engine, load_golden(golden_path), k)
+    report = {"golden": str(golden_path), **score_golden(records, k, engine.settings.retrieval.abstain_below)}
+    if misses is not None:
+        misses.parent.mkdir(parents=True, exist_ok=True)
+        misses.write_text("".join(json.dumps(m, ensure_ascii=False) + "\n" for m in missed(records, report["details"])),
+                          encoding="utf-8")
+    return report
 
 
 def render_report(report: dict[str, Any]) -> str:

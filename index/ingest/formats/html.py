@@ -26,7 +26,7 @@ def read_html(raw: bytes, *, fast: bool = True) -> Extracted | str:
     """The main text of a page with its title, date, canonical URL and author, or why there is none.
 
     fast skips trafilatura's second opinions (readability and jusText), which triple the time on a large page
-    (benchmarks/format_reading.py) and changed nothing on the test pages.
+    (benchmarks/performance/format_reading.py) and changed nothing on the test pages.
     """
     try:
         page: bytes | str = raw.decode("utf-8")  # most pages; else trafilatura reads the declared charset

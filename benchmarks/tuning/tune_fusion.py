@@ -1,30 +1,26 @@
 """Grid-search the ranking settings that need no rebuild (BM25 k1/b, pseudo-relevance feedback, fusion
 method, weights, rrf_k) on a BEIR split, to choose config values on train and report them on test.
 
-    python benchmarks/tune_fusion.py ../shared/data/scifact --split train --config config/scifact.toml
+    python -m benchmarks.tuning.tune_fusion ../shared/data/scifact --split train --config config/scifact.toml
 
 Uses the cached index of `citebot eval --dataset` (built on first use) and the searcher's own fusion, so
-what scores well here is what the bot does with the same settings. Prints the best settings by fused
-nDCG@10; copy the chosen ones into config/.
+what scores well here is what the bot does with the same settings (each variant is a searcher made with its
+settings). Prints the best settings by fused nDCG@10; copy the chosen ones into config/.
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import logging
-import sys
 from dataclasses import replace
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from citebot.config.settings import load_settings  # noqa: E402
-from citebot.index.embedding import make_embedder  # noqa: E402
-from citebot.index.lexical import LexicalIndex, LexicalRecipe  # noqa: E402
-from citebot.retrieval.evaluation.beir import load_beir, mean_scores, prepare, rank_documents  # noqa: E402
-from citebot.retrieval.search import Signals, top_rows  # noqa: E402
+from benchmarks.common import add_config, parser, settings_from
+from citebot.index.embedding import make_embedder
+from citebot.index.lexical import LexicalIndex, LexicalRecipe
+from citebot.retrieval.evaluation.beir import load_beir, prepare, rank_documents
+from citebot.retrieval.evaluation.metrics import as_run, score_run
+from citebot.retrieval.search import HybridSearcher, Signals, top_rows
 
 BM25_GRID = list(itertools.product((0.9, 1.2, 1.5), (0.5, 0.75, 0.9)))
 PRF_GRID = (0.0, 0.3)
@@ -37,30 +33,32 @@ FUSION_GRID = (
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("dataset")
-    parser.add_argument("--split", default="train")
-    parser.add_argument("--config", help="settings file (default: config/default.toml)")
-    args = parser.parse_args()
+    cli = parser(__doc__)
+    cli.add_argument("dataset", type=Path, help="a BEIR folder, e.g. ../shared/data/scifact")
+    cli.add_argument("--split", default="train")
+    add_config(cli)
+    args = cli.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    settings = load_settings(args.config)
+    settings = settings_from(args)
     embedder = make_embedder(settings.embedding)
-    data = load_beir(Path(args.dataset), args.split)
+    data = load_beir(args.dataset, args.split)
     engine, names = prepare(data, settings, embedder)
-    searcher = engine.searcher
     doc_of = {c.source: names[Path(c.source).name] for c in engine.stored.chunks}
     query_ids = list(data.qrels)
     queries = [data.queries[q] for q in query_ids]
     vectors = embedder.encode(queries)
-    titles = searcher.lexical.recipe.titles
+    titles = engine.searcher.lexical.recipe.titles
+
+    def searcher(**changes: object) -> HybridSearcher:
+        return HybridSearcher(engine.stored, embedder, replace(settings.retrieval, **changes))
 
     best_bm25 = None
     for k1, b in BM25_GRID:
         lexical = LexicalIndex.build(engine.stored.chunks, LexicalRecipe(k1, b, titles))
         scores = [lexical.scores(q) for q in queries]
-        run = {q: rank_documents([r for r in top_rows(s, 1000) if s[r] > 0], engine, doc_of)
+        run = {q: as_run(rank_documents([r for r in top_rows(s, 1000) if s[r] > 0], engine, doc_of))
                for q, s in zip(query_ids, scores, strict=True)}
-        result = mean_scores(run, data.qrels)
+        result = score_run(run, data.qrels)
         print(f"bm25 k1={k1} b={b}: lexical {result}", flush=True)
         if best_bm25 is None or result["ndcg@10"] > best_bm25[0]:
             best_bm25 = (result["ndcg@10"], dict(bm25_k1=k1, bm25_b=b), scores)
@@ -69,20 +67,20 @@ def main() -> None:
 
     results = []
     for prf in PRF_GRID:
-        searcher.settings = replace(settings.retrieval, prf_weight=prf)
+        expanding = searcher(prf_weight=prf)
         signals = []
         for vector, lexical in zip(vectors, lexical_scores, strict=True):
-            expanded = searcher.expand_query(vector)
-            dense_side = searcher.signals("", expanded)  # "" : the lexical side comes from the grid above
+            expanded = expanding.expand_query(vector)
+            dense_side = expanding.signals("", expanded)  # "" : the lexical side comes from the grid above
             signals.append(Signals(dense_side.dense, dense_side.best_sentence, lexical))
         for variant in FUSION_GRID:
-            searcher.settings = replace(settings.retrieval, prf_weight=prf, **bm25_params, **variant)
+            fusing = searcher(prf_weight=prf, **bm25_params, **variant)
             run = {}
             for query_id, signal in zip(query_ids, signals, strict=True):
-                fused = searcher.fuse(signal)
+                fused = fusing.fuse(signal)
                 order = sorted(fused, key=lambda row, f=fused: (-f[row], row))
-                run[query_id] = rank_documents(order, engine, doc_of)
-            score = mean_scores(run, data.qrels)
+                run[query_id] = as_run(rank_documents(order, engine, doc_of))
+            score = score_run(run, data.qrels)
             results.append((score["ndcg@10"], {"prf_weight": prf, **bm25_params, **variant}, score))
     results.sort(key=lambda r: -r[0])
     for ndcg, params, score in results[:15]:

@@ -1,7 +1,7 @@
 """Search at scale on synthetic 384-d unit vectors: FAISS flat, FAISS approximate (recall@10 against flat), Milvus Lite.
 
-    nice -n 10 python benchmarks/store_scale.py                  # 100k and 1M (about 15 minutes on 2 cores)
-    nice -n 10 python benchmarks/store_scale.py --sizes 100000   # one size
+    nice -n 10 python -m benchmarks.performance.store_scale                  # 100k and 1M (about 15 minutes)
+    nice -n 10 python -m benchmarks.performance.store_scale --sizes 100000   # one size
 
 The vectors are a mixture of 2,000 Gaussian clusters (a corpus has topics; uniform random vectors in 384-d are
 a worst case no real index meets), normalised like the model's. Queries are 100 corpus vectors plus noise
@@ -15,7 +15,6 @@ Writes benchmarks/results/store_scale.json; stops starting new phases after --bu
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
@@ -25,8 +24,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULT = ROOT / "benchmarks" / "results" / "store_scale.json"
+from benchmarks.common import ROOT, command, parser, write_result
+
 DIM = 384
 QUERIES = 100
 K = 10
@@ -122,11 +121,11 @@ def run_milvus(data: np.ndarray, q: np.ndarray, truth: np.ndarray, folder: Path)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="100000,1000000")
-    parser.add_argument("--budget", type=float, default=900, help="seconds after which no new phase starts")
-    parser.add_argument("--no-save", action="store_true")
-    args = parser.parse_args()
+    cli = parser(__doc__)
+    cli.add_argument("--sizes", default="100000,1000000", help="comma-separated corpus sizes")
+    cli.add_argument("--budget", type=float, default=900, help="seconds after which no new phase starts")
+    cli.add_argument("--no-save", action="store_true", help="do not write benchmarks/results/store_scale.json")
+    args = cli.parse_args()
     faiss.omp_set_num_threads(2)
     began = time.perf_counter()
     report: dict = {"dimension": DIM, "queries": QUERIES, "k": K, "threads": 2, "results": {}, "skipped": []}
@@ -162,9 +161,9 @@ def main() -> int:
         report["results"][str(n)] = rows
         del data
     report["seconds"] = round(time.perf_counter() - began, 1)
-    report["command"] = "nice -n 10 python benchmarks/store_scale.py " + " ".join(sys.argv[1:])
+    report["command"] = f"nice -n 10 {command()}"
     if not args.no_save:
-        RESULT.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        write_result("store_scale", report)
     return 0
 
 

@@ -3,15 +3,14 @@ site furniture, as Markdown, as PDFs and as one JSON Lines collection. Each fold
 questions run against it; the figures should match the .txt folder's (hit@1 per kind within 0.02), with no
 citation that is not verbatim and no passage of page furniture.
 
-    python benchmarks/format_quality.py                 # all formats (each index built once, under var/)
-    python benchmarks/format_quality.py --formats html md
+    python -m benchmarks.quality.format_quality                 # all formats (each index built once, under var/)
+    python -m benchmarks.quality.format_quality --formats html md
 
 Writes benchmarks/results/format_quality.json.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -20,19 +19,18 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "eval"
-TXT = ROOT / "var" / "bbc"
-QUESTIONS = SHARED / "news_dev.jsonl"
-RESULT = ROOT / "benchmarks" / "results" / "format_quality.json"
+from benchmarks.common import BBC_FOLDER, NEWS, ROOT, command, ensure_folder, parser, result_file, write_result
+
+TXT = BBC_FOLDER
+QUESTIONS = NEWS
+RESULT = result_file("format_quality")
 FORMATS = ("txt", "html", "md", "pdf", "jsonl")
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 
 def articles() -> list[tuple[str, str, list[str]]]:
     """(id, title, paragraphs) of every BBC article of the .txt folder."""
-    if not TXT.is_dir() or sum(1 for _ in TXT.glob("*.txt")) != 2092:
-        subprocess.run([sys.executable, str(SHARED / "bbc_folder.py"), str(TXT)], check=True)
+    ensure_folder(TXT)
     found = []
     for path in sorted(TXT.glob("*.txt")):
         lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -42,8 +40,7 @@ def articles() -> list[tuple[str, str, list[str]]]:
 
 def write_folder(fmt: str, folder: Path) -> None:
     """The BBC articles written as fmt into folder (once)."""
-    sys.path.insert(0, str(ROOT))
-    from tests.format_samples import Story, heavy_page
+    from tests.format_samples import Story, heavy_page  # run from the project root, tests/ is importable
 
     if folder.is_dir() and any(folder.iterdir()):
         return
@@ -139,9 +136,9 @@ def run(fmt: str) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS))
-    args = parser.parse_args()
+    cli = parser(__doc__)
+    cli.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS), help="default: all")
+    args = cli.parse_args()
     logging.basicConfig(level=logging.ERROR)
     os.chdir(ROOT)
     results = json.loads(RESULT.read_text(encoding="utf-8")) if RESULT.is_file() else {}
@@ -149,8 +146,8 @@ def main() -> int:
         results[fmt] = run(fmt)
         hit = results[fmt]["by_category"] if "by_category" in results[fmt] else results[fmt]
         print(fmt, json.dumps(hit)[:400], flush=True)
-    results["command"] = "python benchmarks/format_quality.py " + " ".join(sys.argv[1:])
-    RESULT.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    results["command"] = command()
+    write_result("format_quality", results)
     return 0
 
 

@@ -1,7 +1,7 @@
 """Retrieval benchmarks on data nobody here wrote: SciFact (BEIR) and a BBC News title->article task.
 
-    python benchmarks/beir_runs.py scifact [--split test]   # ../shared/data/scifact
-    python benchmarks/beir_runs.py bbc                      # ../shared/data/bbc_news, built into BEIR form
+    python -m benchmarks.quality.beir_runs scifact [--split test]   # ../shared/data/scifact
+    python -m benchmarks.quality.beir_runs bbc                      # ../shared/data/bbc_news, in BEIR form
 
 BBC News has no questions, so each article's title is the query and the article (title removed, exact
 duplicate bodies dropped first) the one relevant document. Indexes are cached under var/data/beir and
@@ -11,20 +11,13 @@ shows in review. Each run takes minutes on 2 cores the first time (the index bui
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import logging
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from citebot.config.settings import load_settings  # noqa: E402
-from citebot.retrieval.evaluation.beir import evaluate_beir, render_beir  # noqa: E402
-
-SHARED = ROOT.parent / "shared" / "data"
+from benchmarks.common import BBC_ARTICLES, ROOT, SCIFACT, add_config, parser, settings_from, write_result
+from citebot.retrieval.evaluation.beir import evaluate_beir, render_beir
 
 
 def bbc_as_beir(target: Path) -> Path:
@@ -35,7 +28,7 @@ def bbc_as_beir(target: Path) -> Path:
     seen: set[str] = set()
     docs, queries, qrels = [], [], []
     by_title: dict[str, list[str]] = {}
-    with gzip.open(SHARED / "bbc_news" / "articles.jsonl.gz", "rt", encoding="utf-8") as handle:
+    with gzip.open(BBC_ARTICLES, "rt", encoding="utf-8") as handle:
         for line in handle:
             row = json.loads(line)
             body = row["text"].strip()
@@ -56,21 +49,16 @@ def bbc_as_beir(target: Path) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("name", choices=["scifact", "bbc"])
-    parser.add_argument("--split", default="test")
-    parser.add_argument("--config", help="settings file (default: config/default.toml)")
-    args = parser.parse_args()
+    cli = parser(__doc__)
+    cli.add_argument("name", choices=["scifact", "bbc"])
+    cli.add_argument("--split", default="test")
+    add_config(cli)
+    args = cli.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    settings = load_settings(args.config)
-    if args.name == "scifact":
-        folder = SHARED / "scifact"
-    else:
-        folder = bbc_as_beir(settings.paths.data / "beir" / "bbc_titles")
+    settings = settings_from(args)
+    folder = SCIFACT if args.name == "scifact" else bbc_as_beir(settings.paths.data / "beir" / "bbc_titles")
     report = evaluate_beir(folder, args.split, settings)
-    out = ROOT / "benchmarks" / "results" / f"{args.name}-{args.split}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    out = write_result(f"{args.name}-{args.split}", report)
     print(render_beir(report))
     print(f"\nwritten to {out.relative_to(ROOT)}")
 

@@ -1,48 +1,45 @@
 """Engine load time on an index, with its saved BM25 and with BM25 built at load (what engines did before it
 was saved), then the first question and warm `ask` latency.
 
-    python benchmarks/engine_load.py --index var/bbc-index                      # the BBC index
-    python benchmarks/engine_load.py --index var/bbc-index --questions ../shared/eval/news_dev.jsonl
+    python -m benchmarks.performance.engine_load --index var/bbc-index            # the BBC index
+    python -m benchmarks.performance.engine_load --index var/bbc-index --questions ../shared/eval/news_dev.jsonl
 
 Each mode runs in fresh processes (imports done before the clock starts; the median of --runs is kept).
 "Engine load" is `Engine(settings)`: reading and checking the index files, the searcher, the second stage.
-Prints a table and writes benchmarks/results/engine_load.json.
+BM25 at load is measured on a build without its saved BM25, as builds were before they saved one: a temporary
+index whose build links every file of the index's current build but the BM25 ones, with a manifest that does not
+list them (FAISS indexes only). Prints a table and writes benchmarks/results/engine_load.json.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results" / "engine_load.json"
+from benchmarks.common import ROOT, parser, write_result
+from citebot.index.lexical import ARTICLE_TERMS, LEXICAL_FILES
+from citebot.index.store.faiss.layout import MANIFEST
 
 CHILD = r"""
-import json, statistics, sys, time
-from dataclasses import replace
+import json, sys, time
 from pathlib import Path
-import citebot.index.store.faiss.location as faiss_store
 from citebot.index.embedding import make_embedder
 from citebot.config.settings import load_settings
-from citebot.retrieval import engine as engine_module
+from citebot.retrieval.engine import Engine
 
-index_dir, mode, questions = Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
-settings = load_settings()
-settings = replace(settings, paths=replace(settings.paths, index=index_dir.resolve()))
-if mode == "bm25-at-load":  # the build's saved BM25 ignored, as if the build had none
-    load = faiss_store.load_index
-    faiss_store.load_index = lambda *a, **k: replace(load(*a, **k), lexical=None)
+index_dir, questions = Path(sys.argv[1]), json.loads(sys.argv[2])
+settings = load_settings().with_index(index_dir.resolve())
 embedder = make_embedder(settings.embedding)
 embedder.encode_query("warm up")
 import bm25s  # imports, not loading, are the cold-start benchmark's business
 began = time.perf_counter()
-engine = engine_module.Engine(settings, embedder=embedder)
+engine = Engine(settings, embedder=embedder)
 loaded = time.perf_counter() - began
 began = time.perf_counter()
 engine.ask(questions[0])
@@ -56,6 +53,24 @@ print(json.dumps({"load": loaded, "first": first, "warm": warm}))
 """
 
 
+def without_saved_bm25(index: Path, target: Path) -> Path:
+    """An index at target whose one build is the index's current build without its saved BM25: the other files
+    linked, the manifest rewritten without the BM25 files and recipe (an engine over it builds BM25 at load)."""
+    build = (index / "current").resolve()
+    manifest = json.loads((build / MANIFEST).read_text(encoding="utf-8"))
+    saved = {*LEXICAL_FILES, ARTICLE_TERMS}
+    copy = target / build.name
+    for name in manifest["files"]:
+        if name not in saved:
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            (copy / name).symlink_to(build / name)
+    manifest.pop("lexical", None)
+    manifest["files"] = {name: digest for name, digest in manifest["files"].items() if name not in saved}
+    (copy / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    (target / "current").symlink_to(build.name)
+    return target
+
+
 def questions_from(path: Path | None, count: int) -> list[str]:
     if path is None:
         return ["What did the chancellor say about growth?"] * count
@@ -64,24 +79,26 @@ def questions_from(path: Path | None, count: int) -> list[str]:
 
 
 def run(index: Path, mode: str, questions: list[str]) -> dict:
-    done = subprocess.run([sys.executable, "-c", CHILD, str(index), mode, json.dumps(questions)], cwd=ROOT,
-                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    done = subprocess.run([sys.executable, "-c", CHILD, str(index), json.dumps(questions)], cwd=ROOT,
+                          capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{mode} failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--index", type=Path, required=True, help="an index folder (built with saved BM25)")
-    parser.add_argument("--questions", type=Path, help="a JSONL question set for the warm latency (default: one)")
-    parser.add_argument("--count", type=int, default=101, help="questions asked per run (the first is 'first')")
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+    cli = parser(__doc__)
+    cli.add_argument("--index", type=Path, required=True, help="a FAISS index folder (built with saved BM25)")
+    cli.add_argument("--questions", type=Path, help="a JSONL question set for the warm latency (default: one)")
+    cli.add_argument("--count", type=int, default=101, help="questions asked per run (the first is 'first')")
+    cli.add_argument("--runs", type=int, default=3)
+    args = cli.parse_args()
     questions = questions_from(args.questions, args.count)
     rows = []
-    for mode in ("saved-bm25", "bm25-at-load"):
-        runs = [run(args.index, mode, questions) for _ in range(args.runs)]
+    with tempfile.TemporaryDirectory(prefix="citebot-engine-load-") as tmp:
+        indexes = {"saved-bm25": args.index, "bm25-at-load": without_saved_bm25(args.index, Path(tmp) / "index")}
+        measured = {mode: [run(index, mode, questions) for _ in range(args.runs)] for mode, index in indexes.items()}
+    for mode, runs in measured.items():
         warm = sorted(t for r in runs for t in r["warm"])
         row = {"mode": mode, "engine_load_s": round(statistics.median(r["load"] for r in runs), 2),
                "loads_s": [round(r["load"], 2) for r in runs],
@@ -97,7 +114,7 @@ def main() -> None:
     result = {"index": str(args.index), "chunks": manifest["chunk_count"], "articles": len(manifest["sources"]),
               "cpus": os.cpu_count(), "load_average": os.getloadavg()[0],
               "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "rows": rows}
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    write_result("engine_load", result)
 
 
 if __name__ == "__main__":

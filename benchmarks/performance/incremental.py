@@ -1,20 +1,21 @@
 """Incremental builds and build memory: `citebot index build` run as a user runs it, timed, with peak RSS.
 
-    python benchmarks/incremental.py --sources DIR                 # full, unchanged, one article added
-    python benchmarks/incremental.py --sources DIR --only full --code OTHER_CHECKOUT --label before
-    python benchmarks/incremental.py --sources var/bbc --from-index var/bbc-index --label bbc   # no full build
+    python -m benchmarks.performance.incremental --sources DIR        # full, unchanged, one article added
+    python -m benchmarks.performance.incremental --sources DIR --only full --python ../other/.venv/bin/python \
+        --label before
+    python -m benchmarks.performance.incremental --sources var/bbc --from-index var/bbc-index --label bbc
 
 Copies DIR to a temporary folder holding back its last article, then runs in fresh processes under
 /usr/bin/time -v: a full build, a rebuild of the unchanged folder, and a rebuild with the held-back article
 added. With --from-index, a copy of that index of DIR stands in for the full build: it is rebuilt unchanged
 (twice: the first may chunk everything, if the index predates chunk reuse), then with the last article
-removed, then with it added back. Prints wall seconds, peak RSS and texts embedded/reused for each; appends them to
-benchmarks/results/incremental.json. --code runs another checkout's citebot (for before/after figures).
+removed, then with it added back (no full build). Prints wall seconds, peak RSS and texts embedded/reused for each;
+appends them to benchmarks/results/incremental.json. --python runs the citebot another checkout's environment
+installed (for before/after figures).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -25,16 +26,17 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results" / "incremental.json"
+from benchmarks.common import ROOT, parser, result_file
+
+RESULTS = result_file("incremental")
 
 
-def run_build(code: Path, sources: Path, index: Path, config: str | None, *extra: str) -> dict:
-    command = [sys.executable, "-m", "citebot.bot.cli", "index", "build", "--sources", str(sources), "--index", str(index),
+def run_build(python: str, sources: Path, index: Path, config: str | None, *extra: str) -> dict:
+    """One `citebot index build` in a fresh process under /usr/bin/time -v: seconds, peak RSS, texts embedded."""
+    command = [python, "-m", "citebot.bot.cli", "index", "build", "--sources", str(sources), "--index", str(index),
                *(["--config", config] if config else []), *extra]
     began = time.perf_counter()
-    done = subprocess.run(["/usr/bin/time", "-v", *command], cwd=code, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(code)}, check=False)
+    done = subprocess.run(["/usr/bin/time", "-v", *command], cwd=ROOT, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - began
     if done.returncode != 0:
         raise SystemExit(f"build failed:\n{done.stderr[-2000:]}")
@@ -49,14 +51,15 @@ def run_build(code: Path, sources: Path, index: Path, config: str | None, *extra
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sources", type=Path, default=ROOT / "seeds")
-    parser.add_argument("--config", help="settings file (default: config/default.toml of --code)")
-    parser.add_argument("--code", type=Path, default=ROOT, help="checkout whose citebot is run")
-    parser.add_argument("--only", choices=["full"], help="only the full build")
-    parser.add_argument("--label", default="after")
-    parser.add_argument("--from-index", type=Path, help="an index of --sources to copy instead of a full build")
-    args = parser.parse_args()
+    cli = parser(__doc__)
+    cli.add_argument("--sources", type=Path, default=ROOT / "seeds", help="folder of articles (default: seeds)")
+    cli.add_argument("--config", help="settings file (default: config/default.toml of the citebot run)")
+    cli.add_argument("--python", default=sys.executable,
+                     help="the Python whose installed citebot is run (default: this one)")
+    cli.add_argument("--only", choices=["full"], help="only the full build")
+    cli.add_argument("--label", default="after", help="the label of this run in the results")
+    cli.add_argument("--from-index", type=Path, help="an index of --sources to copy instead of a full build")
+    args = cli.parse_args()
     files = sorted(args.sources.rglob("*.txt"))
     with tempfile.TemporaryDirectory(prefix="citebot-incremental-") as tmp:
         sources, index = Path(tmp) / "sources", Path(tmp) / "index"
@@ -65,19 +68,19 @@ def main() -> None:
         text = held_back.read_bytes()
         if args.from_index:
             shutil.copytree(args.from_index, index, symlinks=True)
-            runs = {"unchanged_first": run_build(args.code, sources, index, args.config),
-                    "unchanged": run_build(args.code, sources, index, args.config)}
+            runs = {"unchanged_first": run_build(args.python, sources, index, args.config),
+                    "unchanged": run_build(args.python, sources, index, args.config)}
             held_back.unlink()
-            runs["one_removed"] = run_build(args.code, sources, index, args.config)
+            runs["one_removed"] = run_build(args.python, sources, index, args.config)
             held_back.write_bytes(text)
-            runs["one_added"] = run_build(args.code, sources, index, args.config)
+            runs["one_added"] = run_build(args.python, sources, index, args.config)
         else:
             held_back.unlink()
-            runs = {"full": run_build(args.code, sources, index, args.config)}
+            runs = {"full": run_build(args.python, sources, index, args.config)}
         if args.only != "full" and not args.from_index:
-            runs["unchanged"] = run_build(args.code, sources, index, args.config)
+            runs["unchanged"] = run_build(args.python, sources, index, args.config)
             held_back.write_bytes(text)
-            runs["one_added"] = run_build(args.code, sources, index, args.config)
+            runs["one_added"] = run_build(args.python, sources, index, args.config)
     result = {"label": args.label, "sources": str(args.sources), "articles": len(files),
               "config": args.config or "config/default.toml", "cpus": os.cpu_count(),
               "load_average_after": round(os.getloadavg()[0], 1),

@@ -1,6 +1,6 @@
 """Choose the answer-quote settings ([answer] in config/) on the golden and news dev sets.
 
-    python benchmarks/tune_answer.py --news-index var/bbc-index
+    python -m benchmarks.tuning.tune_answer --news-index var/bbc-index
 
 For every answerable question the engine answers as configured; the sentences of the passages the
 answer is picked from are kept with the evidence, in var/answer-cache.json (reused while the settings
@@ -14,24 +14,30 @@ on). Prints the best settings by the mean of the sets; results go to benchmarks/
 
 from __future__ import annotations
 
-import argparse
 import functools
 import hashlib
 import itertools
 import json
 import logging
-import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from benchmarks.tune_rerank import NEWS, fold_of  # noqa: E402
-from citebot.config.settings import Settings, load_settings  # noqa: E402
-from citebot.index.embedding import make_embedder  # noqa: E402
-from citebot.retrieval.answer import Sentence, pick_answer  # noqa: E402
-from citebot.retrieval.engine import Engine  # noqa: E402
+from benchmarks.common import (
+    NEWS,
+    ROOT,
+    add_config,
+    add_news_index,
+    command,
+    parser,
+    require_index,
+    settings_from,
+    write_result,
+)
+from benchmarks.tuning.tune_rerank import fold_of
+from citebot.config.settings import Settings
+from citebot.index.embedding import make_embedder
+from citebot.retrieval.answer import Sentence, pick_answer
+from citebot.retrieval.engine import Engine
 from citebot.retrieval.evaluation.golden import (
     UNANSWERABLE,
     Span,
@@ -40,9 +46,8 @@ from citebot.retrieval.evaluation.golden import (
     replay_earlier_turns,
     source_texts,
 )
-from citebot.retrieval.question import Question  # noqa: E402
+from citebot.retrieval.question import Question
 
-RESULTS = ROOT / "benchmarks" / "results" / "answer.json"
 CACHE = ROOT / "var" / "answer-cache.json"
 GRID = {
     "word_overlap_weight": (0.0, 0.1, 0.25, 0.4),
@@ -134,14 +139,14 @@ def accuracy(questions: list[dict], settings) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--news-index", default=str(ROOT / "var" / "bbc-index"))
-    parser.add_argument("--config", help="settings file (default: config/default.toml)")
-    parser.add_argument("--refresh", action="store_true", help="collect the sentences again, ignoring the cache")
-    args = parser.parse_args()
+    cli = parser(__doc__)
+    add_news_index(cli)
+    add_config(cli)
+    cli.add_argument("--refresh", action="store_true", help="collect the sentences again, ignoring the cache")
+    args = cli.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    settings = load_settings(args.config)
-    sets = collected(settings, Path(args.news_index), args.refresh)
+    settings = settings_from(args)
+    sets = collected(settings, require_index(args.news_index), args.refresh)
     splits = {"golden": sets["golden"], "news": sets["news"],
               "news_a": [q for q in sets["news"] if q["fold"] == 0],
               "news_b": [q for q in sets["news"] if q["fold"] == 1]}
@@ -160,7 +165,7 @@ def main() -> None:
                                       for n, qs in splits.items()}
                   for name, values in GRID.items() for value in values if getattr(settings.answer, name) != value}
     report = {
-        "command": "python benchmarks/tune_answer.py " + " ".join(sys.argv[1:]),
+        "command": command(),
         "current": current,
         "one_change": one_change,
         "best_on_golden_and_news": by("golden", "news"),
@@ -169,7 +174,7 @@ def main() -> None:
         "chosen_on_news_b": by("golden", "news_b"),
     }
     print(json.dumps(report, indent=2, default=str))
-    RESULTS.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    write_result("answer", report)
 
 
 if __name__ == "__main__":

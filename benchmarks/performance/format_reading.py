@@ -1,6 +1,6 @@
 """How fast the format readers are: 2,000 web pages the size of real news pages, read from disk.
 
-    nice -n 10 python benchmarks/format_reading.py [--pages 2000] [--workers 2]
+    nice -n 10 python -m benchmarks.performance.format_reading [--pages 2000] [--workers 2]
 
 Each page is tests/format_samples.heavy_page (~150 KB: a 300-link menu, inline scripts and styles, 40 teasers,
 cookie banner, share and related links) around a BBC article (../shared/data/bbc_news, read in place and
@@ -12,24 +12,20 @@ each article came back whole. Writes benchmarks/results/format_reading.json.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import os
-import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchmarks.common import BBC_ARTICLES, parser, write_result
+from citebot.index.ingest.formats import Extraction, read_document
+from citebot.index.ingest.formats.html import read_html
+from tests.format_samples import FERRY, Story, heavy_page  # run from the project root, tests/ is importable
 
-from citebot.index.ingest.formats import Extraction, read_document  # noqa: E402
-from citebot.index.ingest.formats.html import read_html  # noqa: E402
-from tests.format_samples import FERRY, Story, heavy_page  # noqa: E402
-
-BBC = ROOT.parent / "shared" / "data" / "bbc_news" / "articles.jsonl.gz"
+BBC = BBC_ARTICLES
 
 
 def stories(count: int) -> tuple[str, list[Story]]:
@@ -55,11 +51,11 @@ def _load() -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pages", type=int, default=2000)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--slow-sample", type=int, default=200, help="pages read without fast mode (default 200)")
-    args = parser.parse_args()
+    cli = parser(__doc__)
+    cli.add_argument("--pages", type=int, default=2000, help="pages read (default 2000)")
+    cli.add_argument("--workers", type=int, default=2, help="processes of the pool (default 2)")
+    cli.add_argument("--slow-sample", type=int, default=200, help="pages read without fast mode (default 200)")
+    args = cli.parse_args()
     source, items = stories(args.pages)
     load = _load()
     with tempfile.TemporaryDirectory() as folder:
@@ -99,8 +95,7 @@ def main() -> None:
         "without_fast_mode_cpu_ms_per_page": round(1000 * slow, 1),
     }
     print(json.dumps(result, indent=2))
-    out = ROOT / "benchmarks" / "results" / "format_reading.json"
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_result("format_reading", result)
 
 
 if __name__ == "__main__":

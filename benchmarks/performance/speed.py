@@ -1,8 +1,8 @@
 """Speed of citebot on this machine: index build and chunks/s on the seeds and on BBC News,
 beside the bare model's encode throughput on the same texts, and warm `ask` latency (p50, p95).
 
-    python benchmarks/speed.py                 # seeds + the full BBC corpus (about 15 minutes on 2 cores)
-    python benchmarks/speed.py --bbc-limit 300 # a quicker look
+    python -m benchmarks.performance.speed                 # seeds + the full BBC corpus (about 15 minutes)
+    python -m benchmarks.performance.speed --bbc-limit 300 # a quicker look
 
 Reads ../shared/data/bbc_news/articles.jsonl.gz in place; nothing from it is written into the project.
 Prints a table and writes benchmarks/results/speed.json.
@@ -10,47 +10,22 @@ Prints a table and writes benchmarks/results/speed.json.
 
 from __future__ import annotations
 
-import argparse
-import gzip
-import json
 import logging
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from citebot.config.settings import load_settings  # noqa: E402
-from citebot.index.build import build_index, chunk_corpus, vector_text  # noqa: E402
-from citebot.index.chunking import chunk_sentences  # noqa: E402
-from citebot.index.embedding import make_embedder  # noqa: E402
-from citebot.index.embedding.torch_runtime import SentenceTransformerEmbedder  # noqa: E402
-from citebot.retrieval.engine import Engine  # noqa: E402
-from citebot.retrieval.evaluation.golden import load_golden  # noqa: E402
-
-BBC = ROOT.parent / "shared" / "data" / "bbc_news" / "articles.jsonl.gz"
-
-
-def write_bbc(folder: Path, limit: int | None) -> int:
-    """The BBC articles as .txt files (title line, blank line, body), duplicates of a body dropped."""
-    seen: set[str] = set()
-    count = 0
-    with gzip.open(BBC, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            row = json.loads(line)
-            if row["text"] in seen:
-                continue
-            seen.add(row["text"])
-            (folder / f"{row['_id']}.txt").write_text(f"{row['title']}\n\n{row['text']}\n", encoding="utf-8")
-            count += 1
-            if limit and count >= limit:
-                break
-    return count
+from benchmarks.common import ROOT, parser, write_bbc, write_result
+from citebot.config.settings import load_settings
+from citebot.index.build import build_index, chunk_corpus, vector_text
+from citebot.index.chunking import chunk_sentences
+from citebot.index.embedding import make_embedder
+from citebot.index.embedding.torch_runtime import SentenceTransformerEmbedder
+from citebot.retrieval.engine import Engine
+from citebot.retrieval.evaluation.golden import load_golden
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -88,10 +63,10 @@ def measure(name: str, sources: Path, settings, embedder, questions: list[str], 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bbc-limit", type=int, default=None, help="index only the first N BBC articles")
-    parser.add_argument("--skip-bbc", action="store_true")
-    args = parser.parse_args()
+    cli = parser(__doc__)
+    cli.add_argument("--bbc-limit", type=int, default=None, help="index only the first N BBC articles")
+    cli.add_argument("--skip-bbc", action="store_true")
+    args = cli.parse_args()
     logging.basicConfig(level=logging.WARNING)
     settings = load_settings()
     embedder = make_embedder(settings.embedding)
@@ -109,9 +84,7 @@ def main() -> None:
                                 bare_model))
     result = {"machine": f"{platform.machine()}, {platform.python_version()}, torch threads default",
               "model": embedder.name, "runtime": embedder.runtime, "rows": rows}
-    out = ROOT / "benchmarks" / "results" / "speed.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_result("speed", result)
     header = ["corpus", "articles", "chunks", "texts_embedded", "build_seconds", "chunks_per_second",
               "texts_per_second_in_build", "bare_model_texts_per_second", "ask_p50_ms", "ask_p95_ms"]
     print(" | ".join(header))

@@ -1,26 +1,28 @@
 """Measure ranking-context and BM25 variants ([context], [lexical], [retrieval] settings) one by one.
 
-    python benchmarks/context_variants.py --news-index var/bbc-index            # every variant
-    python benchmarks/context_variants.py --news-index var/bbc-index --only base,stem_off
+    python -m benchmarks.tuning.context_variants --news-index var/bbc-index            # every variant
+    python -m benchmarks.tuning.context_variants --news-index var/bbc-index --only base,stem_off
 
-Each variant is `benchmarks/tune_rerank.py --no-scifact --ascent --set ...` with its overrides: the first stage
-alone (fused ranking, no second stage) on the golden and news dev sets, and the full pipeline on each held-out
-half of the news articles with the second stage's weights refitted on the other half (and the golden set).
+Each variant is `python -m benchmarks.tuning.tune_rerank --no-scifact --ascent --set ...` with its overrides:
+the first stage alone (fused ranking, no second stage) on the golden and news dev sets, and the full pipeline on
+each held-out half of the news articles with the second stage's weights refitted on the other half (and the
+golden set).
 Results, with each variant's command, go to benchmarks/results/context_variants.json (merged with earlier
 runs of other variants).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results" / "context_variants.json"
+from benchmarks.common import ROOT, add_news_index, parser, require_index, result_file, shown_path
+
+RESULTS = result_file("context_variants")
+TUNE_RERANK = "benchmarks.tuning.tune_rerank"
 
 VARIANTS: dict[str, list[str]] = {
     "base": [],
@@ -42,15 +44,16 @@ VARIANTS: dict[str, list[str]] = {
 }
 
 
-def run(name: str, overrides: list[str], news_index: str, splits: int = 0, ascent: bool = True) -> dict:
+def run(overrides: list[str], news_index: Path, splits: int = 0, ascent: bool = True) -> dict:
+    """One variant through tune_rerank (in its own process): its first-stage and held-out figures."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report.json"
         flags = ["--no-scifact"] + (["--ascent"] if ascent else []) + (["--splits", str(splits)] if splits else [])
-        command = [sys.executable, "benchmarks/tune_rerank.py", *flags, "--news-index", news_index,
+        command = [sys.executable, "-m", TUNE_RERANK, *flags, "--news-index", str(news_index),
                    "--out", str(out)] + [a for o in overrides for a in ("--set", o)]
         subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
         report = json.loads(out.read_text(encoding="utf-8"))
-    shown = " ".join(["python benchmarks/tune_rerank.py", *flags, "--news-index", news_index,
+    shown = " ".join([f"python -m {TUNE_RERANK}", *flags, "--news-index", shown_path(news_index),
                       *[f"--set {o}" for o in overrides]])
     result = {"overrides": overrides, "command": shown, "first_stage": report["first_stage"],
               "held_out": report["held_out"]["news"], "held_out_folds": report["held_out_folds"]["news"]}
@@ -60,24 +63,25 @@ def run(name: str, overrides: list[str], news_index: str, splits: int = 0, ascen
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--news-index", default="var/bbc-index", help="index of the BBC folder")
-    parser.add_argument("--only", help="comma-separated variant names (default: all)")
-    parser.add_argument("--variant", action="append", default=[], metavar="NAME:SECTION.KEY=VALUE[;...]",
-                        help="an extra variant, e.g. 'mix:lexical.names=true;lexical.numbers=true'")
-    parser.add_argument("--splits", type=int, default=0, help="passed to tune_rerank.py: more random halvings")
-    parser.add_argument("--no-ascent", action="store_true", help="fit by logistic regression alone")
-    parser.add_argument("--out", default=str(RESULTS))
-    args = parser.parse_args()
+    cli = parser(__doc__)
+    add_news_index(cli)
+    cli.add_argument("--only", help="comma-separated variant names (default: all)")
+    cli.add_argument("--variant", action="append", default=[], metavar="NAME:SECTION.KEY=VALUE[;...]",
+                     help="an extra variant, e.g. 'mix:lexical.names=true;lexical.numbers=true'")
+    cli.add_argument("--splits", type=int, default=0, help="passed to tune_rerank: more random halvings")
+    cli.add_argument("--no-ascent", action="store_true", help="fit by logistic regression alone")
+    cli.add_argument("--out", type=Path, default=RESULTS, help=f"results file (default: {RESULTS.relative_to(ROOT)})")
+    args = cli.parse_args()
+    require_index(args.news_index)
     variants = dict(VARIANTS)
     for spec in args.variant:
         name, _, sets = spec.partition(":")
         variants[name] = [s for s in sets.split(";") if s]
     names = args.only.split(",") if args.only else list(variants)
-    out = Path(args.out)
+    out = args.out
     results = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
     for name in names:
-        result = run(name, variants[name], args.news_index, args.splits, not args.no_ascent)
+        result = run(variants[name], args.news_index, args.splits, not args.no_ascent)
         results[name] = result
         fs, ho = result["first_stage"], result["held_out"]
         line = (f"{name:<22} first stage news {fs['news']['plain']:.3f}/{fs['news']['paraphrase']:.3f}/"

@@ -1,6 +1,6 @@
 """Build throughput per runtime: texts (passages and sentences) embedded per second, and their quality.
 
-    python benchmarks/build_throughput.py --sources /work/main/var/bbc --articles 100
+    python -m benchmarks.performance.build_throughput --sources var/bbc --articles 100
 
 Chunks the first N articles of the folder (read in place, nothing written there) as a build does, then
 embeds every passage and distinct sentence with: bare sentence-transformers `model.encode`, the torch
@@ -12,8 +12,6 @@ each. Prints a table; writes benchmarks/results/build_throughput.json.
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import os
 import shutil
@@ -23,18 +21,16 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from citebot.config.settings import load_settings  # noqa: E402
-from citebot.index.build import build_index, chunk_corpus, vector_text  # noqa: E402
-from citebot.index.chunking import chunk_sentences  # noqa: E402
-from citebot.index.embedding.onnx_runtime import OnnxEmbedder  # noqa: E402
-from citebot.index.embedding.torch_runtime import SentenceTransformerEmbedder  # noqa: E402
-from citebot.retrieval.engine import Engine  # noqa: E402
-from citebot.retrieval.evaluation.golden import evaluate_golden  # noqa: E402
+from benchmarks.common import BBC_FOLDER, ROOT, parser, write_result
+from citebot.config.settings import load_settings
+from citebot.index.build import build_index, chunk_corpus, vector_text
+from citebot.index.chunking import chunk_sentences
+from citebot.index.embedding.onnx_runtime import OnnxEmbedder
+from citebot.index.embedding.torch_runtime import SentenceTransformerEmbedder
+from citebot.retrieval.engine import Engine
+from citebot.retrieval.evaluation.golden import evaluate_golden
 
 
 def build_texts(sources: Path, settings, embedder) -> tuple[int, list[str]]:
@@ -55,13 +51,13 @@ def golden(settings, embedder, folder: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sources", default=str(ROOT / "var" / "bbc"), help="folder of *.txt articles")
-    parser.add_argument("--articles", type=int, default=100, help="first N articles, by name (default 100)")
-    parser.add_argument("--rounds", type=int, default=2, help="timed rounds of each runtime (default 2)")
-    args = parser.parse_args()
+    cli = parser(__doc__)
+    cli.add_argument("--sources", type=Path, default=BBC_FOLDER, help="folder of *.txt articles (default: var/bbc)")
+    cli.add_argument("--articles", type=int, default=100, help="first N articles, by name (default 100)")
+    cli.add_argument("--rounds", type=int, default=2, help="timed rounds of each runtime (default 2)")
+    args = cli.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    source_files = sorted(Path(args.sources).glob("*.txt"))[:args.articles]
+    source_files = sorted(args.sources.glob("*.txt"))[:args.articles]
     if not source_files:
         sys.exit(f"build_throughput: no *.txt in {args.sources}; pass --sources DIR")
     settings = load_settings()
@@ -104,8 +100,7 @@ def main() -> None:
               "texts_embedded": len(texts), "same_chunks_with_torch_and_onnx_tokenizers": same_chunks,
               "batch_size": settings.embedding.batch_size, "cpus": os.cpu_count(),
               "load_average_after": [round(x, 2) for x in os.getloadavg()], "rounds": args.rounds, "runtimes": rows}
-    out = ROOT / "benchmarks" / "results" / "build_throughput.json"
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    out = write_result("build_throughput", result)
     print(f"{len(source_files)} articles: {passages} passages + {len(texts) - passages} sentences = {len(texts)} texts")
     print(f"{'runtime':28s} {'texts/s':>8s} {'min cos':>9s} {'golden hit@1 plain/para/follow':>32s} {'answer':>7s}")
     for name, row in rows.items():

@@ -1,10 +1,10 @@
 """Learn the second stage's weights ([rerank] in config/) on the three dev sets, and report held-out splits.
 
-    python benchmarks/tune_rerank.py --news-index var/bbc-index                # fit, report, print weights
-    python benchmarks/tune_rerank.py --news-index var/bbc-index --write         # ...and write them to config
+    python -m benchmarks.tuning.tune_rerank --no-scifact --ascent --splits 8    # fit, report, print weights
+    python -m benchmarks.tuning.tune_rerank --news-index var/bbc-index --write   # ...and write them to config
 
 The dev sets: the golden set over the seeds (tests/data/golden.jsonl), the news dev set over the BBC
-folder (../shared/eval/news_dev.jsonl; build its index with benchmarks/news_eval.py) and SciFact train
+folder (../shared/eval/news_dev.jsonl; build its index with benchmarks.quality.news_eval) and SciFact train
 (../shared/data/scifact; its index is built once by `citebot eval --dataset`). For each question the
 first stage's top candidates are collected with their features and whether they hold the evidence;
 weights are fitted by pairwise logistic regression with every set weighing the same. Reported: each
@@ -23,7 +23,6 @@ golden loses one question from 0.75 and two alone).
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import logging
@@ -34,13 +33,21 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from citebot.config.settings import load_settings, with_overrides  # noqa: E402
-from citebot.index.embedding import make_embedder  # noqa: E402
-from citebot.retrieval.engine import Engine  # noqa: E402
-from citebot.retrieval.evaluation.beir import load_beir, prepare  # noqa: E402
+from benchmarks.common import (
+    NEWS,
+    ROOT,
+    SCIFACT,
+    add_config,
+    add_news_index,
+    command,
+    parser,
+    require_index,
+    result_file,
+    settings_from,
+)
+from citebot.index.embedding import make_embedder
+from citebot.retrieval.engine import Engine
+from citebot.retrieval.evaluation.beir import load_beir, prepare
 from citebot.retrieval.evaluation.golden import (
     UNANSWERABLE,
     evidence_spans,
@@ -48,14 +55,12 @@ from citebot.retrieval.evaluation.golden import (
     replay_earlier_turns,
     source_texts,
 )
-from citebot.retrieval.evaluation.metrics import ndcg_graded_at  # noqa: E402
-from citebot.retrieval.features import FEATURES  # noqa: E402
-from citebot.retrieval.question import Question as Asked  # noqa: E402
-from citebot.retrieval.rerank import as_vector, candidate_order  # noqa: E402
+from citebot.retrieval.evaluation.metrics import as_run, ndcg_per_query
+from citebot.retrieval.features import FEATURES
+from citebot.retrieval.question import Question as Asked
+from citebot.retrieval.rerank import as_vector, candidate_order
 
-NEWS = ROOT.parent / "shared" / "eval" / "news_dev.jsonl"
-SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
-RESULTS = ROOT / "benchmarks" / "results" / "rerank.json"
+RESULTS = result_file("rerank")
 
 
 @dataclass
@@ -122,24 +127,21 @@ Weights = tuple[np.ndarray, np.ndarray | None]
 
 
 def score_set(questions: list[Question], weights: Weights) -> dict[str, float]:
-    """hit@1 and MRR@5 per category for question sets; nDCG@10 over documents for SciFact."""
-    by_category: dict[str, list[tuple[float, float]]] = {}
+    """hit@1 per category for question sets; nDCG@10 over documents for SciFact (trec_eval's)."""
+    orders = {}
     for q in questions:
         within = q.features @ weights[1] if weights[1] is not None else None
-        order = candidate_order(q.features @ weights[0], within, q.articles or q.docs)
-        if q.docs:
-            ranked = list(dict.fromkeys(q.docs[i] for i in order))
-            value = (ndcg_graded_at(ranked, q.qrels, 10), 0.0)
-        else:
-            ranks = [r for r, i in enumerate(order[:5], 1) if q.relevant[i]]
-            value = (float(bool(ranks) and ranks[0] == 1), 1 / ranks[0] if ranks else 0.0)
+        orders[q.id] = candidate_order(q.features @ weights[0], within, q.articles or q.docs)
+    judged = [q for q in questions if q.docs]
+    ndcg = ndcg_per_query({q.id: as_run(list(dict.fromkeys(q.docs[i] for i in orders[q.id]))) for q in judged},
+                          {q.id: q.qrels for q in judged}) if judged else {}
+    by_category: dict[str, list[float]] = {}
+    for q in questions:
+        order = orders[q.id]
+        value = ndcg[q.id] if q.docs else float(len(order) > 0 and bool(q.relevant[order[0]]))
         by_category.setdefault(q.category, []).append(value)
-    out = {}
-    for category, values in sorted(by_category.items()):
-        arr = np.array(values)
-        out[category] = round(float(arr[:, 0].mean()), 4)
-    every = [v for values in by_category.values() for v in values]
-    out["main"] = round(float(np.mean([v[0] for v in every])), 4)
+    out = {category: round(float(np.mean(values)), 4) for category, values in sorted(by_category.items())}
+    out["main"] = round(float(np.mean([v for values in by_category.values() for v in values])), 4)
     return out
 
 
@@ -250,37 +252,35 @@ def held_out_splits(sets: dict[str, list[Question]], splits: int, fitter) -> dic
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--news-index", default=str(ROOT / "var" / "bbc-index"), help="index of the BBC folder")
-    parser.add_argument("--config", help="settings file (default: config/default.toml)")
-    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                        help="override one setting (TOML value), e.g. --set lexical.stem=false; repeatable")
-    parser.add_argument("--depth", type=int, help="candidates per question (default: [rerank] depth)")
-    parser.add_argument("--no-scifact", action="store_true", help="leave SciFact train out (faster)")
-    parser.add_argument("--drop", default="", help="comma-separated features to leave out")
-    parser.add_argument("--global-drop", default="residual",
-                        help="comma-separated features left out of the weights over all candidates only "
-                             "(default: residual)")
-    parser.add_argument("--within-blend", type=float, default=0.5,
-                        help="within-article weights = the global ones + this times the within-article fit "
-                             "(default 0.5; a negative value: no within-article weights)")
-    parser.add_argument("-C", type=float, default=1.0, help="inverse regularisation strength")
-    parser.add_argument("--ascent", action="store_true",
-                        help="refine the fitted weights by coordinate ascent on the mean main score")
-    parser.add_argument("--out", default=str(RESULTS), help=f"report file (default: {RESULTS.relative_to(ROOT)})")
-    parser.add_argument("--splits", type=int, default=0,
-                        help="also report the news held-out figures averaged over this many other random halvings "
-                             "of the news articles (steadier than the one fixed split)")
-    parser.add_argument("--write", action="store_true", help="write the weights fitted on everything to config")
-    parser.add_argument("--current", action="store_true",
-                        help="only score the configured weights on every set (no fitting)")
-    args = parser.parse_args()
+    cli = parser(__doc__)
+    add_news_index(cli)
+    add_config(cli)
+    cli.add_argument("--depth", type=int, help="candidates per question (default: [rerank] depth)")
+    cli.add_argument("--no-scifact", action="store_true", help="leave SciFact train out (faster)")
+    cli.add_argument("--drop", default="", help="comma-separated features to leave out")
+    cli.add_argument("--global-drop", default="residual",
+                     help="comma-separated features left out of the weights over all candidates only "
+                          "(default: residual)")
+    cli.add_argument("--within-blend", type=float, default=0.5,
+                     help="within-article weights = the global ones + this times the within-article fit "
+                          "(default 0.5; a negative value: no within-article weights)")
+    cli.add_argument("-C", type=float, default=1.0, help="inverse regularisation strength")
+    cli.add_argument("--ascent", action="store_true",
+                     help="refine the fitted weights by coordinate ascent on the mean main score")
+    cli.add_argument("--out", type=Path, default=RESULTS, help=f"report file (default: {RESULTS.relative_to(ROOT)})")
+    cli.add_argument("--splits", type=int, default=0,
+                     help="also report the news held-out figures averaged over this many other random halvings "
+                          "of the news articles (steadier than the one fixed split)")
+    cli.add_argument("--write", action="store_true", help="write the weights fitted on everything to config")
+    cli.add_argument("--current", action="store_true",
+                     help="only score the configured weights on every set (no fitting)")
+    args = cli.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    settings = with_overrides(load_settings(args.config), args.set)
+    settings = settings_from(args)
     depth = args.depth or settings.rerank.depth
     embedder = make_embedder(settings.embedding)
     sets = {"golden": collect_questions(Engine(settings, embedder=embedder), settings.paths.golden, depth)}
-    news_engine = Engine(settings.with_index(Path(args.news_index)), embedder=embedder)
+    news_engine = Engine(settings.with_index(require_index(args.news_index)), embedder=embedder)
     sets["news"] = collect_questions(news_engine, NEWS, depth)
     if not args.no_scifact:
         sets["scifact"] = collect_scifact(settings, embedder, depth)
@@ -301,7 +301,7 @@ def main() -> None:
         print(json.dumps({"first_stage": {n: score_set(q, first_stage) for n, q in sets.items()},
                           "configured": {n: score_set(q, configured) for n, q in sets.items()}}, indent=2))
         return
-    report: dict = {"command": "python benchmarks/tune_rerank.py " + " ".join(sys.argv[1:]), "depth": depth,
+    report: dict = {"command": command(), "depth": depth,
                     "first_stage": {n: score_set(q, first_stage) for n, q in sets.items()}}
     held_out: dict[str, list] = {}
     for fold in (0, 1):
@@ -326,9 +326,8 @@ def main() -> None:
     report["within_article"] = ({name: round(float(w), 3) for name, w in zip(FEATURES, weights[1], strict=True) if w}
                                 if weights[1] is not None else {})
     print(json.dumps(report, indent=2))
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     if args.write:
         path = Path(args.config) if args.config else ROOT / "config" / "default.toml"
         text = path.read_text(encoding="utf-8")

@@ -1,7 +1,7 @@
 """Score a question set through `citebot chat --json`, as a checker outside the project would.
 
-    python benchmarks/chat_check.py --index var/bbc-index-l            # the news dev set
-    python benchmarks/chat_check.py --questions tests/data/golden.jsonl --index var/index
+    python -m benchmarks.quality.chat_check --index var/bbc-index          # the news dev set
+    python -m benchmarks.quality.chat_check --questions tests/data/golden.jsonl --index var/index
 
 Every item's turns are piped into one `citebot chat --json` process, with `/reset` between items; only the
 last turn of an item is scored. hit@1: the first passage covers at least half of an evidence quote
@@ -13,7 +13,6 @@ benchmarks/results/chat_check.json.
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -21,19 +20,14 @@ from collections import defaultdict
 from functools import cache
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from citebot.retrieval.evaluation.golden import evidence_spans  # noqa: E402
-
-NEWS = ROOT.parent / "shared" / "eval" / "news_dev.jsonl"
-RESULT = ROOT / "benchmarks" / "results" / "chat_check.json"
+from benchmarks.common import BBC_INDEX, NEWS, ROOT, command, parser, require_index, write_result
+from citebot.retrieval.evaluation.golden import evidence_spans
 
 
-def answers(items: list[dict], index: str) -> list[dict]:
+def answers(items: list[dict], index: Path) -> list[dict]:
     """The JSON answer to the last turn of every item."""
     lines = [line for item in items for line in (*item["turns"], "/reset")]
-    run = subprocess.run([sys.executable, "-m", "citebot.bot.cli", "chat", "--json", "--index", index], cwd=ROOT,
+    run = subprocess.run([sys.executable, "-m", "citebot.bot.cli", "chat", "--json", "--index", str(index)], cwd=ROOT,
                          input="\n".join(lines) + "\n", capture_output=True, text=True, check=True)
     out = [o for o in map(json.loads, run.stdout.splitlines()) if "reset" not in o]
     last, at = [], 0
@@ -60,14 +54,14 @@ def covers(item: dict, citation: dict, share: float) -> bool:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--questions", default=str(NEWS), help="golden-format question file (default: news dev)")
-    parser.add_argument("--index", default="var/bbc-index", help="index folder to ask")
-    args = parser.parse_args()
-    items = [json.loads(line) for line in Path(args.questions).read_text(encoding="utf-8").splitlines() if line]
+    cli = parser(__doc__)
+    cli.add_argument("--questions", type=Path, default=NEWS, help="golden-format question file (default: news dev)")
+    cli.add_argument("--index", type=Path, default=BBC_INDEX, help="index folder to ask (default: the BBC index)")
+    args = cli.parse_args()
+    items = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line]
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     both = [0, 0]  # answerable questions whose first passage is right; of those, answer quote right too
-    for item, result in zip(items, answers(items, args.index), strict=True):
+    for item, result in zip(items, answers(items, require_index(args.index.resolve())), strict=True):
         c = counts[item["category"]]
         c["n"] += 1
         if item["category"] == "unanswerable":
@@ -82,7 +76,7 @@ def main() -> None:
         c["answer"] += answer_right
         both[0] += first_right
         both[1] += first_right and answer_right
-    report = {"command": "python benchmarks/chat_check.py " + " ".join(sys.argv[1:]),
+    report = {"command": command(),
               "categories": {k: {m: round(v / c["n"], 3) if m != "n" else v for m, v in c.items()}
                              for k, c in sorted(counts.items())}}
     answerable = [c for k, c in counts.items() if k != "unanswerable"]
@@ -90,7 +84,7 @@ def main() -> None:
     report["answer_quote"] = round(sum(c["answer"] for c in answerable) / total, 3) if total else None
     report["answer_quote_when_first_passage_right"] = round(both[1] / both[0], 3) if both[0] else None
     print(json.dumps(report, indent=2))
-    RESULT.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_result("chat_check", report)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Choose the abstention settings on the dev sets' answerable and unanswerable questions together.
 
-    python benchmarks/calibrate_abstention.py --news-index var/bbc-index
+    python -m benchmarks.tuning.calibrate_abstention --news-index var/bbc-index
 
 Every question of the golden set (over the seeds) and of the news dev set (over the BBC folder) is
 asked with abstention off, except the unknown-names rule, which always holds. Recorded per question:
@@ -15,25 +15,28 @@ abstain_below, abstain_missing and abstain_missing_year.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import logging
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchmarks.common import (
+    NEWS,
+    add_config,
+    add_news_index,
+    command,
+    parser,
+    require_index,
+    settings_from,
+    write_result,
+)
+from citebot.index.embedding import make_embedder
+from citebot.retrieval.engine import Engine
+from citebot.retrieval.evaluation.golden import evaluate_golden
 
-from citebot.config.settings import load_settings  # noqa: E402
-from citebot.index.embedding import make_embedder  # noqa: E402
-from citebot.retrieval.engine import Engine  # noqa: E402
-from citebot.retrieval.evaluation.golden import evaluate_golden  # noqa: E402
-
-NEWS = ROOT.parent / "shared" / "eval" / "news_dev.jsonl"
 MAX_REFUSED = 0.02
 
 
@@ -64,17 +67,17 @@ def score(data: list[Row], threshold: float, limit: int, year_rule: bool = False
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--news-index", default=str(ROOT / "var" / "bbc-index"))
-    parser.add_argument("--config", help="settings file (default: config/default.toml)")
-    args = parser.parse_args()
+    cli = parser(__doc__)
+    add_news_index(cli)
+    add_config(cli)
+    args = cli.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    settings = load_settings(args.config)
+    settings = settings_from(args)
     settings = replace(settings, retrieval=replace(settings.retrieval, abstain_below=-1.0, abstain_missing=0,
                                                    abstain_missing_year=False))
     embedder = make_embedder(settings.embedding)
     sets = {"golden": rows(Engine(settings, embedder=embedder), settings.paths.golden),
-            "news": rows(Engine(settings.with_index(Path(args.news_index)), embedder=embedder), NEWS)}
+            "news": rows(Engine(settings.with_index(require_index(args.news_index)), embedder=embedder), NEWS)}
     grid = []
     for threshold in np.round(np.arange(0.0, 0.61, 0.01), 2):
         for limit, year_rule in itertools.product((0, 1, 2, 3), (False, True)):
@@ -87,7 +90,7 @@ def main() -> None:
     best = max(g for g in grid if g[0]) if any(g[0] for g in grid) else max(grid)
     *_, threshold, limit, year_rule, scores = best
     result = {
-        "command": "python benchmarks/calibrate_abstention.py " + " ".join(sys.argv[1:]),
+        "command": command(),
         "abstain_below": threshold, "abstain_missing": limit, "abstain_missing_year": year_rule,
         "per_set": {name: {"answerable_refused": round(r, 4), "unanswerable_answered": round(a, 4)}
                     for name, (r, a) in scores.items()},
@@ -101,8 +104,7 @@ def main() -> None:
     result["table_with_the_year_rule"] = {f"{t:.2f}": {name: score(d, t, 0, True) for name, d in sets.items()}
                                           for t in np.round(np.arange(0.26, 0.50, 0.02), 2)}
     print(json.dumps(result, indent=2))
-    out = ROOT / "benchmarks" / "results" / "abstention.json"
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_result("abstention", result)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The BBC folder in both stores, side by side: build time, disk size, query p50/p95, hit@1 on the news dev set,
 and whether every citation is the same as the FAISS path's.
 
-    nice -n 10 python benchmarks/store_compare.py            # after benchmarks/news_eval.py made var/bbc-index
+    nice -n 10 python -m benchmarks.performance.store_compare   # after benchmarks.quality.news_eval made var/bbc-index
 
 Stores compared, each answering all 270 news dev questions through `Engine.ask` (earlier turns of follow-ups
 replayed, as `citebot eval` does):
@@ -21,7 +21,6 @@ Writes benchmarks/results/store_compare.json.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -33,20 +32,29 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchmarks.common import (
+    BBC_FOLDER,
+    BBC_INDEX,
+    NEWS,
+    ROOT,
+    command,
+    ensure_folder,
+    ensure_index,
+    parser,
+    result_file,
+    write_result,
+)
+from citebot.config.errors import CitebotError
+from citebot.config.settings import Settings, load_settings
+from citebot.index.build import build_index, build_store, source_changes
+from citebot.retrieval.citations import Result
+from citebot.retrieval.engine import Engine
+from citebot.retrieval.evaluation.golden import evaluate_golden
+from citebot.retrieval.rerank import Reranker
+from citebot.retrieval.search import Hit, HybridSearcher, RowScores, Signals
 
-from citebot.config.errors import CitebotError  # noqa: E402
-from citebot.config.settings import Settings, load_settings  # noqa: E402
-from citebot.index.build import build_index, build_store, source_changes  # noqa: E402
-from citebot.retrieval.engine import Engine  # noqa: E402
-from citebot.retrieval.evaluation.golden import evaluate_golden  # noqa: E402
-
-SHARED = ROOT.parent / "shared" / "eval"
-FOLDER = Path("var/bbc")
-INDEX = Path("var/bbc-index")
-MILVUS = Path("var/bbc-milvus.db")
-RESULT = ROOT / "benchmarks" / "results" / "store_compare.json"
+MILVUS = ROOT / "var" / "bbc-milvus.db"
+RESULT = result_file("store_compare")
 
 
 def size_of(path: Path) -> int:
@@ -56,7 +64,7 @@ def size_of(path: Path) -> int:
 def milvus_settings(settings: Settings, lexical: str) -> Settings:
     from dataclasses import replace
 
-    return replace(settings, store=replace(settings.store, kind="milvus", uri=str(ROOT / MILVUS),
+    return replace(settings, store=replace(settings.store, kind="milvus", uri=str(MILVUS),
                                            collection="bbc", lexical=lexical))
 
 
@@ -68,7 +76,7 @@ def build_milvus(settings: Settings, rebuild: bool) -> dict[str, Any]:
     if not rebuild:
         try:
             manifest = location.read_manifest()
-            if not source_changes(manifest, FOLDER.resolve(), settings.ingest):
+            if not source_changes(manifest, BBC_FOLDER.resolve(), settings.ingest):
                 print("Milvus build up to date; not rebuilt (--rebuild to time it)", file=sys.stderr)
                 last = json.loads(RESULT.read_text(encoding="utf-8")) if RESULT.is_file() else {}
                 timed = last.get("stores", {}).get("milvus", {}).get("build", {})
@@ -78,38 +86,36 @@ def build_milvus(settings: Settings, rebuild: bool) -> dict[str, Any]:
     if rebuild:
         shutil.rmtree(MILVUS, ignore_errors=True)  # a first build: its vectors come from the FAISS index
     began = time.perf_counter()
-    report = build_store(FOLDER, settings, progress=True)
+    report = build_store(BBC_FOLDER, settings, progress=True)
     return {"rebuilt": True, "build_s": round(time.perf_counter() - began, 1), "embedded": report.embedded,
             "reused": report.reused}
 
 
 def build_faiss_copy(settings: Settings) -> dict[str, Any]:
     """An unchanged rebuild of var/bbc-index into a copy: every vector reused, as the Milvus build above."""
-    copy = Path("var/bbc-index-rebuild")
+    copy = ROOT / "var" / "bbc-index-rebuild"
     shutil.rmtree(copy, ignore_errors=True)
-    shutil.copytree(INDEX, copy, symlinks=True)
+    shutil.copytree(BBC_INDEX, copy, symlinks=True)
     (copy / ".lock").unlink(missing_ok=True)
     began = time.perf_counter()
-    report = build_index(FOLDER, copy, settings.with_index(copy), progress=True)
+    report = build_index(BBC_FOLDER, copy, settings.with_index(copy), progress=True)
     seconds = time.perf_counter() - began
     shutil.rmtree(copy, ignore_errors=True)
     return {"build_s": round(seconds, 1), "embedded": report.embedded, "reused": report.reused}
 
 
-def use_hybrid_search(engine: Engine) -> None:
-    """Replace the first stage's fusion by Milvus's hybrid_search over the passages collection."""
-    from pymilvus import AnnSearchRequest, RRFRanker
+class MilvusHybridSearcher(HybridSearcher):
+    """The first stage with Milvus's hybrid_search over the passages collection as its fusion."""
 
-    from citebot.retrieval.search import Hit
+    def rank(self, query: str, query_vector: np.ndarray | None = None,
+             sentence_scores: RowScores | None = None) -> tuple[list[Hit], Signals]:
+        from pymilvus import AnnSearchRequest, RRFRanker
 
-    searcher = engine.searcher
-    store: Any = searcher.store
-    r = searcher.settings
-
-    def rank(query: str, query_vector: Any = None, sentence_scores: Any = None) -> Any:
+        store: Any = self.store
+        r = self.settings
         if query_vector is None:
-            query_vector = searcher.embed_query(query)
-        signals = searcher.signals(query, query_vector, sentence_scores)
+            query_vector = self.embed_query(query)
+        signals = self.signals(query, query_vector, sentence_scores)
         vector = np.asarray(query_vector, dtype=np.float32).tolist()
         requests = [AnnSearchRequest([vector], "vector", {"metric_type": "IP"}, limit=r.candidates)]
         if store._terms(query):
@@ -123,31 +129,35 @@ def use_hybrid_search(engine: Engine) -> None:
         order = sorted(fused, key=lambda row: (-fused[row], -dense[row], row))
         return [Hit(row, fused[row], float(dense[row]), float(best[row])) for row in order], signals
 
-    searcher.rank = rank  # type: ignore[method-assign]
+
+class TimedEngine(Engine):
+    """The engine, keeping the seconds and the JSON result of every ask (earlier turns replayed included); with
+    hybrid, its first stage is MilvusHybridSearcher's."""
+
+    def __init__(self, settings: Settings, hybrid: bool = False) -> None:
+        super().__init__(settings)
+        if hybrid:
+            self.searcher = MilvusHybridSearcher(self.stored, self.embedder, settings.retrieval)
+            self.reranker = Reranker(self.searcher, settings.rerank)
+        self.took: list[float] = []
+        self.results: list[Any] = []
+
+    def ask(self, *args: Any, **kwargs: Any) -> Result:
+        began = time.perf_counter()
+        result = super().ask(*args, **kwargs)
+        self.took.append(time.perf_counter() - began)
+        self.results.append(result.to_json())
+        return result
 
 
 def run(settings: Settings, questions: Path, hybrid: bool = False) -> tuple[dict[str, Any], list[Any], list[float]]:
     """The news dev report, every ask's JSON result in order, and the seconds of each ask."""
     began = time.perf_counter()
-    engine = Engine(settings)
+    engine = TimedEngine(settings, hybrid)
     load = time.perf_counter() - began
-    if hybrid:
-        use_hybrid_search(engine)
-    results: list[Any] = []
-    took: list[float] = []
-    ask = engine.ask
-
-    def timed_ask(*args: Any, **kwargs: Any) -> Any:
-        began = time.perf_counter()
-        result = ask(*args, **kwargs)
-        took.append(time.perf_counter() - began)
-        results.append(result.to_json())
-        return result
-
-    engine.ask = timed_ask  # type: ignore[method-assign]
     report = evaluate_golden(engine, questions)
     report["load_s"] = round(load, 1)
-    return report, results, took
+    return report, engine.results, engine.took
 
 
 def citations(result: dict[str, Any]) -> Any:
@@ -159,22 +169,23 @@ def citations(result: dict[str, Any]) -> Any:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--questions", default=str(SHARED / "news_dev.jsonl"))
-    parser.add_argument("--rebuild", action="store_true", help="build the Milvus store again, from scratch")
-    parser.add_argument("--no-save", action="store_true")
-    parser.add_argument("--only", help="comma-separated variants to run (faiss always runs: it is the reference)")
-    args = parser.parse_args()
+    cli = parser(__doc__)
+    cli.add_argument("--questions", type=Path, default=NEWS, help="question set (JSONL; default: news dev)")
+    cli.add_argument("--rebuild", action="store_true", help="build the Milvus store again, from scratch")
+    cli.add_argument("--no-save", action="store_true", help="do not write benchmarks/results/store_compare.json")
+    cli.add_argument("--only", help="comma-separated variants to run (faiss always runs: it is the reference)")
+    args = cli.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    os.chdir(ROOT)  # sources are cited relative to the folder the index was built in
-    settings = load_settings().with_index(INDEX)
+    os.chdir(ROOT)  # sources are cited relative to the working directory
+    settings = load_settings().with_index(BBC_INDEX)
+    ensure_index(settings, BBC_INDEX, ensure_folder())
     report: dict[str, Any] = {"questions": args.questions, "stores": {}}
     if args.only and RESULT.is_file():  # the variants not run keep their last figures (each row says its command)
         report["stores"] = json.loads(RESULT.read_text(encoding="utf-8"))["stores"]
     builds = {"milvus": build_milvus(milvus_settings(settings, "bm25s"), args.rebuild)}
     builds["faiss"] = build_faiss_copy(settings) if builds["milvus"].get("rebuilt") else {
         **json.loads(RESULT.read_text(encoding="utf-8"))["stores"]["faiss"]["build"], "rebuilt": False}
-    disk = {"faiss": size_of(INDEX.resolve() / os.readlink(INDEX / "current")), "milvus": size_of(MILVUS)}
+    disk = {"faiss": size_of(BBC_INDEX.resolve() / os.readlink(BBC_INDEX / "current")), "milvus": size_of(MILVUS)}
     variants = {"faiss": settings, "milvus": milvus_settings(settings, "bm25s"),
                 "milvus-bm25": milvus_settings(settings, "milvus"),
                 "milvus-hybrid": milvus_settings(settings, "milvus")}
@@ -184,7 +195,7 @@ def main() -> int:
     reference: list[Any] = []
     for name, variant in variants.items():
         print(f"-- {name}", file=sys.stderr, flush=True)
-        result, answers, took = run(variant, Path(args.questions), hybrid=name == "milvus-hybrid")
+        result, answers, took = run(variant, args.questions, hybrid=name == "milvus-hybrid")
         if name == "faiss":
             reference = answers
         same = sum(citations(a) == citations(b) for a, b in zip(answers, reference, strict=True))
@@ -198,14 +209,14 @@ def main() -> int:
             "asks": len(answers), "same_citations_as_faiss": same,
             "p50_ms": round(float(np.percentile(ms, 50)), 1), "p95_ms": round(float(np.percentile(ms, 95)), 1),
             "load_s": result["load_s"], "build": builds.get(name, "as milvus"), "disk_mb": round(disk[store] / 1e6, 1),
-            "command": "nice -n 10 python benchmarks/store_compare.py " + " ".join(sys.argv[1:]),
+            "command": f"nice -n 10 {command()}",
         }
         report["stores"][name] = row
         print(json.dumps({name: row}), flush=True)
-    report["command"] = "nice -n 10 python benchmarks/store_compare.py " + " ".join(sys.argv[1:])
+    report["command"] = f"nice -n 10 {command()}"
     report["built_by"] = report["command"] if builds["milvus"].get("rebuilt") else builds["milvus"].get("timed_by")
     if not args.no_save:
-        RESULT.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        write_result("store_compare", report)
     return 0
 
 

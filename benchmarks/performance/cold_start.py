@@ -1,11 +1,11 @@
 """Cold start: `citebot ask` in a fresh process on the seeds, beside `python -c "import torch"` in the same run.
 
-    python benchmarks/cold_start.py             # 7 runs of each, interleaved; about a minute
-    python benchmarks/cold_start.py --runs 15
+    python -m benchmarks.performance.cold_start             # 7 runs of each, interleaved; about a minute
+    python -m benchmarks.performance.cold_start --runs 15
 
 Builds a seeds index once in a temporary folder (not timed), then times, alternately so that both see
 the same machine load: the interpreter alone (`python -c pass`), `import torch`, and `citebot ask`
-(`python -m bot.cli ask ... --json`, the console script's code path) on the configured runtime.
+(`python -m citebot.bot.cli ask ... --json`, the console script's code path) on the configured runtime.
 Also times the phases of one ask inside one process, and checks, once each, that the ask imported no
 torch / transformers / sentence-transformers, and that its JSON equals the one from
 [embedding] runtime = "torch" on the same index (scores within 2e-6: the JSON rounds them to 6 places).
@@ -14,7 +14,6 @@ Prints the medians and the ratio; writes benchmarks/results/cold_start.json.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -26,7 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.common import ROOT, parser, write_result
+
 QUESTION = "What did Theresa May say about racial hatred?"
 HEAVY = ("torch", "transformers", "sentence_transformers", "scipy.sparse")
 
@@ -84,10 +84,10 @@ def scores_dropped(result: dict) -> tuple[dict, list[float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=7, help="timed runs of each command (default 7)")
-    args = parser.parse_args()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false"}
+    cli = parser(__doc__)
+    cli.add_argument("--runs", type=int, default=7, help="timed runs of each command (default 7)")
+    args = cli.parse_args()
+    env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}
     env.pop("CITEBOT_CONFIG", None)
     with tempfile.TemporaryDirectory(prefix="citebot-cold-") as folder:
         index = Path(folder) / "index"
@@ -133,8 +133,7 @@ def main() -> None:
                     "load_average_before": [round(x, 2) for x in load_before],
                     "load_average_after": [round(x, 2) for x in load_after]},
     }
-    out = ROOT / "benchmarks" / "results" / "cold_start.json"
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    out = write_result("cold_start", result)
     for name, value in medians.items():
         print(f"{name:28s} median {value:6.2f} s  ({', '.join(f'{t:.2f}' for t in times[name])})")
     print(f"ratio ask / import torch: {ratio:.2f}; same result as the torch runtime: {same}")

@@ -1,0 +1,96 @@
+"""The evaluation package: golden scoring from plain records, the refusal of a question file about other
+articles, and its place above the question path (nothing that answers a question imports it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from citebot.bot.cli.main import main
+from citebot.config.settings import PROJECT_ROOT
+from citebot.retrieval.evaluation.golden import score_golden
+from tests.conftest import SEEDS, write_config
+
+
+def record(category: str, **fields: object) -> dict:
+    base = {"id": category, "category": category, "turns": ["q?"], "evidence": [], "searched": "q?",
+            "abstained": False, "abstain_reason": None, "best_similarity": 0.5, "missing": [],
+            "names_shown": False, "missing_years": [], "non_verbatim": 0, "boilerplate": 0, "passages": []}
+    return base | fields
+
+
+def test_golden_scores_come_from_plain_records() -> None:
+    records = [
+        record("plain", relevant=[False, True], novel=[False, True], reachable=1, answer_right=True, answer="a",
+               evidence_rank=2),
+        record("plain", relevant=[True, False], novel=[True, False], reachable=2, answer_right=False, answer=None,
+               evidence_rank=1, non_verbatim=1),
+        record("unanswerable", abstained=True),
+    ]
+    report = score_golden(records, k=5, threshold=0.3)
+    assert report["categories"]["plain"] == {"hit@1": 0.5, "hit@3": 1.0, "mrr@5": 0.75, "ndcg@5": 0.622, "n": 2}
+    assert report["answer_accuracy"] == 0.5 and report["non_verbatim_citations"] == 1
+    assert report["abstention"] == {"accuracy": 1.0, "answerable_refused": 0, "unanswerable_answered": 0,
+                                    "answerable": 2, "unanswerable": 1, "threshold": 0.3}
+    assert [d["id"] for d in report["details"]] == ["plain", "plain", "unanswerable"]
+    json.dumps(report)  # plain data all the way down
+
+
+def test_eval_refuses_a_question_file_about_other_articles(capsys, tmp_path: Path) -> None:
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "council-2024.txt").write_text("Council budget\n\nThe council approved its budget for libraries.\n",
+                                            encoding="utf-8")
+    config = write_config(tmp_path, sources=str(other))
+    assert main(["index", "build", "--config", str(config)]) == 0
+    capsys.readouterr()
+    # The seeds' golden questions against an index of another folder: the user's own questions are the fix.
+    assert main(["eval", "--config", str(config)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1
+    assert "only 0 of the 3 articles" in err and f"citebot eval --config {config} --golden QUESTIONS.jsonl" in err
+    # A question file naming the seeds' articles: the fix indexes the folder that holds them.
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text((PROJECT_ROOT / "tests/data/golden.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
+    config = write_config(tmp_path, sources=str(SEEDS))
+    assert main(["eval", "--config", str(config), "--golden", str(questions)]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "only 0 of the 3 articles" in err
+    seeds = os.path.relpath(SEEDS)  # as the command line shows paths
+    assert f"citebot index build --sources {seeds} --index {seeds}-index --config {config} && citebot eval" in err
+
+
+def test_eval_runs_a_question_file_whose_articles_are_mostly_indexed(capsys, hash_config: Path,
+                                                                     tmp_path: Path) -> None:
+    questions = tmp_path / "questions.jsonl"
+    item = {"id": "x", "category": "plain", "turns": ["Who is Theresa May?"],
+            "evidence": [{"source": "002", "quote": "Theresa May"}, {"source": "not-indexed", "quote": "x"}]}
+    questions.write_text(json.dumps(item) + "\n", encoding="utf-8")
+    assert main(["eval", "--config", str(hash_config), "--golden", str(questions), "--json"]) == 0  # 1 of 2
+    assert json.loads(capsys.readouterr().out)["questions"] == 1
+
+
+def test_the_question_path_does_not_import_evaluation() -> None:
+    script = ("import pkgutil, sys, importlib, citebot.retrieval as r\n"
+              "for m in pkgutil.iter_modules(r.__path__):\n"
+              "    importlib.import_module('citebot.retrieval.' + m.name) if m.name != 'evaluation' else None\n"
+              "import citebot.bot.cli.main, citebot.bot.discord.client\n"
+              "bad = [m for m in sys.modules if m.startswith('citebot.retrieval.evaluation') or m == 'pytrec_eval']\n"
+              "assert not bad, bad; print('ok')")
+    run = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                         timeout=120, env=dict(os.environ))
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr
+
+
+@pytest.mark.parametrize("argv", [["eval", "--help"]])
+def test_eval_help_documents_the_question_file(capsys, argv: list[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(argv)
+    out = capsys.readouterr().out
+    line = next(s.strip() for s in out.splitlines() if s.strip().startswith('{"id": "q1"'))
+    assert set(json.loads(line)) == {"id", "category", "turns", "evidence"} and "docs/evaluation.md" in out
