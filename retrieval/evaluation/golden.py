@@ -35,7 +35,7 @@ class Span:
     end: int
 
     def overlap(self, file_name: str, start: int, end: int) -> int:
-        if Path(file_name).name != self.file_name:
+        if file_name != self.file_name and Path(file_name).name != self.file_name:
             return 0
         return max(0, min(self.end, end) - max(self.start, start))
 
@@ -62,14 +62,29 @@ def cited_articles(items: list[dict[str, Any]]) -> set[str]:
     return {ev["source"] for item in items for ev in item["evidence"]}
 
 
+def names_article(name: str, evidence_source: str) -> bool:
+    """Whether an article's name is the one evidence names: a file-name prefix ("politics-232" names
+    politics-232.txt and politics-232.html), or exactly a collection's row ("news.jsonl#row 12")."""
+    return name == evidence_source or ("#" not in evidence_source and name.startswith(evidence_source))
+
+
+def article_name(engine: Engine, source: str) -> str:
+    """The name evidence uses for the article a citation's source belongs to: its file's name, and for a row of
+    a collection "file#row N" (the source of an article read from another format is its text in the index)."""
+    document = engine.document_of(source)
+    if document is None:
+        return Path(source).name
+    return Path(document.file).name + (f"#{document.row}" if document.row else "")
+
+
 def _held(prefixes: set[str], names: set[str]) -> int:
-    return sum(any(name.startswith(prefix) for name in names) for prefix in prefixes)
+    return sum(any(names_article(name, prefix) for name in names) for prefix in prefixes)
 
 
 def articles_in_index(items: list[dict[str, Any]], engine: Engine) -> tuple[int, int]:
     """(how many of the articles the items cite the index holds, how many they cite)."""
     cited = cited_articles(items)
-    return _held(cited, {Path(c.source).name for c in engine.stored.chunks}), len(cited)
+    return _held(cited, {article_name(engine, c.source) for c in engine.stored.chunks}), len(cited)
 
 
 def folder_holds(folder: Path, items: list[dict[str, Any]]) -> bool:
@@ -89,7 +104,7 @@ def replay_earlier_turns(engine: Engine, item: dict[str, Any]) -> Conversation:
 
 def source_texts(engine: Engine) -> dict[str, str]:
     """The text of every indexed article, by file name (what golden evidence is looked up in)."""
-    sources = {Path(c.source).name: c.source for c in engine.stored.chunks}
+    sources = {article_name(engine, c.source): c.source for c in engine.stored.chunks}
     return {name: Path(source).read_text(encoding="utf-8") for name, source in sources.items()}
 
 
@@ -97,7 +112,7 @@ def evidence_spans(evidence: list[dict[str, str]], texts: dict[str, str]) -> lis
     spans = []
     for ev in evidence:
         for name, text in texts.items():
-            if name.startswith(ev["source"]):
+            if names_article(name, ev["source"]):
                 starts = [m.start() for m in re.finditer(re.escape(ev["quote"]), text)]
                 if not starts:
                     raise CitebotError(f"golden evidence not found in {name}: {ev['quote']!r}")
@@ -117,7 +132,7 @@ def collect_golden(engine: Engine, items: list[dict[str, Any]], k: int = 5) -> l
     many evidence places any passage can cover, whether the answer quote is right, citations checked) and
     what a misses file shows (every passage listed, with its judgment)."""
     texts = source_texts(engine)
-    chunk_spans = [(Path(c.source).name, c.start, c.end) for c in engine.stored.chunks]
+    chunk_spans = [(article_name(engine, c.source), c.start, c.end) for c in engine.stored.chunks]
     root = engine.stored.sources_root
     dropped = [Span(Path(a.source).name, p.start, p.end)
                for a in read_corpus(root, engine.settings.ingest).articles for p in a.paragraphs if p.dropped] \
@@ -131,7 +146,8 @@ def collect_golden(engine: Engine, items: list[dict[str, Any]], k: int = 5) -> l
         non_verbatim = boilerplate = 0
         for p in [p for slot in shown for p in (slot, *slot.also_in)]:
             non_verbatim += not quote_matches_source(p.text, p.citation.source, p.citation.start, p.citation.end)
-            boilerplate += any(d.overlap(p.citation.source, p.citation.start, p.citation.end) for d in dropped)
+            name = article_name(engine, p.citation.source)
+            boilerplate += any(d.overlap(name, p.citation.start, p.citation.end) for d in dropped)
         if result.answer:
             a = result.answer
             non_verbatim += not quote_matches_source(a.text, a.source, a.start, a.end)
@@ -140,7 +156,8 @@ def collect_golden(engine: Engine, items: list[dict[str, Any]], k: int = 5) -> l
         def covered(passage: Passage, spans: list[Span] = spans) -> set[Span]:
             """Evidence places covered by a passage, or by a repeat of it listed "also in"."""
             return {s for q in (passage, *passage.also_in) for s in spans
-                    if s.overlap(q.citation.source, q.citation.start, q.citation.end) * 2 >= s.end - s.start}
+                    if s.overlap(article_name(engine, q.citation.source), q.citation.start, q.citation.end) * 2
+                    >= s.end - s.start}
 
         listed = [*shown, *result.more]
         evidence = result.evidence
@@ -166,7 +183,8 @@ def collect_golden(engine: Engine, items: list[dict[str, Any]], k: int = 5) -> l
             record.update(
                 relevant=[bool(covered(p)) for p in shown], novel=novel, reachable=len(reachable),
                 answer_right=bool(result.answer) and any(
-                    s.overlap(result.answer.source, result.answer.start, result.answer.end) > 0 for s in spans),
+                    s.overlap(article_name(engine, result.answer.source), result.answer.start, result.answer.end) > 0
+                    for s in spans),
                 answer=result.answer.text if result.answer else None,
                 evidence_rank=next((r for r, p in enumerate(listed, 1) if covered(p)), None))
         records.append(record)
