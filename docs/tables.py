@@ -385,3 +385,22 @@ def rebuild_history(labels: Sequence[tuple[str, str]], name: str = "incremental"
                      num(e["one_added"]["seconds"], 1), num(e["one_added"]["peak_rss_mb"])])
     body = table(["entry", "code", "unchanged s", "peak RSS MB", "one added s", "peak RSS MB"], rows)
     return _with_source(name, body, command)
+
+
+def format_quality(name: str = "format_quality") -> str:
+    """The news dev set on the BBC folder written in each format, against the .txt folder."""
+    data = load(name)
+    labels = {"txt": ".txt", "html": "web pages (.html, site furniture around)", "md": "Markdown", "pdf": "PDF",
+              "jsonl": "one JSON Lines collection"}
+    rows = []
+    for fmt, label in labels.items():
+        if fmt not in data:
+            continue
+        r = data[fmt]
+        cats = r["categories"]
+        rows.append([label, *(num(cats[kind]["hit@1"]) for kind, _ in KINDS), num(r["answer_accuracy"]),
+                     f"{r['abstention']['answerable_refused']} / {r['abstention']['unanswerable_answered']}",
+                     num(r["non_verbatim_citations"]), num(r.get("furniture_passages"))])
+    body = table(["folder", *(f"{label} hit@1" for _, label in KINDS), "answer quote",
+                  "refused / wrongly answered", "non-verbatim", "furniture passages"], rows)
+    return _with_source(name, body, data=data)
