@@ -6,7 +6,8 @@ import os
 
 import numpy as np
 
-from index.embed import MINILM, encode_in_batches, minilm_dir, verified_weights
+from index.embed import MINILM, REFERENCE_INSTALL, encode_in_batches, minilm_dir, verified_weights
+from index.errors import ModelError
 from index.settings import EmbeddingSettings
 
 
@@ -20,8 +21,12 @@ class SentenceTransformerEmbedder:
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
         os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
-        import transformers
-        from sentence_transformers import SentenceTransformer
+        try:
+            import transformers
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ModelError(f'[embedding] runtime = "torch" needs sentence-transformers and torch ({exc.name} is '
+                             f'not installed): {REFERENCE_INSTALL}, or set runtime = "onnx"') from None
 
         transformers.utils.logging.disable_progress_bar()
         self.model = SentenceTransformer(str(minilm_dir()), device="cpu")
