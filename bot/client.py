@@ -24,31 +24,11 @@ from bot.render import NO_MENTIONS, Rendered, render_passages, render_result, tr
 from index.errors import QuestionError
 from index.settings import Settings
 from retrieval.citations import Citation, Passage, Result
-from retrieval.conversation import Conversation
 from retrieval.engine import Engine
 
 log = logging.getLogger(__name__)
 
 RESTARTING = "I am restarting; please ask again in a minute."
-
-
-class Conversations:
-    """One conversation per channel or thread, each with a lock so its turns stay in order."""
-
-    def __init__(self, make: Callable[[], Conversation]) -> None:
-        self._make = make
-        self._conversations: dict[int, Conversation] = {}
-        self._locks: dict[int, asyncio.Lock] = {}
-
-    def get(self, channel_id: int) -> tuple[Conversation, asyncio.Lock]:
-        if channel_id not in self._conversations:
-            self._conversations[channel_id] = self._make()
-            self._locks[channel_id] = asyncio.Lock()
-        return self._conversations[channel_id], self._locks[channel_id]
-
-    def reset(self, channel_id: int) -> None:
-        if channel_id in self._conversations:
-            self._conversations[channel_id].reset()
 
 
 class CitebotClient(discord.Client):
