@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.tune_answer import accuracy, collected  # noqa: E402
-from index.embed import make_embedder  # noqa: E402
-from index.settings import load_settings  # noqa: E402
-from retrieval.engine import Engine  # noqa: E402
+from citebot.config.settings import load_settings  # noqa: E402
+from citebot.index.embedding import make_embedder  # noqa: E402
+from citebot.retrieval.engine import Engine  # noqa: E402
 
 MUS = (0.0, 0.1, 0.25, 0.5, 1.0)
 

@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.settings import load_settings  # noqa: E402
-from retrieval.beir import evaluate_beir, render_beir  # noqa: E402
+from citebot.config.settings import load_settings  # noqa: E402
+from citebot.retrieval.evaluation.beir import evaluate_beir, render_beir  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 

@@ -28,13 +28,13 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from index.build import build_index, chunk_corpus, vector_text  # noqa: E402
-from index.chunking import chunk_sentences  # noqa: E402
-from index.onnx_embed import OnnxEmbedder  # noqa: E402
-from index.settings import load_settings  # noqa: E402
-from index.torch_embed import SentenceTransformerEmbedder  # noqa: E402
-from retrieval.engine import Engine  # noqa: E402
-from retrieval.evaluate import evaluate_golden  # noqa: E402
+from citebot.config.settings import load_settings  # noqa: E402
+from citebot.index.build import build_index, chunk_corpus, vector_text  # noqa: E402
+from citebot.index.chunking import chunk_sentences  # noqa: E402
+from citebot.index.embedding.onnx_runtime import OnnxEmbedder  # noqa: E402
+from citebot.index.embedding.torch_runtime import SentenceTransformerEmbedder  # noqa: E402
+from citebot.retrieval.engine import Engine  # noqa: E402
+from citebot.retrieval.evaluation.golden import evaluate_golden  # noqa: E402
 
 
 def build_texts(sources: Path, settings, embedder) -> tuple[int, list[str]]:

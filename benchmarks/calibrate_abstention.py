@@ -28,10 +28,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.embed import make_embedder  # noqa: E402
-from index.settings import load_settings  # noqa: E402
-from retrieval.engine import Engine  # noqa: E402
-from retrieval.evaluate import evaluate_golden  # noqa: E402
+from citebot.config.settings import load_settings  # noqa: E402
+from citebot.index.embedding import make_embedder  # noqa: E402
+from citebot.retrieval.engine import Engine  # noqa: E402
+from citebot.retrieval.evaluation.golden import evaluate_golden  # noqa: E402
 
 NEWS = ROOT.parent / "shared" / "eval" / "news_dev.jsonl"
 MAX_REFUSED = 0.02

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from retrieval.evaluate import evidence_spans  # noqa: E402
+from citebot.retrieval.evaluation.golden import evidence_spans  # noqa: E402
 
 NEWS = ROOT.parent / "shared" / "eval" / "news_dev.jsonl"
 RESULT = ROOT / "benchmarks" / "results" / "chat_check.json"
@@ -33,7 +33,7 @@ RESULT = ROOT / "benchmarks" / "results" / "chat_check.json"
 def answers(items: list[dict], index: str) -> list[dict]:
     """The JSON answer to the last turn of every item."""
     lines = [line for item in items for line in (*item["turns"], "/reset")]
-    run = subprocess.run([sys.executable, "-m", "bot.cli", "chat", "--json", "--index", index], cwd=ROOT,
+    run = subprocess.run([sys.executable, "-m", "citebot.bot.cli", "chat", "--json", "--index", index], cwd=ROOT,
                          input="\n".join(lines) + "\n", capture_output=True, text=True, check=True)
     out = [o for o in map(json.loads, run.stdout.splitlines()) if "reset" not in o]
     last, at = [], 0

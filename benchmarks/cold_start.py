@@ -58,13 +58,13 @@ began, marks = time.perf_counter(), {}
 def mark(name):
     marks[name] = round(time.perf_counter() - began - sum(marks.values()), 3)
 import numpy, faiss; mark("import numpy + faiss")
-from bot.cli import import_bm25s_lean
+from citebot.bot.cli.main import import_bm25s_lean
 import_bm25s_lean(); mark("import bm25s (without scipy, as the CLI does)")
-from index.settings import load_settings
-from retrieval.engine import Engine
-from retrieval.search import HybridSearcher
-from index.embed import make_embedder
-from index.stores import open_index
+from citebot.config.settings import load_settings
+from citebot.retrieval.engine import Engine
+from citebot.retrieval.search import HybridSearcher
+from citebot.index.embedding import make_embedder
+from citebot.index.store import open_index
 mark("import citebot modules")
 settings = load_settings().with_index(Path(sys.argv[1]))
 embedder = make_embedder(settings.embedding); mark("embedder: onnxruntime, tokenizer (file hash in background)")
@@ -92,8 +92,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="citebot-cold-") as folder:
         index = Path(folder) / "index"
         configs = {runtime: config_with_runtime(runtime, Path(folder)) for runtime in ("onnx", "torch")}
-        ask = [sys.executable, "-m", "bot.cli", "ask", QUESTION, "--json", "--index", str(index)]
-        build = [sys.executable, "-m", "bot.cli", "index", "build", "--sources", "seeds", "--index", str(index)]
+        ask = [sys.executable, "-m", "citebot.bot.cli", "ask", QUESTION, "--json", "--index", str(index)]
+        build = [sys.executable, "-m", "citebot.bot.cli", "index", "build", "--sources", "seeds", "--index", str(index)]
         timed(build, env)
         _, warm = timed(ask, env)  # page cache warm; the ONNX export exists from the build
         _, torch_ask = timed([*ask, "--config", str(configs["torch"])], env)
@@ -103,7 +103,7 @@ def main() -> None:
         same = onnx_result == torch_result and all(abs(a - b) < 2e-6 for a, b in zip(onnx_scores, torch_scores,
                                                                                         strict=True))
         probe = ("import runpy, sys; sys.argv = ['citebot', *sys.argv[1:]]\n"
-                 "try:\n    runpy.run_module('bot.cli', run_name='__main__')\n"
+                 "try:\n    runpy.run_module('citebot.bot.cli', run_name='__main__')\n"
                  "except SystemExit:\n    pass\n"
                  f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)")
         _, imports = timed([sys.executable, "-c", probe, *ask[3:]], env)

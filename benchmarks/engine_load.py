@@ -27,10 +27,10 @@ CHILD = r"""
 import json, statistics, sys, time
 from dataclasses import replace
 from pathlib import Path
-import index.faiss_store as faiss_store
-from index.embed import make_embedder
-from index.settings import load_settings
-from retrieval import engine as engine_module
+import citebot.index.store.faiss.location as faiss_store
+from citebot.index.embedding import make_embedder
+from citebot.config.settings import load_settings
+from citebot.retrieval import engine as engine_module
 
 index_dir, mode, questions = Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
 settings = load_settings()

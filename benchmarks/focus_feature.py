@@ -22,11 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import benchmarks.tune_rerank as tune  # noqa: E402
-from index.embed import make_embedder  # noqa: E402
-from index.settings import load_settings  # noqa: E402
-from retrieval import rerank  # noqa: E402
-from retrieval.engine import Engine  # noqa: E402
-from retrieval.query import STOPWORDS  # noqa: E402
+from citebot.config.settings import load_settings  # noqa: E402
+from citebot.index.embedding import make_embedder  # noqa: E402
+from citebot.retrieval import rerank  # noqa: E402
+from citebot.retrieval.engine import Engine  # noqa: E402
+from citebot.retrieval.question import STOPWORDS  # noqa: E402
 
 AUXILIARY = r"(?:did|does|do|is|was|were|are|has|have|had|will|would|can|could|should|may|might)"
 _TOKENS: dict[str, np.ndarray] = {}

@@ -30,7 +30,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "incremental.json"
 
 
 def run_build(code: Path, sources: Path, index: Path, config: str | None, *extra: str) -> dict:
-    command = [sys.executable, "-m", "bot.cli", "index", "build", "--sources", str(sources), "--index", str(index),
+    command = [sys.executable, "-m", "citebot.bot.cli", "index", "build", "--sources", str(sources), "--index", str(index),
                *(["--config", config] if config else []), *extra]
     began = time.perf_counter()
     done = subprocess.run(["/usr/bin/time", "-v", *command], cwd=code, capture_output=True, text=True,

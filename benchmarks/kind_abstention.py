@@ -22,11 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.tune_rerank import NEWS  # noqa: E402
-from index.embed import make_embedder  # noqa: E402
-from index.settings import load_settings  # noqa: E402
-from retrieval.engine import Engine  # noqa: E402
-from retrieval.evaluate import UNANSWERABLE, load_golden, replay_earlier_turns  # noqa: E402
-from retrieval.query import answer_kind, word_set  # noqa: E402
+from citebot.config.settings import load_settings  # noqa: E402
+from citebot.index.embedding import make_embedder  # noqa: E402
+from citebot.retrieval.engine import Engine  # noqa: E402
+from citebot.retrieval.evaluation.golden import UNANSWERABLE, load_golden, replay_earlier_turns  # noqa: E402
+from citebot.retrieval.question import answer_kind, word_set  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "kind_abstention.json"
 DEPTHS = (1, 3, 5)

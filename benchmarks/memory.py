@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "memory.json"
 QUESTION = "What did Theresa May say about racial hatred?"
-MODEL_ONLY = ("from index.embed import make_embedder; from index.settings import load_settings; "
+MODEL_ONLY = ("from citebot.index.embedding import make_embedder; from citebot.config.settings import load_settings; "
               "make_embedder(load_settings().embedding).encode(['warm up'])")
 
 
@@ -51,7 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--big", metavar="DIR|bbc", help="also build this folder of *.txt (or the BBC articles)")
     args = parser.parse_args()
-    cli = [sys.executable, "-m", "bot.cli"]
+    cli = [sys.executable, "-m", "citebot.bot.cli"]
     rows = []
     with tempfile.TemporaryDirectory(prefix="citebot-memory-") as tmp:
         index = Path(tmp) / "index"

@@ -22,12 +22,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.build import build_index, changed_settings, stale_sources  # noqa: E402
-from index.errors import CitebotError  # noqa: E402
-from index.settings import load_settings, with_overrides  # noqa: E402
-from index.store import read_manifest  # noqa: E402
-from retrieval.engine import Engine  # noqa: E402
-from retrieval.evaluate import evaluate_golden, render_report  # noqa: E402
+from citebot.config.errors import CitebotError  # noqa: E402
+from citebot.config.settings import load_settings, with_overrides  # noqa: E402
+from citebot.index.build import build_index, changed_settings, stale_sources  # noqa: E402
+from citebot.index.store.faiss.manifest import read_manifest  # noqa: E402
+from citebot.retrieval.engine import Engine  # noqa: E402
+from citebot.retrieval.evaluation.golden import evaluate_golden, render_report  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"
 FOLDER = Path("var/bbc")

@@ -23,10 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.tune_rerank import NEWS, Question, collect_questions  # noqa: E402
-from index.embed import make_embedder  # noqa: E402
-from index.settings import load_settings  # noqa: E402
-from retrieval.engine import Engine  # noqa: E402
-from retrieval.rerank import as_vector  # noqa: E402
+from citebot.config.settings import load_settings  # noqa: E402
+from citebot.index.embedding import make_embedder  # noqa: E402
+from citebot.retrieval.engine import Engine  # noqa: E402
+from citebot.retrieval.rerank import as_vector  # noqa: E402
 
 RESULT = ROOT / "benchmarks" / "results" / "rerank_ceiling.json"
 STEPS = (-1.0, -0.5, -0.2, -0.1, 0.1, 0.2, 0.5, 1.0)

@@ -71,7 +71,7 @@ def prepare_index(folder: Path, wanted: Path) -> tuple[Path, str]:
         manifest = json.loads((target / "current" / "manifest.json").read_text(encoding="utf-8"))
         return target, f"{wanted} ({len(manifest['sources'])} articles, {manifest['chunk_count']} passages)"
     config = write_config(folder, target)
-    subprocess.run([sys.executable, "-m", "bot.cli", "index", "build", "--config", str(config)], cwd=ROOT,
+    subprocess.run([sys.executable, "-m", "citebot.bot.cli", "index", "build", "--config", str(config)], cwd=ROOT,
                    check=True, capture_output=True)
     return target, f"seeds (no index at {wanted}: the BBC figures need it; benchmarks/news_eval.py builds it)"
 
@@ -143,7 +143,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         index, described = prepare_index(folder, Path(args.index).resolve())
         config = write_config(folder, index)
         bbc = not described.startswith("seeds")
-        subprocess.run([sys.executable, "-m", "bot.cli", "ask", "warm up", "--config", str(config)], cwd=ROOT,
+        subprocess.run([sys.executable, "-m", "citebot.bot.cli", "ask", "warm up", "--config", str(config)], cwd=ROOT,
                        check=True, capture_output=True)  # the ONNX export exists; the files are in the page cache
         server = FakeDiscord()
         await server.start()

@@ -25,13 +25,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.build import build_index, chunk_corpus, vector_text  # noqa: E402
-from index.chunking import chunk_sentences  # noqa: E402
-from index.embed import make_embedder  # noqa: E402
-from index.settings import load_settings  # noqa: E402
-from index.torch_embed import SentenceTransformerEmbedder  # noqa: E402
-from retrieval.engine import Engine  # noqa: E402
-from retrieval.evaluate import load_golden  # noqa: E402
+from citebot.config.settings import load_settings  # noqa: E402
+from citebot.index.build import build_index, chunk_corpus, vector_text  # noqa: E402
+from citebot.index.chunking import chunk_sentences  # noqa: E402
+from citebot.index.embedding import make_embedder  # noqa: E402
+from citebot.index.embedding.torch_runtime import SentenceTransformerEmbedder  # noqa: E402
+from citebot.retrieval.engine import Engine  # noqa: E402
+from citebot.retrieval.evaluation.golden import load_golden  # noqa: E402
 
 BBC = ROOT.parent / "shared" / "data" / "bbc_news" / "articles.jsonl.gz"
 

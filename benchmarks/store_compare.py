@@ -36,11 +36,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.build import build_index, build_store, source_changes  # noqa: E402
-from index.errors import CitebotError  # noqa: E402
-from index.settings import Settings, load_settings  # noqa: E402
-from retrieval.engine import Engine  # noqa: E402
-from retrieval.evaluate import evaluate_golden  # noqa: E402
+from citebot.config.errors import CitebotError  # noqa: E402
+from citebot.config.settings import Settings, load_settings  # noqa: E402
+from citebot.index.build import build_index, build_store, source_changes  # noqa: E402
+from citebot.retrieval.engine import Engine  # noqa: E402
+from citebot.retrieval.evaluation.golden import evaluate_golden  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"
 FOLDER = Path("var/bbc")
@@ -62,7 +62,7 @@ def milvus_settings(settings: Settings, lexical: str) -> Settings:
 
 def build_milvus(settings: Settings, rebuild: bool) -> dict[str, Any]:
     """Build var/bbc into Milvus Lite (reusing the FAISS index's vectors) unless an up-to-date build is there."""
-    from index.stores import store_location
+    from citebot.index.store import store_location
 
     location = store_location(settings)
     if not rebuild:
@@ -100,7 +100,7 @@ def use_hybrid_search(engine: Engine) -> None:
     """Replace the first stage's fusion by Milvus's hybrid_search over the passages collection."""
     from pymilvus import AnnSearchRequest, RRFRanker
 
-    from retrieval.search import Hit
+    from citebot.retrieval.search import Hit
 
     searcher = engine.searcher
     store: Any = searcher.store

@@ -15,6 +15,7 @@ on). Prints the best settings by the mean of the sets; results go to benchmarks/
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import itertools
 import json
@@ -27,11 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.tune_rerank import NEWS, fold_of  # noqa: E402
-from index.embed import make_embedder  # noqa: E402
-from index.settings import Settings, load_settings  # noqa: E402
-from retrieval.answer import Sentence, pick_answer  # noqa: E402
-from retrieval.engine import Engine  # noqa: E402
-from retrieval.evaluate import (  # noqa: E402
+from citebot.config.settings import Settings, load_settings  # noqa: E402
+from citebot.index.embedding import make_embedder  # noqa: E402
+from citebot.retrieval.answer import Sentence, pick_answer  # noqa: E402
+from citebot.retrieval.engine import Engine  # noqa: E402
+from citebot.retrieval.evaluation.golden import (
     UNANSWERABLE,
     Span,
     evidence_spans,
@@ -39,7 +40,7 @@ from retrieval.evaluate import (  # noqa: E402
     replay_earlier_turns,
     source_texts,
 )
-from retrieval.query import answer_kind  # noqa: E402
+from citebot.retrieval.question import Question  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "answer.json"
 CACHE = ROOT / "var" / "answer-cache.json"
@@ -66,16 +67,17 @@ def collect(engine: Engine, path: Path) -> list[dict]:
         if item["category"] == UNANSWERABLE:
             continue
         conversation = replay_earlier_turns(engine, item)
-        found = engine.first_stage(item["turns"][-1], conversation)
+        asked = Question.read(item["turns"][-1])
+        found = engine.first_stage(asked, conversation)
         result = engine.ask(item["turns"][-1], conversation)
         rows = [row_of[p.chunk_id] for p in result.passages[:max(GRID["passages_considered"])]]
-        # The kind of fact asked is worked out again from the question when scoring (answer_kind), so a change
+        # The kind of fact asked is worked out again from the question when scoring (Question.read), so a change
         # to its detection needs no new collection.
         out.append({"id": item["id"], "category": item["category"], "question": item["turns"][-1],
-                    "searched": found.searched,
+                    "searched": found.searched.text,
                     "fold": fold_of(item["evidence"][0]["source"]),
                     "sentences": engine.answer_sentences(rows, found.sentence_scores,
-                                                         engine.own_scores(item["turns"][-1], found.searched)),
+                                                         engine.own_scores(asked, found.searched)),
                     "titles": {engine.stored.chunks[r].source: engine.stored.chunks[r].title for r in rows},
                     "leads": {engine.stored.chunks[r].source: lead[engine.stored.chunks[r].source] for r in rows},
                     "spans": evidence_spans(item["evidence"], texts)})
@@ -116,11 +118,15 @@ def collected(settings: Settings, news_index: Path, refresh: bool = False) -> di
     return sets
 
 
+_read = functools.cache(Question.read)
+"""Each question read once, however many settings score it."""
+
+
 def accuracy(questions: list[dict], settings) -> float:
     right = 0
     for q in questions:
         sentences = [s for s in q["sentences"] if s.passage_rank <= settings.passages_considered]
-        picked = pick_answer(q["searched"], sentences, settings, answer_kind(q["question"]))
+        picked = pick_answer(_read(q["searched"]), sentences, settings, _read(q["question"]).answer_kind)
         if picked:
             first, last, _ = picked
             right += any(s.overlap(first.source, first.start, last.end) > 0 for s in q["spans"])

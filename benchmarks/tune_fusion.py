@@ -20,11 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.embed import make_embedder  # noqa: E402
-from index.lexical import LexicalIndex, LexicalRecipe  # noqa: E402
-from index.settings import load_settings  # noqa: E402
-from retrieval.beir import load_beir, mean_scores, prepare, rank_documents  # noqa: E402
-from retrieval.search import Signals, top_rows  # noqa: E402
+from citebot.config.settings import load_settings  # noqa: E402
+from citebot.index.embedding import make_embedder  # noqa: E402
+from citebot.index.lexical import LexicalIndex, LexicalRecipe  # noqa: E402
+from citebot.retrieval.evaluation.beir import load_beir, mean_scores, prepare, rank_documents  # noqa: E402
+from citebot.retrieval.search import Signals, top_rows  # noqa: E402
 
 BM25_GRID = list(itertools.product((0.9, 1.2, 1.5), (0.5, 0.75, 0.9)))
 PRF_GRID = (0.0, 0.3)

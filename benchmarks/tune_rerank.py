@@ -37,20 +37,21 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.embed import make_embedder  # noqa: E402
-from index.settings import load_settings, with_overrides  # noqa: E402
-from retrieval.beir import load_beir, prepare  # noqa: E402
-from retrieval.engine import Engine  # noqa: E402
-from retrieval.evaluate import (  # noqa: E402
+from citebot.config.settings import load_settings, with_overrides  # noqa: E402
+from citebot.index.embedding import make_embedder  # noqa: E402
+from citebot.retrieval.engine import Engine  # noqa: E402
+from citebot.retrieval.evaluation.beir import load_beir, prepare  # noqa: E402
+from citebot.retrieval.evaluation.golden import (
     UNANSWERABLE,
     evidence_spans,
     load_golden,
     replay_earlier_turns,
     source_texts,
 )
-from retrieval.features import FEATURES  # noqa: E402
-from retrieval.metrics import ndcg_graded_at  # noqa: E402
-from retrieval.rerank import as_vector, candidate_order  # noqa: E402
+from citebot.retrieval.evaluation.metrics import ndcg_graded_at  # noqa: E402
+from citebot.retrieval.features import FEATURES  # noqa: E402
+from citebot.retrieval.question import Question as Asked  # noqa: E402
+from citebot.retrieval.rerank import as_vector, candidate_order  # noqa: E402
 
 NEWS = ROOT.parent / "shared" / "eval" / "news_dev.jsonl"
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
@@ -86,7 +87,7 @@ def collect_questions(engine: Engine, path: Path, depth: int) -> list[Question]:
         if item["category"] == UNANSWERABLE:
             continue
         conversation = replay_earlier_turns(engine, item)
-        found = engine.first_stage(item["turns"][-1], conversation)
+        found = engine.first_stage(Asked.read(item["turns"][-1]), conversation)
         hits = found.hits[:depth]
         spans = evidence_spans(item["evidence"], texts)
         chunks = [engine.stored.chunks[h.row] for h in hits]
@@ -106,7 +107,7 @@ def collect_scifact(settings, embedder, depth: int, split: str = "train") -> lis
     doc_of = {c.source: names[Path(c.source).name] for c in engine.stored.chunks}
     out = []
     for query_id, text in ((q, data.queries[q]) for q in data.qrels):
-        found = engine.first_stage(text)
+        found = engine.first_stage(Asked.read(text))
         hits = found.hits[:depth]
         docs = [doc_of[engine.stored.chunks[h.row].source] for h in hits]
         qrels = data.qrels[query_id]

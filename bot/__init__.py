@@ -1,1 +1,1 @@
-"""Front ends: the command line and the Discord bot. Both call retrieval.engine.Engine."""
+"""Front ends: the command line and the Discord bot. Both call citebot.retrieval.engine.Engine."""

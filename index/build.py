@@ -11,19 +11,22 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.chunk_cache import ChunkCache, article_key
-from index.chunking import Chunk, Chunker, chunk_sentences, vector_text
-from index.documents import Skipped, read_corpus, read_source, relative_source, source_files
-from index.embed import Embedder, file_sha256, make_embedder
-from index.errors import IndexInvalidError
-from index.incremental import KEY_SCHEME, ReuseSource, Vectorizer, key_prefix, text_key
-from index.lexical import ArticleTerms, LexicalBuilder, LexicalRecipe
-from index.settings import IngestSettings, Settings
-from index.store import SentenceRef, find_sources_root, holding_build_lock, read_manifest
-from index.tokens import count_tokens
+from citebot.config.errors import IndexInvalidError
+from citebot.config.settings import IngestSettings, Settings
+from citebot.index.chunk_cache import ChunkCache, article_key
+from citebot.index.chunking import Chunk, Chunker, chunk_sentences, vector_text
+from citebot.index.embedding import make_embedder
+from citebot.index.embedding.protocol import Embedder
+from citebot.index.hashing import file_sha256
+from citebot.index.incremental import KEY_SCHEME, Vectorizer, key_prefix, text_key
+from citebot.index.ingest.corpus import Skipped, outside_link, read_corpus, read_source, relative_source, source_files
+from citebot.index.ingest.texts import save_texts
+from citebot.index.lexical import ArticleTerms, LexicalBuilder, LexicalRecipe
+from citebot.index.store.protocol import SentenceRef
+from citebot.index.tokens import count_tokens
 
 if TYPE_CHECKING:
-    from index.stores import StoreLocation
+    from citebot.index.store.protocol import StoreLocation
 
 
 @dataclass(frozen=True)
@@ -79,21 +82,31 @@ class _TimedEmbedder:
 def build_store(sources: Path, settings: Settings, *, embedder: Embedder | None = None, progress: bool = False,
                 full: bool = False) -> BuildReport:
     """Index sources into the configured store ([store] kind): the FAISS folder at [paths] index, or Milvus."""
-    from index.stores import store_location
+    from citebot.index.store import store_location
 
     location = store_location(settings)
     return build_index(sources, location.folder, settings, embedder=embedder, progress=progress, full=full,
                        location=location)
 
 
-@holding_build_lock  # one build per index folder at a time: covers the reuse read and the write
 def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder: Embedder | None = None,
                 progress: bool = False, full: bool = False, location: StoreLocation | None = None) -> BuildReport:
-    """Index every article under sources into index_dir; the old index serves until the swap.
+    """Index every article under sources into index_dir (location: the store there; default the FAISS folder
+    index_dir); the old index serves until the swap.
 
     Articles are chunked, written and embedded one by one, vectors straight to disk. Unless full, the vector of
     every text embedded the same way by the current build is reused instead of computed again.
     """
+    if location is None:
+        from citebot.index.store import index_folder
+
+        location = index_folder(index_dir)
+    with location.build_lock():  # one build per location at a time: covers the reuse read and the write
+        return _build_index(sources, index_dir, settings, embedder, progress, full, location)
+
+
+def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: Embedder | None, progress: bool,
+                 full: bool, location: StoreLocation) -> BuildReport:
     from tqdm import tqdm
 
     if index_dir.exists() and not index_dir.is_dir():  # say so before minutes of embedding
@@ -106,18 +119,14 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
     corpus = read_corpus(sources, settings.ingest)
     chunker = Chunker(settings.chunking, count_tokens, embedder.count_tokens)
     prefix = key_prefix(embedder, settings.embedding)
-    if location is None:
-        from index.faiss_store import FaissFolder
-
-        location = FaissFolder(index_dir)
     reuse = None if full else location.reuse_source(prefix, embedder.dimension)
     recipe = LexicalRecipe.of(settings.retrieval, settings.embedding.title_in_vectors, settings.lexical)
     # Chunks and BM25 terms are reused from an index folder's build (a Milvus build's are not read back).
     chunk_cache, previous_terms = None, None
-    if isinstance(reuse, ReuseSource):
-        previous = read_manifest(index_dir, reuse.build)
-        chunk_cache = ChunkCache.open(reuse.build, previous)
-        previous_terms = ArticleTerms.open(reuse.build, previous, recipe)
+    if reuse is not None and reuse.folder is not None and reuse.manifest is not None:
+        previous = reuse.manifest
+        chunk_cache = ChunkCache.open(reuse.folder, previous)
+        previous_terms = ArticleTerms.open(reuse.folder, previous, recipe)
     rechunked = 0
     timed = _TimedEmbedder(embedder)
     vectorizer = Vectorizer(timed, settings.embedding.batch_size, reuse)  # type: ignore[arg-type]
@@ -158,6 +167,8 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
                 "sources_root": str(sources.resolve()),
                 "sources_root_from_index": os.path.relpath(sources.resolve(), index_dir.resolve()),
                 "sources": {article.source: article.fingerprint for article in corpus.articles},
+                # Articles of other formats than .txt: their file, what it said, and the text read, kept in the index.
+                "documents": save_texts(corpus.articles, index_dir),
                 "skipped": [asdict(s) for s in corpus.skipped],
                 "vectors": {"key_prefix": prefix.hex(), "key_scheme": KEY_SCHEME,
                             "embedded": vectorizer.embedded, "reused": vectorizer.reused,
@@ -173,12 +184,24 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
 
 
 def source_fingerprints(sources: Path, ingest: IngestSettings) -> dict[str, str]:
-    """sha256 of every *.txt under sources that a build would index, by path relative to sources."""
+    """sha256 of every file under sources that a build would read, by path relative to sources (a .txt file only
+    when it reads as an article; a file of another format when it may be read: its articles are not parsed here)."""
     found = {}
     for path in source_files(sources):
-        if not isinstance(read_source(path, sources, ingest), Skipped):
+        if path.suffix.casefold() == ".txt":
+            readable = not isinstance(read_source(path, sources, ingest), Skipped)
+        else:
+            readable = ingest.allow_links_outside or outside_link(path, sources) is None
+        if readable:
             found[relative_source(path, sources)] = file_sha256(path)
     return found
+
+
+def built_files(manifest: dict) -> dict[str, str]:
+    """The files a build read, by path relative to its sources folder, with their sha256 then."""
+    documents = manifest.get("documents") or {}
+    return {documents[name]["file"] if name in documents else name: digest
+            for name, digest in manifest["sources"].items()}
 
 
 def changed_settings(manifest: dict, settings: Settings) -> list[str]:
@@ -203,14 +226,18 @@ def changed_settings(manifest: dict, settings: Settings) -> list[str]:
 
 
 def stale_sources(index_dir: Path, ingest: IngestSettings) -> list[str]:
-    """What changed in the sources since the index was built: changed, added and removed files."""
-    manifest = read_manifest(index_dir)
-    return source_changes(manifest, find_sources_root(manifest, index_dir), ingest)
+    """What changed in the sources since the index in the folder index_dir was built: changed, added and removed
+    files."""
+    from citebot.index.store import index_folder
+
+    location = index_folder(index_dir)
+    manifest = location.read_manifest()
+    return source_changes(manifest, location.sources_root(manifest), ingest)
 
 
 def source_changes(manifest: dict, root: Path, ingest: IngestSettings) -> list[str]:
     """What changed in the sources under root since the build of manifest."""
-    built = manifest["sources"]
+    built = built_files(manifest)
     now = source_fingerprints(root, ingest) if root.is_dir() else {}
     changes = [f"changed: {p}" for p in built if p in now and now[p] != built[p]]
     changes += [f"added: {p}" for p in now if p not in built]

@@ -16,10 +16,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from index.chunking import Chunk
-from index.documents import Article
-from index.settings import ChunkSettings
-from index.store import ARTICLES, CHUNKS, SENTENCES, chunk_from_json
+from citebot.config.settings import ChunkSettings
+from citebot.index.chunking import Chunk
+from citebot.index.ingest.corpus import Article
+from citebot.index.store.checks import chunk_from_json
+from citebot.index.store.faiss.layout import ARTICLES, CHUNKS, SENTENCES
 
 log = logging.getLogger(__name__)
 

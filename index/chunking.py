@@ -6,8 +6,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from index.documents import Article, Paragraph
-from index.settings import ChunkSettings
+from citebot.config.settings import ChunkSettings
+from citebot.index.ingest.corpus import Article, Paragraph
 
 TokenCounter = Callable[[str], int]
 

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from index.chunking import Chunk, chunk_sentences
-from index.documents import QUOTES
-from index.settings import LexicalSettings, RetrievalSettings
+from citebot.config.settings import LexicalSettings, RetrievalSettings
+from citebot.index.chunking import Chunk, chunk_sentences
+from citebot.index.ingest.corpus import QUOTES
 
 LEXICAL_DIR = "lexical"
 BM25_FILES = ("params.index.json", "vocab.index.json", "data.csc.index.npy", "indices.csc.index.npy",
@@ -91,10 +91,6 @@ def stopword_set(name: str) -> frozenset[str]:
 
     if name == "none":
         return frozenset()
-    if name == "question":
-        from retrieval.query import OPENERS, STOPWORDS  # the question words the question analysis knows
-
-        return frozenset(STOPWORDS_EN) | OPENERS | STOPWORDS
     return frozenset(STOPWORDS_EN)
 
 
@@ -345,3 +341,11 @@ class LexicalBuilder:
         vocabulary = {term: i for i, term in enumerate(sorted({t for d in self._documents for t in d}))}
         model.index(([[vocabulary[t] for t in d] for d in self._documents], vocabulary), show_progress=False)
         return LexicalIndex(model, self.recipe, frozenset(self._words), self.tokenizer)
+
+
+def effective_lexical(saved: LexicalIndex | None, chunks: list[Chunk], recipe: LexicalRecipe) -> LexicalIndex:
+    """The build's saved BM25 index, or one built now when the build has none or the config asks for another."""
+    if saved is not None and saved.recipe == recipe:
+        return saved
+    log.info("building BM25 in memory as the config asks: %s", recipe)  # the engine warns, see changed_settings
+    return LexicalIndex.build(chunks, recipe)

@@ -6,7 +6,7 @@ import os
 from functools import cache
 from pathlib import Path
 
-from index.errors import ModelError
+from citebot.config.errors import ModelError
 
 TIKTOKEN_DIR = Path(__file__).resolve().parent / "assets" / "tiktoken"
 ENCODING = "cl100k_base"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from retrieval.query import YEAR, names_and_numbers, only_names
+from citebot.retrieval.question import YEAR, Question
 
 
 @dataclass(frozen=True)
@@ -31,27 +31,27 @@ def _variants(word: str) -> set[str]:
     return {word, base, base + "s", base + "es"}
 
 
-def missing_specifics(question: str, article_words: list[set[str]]) -> tuple[tuple[str, ...], int]:
+def missing_specifics(question: Question, article_words: list[set[str]]) -> tuple[tuple[str, ...], int]:
     """The question's names and numbers that no top article holds (plural or possessive forms count),
     and how many it has."""
-    specifics = names_and_numbers(question)
+    specifics = question.names_and_numbers
     missing = tuple(s for s in specifics if not any(_variants(s) & words for words in article_words))
     return missing, len(specifics)
 
 
-def missing_years(question: str, article_words: list[set[str]]) -> tuple[str, ...]:
+def missing_years(question: Question, article_words: list[set[str]]) -> tuple[str, ...]:
     """The years the question names that no top article mentions ("2010", also in "2010-11" or "mid-2010"),
     when those articles mention some year: articles that give no year cannot say the question's is wrong."""
     mentioned = {year for words in article_words for word in words for year in YEAR.findall(word)}
     if not mentioned:
         return ()
-    return tuple(dict.fromkeys(y for y in YEAR.findall(question) if y not in mentioned))
+    return tuple(y for y in question.years if y not in mentioned)
 
 
-def names_shown(question: str, passage_words: set[str]) -> bool:
+def names_shown(question: Question, passage_words: set[str]) -> bool:
     """Whether the question asks about nothing but names ("Who is Ian Lavery?") and the passage holds every
     word of them."""
-    names = only_names(question)
+    names = question.only_names
     return bool(names) and all(_variants(w) & passage_words for name in names for w in name.split())
 
 

@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from index.settings import AnswerSettings
-from retrieval.query import ANY_KIND, QuestionKind, word_set
-
-_WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset(
-    [
-        "a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "and", "or", "but", "is",
-        "are", "was", "were", "be", "been", "being", "do", "does", "did", "has", "have", "had", "what", "which",
-        "who", "whom", "whose", "when", "where", "why", "how", "that", "this", "these", "those", "it", "its",
-        "he", "she", "they", "them", "his", "her", "their", "there", "about", "did", "said", "say", "says",
-        "tell", "told", "me", "you", "your", "we", "our", "i", "not", "no", "as", "into", "than", "then", "so",
-        "if"
-    ]
-)
+from citebot.config.settings import AnswerSettings
+from citebot.retrieval.question import ANY_KIND, Question, QuestionKind, content_stems
 
 
 @dataclass(frozen=True)
@@ -39,25 +26,21 @@ class Sentence:
         return (1 - own_weight) * self.similarity + own_weight * self.own_similarity
 
 
-def _content_words(text: str) -> set[str]:
-    return {w[:6] for w in _WORD.findall(text.casefold()) if w not in _STOP}
-
-
-def pick_answer(question: str, candidates: list[Sentence], settings: AnswerSettings,
+def pick_answer(question: Question, candidates: list[Sentence], settings: AnswerSettings,
                 kind: QuestionKind = ANY_KIND) -> tuple[Sentence, Sentence, Sentence] | None:
     """First and last sentence of the answer quote, and its best: the best-scoring sentence, joined with an
     adjacent one of the same passage that scores nearly as well. candidates are in passage order, then file order.
     A sentence holding the kind of fact asked for (a new name for "who", a number the question does not give for
-    "how many"; see query.answer_kind) gains `kind_weight`. For a follow-up, `own_question_weight` of a sentence's
+    "how many"; see Question.answer_kind) gains `kind_weight`. For a follow-up, `own_question_weight` of a sentence's
     similarity is with the question as asked rather than as searched.
     """
     if not candidates:
         return None
-    question_words = _content_words(question)
-    known = frozenset(word_set(question))
+    question_words = question.content_stems
+    known = question.words
     scores = []
     for sentence in candidates:
-        overlap = len(question_words & _content_words(sentence.text)) / max(1, len(question_words))
+        overlap = len(question_words & content_stems(sentence.text)) / max(1, len(question_words))
         typed = kind.name != "other" and kind.present_in(sentence.text, known, strict=True)
         # Meaning first; shared content words, the kind of fact asked for and a higher-ranked passage next.
         similarity = sentence.blended(settings.own_question_weight)

@@ -6,20 +6,40 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from retrieval.abstain import Evidence
+from citebot.index.ingest.corpus import Document
+from citebot.retrieval.abstain import Evidence
+from citebot.retrieval.text_fragment import fragment_link
 
 
 @dataclass(frozen=True)
 class Citation:
     source: str
+    """The file the quote is a slice of: `open(source).read()[start:end]` is the passage. For an article read
+    from another format than .txt, the text the index kept of it (the article's own file is `document`)."""
     title: str | None
     start: int
     end: int
     paragraph: int
+    document: Document | None = None
+    """For an article of another format: its file (web page, Markdown, PDF, collection) and what it said."""
+    link: str | None = None
+    """The article's URL with a text fragment that opens the page at the passage, when the URL is known."""
+
+    @property
+    def page(self) -> int | None:
+        return self.document.page_at(self.start) if self.document else None
 
     def to_json(self) -> dict[str, Any]:
-        return {"source": self.source, "title": self.title, "start": self.start, "end": self.end,
-                "paragraph": self.paragraph}
+        out: dict[str, Any] = {"source": self.source, "title": self.title, "start": self.start, "end": self.end,
+                               "paragraph": self.paragraph, "text_file": self.source}
+        if self.document is not None:
+            out["document"] = self.document.file
+            out.update({k: v for k, v in (("row", self.document.row), ("page", self.page),
+                                          ("url", self.document.url), ("date", self.document.date),
+                                          ("author", self.document.author)) if v is not None})
+        if self.link:
+            out["link"] = self.link
+        return out
 
 
 @dataclass(frozen=True)
@@ -50,10 +70,26 @@ class Answer:
     end: int
     passage: int
     """Rank of the passage the quote was taken from."""
+    link: str | None = None
+    """The article's URL with a text fragment that opens the page at the quote, when the URL is known."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"text": self.text, "source": self.source, "start": self.start, "end": self.end,
-                "passage": self.passage}
+        out: dict[str, Any] = {"text": self.text, "source": self.source, "start": self.start, "end": self.end,
+                               "passage": self.passage}
+        if self.link:
+            out["link"] = self.link
+        return out
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """An article whose passages matched but are not cited: its file changed or went away since the build."""
+
+    source: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -69,6 +105,8 @@ class Result:
     """Why the articles were judged not to answer (None when they answer)."""
     evidence: Evidence | None = None
     """What the abstention decision looked at (best similarity, names and years the top articles lack)."""
+    left_out: tuple[LeftOut, ...] = ()
+    """Articles that matched but changed or were removed since the build (their passages are not cited)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -78,7 +116,15 @@ class Result:
             **({"abstain_reason": self.abstain_reason} if self.abstained else {}),
             "answer": self.answer.to_json() if self.answer else None,
             "passages": [p.to_json() for p in self.passages],
+            **({"left_out": [left.to_json() for left in self.left_out]} if self.left_out else {}),
         }
+
+
+def cite(source: str, title: str | None, start: int, end: int, paragraph: int, document: Document | None,
+         text: str) -> Citation:
+    """The citation of text, a slice of source, with its article's document and a link to it when known."""
+    link = fragment_link(document.url, text) if document is not None and document.url else None
+    return Citation(source, title, start, end, paragraph, document, link)
 
 
 def quote_matches_source(text: str, source: str, start: int, end: int) -> bool:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from index.chunking import Chunk
-from index.documents import normalise_line
+from citebot.index.chunking import Chunk
+from citebot.index.ingest.corpus import normalise_line
 
 SHINGLE = 5
 

@@ -6,23 +6,26 @@ import logging
 import re
 from dataclasses import dataclass
 
-from index.build import changed_settings
-from index.chunking import Chunk
-from index.documents import normalise_line
-from index.embed import Embedder, make_embedder
-from index.errors import QuestionError
-from index.settings import Settings
-from index.stores import LoadedIndex, open_index
-from retrieval.abstain import Evidence, abstain_reason, missing_specifics, missing_years, names_shown
-from retrieval.answer import Sentence, pick_answer
-from retrieval.citations import Answer, Citation, Passage, Result
-from retrieval.conversation import Conversation, entities
-from retrieval.diversity import arrange
-from retrieval.features import Context
-from retrieval.freshness import SourceWatcher
-from retrieval.query import QuestionKind, answer_kind, word_set
-from retrieval.rerank import Reranker
-from retrieval.search import Hit, HybridSearcher, RowScores, Signals
+from citebot.config.errors import QuestionError
+from citebot.config.settings import Settings
+from citebot.index.build import changed_settings
+from citebot.index.chunking import Chunk
+from citebot.index.embedding import make_embedder
+from citebot.index.embedding.protocol import Embedder
+from citebot.index.ingest.corpus import Document, normalise_line
+from citebot.index.store import open_index
+from citebot.index.store.protocol import LoadedIndex
+from citebot.retrieval.abstain import Evidence, abstain_reason, missing_specifics, missing_years, names_shown
+from citebot.retrieval.answer import Sentence, pick_answer
+from citebot.retrieval.citations import Answer, LeftOut, Passage, Result, cite
+from citebot.retrieval.conversation import Conversation
+from citebot.retrieval.diversity import arrange
+from citebot.retrieval.features import Context
+from citebot.retrieval.freshness import SourceWatcher
+from citebot.retrieval.question import Question, word_set
+from citebot.retrieval.rerank import Reranker
+from citebot.retrieval.search import Hit, HybridSearcher, RowScores, Signals
+from citebot.retrieval.text_fragment import fragment_link
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +43,20 @@ def check_question(question: str, max_chars: int) -> str:
 
 @dataclass(frozen=True)
 class Candidates:
-    searched: str
+    searched: Question
     context: Context
     hits: list[Hit]
     signals: Signals
     sentence_scores: RowScores
+    left_out: tuple[str, ...] = ()
+    """Sources whose passages ranked here but changed or were removed since the build."""
 
 
 class Engine:
     """Loads the model and index once; answers questions with cited passages."""
 
-    def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None,
+                 rebuild_hint: str = "citebot index build") -> None:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings.embedding)
         self.stored: LoadedIndex = open_index(
@@ -59,27 +65,27 @@ class Engine:
         )
         self.searcher = HybridSearcher(self.stored, self.embedder, settings.retrieval)
         self.reranker = Reranker(self.searcher, settings.rerank)
-        self.sources = SourceWatcher(self.stored.sources)  # passages of changed sources are never cited
+        self.sources = SourceWatcher(self.stored.sources, rebuild_hint)  # changed sources are never cited
         self.sources.check_all()
         for change in changed_settings(self.stored.manifest, settings):
-            log.warning("%s; run citebot index build to apply it", change)
+            log.warning("%s; run %s to apply it", change, rebuild_hint)
 
     def check(self, question: str) -> str:
         """The question cleaned, or a QuestionError saying why it cannot be searched."""
         return check_question(question, self.settings.limits.max_question_chars)
 
-    def unknown_names(self, query: str) -> list[str]:
+    def unknown_names(self, query: Question) -> list[str]:
         """Names in the query most of whose words no article uses ("Keir Starmer", "World Cup"):
         the articles cannot be about them."""
         missing = []
-        for name in entities(query):
+        for name in query.entities:
             words = re.findall(r"\w+", normalise_line(re.sub(r"['\u2019]s$", "", name)))
             absent = [w for w in words if w not in self.searcher.lexical.words]
             if words and 2 * len(absent) >= len(words):
                 missing.append(name)
         return missing
 
-    def abstention_evidence(self, searched: str, slots: list, hits: dict[int, Hit]) -> Evidence:
+    def abstention_evidence(self, searched: Question, slots: list, hits: dict[int, Hit]) -> Evidence:
         """What decides whether the articles answer: similarity, unknown names, specifics the top articles lack."""
         best = max((max(h.dense_score, h.sentence_score) for h in hits.values()), default=-1.0)
         sources = list(dict.fromkeys(s.chunk.source for s in slots))[:self.settings.retrieval.abstain_articles]
@@ -93,8 +99,14 @@ class Engine:
         c = self.settings.conversation
         return Conversation(c.max_turns, c.idle_minutes * 60)
 
+    def document_of(self, source: str) -> Document | None:
+        """The document of an article read from another format than .txt (None for a .txt article)."""
+        found = self.stored.sources.get(source)
+        return found.document if found is not None else None
+
     def _passage(self, rank: int, hit: Hit, chunk: Chunk, also_in: list[Hit] = ()) -> Passage:
-        citation = Citation(chunk.source, chunk.title, chunk.start, chunk.end, chunk.paragraph)
+        citation = cite(chunk.source, chunk.title, chunk.start, chunk.end, chunk.paragraph,
+                        self.document_of(chunk.source), chunk.text)
         twins = tuple(self._passage(rank, twin, self.stored.chunks[twin.row]) for twin in also_in)
         return Passage(rank, hit.score, chunk.text, citation, chunk.id, max(hit.dense_score, hit.sentence_score),
                        twins)
@@ -118,43 +130,49 @@ class Engine:
                                            own))
         return candidates
 
-    def own_scores(self, question: str, searched: str) -> RowScores | None:
+    def own_scores(self, question: Question, searched: Question) -> RowScores | None:
         """The sentences' similarity with a follow-up as asked, when it was searched with more (carried names)."""
-        if searched == question:
+        if searched.text == question.text:
             return None
-        return self.searcher.sentence_scores(self.searcher.embed_query(question))
+        return self.searcher.sentence_scores(self.searcher.embed_query(question.text))
 
-    def _answer(self, question: str, searched: str, rows: list[int], sentence_scores: RowScores,
-                kind: QuestionKind) -> tuple[Answer, str] | None:
-        """The answer quote, and its best sentence (what a follow-up leans on)."""
+    def _answer(self, question: Question, searched: Question, rows: list[int],
+                sentence_scores: RowScores) -> tuple[Answer, str] | None:
+        """The answer quote (holding, if it can, the kind of fact the question as asked wants), and its best
+        sentence (what a follow-up leans on)."""
         own = self.own_scores(question, searched) if self.settings.answer.own_question_weight > 0 else None
         sentences = self.answer_sentences(rows, sentence_scores, own)
-        picked = pick_answer(searched, sentences, self.settings.answer, kind)
+        picked = pick_answer(searched, sentences, self.settings.answer, question.answer_kind)
         if picked is None:
             return None
         first, last, best = picked
         chunk = self.stored.chunks[rows[first.passage_rank - 1]]
         text = chunk.text[first.start - chunk.start:last.end - chunk.start]
-        return Answer(text, chunk.source, first.start, last.end, first.passage_rank), best.text
+        document = self.document_of(chunk.source)
+        link = fragment_link(document.url, text) if document is not None and document.url else None
+        return Answer(text, chunk.source, first.start, last.end, first.passage_rank, link), best.text
 
-    def first_stage(self, question: str, conversation: Conversation | None = None) -> Candidates:
-        """The searched text and the fused ranking of fresh sources, before the second stage."""
+    def first_stage(self, question: Question, conversation: Conversation | None = None) -> Candidates:
+        """The searched question (a follow-up rewritten) and the fused ranking of fresh sources, before the
+        second stage."""
         searched = conversation.searched_for(question) if conversation else question
         previous = conversation.previous_answer(question) if conversation else None
-        query_vector = self.searcher.embed_query(searched)
+        query_vector = self.searcher.embed_query(searched.text)
         sentence_scores = self.searcher.sentence_scores(query_vector)
-        hits, signals = self.searcher.rank(searched, query_vector, sentence_scores)
-        hits = [h for h in hits if self.sources.passage_ok(self.stored.chunks[h.row])]
+        hits, signals = self.searcher.rank(searched.text, query_vector, sentence_scores)
+        fresh = [h for h in hits if self.sources.passage_ok(self.stored.chunks[h.row])]
+        left_out = {self.stored.chunks[h.row].source for h in hits} - {self.stored.chunks[h.row].source for h in fresh}
         context = self.reranker.context(searched, question, previous, query_vector)
-        return Candidates(searched, context, hits, signals, sentence_scores)
+        return Candidates(searched, context, fresh, signals, sentence_scores, tuple(sorted(left_out)))
 
     def ask(self, question: str, conversation: Conversation | None = None, top_k: int | None = None) -> Result:
-        """Search the articles for a question (a follow-up when a conversation is given)."""
-        question = check_question(question, self.settings.limits.max_question_chars)
+        """Search the articles for a question (a follow-up when a conversation is given). The question is read
+        here, once (Question.read), and the reading passed on."""
+        asked = Question.read(check_question(question, self.settings.limits.max_question_chars))
         top_k = top_k or self.settings.retrieval.top_k
         if top_k < 1:
             raise QuestionError(f"top-k must be at least 1, got {top_k}")
-        found = self.first_stage(question, conversation)
+        found = self.first_stage(asked, conversation)
         searched, sentence_scores = found.searched, found.sentence_scores
         hits = {h.row: h for h in self.reranker.rerank(found.context, found.hits, found.signals, sentence_scores)}
         r = self.settings.retrieval
@@ -167,11 +185,11 @@ class Engine:
         answer, core = None, ""
         if not abstained:
             considered = slots[:min(top_k, self.settings.answer.passages_considered)]
-            picked = self._answer(question, searched, [s.row for s in considered], sentence_scores,
-                                  answer_kind(question))
+            picked = self._answer(asked, searched, [s.row for s in considered], sentence_scores)
             answer, core = picked if picked else (None, "")
         if conversation is not None:
             # A follow-up leans on the answer's best sentence: a neighbour added to the quote brings names of its own.
-            conversation.remember(question, searched, core, answer.source if answer else None)
-        return Result(question, searched, abstained, answer, tuple(passages[:top_k]),
-                      tuple(passages[top_k:top_k + MORE_PASSAGES]), reason, evidence)
+            conversation.remember(asked, searched, core, answer.source if answer else None)
+        left_out = tuple(LeftOut(source, self.sources.why_left_out(source)) for source in found.left_out)
+        return Result(asked.text, searched.text, abstained, answer, tuple(passages[:top_k]),
+                      tuple(passages[top_k:top_k + MORE_PASSAGES]), reason, evidence, left_out)

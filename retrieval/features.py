@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.chunking import Chunk
-from retrieval.query import QuestionKind, names_and_numbers, word_set
+from citebot.index.chunking import Chunk
+from citebot.retrieval.question import Question, QuestionKind, word_set
 
 FEATURES = (
     "fused",            # first-stage fused score, divided by the best candidate's
@@ -43,13 +43,13 @@ FEATURES = (
 class Context:
     """What the candidates are weighed against."""
 
-    query: str
-    """The searched text (a follow-up already rewritten)."""
+    query: Question
+    """The searched question (a follow-up already rewritten): its names and numbers, and its own words (a name
+    the question already gives is not an answer)."""
     kind: QuestionKind
+    """The kind of fact the question as asked wants (Question.kind, as the weights were learned)."""
     query_terms: list[str]
     previous_source: str | None = None
-    known: frozenset[str] = frozenset()
-    """The searched text's own words, folded: a name the question already gives is not an answer."""
     own_terms: list[str] | None = None
     """The question's terms without what a follow-up carried over (None: the query's)."""
     previous_answer: str = ""
@@ -132,7 +132,7 @@ def candidate_features(context: Context, rows: list[int], fused: dict[int, float
         return out
     best_fused = max(fused[r] for r in rows) or 1.0
     best_lexical = max(float(lexical[r]) for r in rows)
-    names = names_and_numbers(context.query)
+    names = context.query.names_and_numbers
     article_dense: dict[str, float] = {}
     for i, row in enumerate(rows):
         chunk = view.chunks[row]
@@ -164,8 +164,8 @@ def candidate_features(context: Context, rows: list[int], fused: dict[int, float
             _cover(context.query_terms, view.article_terms(source), view),
             _share(names, view.chunk_words(row)),
             _share(names, view.article_words(source)),
-            float(kind_known and context.kind.present_in(chunk.text, context.known)),
-            float(kind_known and context.kind.present_in(best_text, context.known)),
+            float(kind_known and context.kind.present_in(chunk.text, context.query.words)),
+            float(kind_known and context.kind.present_in(best_text, context.query.words)),
             article_dense[source],
             float(context.previous_source is not None and source == context.previous_source),
             float(bool(context.previous_answer) and context.previous_answer in chunk.text),

@@ -17,7 +17,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.chunking import Chunk
+from citebot.index.chunking import Chunk
+from citebot.index.store.protocol import SourceFile
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,10 @@ class _State:
 class SourceWatcher:
     """Knows which sources still match the build; safe to share between threads."""
 
-    def __init__(self, sources: dict[str, tuple[Path, str]], rebuild_hint: str = "citebot index build") -> None:
+    def __init__(self, sources: dict[str, SourceFile], rebuild_hint: str = "citebot index build") -> None:
         self._sources = sources
+        self._digests: dict[Path, tuple[Stamp, str]] = {}
+        """A file's sha256 at a trusted stamp: the rows of one collection file are hashed once."""
         self._hint = rebuild_hint
         self._states: dict[str, _State] = {}
         self._texts: OrderedDict[str, str] = OrderedDict()
@@ -81,34 +84,46 @@ class SourceWatcher:
                         "are left out until you run: %s", len(stale), ", ".join(stale[:3]), self._hint)
         else:
             for source in stale:
-                self._warn(source, _stamp(self._sources[source][0]) is None)
+                self._warn(source, _stamp(self._sources[source].path) is None)
         return fresh
 
     def is_fresh(self, source: str) -> bool:
         """True when source's file is still the one the index was built from."""
         if source not in self._sources:
             return False
-        path, digest = self._sources[source]
+        path = self._sources[source].path
         with self._lock:
             stamp = _stamp(path)
             state = self._states.get(source)
             if state is None or stamp is None or state.stamp != stamp:
-                state = self._check(source, path, digest, stamp)
+                state = self._check(source, self._sources[source], stamp)
             return state.fresh
 
-    def _check(self, source: str, path: Path, digest: str, stamp: Stamp | None) -> _State:
-        raw = None
-        if stamp is not None:
+    def _check(self, source: str, file: SourceFile, stamp: Stamp | None) -> _State:
+        path, digest = file.path, file.sha256
+        raw, actual = None, None
+        known = self._digests.get(path)
+        if stamp is not None and known is not None and known[0] == stamp and file.text is not None:
+            actual = known[1]  # another row of the same collection file, hashed at this very stamp
+        elif stamp is not None:
             try:
                 raw = path.read_bytes()
+                actual = hashlib.sha256(raw).hexdigest()
             except OSError:
                 raw = None
-        fresh = raw is not None and hashlib.sha256(raw).hexdigest() == digest
+        fresh = actual == digest
         self._texts.pop(source, None)
-        if fresh and raw is not None:
+        if fresh:
             # Universal newlines, as open(source).read() gives: the text citations are offsets into.
-            self._remember(source, io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8").read())
-        state = _State(_trusted(stamp, _stamp(path)), fresh)  # no stamp kept: hashed again next time
+            text = _read_text(file.text) if file.text is not None else (
+                io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8").read() if raw is not None else None)
+            fresh = text is not None
+            if text is not None:
+                self._remember(source, text)
+        trusted = _trusted(stamp, _stamp(path))
+        if trusted is not None and actual is not None:
+            self._digests[path] = (trusted, actual)
+        state = _State(trusted, fresh)  # no stamp kept: hashed again next time
         self._states[source] = state
         if fresh:
             self._warned.discard(source)  # restored: a later change is news again
@@ -134,9 +149,14 @@ class SourceWatcher:
             if text is not None:
                 self._texts.move_to_end(source)
                 return text
-            path, digest = self._sources[source]
-            self._check(source, path, digest, _stamp(path))
+            self._check(source, self._sources[source], _stamp(self._sources[source].path))
             return self._texts.get(source)
+
+    def why_left_out(self, source: str) -> str:
+        """Why a source's passages are not cited, with the command that brings them back."""
+        path = self._sources[source].path if source in self._sources else None
+        what = "was removed" if path is None or _stamp(path) is None else "changed"
+        return f"{what} since the index was built; rebuild with: {self._hint}"
 
     def passage_ok(self, chunk: Chunk) -> bool:
         """True when chunk may be cited: its source is unchanged and holds chunk.text at its offsets."""
@@ -152,18 +172,26 @@ class SourceWatcher:
         return False
 
 
-def _read_if_unchanged(path: Path, digest: str) -> str | None:
-    """The file's text (universal newlines) when its bytes still hash to digest, else None."""
+def _read_text(path: Path) -> str | None:
     try:
-        raw = path.read_bytes()
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _read_if_unchanged(file: SourceFile) -> str | None:
+    """The text passages are offsets into (universal newlines) when the source's bytes still hash to its digest."""
+    try:
+        raw = file.path.read_bytes()
     except OSError:
         return None
-    if hashlib.sha256(raw).hexdigest() != digest:
+    if hashlib.sha256(raw).hexdigest() != file.sha256:
         return None
-    return io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8").read()
+    return _read_text(file.text) if file.text is not None else io.TextIOWrapper(io.BytesIO(raw),
+                                                                                  encoding="utf-8").read()
 
 
-def corrupt_passages(chunks: list[Chunk], sources: dict[str, tuple[Path, str]]) -> list[Chunk]:
+def corrupt_passages(chunks: list[Chunk], sources: dict[str, SourceFile]) -> list[Chunk]:
     """Chunks whose source is unchanged but does not hold their text at their offsets: a corrupt index.
 
     Chunks of changed or removed sources are not counted (that is staleness, not corruption).
@@ -173,7 +201,7 @@ def corrupt_passages(chunks: list[Chunk], sources: dict[str, tuple[Path, str]]) 
     for chunk in chunks:  # a build writes an article's chunks together: one file read per article
         if chunk.source != source:
             source = chunk.source
-            text = _read_if_unchanged(*sources[source]) if source in sources else None
+            text = _read_if_unchanged(sources[source]) if source in sources else None
         if text is not None and text[chunk.start:chunk.end] != chunk.text:
             bad.append(chunk)
     return bad

@@ -11,12 +11,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from index.errors import ConfigError
-from index.settings import RerankSettings
-from retrieval.conversation import Turn
-from retrieval.features import FEATURES, Context, CorpusView, candidate_features, residual_scores
-from retrieval.query import question_kind, word_set
-from retrieval.search import Hit, HybridSearcher, Signals
+from citebot.config.errors import ConfigError
+from citebot.config.settings import RerankSettings
+from citebot.retrieval.conversation import Turn
+from citebot.retrieval.features import FEATURES, Context, CorpusView, candidate_features, residual_scores
+from citebot.retrieval.question import Question
+from citebot.retrieval.search import Hit, HybridSearcher, Signals
 
 
 class Reranker:
@@ -41,13 +41,12 @@ class Reranker:
             self._view = CorpusView(s.chunks, s.lexical.terms, s.lexical.passage_terms())
         return self._view
 
-    def context(self, searched: str, question: str, previous: Turn | None = None,
+    def context(self, searched: Question, question: Question, previous: Turn | None = None,
                 vector: np.ndarray | None = None) -> Context:
-        """What the candidates are weighed against: the searched text and its vector, the question's own terms,
-        the kind of fact it asks, and (for a follow-up) the last answer."""
-        terms = [self.searcher.lexical.terms(searched), self.searcher.lexical.terms(question)]
-        return Context(searched, question_kind(question), terms[0],
-                       previous.answer_source if previous else None, frozenset(word_set(searched)),
+        """What the candidates are weighed against: the searched question and its vector, the question's own
+        terms, the kind of fact it asks, and (for a follow-up) the last answer."""
+        terms = [self.searcher.lexical.terms(searched.text), self.searcher.lexical.terms(question.text)]
+        return Context(searched, question.kind, terms[0], previous.answer_source if previous else None,
                        terms[1], previous.answer if previous else "", vector)
 
     def centroid(self, source: str) -> np.ndarray:

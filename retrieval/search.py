@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from index.chunking import Chunk
-from index.embed import Embedder
-from index.settings import RetrievalSettings
-from index.stores import LoadedIndex, Ranked, SearchStore
+from citebot.config.settings import RetrievalSettings
+from citebot.index.chunking import Chunk
+from citebot.index.embedding.protocol import Embedder
+from citebot.index.store.protocol import LoadedIndex, Ranked, SearchStore
 
 log = logging.getLogger(__name__)
 

@@ -2,39 +2,42 @@
 
 from __future__ import annotations
 
-import re
+import json
 import shutil
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from index.settings import DEFAULT_CONFIG, PROJECT_ROOT, Settings, load_settings
+from citebot.config.settings import DEFAULT_CONFIG, PROJECT_ROOT, Settings, load_settings
 
 SEEDS = PROJECT_ROOT / "seeds"
 
 
 def write_config(folder: Path, *, model: str = "hash", store: dict[str, str] | None = None,
                  **overrides: object) -> Path:
-    """A copy of config/default.toml with the index under folder, the given model and overrides; store: the
-    [store] section's values to change (its `kind` shares a name with a [rerank.weights] key)."""
-    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    """A short config over config/default.toml that names only what a test changes: the index under folder, the
+    given model, the overrides (each key found in the one section of default.toml that has it); store: the
+    [store] section's values (its `kind` shares a name with a [rerank.weights] key)."""
+    defaults = tomllib.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))
     values: dict[str, object] = {
         "sources": str(SEEDS), "index": str(folder / "index"), "golden": str(PROJECT_ROOT / "tests/data/golden.jsonl"),
         "data": str(folder / "data"), "model": model, **overrides,
     }
+    tables: dict[str, dict[str, object]] = {}
     for key, value in values.items():
-        rendered = f'"{value}"' if isinstance(value, str) else str(value).lower()
-        text, count = re.subn(rf"(?m)^{key}\s*=\s*[^#\n]*", f"{key} = {rendered} ", text)
-        assert count == 1, key
+        sections = [name for name, table in defaults.items() if key in table]
+        assert len(sections) == 1, key
+        tables.setdefault(sections[0], {})[key] = value
     if store:
-        head, section = text.split("\n[store]\n")
-        for key, value in store.items():
-            section, count = re.subn(rf"(?m)^{key}\s*=\s*[^#\n]*", f'{key} = "{value}" ', section)
-            assert count == 1, key
-        text = f"{head}\n[store]\n{section}"
+        tables.setdefault("store", {}).update(store)
+    lines = []
+    for name, table in tables.items():
+        lines.append(f"[{name}]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in table.items()]
     path = folder / "config" / "test.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
@@ -70,11 +73,11 @@ def _close_milvus_lite():
     yield
     import sys
 
-    if "index.milvus_store" in sys.modules:
-        from index import milvus_store
+    if "citebot.index.store.milvus.connection" in sys.modules:
+        from citebot.index.store.milvus import connection
 
-        for uri, _ in list(milvus_store._clients):
-            milvus_store.disconnect(uri)
+        for uri, _ in list(connection._clients):
+            connection.disconnect(uri)
 
 
 @pytest.fixture
@@ -103,8 +106,8 @@ def real_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="session")
 def real_engine(real_settings: Settings):
     """The real model over the real seeds, built once for the whole session."""
-    from index.build import build_index
-    from retrieval.engine import Engine
+    from citebot.index.build import build_index
+    from citebot.retrieval.engine import Engine
 
     build_index(SEEDS, real_settings.paths.index, real_settings)
     return Engine(real_settings)

@@ -12,7 +12,7 @@ import sys
 import discord
 import yarl
 
-from bot.cli import main
+from citebot.bot.cli.main import main
 
 if __name__ == "__main__":
     discord.http.Route.BASE = sys.argv[1]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from index.errors import CitebotError
-from index.settings import load_settings
-from retrieval.beir import evaluate_beir, load_beir
+from citebot.config.errors import CitebotError
+from citebot.config.settings import load_settings
+from citebot.retrieval.evaluation.beir import evaluate_beir, load_beir
 from tests.conftest import write_config
 
 DOCS = [

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from index.chunking import Chunker, sentence_spans
-from index.documents import clean_article, read_corpus
-from index.settings import Settings
-from index.tokens import count_tokens
+from citebot.config.settings import Settings
+from citebot.index.chunking import Chunker, sentence_spans
+from citebot.index.ingest.corpus import clean_article, read_corpus
+from citebot.index.tokens import count_tokens
 from tests.conftest import SEEDS
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from retrieval.citations import quote_matches_source
+from citebot.bot.cli.main import main
+from citebot.retrieval.citations import quote_matches_source
 from tests.conftest import write_config
 
 

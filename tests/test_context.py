@@ -6,13 +6,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from index.build import build_index
-from index.chunking import Chunk
-from index.lexical import passage_text
-from index.settings import LexicalSettings, Settings
-from index.store import SentenceRef
-from retrieval.citations import quote_matches_source
-from retrieval.engine import Engine
+from citebot.config.settings import LexicalSettings, Settings
+from citebot.index.build import build_index
+from citebot.index.chunking import Chunk
+from citebot.index.lexical import passage_text
+from citebot.index.store.protocol import SentenceRef
+from citebot.retrieval.citations import quote_matches_source
+from citebot.retrieval.engine import Engine
 from tests.conftest import SEEDS
 
 TEXT = "Title\n\nAcme Corp makes rockets. She said the shares fell. Profits rose 5%.\n\nThe firm hired Jo Bloggs."

@@ -1,15 +1,28 @@
+"""Follow-ups: which questions lean on the last turn (Question.leans_on_earlier) and what they carry from it."""
+
 from __future__ import annotations
 
-from retrieval.conversation import Conversation, Turn, depends_on_earlier, entities, rewrite_follow_up
+from citebot.retrieval.conversation import Conversation, Turn, rewrite_follow_up
+from citebot.retrieval.question import Question, entities
 
 
 def _turn(question: str, answer: str = "", source: str | None = None) -> Turn:
-    return Turn(question, question, 0.0, answer, source)
+    return Turn(Question.read(question), Question.read(question), 0.0, answer, source)
+
+
+def depends_on_earlier(question: str) -> bool:
+    return Question.read(question).leans_on_earlier
+
+
+def rewrite(question: str, history: list[Turn]) -> str:
+    return rewrite_follow_up(Question.read(question), history)
 
 
 def test_entities_drop_question_openers() -> None:
     assert entities("What did Theresa May tell MPs?") == ["Theresa May", "MPs"]
     assert entities("Who is Ian Lavery?") == ["Ian Lavery"]
+    assert Question.read("Did Theresa May meet the Duke of Edinburgh?").entities == ("Theresa May",
+                                                                                     "Duke of Edinburgh")
 
 
 def test_questions_that_lean_on_the_last_turn_are_recognised() -> None:
@@ -34,39 +47,52 @@ def test_a_pronoun_before_any_name_is_someone_said_earlier() -> None:
 def test_follow_ups_carry_the_names_of_the_last_question_and_answer() -> None:
     history = [_turn("Who told the Politics Show that Ken Livingstone would apologise?",
                      "Labour's Diane Abbott told the BBC's Politics Show he would apologise.")]
-    searched = rewrite_follow_up("Does she think he is anti-Semitic?", history)
+    searched = rewrite("Does she think he is anti-Semitic?", history)
     assert searched.startswith("Does she think he is anti-Semitic?")
     assert "Ken Livingstone" in searched and "Diane Abbott" in searched
     # A name the follow-up repeats is not carried twice.
-    searched = rewrite_follow_up("What did Ken Livingstone say next?", history)
+    searched = rewrite("What did Ken Livingstone say next?", history)
     assert searched == "What did Ken Livingstone say next?"
 
 
 def test_standalone_questions_are_left_alone() -> None:
     history = [_turn("What did Theresa May tell MPs?")]
-    assert rewrite_follow_up("What did Sadiq Khan say?", history) == "What did Sadiq Khan say?"
-    assert rewrite_follow_up("Which kinds of hatred?", []) == "Which kinds of hatred?"
+    assert rewrite("What did Sadiq Khan say?", history) == "What did Sadiq Khan say?"
+    assert rewrite("Which kinds of hatred?", []) == "Which kinds of hatred?"
 
 
 def test_bare_follow_ups_carry_the_last_question() -> None:
     history = [_turn("what did the board say in their letter?")]
-    assert rewrite_follow_up("Who signed it?", history) == "what did the board say in their letter? Who signed it?"
+    assert rewrite("Who signed it?", history) == "what did the board say in their letter? Who signed it?"
 
 
 def test_previous_source_only_for_dependent_follow_ups() -> None:
     conversation = Conversation(max_turns=2, idle_seconds=60, clock=lambda: 0.0)
-    conversation.remember("Who is Ian Lavery?", "Who is Ian Lavery?", "Ian Lavery is chairman.", "a.txt")
-    assert conversation.previous_answer("What did he say?").answer_source == "a.txt"
-    assert conversation.previous_answer("What did Sadiq Khan say?") is None
+    lavery = Question.read("Who is Ian Lavery?")
+    conversation.remember(lavery, lavery, "Ian Lavery is chairman.", "a.txt")
+    assert conversation.previous_answer(Question.read("What did he say?")).answer_source == "a.txt"
+    assert conversation.previous_answer(Question.read("What did Sadiq Khan say?")) is None
 
 
 def test_conversation_forgets_after_idle_time_and_on_reset() -> None:
     now = [0.0]
     conversation = Conversation(max_turns=2, idle_seconds=60, clock=lambda: now[0])
-    conversation.remember("Who is Ian Lavery?", "Who is Ian Lavery?")
-    assert conversation.searched_for("What did he say?") == "What did he say? (Ian Lavery)"
+    lavery = Question.read("Who is Ian Lavery?")
+    conversation.remember(lavery, lavery)
+    assert conversation.searched_for(Question.read("What did he say?")).text == "What did he say? (Ian Lavery)"
     now[0] = 61.0
-    assert conversation.searched_for("What did he say?") == "What did he say?"
-    conversation.remember("Who is Ian Lavery?", "Who is Ian Lavery?")
+    assert conversation.searched_for(Question.read("What did he say?")).text == "What did he say?"
+    conversation.remember(lavery, lavery)
     conversation.reset()
-    assert conversation.searched_for("What did he say?") == "What did he say?"
+    assert conversation.searched_for(Question.read("What did he say?")).text == "What did he say?"
+
+
+def test_a_standalone_question_is_searched_as_read() -> None:
+    conversation = Conversation(max_turns=2, idle_seconds=60, clock=lambda: 0.0)
+    question = Question.read("What did Sadiq Khan say?")
+    assert conversation.searched_for(question) is question  # nothing to rewrite: not read again
+    conversation.remember(question, question)
+    follow_up = Question.read("What did he say next?")
+    searched = conversation.searched_for(follow_up)
+    assert searched.text == "What did he say next? (Sadiq Khan)"
+    assert searched.names_and_numbers == ("sadiq", "khan")  # the rewritten text, read

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import _parser
-from bot.service import STOP_SECONDS
-from index.settings import PROJECT_ROOT
+from citebot.bot.cli.main import _parser
+from citebot.bot.discord.service import STOP_SECONDS
+from citebot.config.settings import PROJECT_ROOT
 
 UNIT = PROJECT_ROOT / "deploy" / "citebot.service"
 CITEBOT = "/opt/citebot/.venv/bin/citebot"

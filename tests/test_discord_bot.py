@@ -13,7 +13,7 @@ import discord
 import pytest
 import yarl
 
-from bot.client import CitebotClient
+from citebot.bot.discord.client import CitebotClient
 from tests.fake_discord import APP_ID, CHANNEL_ID, GUILD_ID, FakeDiscord
 
 pytestmark = pytest.mark.model
@@ -254,7 +254,7 @@ async def test_sigterm_closes_the_bot_cleanly(real_engine, tmp_path: Path) -> No
     import os
     import signal
 
-    from bot.service import serve
+    from citebot.bot.discord.service import serve
 
     server = FakeDiscord()
     await server.start()

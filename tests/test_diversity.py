@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from index.chunking import Chunk
-from retrieval.diversity import arrange
+from citebot.index.chunking import Chunk
+from citebot.retrieval.diversity import arrange
 
 STATEMENT = "The Labour Party takes all complaints of anti-Semitism extremely seriously and we are committed"
 

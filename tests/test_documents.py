@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from index.documents import clean_article, learn_corpus_boilerplate, read_corpus
-from index.errors import SourcesError
-from index.settings import Settings
+from citebot.config.errors import SourcesError
+from citebot.config.settings import Settings
+from citebot.index.ingest.corpus import clean_article, learn_corpus_boilerplate, read_corpus
 from tests.conftest import SEEDS
 
 

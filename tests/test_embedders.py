@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.embed import HashEmbedder
-from index.errors import ModelError
-from index.settings import EmbeddingSettings, Settings, load_settings
+from citebot.config.errors import ModelError
+from citebot.config.settings import EmbeddingSettings, Settings, load_settings
+from citebot.index.embedding.hashed import HashEmbedder
 from tests.conftest import SEEDS, require_reference, write_config
 
 TEXTS = [
@@ -34,7 +34,7 @@ def minilm_settings(tmp_path_factory: pytest.TempPathFactory, runtime: str) -> E
 
 @pytest.fixture(scope="module")
 def onnx_embedder(tmp_path_factory: pytest.TempPathFactory):
-    from index.onnx_embed import OnnxEmbedder
+    from citebot.index.embedding.onnx_runtime import OnnxEmbedder
 
     return OnnxEmbedder(minilm_settings(tmp_path_factory, "onnx"))
 
@@ -42,7 +42,7 @@ def onnx_embedder(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="module")
 def torch_embedder(tmp_path_factory: pytest.TempPathFactory):
     require_reference()
-    from index.torch_embed import SentenceTransformerEmbedder
+    from citebot.index.embedding.torch_runtime import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(minilm_settings(tmp_path_factory, "torch"))
 
@@ -162,9 +162,9 @@ def test_onnx_passage_vectors_match_torch_on_the_seeds(onnx_embedder, torch_embe
 @pytest.mark.model
 def test_an_index_built_with_torch_answers_the_same_with_onnx(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Interchangeable vectors: every golden question gets the same passages and answer from either runtime."""
-    from index.build import build_index
-    from retrieval.engine import Engine
-    from retrieval.evaluate import load_golden
+    from citebot.index.build import build_index
+    from citebot.retrieval.engine import Engine
+    from citebot.retrieval.evaluation.golden import load_golden
 
     require_reference()
     folder = tmp_path_factory.mktemp("torch-index")
@@ -194,8 +194,8 @@ def private_cache(tmp_path: Path) -> EmbeddingSettings:
 
 @pytest.mark.model
 def test_a_corrupt_onnx_file_is_exported_again(private_cache: EmbeddingSettings, caplog, onnx_embedder) -> None:
-    from index.onnx_cache import export_folder
-    from index.onnx_embed import OnnxEmbedder
+    from citebot.index.embedding.onnx_cache import export_folder
+    from citebot.index.embedding.onnx_runtime import OnnxEmbedder
 
     first = OnnxEmbedder(private_cache)
     record = (export_folder(private_cache, "fp32") / "record.json").read_text()
@@ -213,8 +213,8 @@ def test_a_corrupt_onnx_file_is_exported_again(private_cache: EmbeddingSettings,
 
 @pytest.mark.model
 def test_a_stale_export_is_replaced(private_cache: EmbeddingSettings) -> None:
-    from index.onnx_cache import export_folder
-    from index.onnx_embed import OnnxEmbedder
+    from citebot.index.embedding.onnx_cache import export_folder
+    from citebot.index.embedding.onnx_runtime import OnnxEmbedder
 
     OnnxEmbedder(private_cache)
     record = export_folder(private_cache, "fp32") / "record.json"
@@ -225,7 +225,7 @@ def test_a_stale_export_is_replaced(private_cache: EmbeddingSettings) -> None:
 
 @pytest.mark.model
 def test_an_unwritable_cache_is_one_clear_error(tmp_path: Path) -> None:
-    from index.onnx_embed import OnnxEmbedder
+    from citebot.index.embedding.onnx_runtime import OnnxEmbedder
 
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
@@ -235,23 +235,14 @@ def test_an_unwritable_cache_is_one_clear_error(tmp_path: Path) -> None:
 
 
 def test_an_unknown_runtime_is_refused(tmp_path: Path) -> None:
-    from index.errors import ConfigError
+    from citebot.config.errors import ConfigError
 
     with pytest.raises(ConfigError, match='runtime must be "onnx" or "torch"'):
         load_settings(write_config(tmp_path, runtime="jax"))
 
 
-def test_the_runtime_key_is_required(tmp_path: Path) -> None:
-    from index.errors import ConfigError
-
-    path = write_config(tmp_path)
-    path.write_text("\n".join(line for line in path.read_text().splitlines() if not line.startswith("runtime")))
-    with pytest.raises(ConfigError, match="missing runtime"):
-        load_settings(path)
-
-
 def test_the_shipped_configs_pick_a_runtime() -> None:
-    from index.settings import PROJECT_ROOT
+    from citebot.config.settings import PROJECT_ROOT
 
     for name in ("default.toml", "scifact.toml"):
         settings: Settings = load_settings(PROJECT_ROOT / "config" / name)
@@ -264,10 +255,10 @@ def test_the_question_path_imports_no_torch(real_engine) -> None:
     import subprocess
     import sys
 
-    from index.settings import PROJECT_ROOT
+    from citebot.config.settings import PROJECT_ROOT
 
     config = real_engine.settings.paths.index.parent / "config" / "test.toml"
-    script = ("import sys; from bot.cli import main; rc = main(sys.argv[1:]); "
+    script = ("import sys; from citebot.bot.cli.main import main; rc = main(sys.argv[1:]); "
               "heavy = [m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules]; "
               "print('heavy:', heavy, file=sys.stderr); sys.exit(rc or bool(heavy))")
     run = subprocess.run([sys.executable, "-c", script, "ask", "What did Theresa May say about racial hatred?",

@@ -14,10 +14,10 @@ import discord
 import pytest
 import yarl
 
-from bot.client import CitebotClient
-from index.build import build_index
-from index.store import CURRENT, VECTORS
-from retrieval.engine import Engine
+from citebot.bot.discord.client import CitebotClient
+from citebot.index.build import build_index
+from citebot.index.store.faiss.layout import CURRENT, VECTORS
+from citebot.retrieval.engine import Engine
 from tests.conftest import SEEDS
 from tests.fake_discord import CHANNEL_ID, GUILD_ID, FakeDiscord
 from tests.test_incremental import NEW_ARTICLE
@@ -67,7 +67,7 @@ async def test_a_new_build_is_served_without_a_restart_in_the_same_thread(
         in_thread = lambda r: r.method == "POST" and r.path == f"/channels/{thread_id}/messages"  # noqa: E731
 
         (sources / "zz_otters.txt").write_text(NEW_ARTICLE, encoding="utf-8")
-        with caplog.at_level(logging.INFO, logger="bot.reload"):
+        with caplog.at_level(logging.INFO, logger="citebot.bot.discord.reload"):
             report = await asyncio.to_thread(build_index, sources, index_dir, settings)
             assert 0 < report.embedded < 20 and report.reused > 0
             await wait_until(lambda: client.engine is not None and client.engine.stored.path == report.path)
@@ -88,7 +88,7 @@ async def test_a_new_build_is_served_without_a_restart_in_the_same_thread(
             handle.write(b"garbage!")
         (index_dir / ".current.broken").symlink_to(broken.name)
         caplog.clear()
-        with caplog.at_level(logging.WARNING, logger="bot.reload"):
+        with caplog.at_level(logging.WARNING, logger="citebot.bot.discord.reload"):
             os.replace(index_dir / ".current.broken", index_dir / CURRENT)
             await wait_until(lambda: any("could not be loaded" in r.getMessage() for r in caplog.records))
             await asyncio.sleep(0.5)  # several more checks: the broken build is not tried again

@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import index.store as store
-from index.build import build_index
-from index.embed import HashEmbedder, make_embedder
-from index.lexical import ARTICLE_TERMS, LEXICAL_FILES
-from index.settings import Settings
-from index.store import load_index
+from citebot.config.settings import Settings
+from citebot.index.build import build_index
+from citebot.index.embedding import make_embedder
+from citebot.index.embedding.hashed import HashEmbedder
+from citebot.index.lexical import ARTICLE_TERMS, LEXICAL_FILES
+from citebot.index.store.faiss import layout, writer
+from citebot.index.store.faiss.load import load_index
 from tests.conftest import SEEDS
 
 NEW_ARTICLE = ("Otters return to the River Thames\n\n"
@@ -40,13 +41,13 @@ class CountingEmbedder(HashEmbedder):
 
 def data_files(build: Path, root: Path | None = None) -> dict[str, bytes]:
     """Every data file of a build; with root, chunk sources made relative to it so two folders compare."""
-    files = {name: (build / name).read_bytes() for name in store.DATA_FILES + LEXICAL_FILES + (ARTICLE_TERMS,)}
+    files = {name: (build / name).read_bytes() for name in layout.DATA_FILES + LEXICAL_FILES + (ARTICLE_TERMS,)}
     if root is not None:
-        chunks = [json.loads(line) for line in files[store.CHUNKS].decode().splitlines()]
+        chunks = [json.loads(line) for line in files[layout.CHUNKS].decode().splitlines()]
         for chunk in chunks:  # sources stored absolute or already relative to the root: compare relative
             if Path(chunk["source"]).is_absolute():
                 chunk["source"] = str(Path(chunk["source"]).relative_to(root))
-        files[store.CHUNKS] = "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in chunks).encode()
+        files[layout.CHUNKS] = "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in chunks).encode()
     return files
 
 
@@ -60,7 +61,7 @@ def test_an_unchanged_folder_embeds_nothing_and_writes_the_same_files(hash_setti
     assert embedder.texts == [] and again.embedded == 0 and again.reused == first.embedded
     assert again.path != first.path and not first.path.exists()
     assert data_files(again.path) == before
-    manifest = json.loads((again.path / store.MANIFEST).read_text())
+    manifest = json.loads((again.path / layout.MANIFEST).read_text())
     assert manifest["vectors"]["embedded"] == 0 and manifest["vectors"]["reused"] == first.embedded
 
 
@@ -119,7 +120,7 @@ def test_a_build_killed_while_embedding_leaves_the_old_index_and_the_next_one_su
 def test_a_damaged_current_build_is_not_reused(hash_settings: Settings, seeds_copy: Path, tmp_path: Path,
                                                caplog: pytest.LogCaptureFixture) -> None:
     first = build_index(seeds_copy, hash_settings.paths.index, hash_settings, embedder=CountingEmbedder())
-    with open(first.path / store.SENTENCE_VECTORS, "r+b") as handle:
+    with open(first.path / layout.SENTENCE_VECTORS, "r+b") as handle:
         handle.seek(200)
         handle.write(b"\x7f" * 16)
     with caplog.at_level(logging.WARNING):
@@ -158,7 +159,7 @@ def test_other_embedding_settings_are_not_reused(hash_settings: Settings, seeds_
 @pytest.fixture
 def chunked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The sources of the articles the chunker is asked to cut, in order."""
-    from index.chunking import Chunker
+    from citebot.index.chunking import Chunker
 
     seen: list[str] = []
     original = Chunker.chunk_article
@@ -185,7 +186,7 @@ def test_only_new_and_edited_articles_are_chunked_again(hash_settings: Settings,
     assert sorted(chunked) == sorted([edited.name, "zz_otters.txt"]) and report.rechunked == 2
     full = build_index(seeds_copy, tmp_path / "full", hash_settings, full=True)
     assert data_files(report.path) == data_files(full.path)
-    assert (report.path / store.ARTICLES).read_bytes() == (full.path / store.ARTICLES).read_bytes()
+    assert (report.path / layout.ARTICLES).read_bytes() == (full.path / layout.ARTICLES).read_bytes()
 
 
 def test_other_chunk_settings_or_a_damaged_article_list_chunk_everything(
@@ -198,7 +199,7 @@ def test_other_chunk_settings_or_a_damaged_article_list_chunk_everything(
     report = build_index(seeds_copy, hash_settings.paths.index, smaller)
     assert report.rechunked == 3 and report.chunks > first.chunks
     before = data_files(report.path)
-    with open(report.path / store.ARTICLES, "a", encoding="utf-8") as handle:
+    with open(report.path / layout.ARTICLES, "a", encoding="utf-8") as handle:
         handle.write('{"source": "x.txt", "key": "0", "chunks": 1}\n')
     with caplog.at_level(logging.WARNING):
         again = build_index(seeds_copy, hash_settings.paths.index, smaller)
@@ -210,7 +211,7 @@ def test_the_vector_files_are_what_faiss_writes(tmp_path: Path) -> None:
     import faiss
 
     vectors = np.random.default_rng(0).standard_normal((7, 12)).astype(np.float32)
-    out = store.VectorFile(tmp_path / "v.faiss", 12)
+    out = writer.VectorFile(tmp_path / "v.faiss", 12)
     for row in (3, 0, 6, 1, 5, 2, 4):
         out.write(row, vectors[row])
     out.finish(7)

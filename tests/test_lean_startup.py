@@ -8,10 +8,10 @@ import sys
 
 import numpy as np
 
-from index.build import chunk_corpus
-from index.embed import HashEmbedder
-from index.settings import PROJECT_ROOT, Settings
-from retrieval.evaluate import load_golden
+from citebot.config.settings import PROJECT_ROOT, Settings
+from citebot.index.build import chunk_corpus
+from citebot.index.embedding.hashed import HashEmbedder
+from citebot.retrieval.evaluation.golden import load_golden
 from tests.conftest import SEEDS
 
 
@@ -36,7 +36,7 @@ def test_bm25s_numpy_backend_equals_scipy_backend(hash_settings: Settings) -> No
 
 
 def test_the_lean_import_skips_scipy_and_restores_everything() -> None:
-    script = ("import os, sys; from bot.cli import import_bm25s_lean; import_bm25s_lean(); "
+    script = ("import os, sys; from citebot.bot.cli.main import import_bm25s_lean; import_bm25s_lean(); "
               "assert 'bm25s' in sys.modules and 'scipy.sparse' not in sys.modules, sorted(sys.modules); "
               "assert 'DISABLE_TQDM' not in os.environ; import scipy.sparse; print('ok')")
     run = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True,

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from index.embed import MODEL_INSTALL, REFERENCE_INSTALL
-from index.settings import PROJECT_ROOT
+from citebot.config.settings import PROJECT_ROOT
+from citebot.index.embedding.minilm import MODEL_INSTALL, REFERENCE_INSTALL
 from tests.conftest import write_config
 
 HEAVY = ("torch", "transformers", "sentence_transformers")
 # As if none were installed: `import torch` raises ImportError, as in a venv of the default install.
 WITHOUT_TORCH = ("import sys\n"
                  f"for name in {HEAVY!r}: sys.modules[name] = None\n"
-                 "from bot.cli import main\n"
+                 "from citebot.bot.cli.main import main\n"
                  "sys.exit(main(sys.argv[1:]))\n")
 
 

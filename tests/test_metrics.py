@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from retrieval.metrics import hit_at, ndcg_at, recall_at, reciprocal_rank_at
+from citebot.retrieval.evaluation.metrics import hit_at, ndcg_at, recall_at, reciprocal_rank_at
 
 
 def test_metrics_match_hand_computed_values() -> None:
@@ -20,7 +20,7 @@ def test_metrics_match_hand_computed_values() -> None:
 
 
 def test_document_metrics_match_hand_computed_values() -> None:
-    from retrieval.metrics import ndcg_graded_at, recall_at_docs, reciprocal_rank_docs
+    from citebot.retrieval.evaluation.metrics import ndcg_graded_at, recall_at_docs, reciprocal_rank_docs
 
     qrels = {"d1": 2, "d2": 1, "d9": 1}
     ranked = ["d3", "d1", "d2", "d4"]

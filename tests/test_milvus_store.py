@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.reload import IndexWatcher
-from index.build import build_store
-from index.errors import CitebotError
-from retrieval.engine import Engine
+from citebot.bot.cli.main import main
+from citebot.bot.discord.reload import IndexWatcher
+from citebot.config.errors import CitebotError
+from citebot.index.build import build_store
+from citebot.retrieval.engine import Engine
 from tests.conftest import SEEDS
 from tests.test_store_conformance import store_settings
 
@@ -42,7 +42,7 @@ def test_milvus_answers_exactly_as_the_faiss_folder(tmp_path: Path) -> None:
 
 
 def test_builds_switch_the_alias_and_keep_one_for_rollback(tmp_path: Path) -> None:
-    from index.milvus_store import MilvusLocation
+    from citebot.index.store.milvus.location import MilvusLocation
 
     settings = store_settings(tmp_path, "milvus")
     location = MilvusLocation(settings)
@@ -53,12 +53,12 @@ def test_builds_switch_the_alias_and_keep_one_for_rollback(tmp_path: Path) -> No
     assert len(set(names)) == 3
     assert location.builds() == names[1:]  # the oldest dropped; the one before the current kept
     assert location.read_manifest()["store"]["previous"] == names[1]
-    assert location.leftovers() == []
+    assert location.leftover_builds() == [] and location.rollback_builds() == names[1:2]
 
 
 def test_a_build_that_dies_while_uploading_leaves_the_old_build_serving(tmp_path: Path, seeds_copy: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from index.milvus_store import MilvusLocation
+    from citebot.index.store.milvus.location import MilvusLocation
 
     settings = store_settings(tmp_path, "milvus", seeds_copy)
     build_store(seeds_copy, settings)
@@ -88,13 +88,13 @@ def test_a_build_that_dies_while_uploading_leaves_the_old_build_serving(tmp_path
 
 
 def test_a_running_bot_sees_the_alias_move(tmp_path: Path) -> None:
-    from index.milvus_store import MilvusLocation
+    from citebot.index.store.milvus.location import MilvusLocation
 
     settings = store_settings(tmp_path, "milvus")
     build_store(SEEDS, settings)
     engine = Engine(settings)
     location = MilvusLocation(settings)
-    watcher = IndexWatcher(location.folder, lambda: Engine(settings), engine, location.current_name)
+    watcher = IndexWatcher(location, lambda: Engine(settings), engine)
     assert watcher.moved() is None
     build_store(SEEDS, settings)
     assert watcher.moved() == location.current_name() != engine.stored.path.name
@@ -110,8 +110,8 @@ def test_the_command_line_builds_reports_and_answers_on_milvus(tmp_path: Path, c
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     settings = store_settings(tmp_path, "faiss")  # the config says faiss: --store milvus switches
     config = str(tmp_path / "config" / "test.toml")
-    text = Path(config).read_text(encoding="utf-8").replace('uri = "var/milvus.db"', f'uri = "{tmp_path}/m.db"')
-    Path(config).write_text(text, encoding="utf-8")
+    with Path(config).open("a", encoding="utf-8") as handle:  # the config names only what it changes
+        handle.write(f'[store]\nuri = "{tmp_path}/m.db"\n')
     code, _, err = run(capsys, "index", "status", "--config", config, "--store", "milvus")
     assert code == 1 and err.count("\n") == 1 and "no index in Milvus collection 'citebot'" in err
     code, _, err = run(capsys, "index", "build", "--config", config, "--store", "milvus")

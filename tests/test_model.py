@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from index.build import chunk_corpus
-from index.embed import make_embedder
-from index.settings import Settings
-from retrieval.citations import quote_matches_source
-from retrieval.evaluate import evaluate_golden
+from citebot.config.settings import Settings
+from citebot.index.build import chunk_corpus
+from citebot.index.embedding import make_embedder
+from citebot.retrieval.citations import quote_matches_source
+from citebot.retrieval.evaluation.golden import evaluate_golden
 from tests.conftest import PROJECT_ROOT, SEEDS
 
 pytestmark = pytest.mark.model
@@ -73,7 +73,7 @@ def test_follow_up_finds_the_prime_ministers_words(real_engine) -> None:
 def test_end_to_end_build_and_ask_json(tmp_path: Path) -> None:
     env = {**os.environ, "CITEBOT_CONFIG": str(PROJECT_ROOT / "config" / "default.toml")}
     installed = shutil.which("citebot")  # the console script pip installed, as a user runs it
-    citebot = [installed] if installed else [sys.executable, "-m", "bot.cli"]
+    citebot = [installed] if installed else [sys.executable, "-m", "citebot.bot.cli"]
     index_dir = tmp_path / "index"
     build = subprocess.run([*citebot, "index", "build", "--sources", "seeds", "--index", str(index_dir)],
                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from index.build import build_index
-from index.documents import normalise_line
-from index.settings import Settings
-from retrieval.engine import Engine
+from citebot.config.settings import Settings
+from citebot.index.build import build_index
+from citebot.index.ingest.corpus import normalise_line
+from citebot.retrieval.engine import Engine
 from tests.conftest import PROJECT_ROOT, SEEDS
 
 BBC = PROJECT_ROOT.parent / "shared" / "data" / "bbc_news" / "articles.jsonl.gz"

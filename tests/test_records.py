@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.records import AnswerLog
+from citebot.bot.discord.records import AnswerLog
 
 
 def test_answers_are_found_after_a_restart(tmp_path: Path) -> None:

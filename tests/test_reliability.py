@@ -17,17 +17,20 @@ from pathlib import Path
 
 import pytest
 
-import index.store as store
-from bot.cli import main
-from index.build import build_index
-from index.errors import IndexBusyError, IndexInvalidError
-from index.settings import PROJECT_ROOT, Settings, load_settings
-from retrieval.citations import quote_matches_source
-from retrieval.engine import Engine
-from retrieval.freshness import SourceWatcher
+from citebot.bot.cli.main import main
+from citebot.config.errors import IndexBusyError, IndexInvalidError
+from citebot.config.settings import PROJECT_ROOT, Settings, load_settings
+from citebot.index.build import build_index
+from citebot.index.store.faiss import layout, lock
+from citebot.index.store.faiss import load as faiss_load
+from citebot.index.store.faiss.manifest import current_build
+from citebot.index.store.protocol import SourceFile
+from citebot.retrieval.citations import quote_matches_source
+from citebot.retrieval.engine import Engine
+from citebot.retrieval.freshness import SourceWatcher
 from tests.conftest import SEEDS, write_config
 
-CLI = [sys.executable, "-m", "bot.cli"]
+CLI = [sys.executable, "-m", "citebot.bot.cli"]
 ENV = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
 
 
@@ -111,7 +114,7 @@ def test_a_running_chat_leaves_out_edited_and_removed_sources(tmp_path: Path, bu
 def test_the_watcher_sees_a_same_size_edit_and_a_restore(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "a.txt"
     path.write_text("Title\n\nOne two three.\n", encoding="utf-8")
-    watcher = SourceWatcher({"a.txt": (path, sha256(path))})
+    watcher = SourceWatcher({"a.txt": SourceFile(path, sha256(path))})
     assert watcher.is_fresh("a.txt")
     path.write_text("Title\n\nOne two tree!.\n", encoding="utf-8")  # same size, at once
     assert not watcher.is_fresh("a.txt") and not watcher.is_fresh("a.txt")
@@ -122,8 +125,8 @@ def test_the_watcher_sees_a_same_size_edit_and_a_restore(tmp_path: Path, caplog:
 
 def test_a_process_started_on_many_stale_sources_warns_once(tmp_path: Path,
                                                             caplog: pytest.LogCaptureFixture) -> None:
-    files = {f"{i}.txt": (tmp_path / f"{i}.txt", "0" * 64) for i in range(7)}
-    for path, _ in list(files.values())[:4]:
+    files = {f"{i}.txt": SourceFile(tmp_path / f"{i}.txt", "0" * 64) for i in range(7)}
+    for path, *_ in list(files.values())[:4]:
         path.write_text("Not what was indexed.\n", encoding="utf-8")
     two = {name: files[name] for name in ("0.txt", "5.txt")}
     assert SourceWatcher(files).check_all() == set() and SourceWatcher(two).check_all() == set()
@@ -136,27 +139,27 @@ def test_a_process_started_on_many_stale_sources_warns_once(tmp_path: Path,
 
 def _shift_source(build: Path, victim: str, by: int) -> None:
     """Move every chunk of victim (and its sentences) by `by` characters; update the manifest's hashes."""
-    rows = [json.loads(line) for line in (build / store.CHUNKS).read_text(encoding="utf-8").splitlines()]
+    rows = [json.loads(line) for line in (build / layout.CHUNKS).read_text(encoding="utf-8").splitlines()]
     moved = {i for i, c in enumerate(rows) if c["source"] == victim}
     for i in moved:
         rows[i]["start"] += by
         rows[i]["end"] += by
-    (build / store.CHUNKS).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+    (build / layout.CHUNKS).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
                                       encoding="utf-8")
-    refs = [json.loads(line) for line in (build / store.SENTENCES).read_text(encoding="utf-8").splitlines()]
+    refs = [json.loads(line) for line in (build / layout.SENTENCES).read_text(encoding="utf-8").splitlines()]
     refs = [[c, s + by, e + by] if c in moved else [c, s, e] for c, s, e in refs]
-    (build / store.SENTENCES).write_text("".join(json.dumps(r) + "\n" for r in refs), encoding="utf-8")
-    manifest = json.loads((build / store.MANIFEST).read_text(encoding="utf-8"))
-    for name in (store.CHUNKS, store.SENTENCES):
+    (build / layout.SENTENCES).write_text("".join(json.dumps(r) + "\n" for r in refs), encoding="utf-8")
+    manifest = json.loads((build / layout.MANIFEST).read_text(encoding="utf-8"))
+    for name in (layout.CHUNKS, layout.SENTENCES):
         manifest["files"][name] = sha256(build / name)
-    (build / store.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    (build / layout.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
 
 
 def test_shifted_offsets_with_updated_hashes_are_never_cited(built: tuple[Path, Settings], capsys,
                                                              caplog: pytest.LogCaptureFixture) -> None:
     config, settings = built
     victim = "002_910b036e5245e9eb.txt"
-    _shift_source(store.current_build(settings.paths.index), victim, 7)
+    _shift_source(current_build(settings.paths.index), victim, 7)
     engine = Engine(settings)
     result = engine.ask("What did Theresa May say about racial hatred?", top_k=8)
     assert result.passages and all(not p.citation.source.endswith(victim) for p in result.passages)
@@ -226,7 +229,7 @@ def test_invalid_utf8_is_one_line_in_ask_and_chat(built: tuple[Path, Settings], 
 def test_a_manifest_of_the_wrong_shape_is_one_line(built: tuple[Path, Settings], capsys, field: str,
                                                    value: object) -> None:
     config, settings = built
-    path = store.current_build(settings.paths.index) / store.MANIFEST
+    path = current_build(settings.paths.index) / layout.MANIFEST
     manifest = json.loads(path.read_text(encoding="utf-8"))
     if value is None:
         del manifest[field]
@@ -243,30 +246,30 @@ def test_a_manifest_of_the_wrong_shape_is_one_line(built: tuple[Path, Settings],
 # -- 4. status runs every check a load runs ---------------------------------------------------------------
 
 def _rewrite_manifest(build: Path, **changes: object) -> None:
-    manifest = json.loads((build / store.MANIFEST).read_text(encoding="utf-8"))
+    manifest = json.loads((build / layout.MANIFEST).read_text(encoding="utf-8"))
     manifest.update(changes)
-    (build / store.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    (build / layout.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
 
 
 def _truncate_with_hash(build: Path) -> None:
-    vectors = build / store.VECTORS
+    vectors = build / layout.VECTORS
     vectors.write_bytes(vectors.read_bytes()[:-4096])
-    manifest = json.loads((build / store.MANIFEST).read_text(encoding="utf-8"))
-    _rewrite_manifest(build, files={**manifest["files"], store.VECTORS: sha256(vectors)})
+    manifest = json.loads((build / layout.MANIFEST).read_text(encoding="utf-8"))
+    _rewrite_manifest(build, files={**manifest["files"], layout.VECTORS: sha256(vectors)})
 
 
 @pytest.mark.parametrize("damage", [
-    lambda b: (b / store.VECTORS).write_bytes((b / store.VECTORS).read_bytes()[:-4096]),
+    lambda b: (b / layout.VECTORS).write_bytes((b / layout.VECTORS).read_bytes()[:-4096]),
     _truncate_with_hash,
-    lambda b: (b / store.CHUNKS).unlink(),
-    lambda b: (b / store.SENTENCE_VECTORS).unlink(),
+    lambda b: (b / layout.CHUNKS).unlink(),
+    lambda b: (b / layout.SENTENCE_VECTORS).unlink(),
     lambda b: _rewrite_manifest(b, model={"name": "other-model", "weights_sha256": "none"}),
     lambda b: _rewrite_manifest(b, dimension=64),
     lambda b: _rewrite_manifest(b, chunk_count=40),
 ])
 def test_status_fails_on_a_corrupt_index(built: tuple[Path, Settings], capsys, damage) -> None:
     config, settings = built
-    damage(store.current_build(settings.paths.index))
+    damage(current_build(settings.paths.index))
     for argv in (["index", "status"], ["index", "status", "--json"], ["ask", "hello"]):
         code = main([*argv, "--config", str(config)])
         out, err = capsys.readouterr()
@@ -277,7 +280,7 @@ def test_status_fails_on_a_corrupt_index(built: tuple[Path, Settings], capsys, d
 
 def _wait_for_lock(index: Path, process: subprocess.Popen, seconds: float = 60, log: Path | None = None) -> None:
     deadline = time.monotonic() + seconds
-    while not store.build_running(index):
+    while not lock.build_running(index):
         if process.poll() is not None:
             said = log.read_text(encoding="utf-8", errors="replace")[-2000:] if log and log.exists() else ""
             raise AssertionError(f"the build ended ({process.returncode}) before it was seen holding the lock: {said}")
@@ -299,19 +302,19 @@ def test_a_status_probe_does_not_make_a_starting_build_refuse(tmp_path: Path) ->
     waits the instant out, while a lock held past the grace is a build running."""
     index = tmp_path / "index"
     index.mkdir()
-    probe = open(index / store.LOCK, "a+", encoding="utf-8")  # noqa: SIM115 - closed by the timer
+    probe = open(index / layout.LOCK, "a+", encoding="utf-8")  # noqa: SIM115 - closed by the timer
     fcntl.flock(probe, fcntl.LOCK_SH)
     timer = threading.Timer(0.1, probe.close)
     timer.start()
-    with store.build_lock(index):
-        assert store.build_running(index)
+    with lock.build_lock(index):
+        assert lock.build_running(index)
     timer.join()
-    with open(index / store.LOCK, encoding="utf-8") as holder:
+    with open(index / layout.LOCK, encoding="utf-8") as holder:
         fcntl.flock(holder, fcntl.LOCK_EX)
         began = time.monotonic()
-        with pytest.raises(IndexBusyError), store.build_lock(index):
+        with pytest.raises(IndexBusyError), lock.build_lock(index):
             pass
-        assert time.monotonic() - began >= store.PROBE_GRACE_SECONDS
+        assert time.monotonic() - began >= lock.PROBE_GRACE_SECONDS
 
 
 def test_a_second_build_refuses_while_the_first_runs(tmp_path: Path) -> None:
@@ -320,7 +323,7 @@ def test_a_second_build_refuses_while_the_first_runs(tmp_path: Path) -> None:
     first = subprocess.Popen([*CLI, "index", "build", "--sources", str(sources), "--config", str(config)],
                              env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _wait_for_lock(index, first)
-    while f"pid {first.pid}" not in (index / store.LOCK).read_text(encoding="utf-8"):  # written just after the flock
+    while f"pid {first.pid}" not in (index / layout.LOCK).read_text(encoding="utf-8"):  # written just after the flock
         assert first.poll() is None
         time.sleep(0.002)
     first.send_signal(signal.SIGSTOP)  # hold it mid-build
@@ -341,12 +344,12 @@ def test_builds_killed_at_random_moments_leave_the_last_good_index(tmp_path: Pat
     settings = load_settings(config)
     index, sources = settings.paths.index, _big_sources(tmp_path, 4)
     build_index(SEEDS, index, settings)
-    good = store.current_build(index)
+    good = current_build(index)
     log = tmp_path / "build.err"
     for delay in (0.0, 0.4, 0.8, "saving"):
         with log.open("wb") as err:
-            build = subprocess.Popen([*CLI, "index", "build", "--sources", str(sources), "--config", str(config)],
-                                     env=ENV, stdout=subprocess.DEVNULL, stderr=err)
+            build = subprocess.Popen([*CLI, "index", "build", "--sources", str(sources), "--config", str(config),
+                                      "--replace"], env=ENV, stdout=subprocess.DEVNULL, stderr=err)
         _wait_for_lock(index, build, log=log)
         if delay == "saving":  # inside the save step, if it is caught
             while build.poll() is None and not list(index.glob(".build-*.partial")):
@@ -356,11 +359,11 @@ def test_builds_killed_at_random_moments_leave_the_last_good_index(tmp_path: Pat
         build.kill()
         build.wait()
         engine = Engine(settings)  # the old build, or a new one that was complete: never nothing
-        assert engine.stored.path in (good, store.current_build(index)) and engine.ask("Theresa May").passages
+        assert engine.stored.path in (good, current_build(index)) and engine.ask("Theresa May").passages
         good = engine.stored.path
-    assert not store.build_running(index)  # the kernel dropped every lock
+    assert not lock.build_running(index)  # the kernel dropped every lock
     build_index(SEEDS, index, settings)
-    assert not store.leftovers(index) and len(list(index.glob("build-*"))) == 1
+    assert not lock.leftovers(index) and len(list(index.glob("build-*"))) == 1
 
 
 # -- 6. links out of the folder and oversized files ----------------------------------------------------
@@ -413,7 +416,7 @@ def test_an_index_answers_from_anywhere_and_moves_with_its_sources(tmp_path: Pat
 HOLDER = """
 import sys, time
 from pathlib import Path
-from index.store import build_lock
+from citebot.index.store.faiss.lock import build_lock
 index = Path(sys.argv[1])
 with build_lock(index):
     partial = index / ".build-killed.partial"
@@ -453,7 +456,7 @@ def test_a_failed_first_build_leaves_no_folder_behind(tmp_path: Path, capsys) ->
 def test_a_concurrent_swap_during_load_is_retried(built: tuple[Path, Settings], seeds_copy: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     _, settings = built
-    real = store._load_build
+    real = faiss_load._load_build
     calls = []
 
     def swap_first(index_dir, build, *args):
@@ -462,25 +465,25 @@ def test_a_concurrent_swap_during_load_is_retried(built: tuple[Path, Settings], 
             build_index(seeds_copy, index_dir, settings)  # removes the build being read
         return real(index_dir, build, *args)
 
-    monkeypatch.setattr(store, "_load_build", swap_first)
-    stored = store.load_index(settings.paths.index, model_name="hash", weights_sha256="none", dimension=1024)
-    assert stored.path != calls[0] and stored.path == store.current_build(settings.paths.index)
+    monkeypatch.setattr(faiss_load, "_load_build", swap_first)
+    stored = faiss_load.load_index(settings.paths.index, model_name="hash", weights_sha256="none", dimension=1024)
+    assert stored.path != calls[0] and stored.path == current_build(settings.paths.index)
 
 
 def test_load_reports_bad_chunk_lines(built: tuple[Path, Settings]) -> None:
     _, settings = built
-    build = store.current_build(settings.paths.index)
-    rows = (build / store.CHUNKS).read_text(encoding="utf-8").splitlines()
+    build = current_build(settings.paths.index)
+    rows = (build / layout.CHUNKS).read_text(encoding="utf-8").splitlines()
     rows[0] = json.dumps({**json.loads(rows[0]), "text": "not the text"})
-    (build / store.CHUNKS).write_text("\n".join(rows) + "\n", encoding="utf-8")
-    _rewrite_manifest(build, files={**json.loads((build / store.MANIFEST).read_text())["files"],
-                                    store.CHUNKS: sha256(build / store.CHUNKS)})
+    (build / layout.CHUNKS).write_text("\n".join(rows) + "\n", encoding="utf-8")
+    _rewrite_manifest(build, files={**json.loads((build / layout.MANIFEST).read_text())["files"],
+                                    layout.CHUNKS: sha256(build / layout.CHUNKS)})
     with pytest.raises(IndexInvalidError, match="offsets that do not fit"):
         Engine(settings)
 
 
 def test_the_bot_shows_no_passage_of_a_source_edited_while_it_runs(built: tuple[Path, Settings]) -> None:
-    from bot.client import CitebotClient
+    from citebot.bot.discord.client import CitebotClient
 
     _, settings = built
     engine = Engine(settings)

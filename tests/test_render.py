@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.render import (
+from citebot.bot.discord.render import (
     CONTENT_LIMIT,
     DESCRIPTION_LIMIT,
     EMBEDS_LIMIT,
@@ -16,7 +16,7 @@ from bot.render import (
     render_result,
     trim,
 )
-from retrieval.citations import Answer, Citation, Passage, Result
+from citebot.retrieval.citations import Answer, Citation, Passage, Result
 
 ODD = [
     "word " * 2000,                                                     # long, no sentence end

@@ -5,12 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from index.build import build_index
-from index.errors import QuestionError
-from index.settings import load_settings
-from retrieval.citations import quote_matches_source
-from retrieval.engine import Engine
-from retrieval.search import reciprocal_rank_fusion
+from citebot.config.errors import QuestionError
+from citebot.config.settings import load_settings
+from citebot.index.build import build_index
+from citebot.retrieval.citations import quote_matches_source
+from citebot.retrieval.engine import Engine
+from citebot.retrieval.question import Question
+from citebot.retrieval.search import reciprocal_rank_fusion
 from tests.conftest import write_config
 
 ARTICLES = {
@@ -74,7 +75,7 @@ def test_top_k_and_json_contract(engine: Engine) -> None:
     assert len(data["passages"]) == 2
     passage = data["passages"][0]
     assert set(passage) >= {"rank", "score", "text", "citation"}
-    assert set(passage["citation"]) == {"source", "title", "start", "end", "paragraph"}
+    assert set(passage["citation"]) == {"source", "title", "start", "end", "paragraph", "text_file"}
     assert set(data["answer"]) == {"text", "source", "start", "end", "passage"}
 
 
@@ -97,14 +98,14 @@ def test_a_question_about_someone_no_article_names_abstains(engine: Engine) -> N
     assert not engine.ask("How many otters did the volunteers in March count?").abstained
     result = engine.ask("How many otters did Zebulon Quartermaine count?")
     assert result.abstained and result.answer is None and result.passages
-    assert engine.unknown_names("What did Zebulon Quartermaine say?") == ["Zebulon Quartermaine"]
-    assert engine.unknown_names("What did the City striker do in March?") == []
+    assert engine.unknown_names(Question.read("What did Zebulon Quartermaine say?")) == ["Zebulon Quartermaine"]
+    assert engine.unknown_names(Question.read("What did the City striker do in March?")) == []
 
 
 def test_convex_fusion_by_hand() -> None:
     import numpy as np
 
-    from retrieval.search import convex_fusion
+    from citebot.retrieval.search import convex_fusion
 
     dense = np.array([0.9, 0.5, 0.1, 0.0], dtype=np.float32)
     lexical = np.array([0.0, 4.0, 2.0, 0.0], dtype=np.float32)

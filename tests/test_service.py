@@ -16,9 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.service import REDACTED, OneLineFormatter, RedactSecrets, bot_id, configure_logging, token_problem
-from index.settings import PROJECT_ROOT
+from citebot.bot.cli.main import main
+from citebot.bot.discord.service import (
+    REDACTED,
+    OneLineFormatter,
+    RedactSecrets,
+    bot_id,
+    configure_logging,
+    token_problem,
+)
+from citebot.config.settings import PROJECT_ROOT
 from tests.fake_discord import CHANNEL_ID, FakeDiscord
 from tests.test_discord_bot import callback_of, followup_of
 
@@ -140,7 +147,7 @@ async def test_serve_logs_one_event_a_line_answers_and_exits_0_on_sigterm(server
     text = "\n".join(lines)
     assert SHAPED not in text and SHAPED.split(".")[-1] not in text
     assert not any(word in line for line in lines for word in VOICE), [line for line in lines if "voice will" in line]
-    assert "stopping: 0 answer(s) in flight" in text and lines[-1].endswith("bot.service: stopped")
+    assert "stopping: 0 answer(s) in flight" in text and lines[-1].endswith("citebot.bot.discord.service: stopped")
 
 
 def closed_port() -> int:
@@ -198,7 +205,7 @@ async def test_no_token_or_a_malformed_one_is_one_line_before_connecting(hash_in
 # ---- serve --check --------------------------------------------------------------------------------------------
 
 def check(config: Path, token: str = SHAPED) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli", "serve", "--check", "--config", str(config)],
+    return subprocess.run([sys.executable, "-m", "citebot.bot.cli", "serve", "--check", "--config", str(config)],
                           cwd=PROJECT_ROOT, env={**os.environ, "DISCORD_TOKEN": token}, capture_output=True,
                           text=True, timeout=120)
 
@@ -275,7 +282,7 @@ def fake_urls(server: FakeDiscord):
 async def started(server: FakeDiscord, real_engine, tmp_path: Path, engine, stop_seconds: float) -> asyncio.Task:
     from dataclasses import replace
 
-    from bot.service import serve as serve_bot
+    from citebot.bot.discord.service import serve as serve_bot
 
     settings = replace(real_engine.settings, paths=replace(real_engine.settings.paths, data=tmp_path / "data"))
     task = asyncio.create_task(serve_bot(settings, "fake-token", lambda: engine, stop_seconds,
@@ -320,7 +327,7 @@ async def test_sigterm_waits_no_longer_than_its_bound(fake_urls: FakeDiscord, re
         await server.wait_for(lambda r: r.path.endswith("/threads"))
         await asyncio.sleep(0.2)
         began = asyncio.get_running_loop().time()
-        with caplog.at_level(logging.INFO, logger="bot.service"):
+        with caplog.at_level(logging.INFO, logger="citebot.bot.discord.service"):
             os.kill(os.getpid(), signal.SIGTERM)
             await asyncio.wait_for(task, 10)
         assert asyncio.get_running_loop().time() - began < 5

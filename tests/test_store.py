@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-import index.store as store
-from index.build import build_index
-from index.embed import HashEmbedder
-from index.errors import IndexInvalidError, IndexMissingError
-from index.settings import Settings
-from index.store import load_index
+from citebot.config.errors import IndexInvalidError, IndexMissingError
+from citebot.config.settings import Settings
+from citebot.index.build import build_index
+from citebot.index.embedding.hashed import HashEmbedder
+from citebot.index.store.faiss import layout, writer
+from citebot.index.store.faiss.load import load_index
 from tests.conftest import SEEDS
 
 
@@ -45,7 +45,7 @@ def test_a_crash_mid_build_leaves_the_old_index_serving(hash_settings: Settings,
     def crash(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(store, "_write", crash)
+    monkeypatch.setattr(writer, "_write", crash)
     with pytest.raises(OSError):
         build_index(seeds_copy, hash_settings.paths.index, hash_settings)
     monkeypatch.undo()
@@ -63,7 +63,7 @@ def test_a_crash_mid_build_leaves_the_old_index_serving(hash_settings: Settings,
 def test_corrupt_files_are_a_clear_error(hash_settings: Settings, damage: str) -> None:
     build_index(SEEDS, hash_settings.paths.index, hash_settings)
     build = hash_settings.paths.index / "current"
-    name = {"vectors": store.VECTORS, "chunks": store.CHUNKS, "manifest": store.MANIFEST}[damage]
+    name = {"vectors": layout.VECTORS, "chunks": layout.CHUNKS, "manifest": layout.MANIFEST}[damage]
     with open(build / name, "r+b") as handle:
         handle.seek(10)
         handle.write(b"garbage!")
@@ -82,7 +82,7 @@ def test_wrong_model_or_dimension_is_refused(hash_settings: Settings) -> None:
 def test_chunks_and_manifest_are_plain_json(hash_settings: Settings) -> None:
     build_index(SEEDS, hash_settings.paths.index, hash_settings)
     build = hash_settings.paths.index / "current"
-    json.loads((build / store.MANIFEST).read_text(encoding="utf-8"))
-    for line in (build / store.CHUNKS).read_text(encoding="utf-8").splitlines():
+    json.loads((build / layout.MANIFEST).read_text(encoding="utf-8"))
+    for line in (build / layout.CHUNKS).read_text(encoding="utf-8").splitlines():
         chunk = json.loads(line)
         assert {"id", "source", "start", "end", "text", "paragraph", "title"} <= set(chunk)

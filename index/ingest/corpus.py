@@ -1,0 +1,340 @@
+"""Read a folder of articles and clean them: title found, boilerplate marked, offsets kept.
+
+Nothing is ever rewritten: an article keeps its file text exactly as `open(path).read()`
+returns it, and cleaning only decides which paragraphs (non-empty lines) are the article.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from citebot.config.errors import SourcesError
+from citebot.config.settings import IngestSettings
+from citebot.index.ingest.formats import SUFFIXES, read_document
+
+log = logging.getLogger(__name__)
+
+READABLE = frozenset({".txt"} | SUFFIXES)
+"""The suffixes a sources folder is read for (lower case)."""
+
+# Lines that are page furniture rather than reporting: consent walls, links, teasers,
+# share/follow prompts, picture credits. Only short lines are tested against these.
+_BOILERPLATE = re.compile(
+    r"""
+      privacy\s+(settings|policy|notice) | \bcookies?\s+(policy|settings|preferences|notice|consent)
+    | \b(accept|reject|we\s+use|uses|manage|allow)\s+(all\s+)?(the\s+)?cookies\b | consent
+    | enable\s+javascript | view\s+this\s+content
+    | \b(click|tap)\s+here\b | ^\s*read\s+more\b | \bread\s+more\s+(at|on|here|about)\b | ^\s*read\s+next\b
+    | ^\s*(sign\s+(up|in)|log\s+in|subscribe|follow\s+(us|@|the\b)|share\s+(this|on|via)\b|download\s+(the|our)\s+app)
+    | \bnewsletters?\b | ^\s*(advertisement|advert|sponsored(\s+content)?|promoted|ad)\s*:?\s*$
+    | ^\s*(related|related\s+(articles?|stories|topics|links|content|coverage)|see\s+also|more\s+on\s+this(\s+story)?
+        |more\s+from\s+[\w\s]{1,30}|watch|listen|most\s+(read|popular|shared)|trending|recommended|top\s+stories
+        |you\s+(may|might)\s+also\s+like|also\s+in\s+the\s+news|follow|share|photo|image|picture|video|caption)
+      \s*[:|\u2013\u2014-]
+    | ^\s*(share|tweet|email|print|comments?|share\s+this(\s+article|\s+story|\s+page)?|save\s+article
+        |skip\s+to\s+(content|main)|back\s+to\s+top|all\s+rights\s+reserved|terms\s+(of|and)\s+\w+)\s*$
+    | \|.*\|
+    | \bjoin\s+the\s+(conversation|discussion)\b | \bcomments?\s+(are\s+)?(closed|open)\b
+    | https?://|www\.|\b(visit|at|on|see|go\s+to|from)\s+[a-z0-9.-]+\.(com|co\.uk|org|net)\b\s*\.?\s*$
+    | ^\s*(image|picture|video|photo)\s+(copyright|caption|source|credit)\b
+    | \((getty|reuters|pa|ap|afp|epa)(\s+images)?\)\s*$
+    | ^\s*(©|copyright\b)
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+# Consent walls and sign-up prompts can run long; these are page furniture at any length.
+_LONG_BOILERPLATE = re.compile(
+    r"\b(we\s+use\s+cookies|accept\s+(all\s+)?cookies|cookie\s+(policy|settings|preferences)|sign\s+up\s+(to|for)\s+"
+    r"(our|the)\b.*\bnewsletter|manage\s+(your\s+)?(privacy|consent)|by\s+continuing\s+to\s+(use|browse)\s+(this|our|the)\s+(site|website))",
+    re.IGNORECASE,
+)
+_LONG_BOILERPLATE_WORDS = ("cookie", "sign", "manage", "continuing")
+"""One of these is in every line _LONG_BOILERPLATE matches (a quick test before the slow one)."""
+QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u00b4": "'", "`": "'", "\u201c": '"', "\u201d": '"'})
+_SENTENCE_END = re.compile(r"""[.!?:;,]["'\u2019\u201d)\]]*\s*$""")
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One non-empty line of a file: its span, its number in the body, and why it was dropped."""
+
+    start: int
+    end: int
+    number: int
+    """1-based position among the non-empty lines after the title, as a reader counts them."""
+    dropped: str | None = None
+    """Why this line is not part of the article (None when it is)."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """Where an article that is not a .txt file came from, and what its file said about it."""
+
+    file: str
+    """The file it was read from, relative to the sources folder ("news.jsonl", "pages/a.html")."""
+    row: str | None = None
+    """Its row in a collection ("row 12"), None for a file that is one article."""
+    url: str | None = None
+    date: str | None = None
+    author: str | None = None
+    pages: tuple[tuple[int, int, int], ...] = ()
+    """PDF: (page number, start, end) spans of the article's text."""
+
+    def page_at(self, offset: int) -> int | None:
+        """The page of a PDF that holds the character at offset of the text read."""
+        return next((number for number, start, end in self.pages if start <= offset < end), None)
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"file": self.file}
+        out.update({k: v for k, v in (("row", self.row), ("url", self.url), ("date", self.date),
+                                      ("author", self.author)) if v})
+        if self.pages:
+            out["pages"] = [list(page) for page in self.pages]
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Document:
+        pages = tuple(tuple(page) for page in data.get("pages", ()))  # type: ignore[union-attr]
+        return cls(str(data["file"]), *(data.get(k) for k in ("row", "url", "date", "author")),  # type: ignore[arg-type]
+                   pages)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Article:
+    source: str
+    """Its name in the index: for a .txt file, the path relative to the sources folder ("/" separators), so
+    `open(root / source).read()` is `text`; for another format, that path with "#row N" for a collection's row."""
+    text: str
+    title: str | None
+    paragraphs: tuple[Paragraph, ...]
+    fingerprint: str
+    """sha256 of the file's bytes."""
+    document: Document | None = None
+    """For an article read from another format than .txt: its file and what the file said (url, date, pages);
+    `text` is then the text read, which the index keeps as a file of its own."""
+
+    def kept_runs(self) -> list[list[Paragraph]]:
+        """Runs of consecutive kept paragraphs; no chunk may span a dropped line."""
+        runs: list[list[Paragraph]] = [[]]
+        for paragraph in self.paragraphs:
+            if paragraph.dropped:
+                runs.append([])
+            else:
+                runs[-1].append(paragraph)
+        return [run for run in runs if run]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    """Relative to the sources folder when it comes from read_corpus."""
+    reason: str
+
+
+@dataclass(frozen=True)
+class Corpus:
+    articles: tuple[Article, ...]
+    skipped: tuple[Skipped, ...]
+
+
+def normalise_line(line: str) -> str:
+    """The comparison key of a line: quotes unified, whitespace collapsed, case folded."""
+    return " ".join(line.translate(QUOTES).split()).casefold()
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    """Spans of the non-empty lines of text, surrounding whitespace excluded."""
+    spans = []
+    for match in re.finditer(r"[^\n]+", text):
+        line = match.group()
+        stripped = line.strip()
+        if stripped:
+            start = match.start() + (len(line) - len(line.lstrip()))
+            spans.append((start, start + len(stripped)))
+    return spans
+
+
+def _is_headline(line: str, settings: IngestSettings) -> bool:
+    return len(line.split()) <= settings.headline_max_words and not _SENTENCE_END.search(line)
+
+
+def read_file(path: Path, max_bytes: int | None = None) -> tuple[str, str] | Skipped:
+    """The text of a file as open(path).read() gives it and the sha256 of its bytes (read once), or why
+    it cannot be indexed."""
+    try:
+        if max_bytes is not None and (size := path.stat().st_size) > max_bytes:
+            return Skipped(str(path), f"is {size:,} bytes, over the limit of {max_bytes:,} "
+                                      "(raise [ingest] max_file_bytes to index it)")
+        raw = path.read_bytes()
+    except OSError as exc:
+        return Skipped(str(path), f"cannot be read ({exc.strerror})")
+    if not raw.strip():
+        return Skipped(str(path), "is empty")
+    if b"\x00" in raw:
+        return Skipped(str(path), "looks binary (contains NUL bytes)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Skipped(str(path), f"is not UTF-8 (bad byte at offset {exc.start})")
+    # Universal newlines, as a reader's open() gives (a BOM stays, as open(encoding="utf-8") keeps it).
+    return text.replace("\r\n", "\n").replace("\r", "\n"), hashlib.sha256(raw).hexdigest()
+
+
+def outside_link(path: Path, root: Path) -> Skipped | None:
+    """Why a file listed under root is really elsewhere (a symlink out of the folder), or None."""
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
+        return Skipped(str(path), f"cannot be read ({getattr(exc, 'strerror', None) or exc})")
+    if real.is_relative_to(root.resolve()):
+        return None
+    return Skipped(str(path), f"links outside the sources folder (to {real}); "
+                              "set [ingest] allow_links_outside = true to index it")
+
+
+def relative_source(path: Path, root: Path) -> str:
+    """How an index names a source: its path under the sources folder, "/"-separated."""
+    return path.relative_to(root).as_posix()
+
+
+def _keyed_lines(text: str) -> tuple[list[tuple[int, int]], list[str]]:
+    """The spans of text's non-empty lines and their comparison keys."""
+    spans = _lines(text)
+    return spans, [normalise_line(text[s:e]) for s, e in spans]
+
+
+def clean_article(source: str, text: str, fingerprint: str, settings: IngestSettings,
+                  corpus_boilerplate: frozenset[str] = frozenset(),
+                  lines: tuple[list[tuple[int, int]], list[str]] | None = None,
+                  document: Document | None = None, known_title: str | None = None) -> Article:
+    """Split a file into title and paragraphs and mark the lines that are not the article
+    (lines: _keyed_lines(text), when already computed; known_title: the title its format gave, on the first line)."""
+    spans, keys = lines or _keyed_lines(text)
+    title = None
+    first = text[slice(*spans[0])] if spans else ""
+    if len(spans) > 1 and (first == known_title or (known_title is None and _is_headline(first, settings))):
+        title = text[slice(*spans[0])]
+        spans, keys = spans[1:], keys[1:]
+    short = [len(k.split()) <= settings.boilerplate_max_words for k in keys]
+    seen: set[str] = set()
+    paragraphs = []
+    for i, (start, end) in enumerate(spans):
+        key = keys[i]
+        reason = None
+        if i > 0 and key == keys[i - 1]:
+            reason = "repeats the paragraph before it"
+        elif (short[i] and _BOILERPLATE.search(key)) or (any(w in key for w in _LONG_BOILERPLATE_WORDS)
+                                                         and _LONG_BOILERPLATE.search(key)):
+            reason = "link, consent or teaser line"
+        elif short[i] and key in corpus_boilerplate:
+            reason = "line repeated across many files"
+        elif short[i] and key in seen:
+            reason = "repeats an earlier line of the file"  # a caption printed twice keeps its first copy
+        seen.add(key)
+        paragraphs.append(Paragraph(start, end, i + 1, reason))
+    return Article(source, text, title, tuple(paragraphs), fingerprint, document)
+
+
+def learn_corpus_boilerplate(texts: Iterable[str], settings: IngestSettings) -> frozenset[str]:
+    """Short lines that recur in a large share of the files: site furniture, not reporting."""
+    return _repeated_lines([_keyed_lines(text)[1] for text in texts], settings)
+
+
+def _repeated_lines(keys_by_text: list[list[str]], settings: IngestSettings) -> frozenset[str]:
+    document_frequency: Counter[str] = Counter()
+    for keys in keys_by_text:
+        document_frequency.update(k for k in set(keys) if len(k.split()) <= settings.boilerplate_max_words)
+    threshold = max(3, settings.corpus_repeat_fraction * len(keys_by_text))
+    return frozenset(k for k, n in document_frequency.items() if n >= threshold)
+
+
+def source_files(sources: Path) -> list[Path]:
+    """Every file under sources that citebot reads: .txt, and the formats of index/ingest/formats."""
+    if not sources.is_dir():
+        raise SourcesError(f"sources folder not found: {sources} (give one with --sources DIR)")
+    return sorted(p for p in sources.rglob("*") if p.suffix.casefold() in READABLE and p.is_file())
+
+
+def article_name(file: str, row: str | None) -> str:
+    """An article's name in the index: its file, and for a collection's row "#row N" after it."""
+    return f"{file}#{row}" if row else file
+
+
+def read_source(path: Path, sources: Path, settings: IngestSettings) -> str | Skipped:
+    """The text of a file listed under sources, or why it is not indexed: a symlink out of the folder
+    (unless [ingest] allow_links_outside), over [ingest] max_file_bytes, empty, binary or not UTF-8."""
+    found = read_file_under(path, sources, settings)
+    return found if isinstance(found, Skipped) else found[0]
+
+
+def read_file_under(path: Path, sources: Path, settings: IngestSettings) -> tuple[str, str] | Skipped:
+    """read_source's text with the sha256 of the bytes it came from."""
+    problem = None if settings.allow_links_outside else outside_link(path, sources)
+    return problem or read_file(path, settings.max_file_bytes)
+
+
+def read_document_under(path: Path, sources: Path, settings: IngestSettings
+                        ) -> tuple[list[tuple[str, Document, str | None]], list[Skipped], str] | Skipped:
+    """The articles of a file in another format than .txt: (text, document, title) each, the rows left out, and
+    the sha256 of the file's bytes; or why the file is not indexed."""
+    problem = None if settings.allow_links_outside else outside_link(path, sources)
+    if problem:
+        return problem
+    try:
+        if (size := path.stat().st_size) > settings.max_file_bytes:
+            return Skipped(str(path), f"is {size:,} bytes, over the limit of {settings.max_file_bytes:,} "
+                                      "(raise [ingest] max_file_bytes to index it)")
+        raw = path.read_bytes()
+    except OSError as exc:
+        return Skipped(str(path), f"cannot be read ({exc.strerror})")
+    found = read_document(path, raw)
+    if isinstance(found, str):
+        return Skipped(str(path), found)
+    name = relative_source(path, sources)
+    articles = [(a.text, Document(name, a.key or None, a.url, a.date, a.author, a.pages), a.title)
+                for a in found.articles]
+    rows = [Skipped(f"{name}#{row.key}", row.reason) for row in found.skipped]
+    if not articles:
+        return Skipped(str(path), f"has no article to index ({len(rows)} row(s) left out"
+                                  f"{': ' + rows[0].reason if rows else ''})")
+    return articles, rows, hashlib.sha256(raw).hexdigest()
+
+
+def read_corpus(sources: Path, settings: IngestSettings) -> Corpus:
+    """Read every article under sources; they are named relative to the folder, skipped files logged."""
+    files = source_files(sources)
+    loaded: list[tuple[str, str, str, Document | None, str | None]] = []
+    skipped: list[Skipped] = []
+    for path in files:
+        name = relative_source(path, sources)
+        if path.suffix.casefold() == ".txt":
+            found = read_file_under(path, sources, settings)
+            if not isinstance(found, Skipped):
+                loaded.append((name, *found, None, None))
+                continue
+        else:
+            read = read_document_under(path, sources, settings)
+            if not isinstance(read, Skipped):
+                articles, rows, digest = read
+                loaded += [(article_name(name, doc.row), text, digest, doc, title) for text, doc, title in articles]
+                for row in rows:
+                    log.warning("skipping %s: %s", row.path, row.reason)
+                skipped += rows
+                continue
+            found = read
+        log.warning("skipping %s: %s", path, found.reason)
+        skipped.append(Skipped(name, found.reason))
+    if not loaded:
+        found = f"{len(files)} readable file(s), none could be read" if files else "no articles"
+        raise SourcesError(f"nothing to index in {sources}: {found} (citebot reads {', '.join(sorted(READABLE))})")
+    lines = [_keyed_lines(text) for _, text, _, _, _ in loaded]
+    boilerplate = _repeated_lines([keys for _, keys in lines], settings)
+    articles = tuple(clean_article(n, t, f, settings, boilerplate, keyed, document, title)
+                     for (n, t, f, document, title), keyed in zip(loaded, lines, strict=True))
+    return Corpus(articles, tuple(skipped))

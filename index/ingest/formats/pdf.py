@@ -1,0 +1,94 @@
+"""PDF: pypdf reads each page's text; paragraphs are rejoined and every page's span in the text recorded."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+
+from pypdf import PdfReader
+from pypdf.errors import DependencyError
+
+from .extracted import Extracted, clean_line, iso_date, lay_out, same_line
+from .pdf_lines import Segment, drop_furniture, page_lines, paragraphs
+
+log = logging.getLogger(__name__)
+
+# Titles that name the file or the program rather than the document.
+_PLACEHOLDER_TITLE = re.compile(
+    r"^(untitled|document\d*|microsoft (word|powerpoint) - .*|.*\.(docx?|pdf|tex|indd|odt|rtf))$", re.IGNORECASE
+)
+_SENTENCE_END = re.compile(r"[.!?,;]$")
+_PDF_DATE = re.compile(r"^(?:D:)?(\d{4})(\d{2})(\d{2})")
+
+
+def read_pdf(raw: bytes) -> Extracted | str:
+    """The text of a PDF with each page's span, its title (metadata, else a headline opening page 1),
+    creation date and author, or why it cannot be read."""
+    reader = PdfReader(io.BytesIO(raw))
+    if reader.is_encrypted:
+        try:
+            opened = reader.decrypt("")
+        except DependencyError:
+            return "is encrypted with AES (install the cryptography package to read it)"
+        if not opened:
+            return "is encrypted (it needs a password)"
+    pages = []
+    for number, page in enumerate(reader.pages, start=1):
+        try:
+            pages.append(page_lines(page))
+        except Exception as exc:  # one unreadable page should not lose the others
+            log.warning("page %d of a PDF could not be read: %s", number, exc)
+            pages.append([])
+    found = paragraphs(drop_furniture(pages))
+    if not found:
+        return f"has no text layer on its {len(pages)} page(s) (a scan? run OCR on it first)"
+    meta = _metadata(reader)
+    title = _title(meta.get("/Title"), found)
+    on_page = found[0] if title is not None and same_line(title, _text(found[0])) else None
+    if on_page is not None:
+        title = _text(on_page)
+        found = found[1:]
+    if not found:
+        return "has a title but no text"
+    body = [_text(paragraph) for paragraph in found]
+    text, starts = lay_out(title, body)
+    spans: dict[int, list[int]] = {}
+    placed = ([(0, on_page)] if on_page else []) + list(zip(starts, found, strict=True))
+    for start, paragraph in placed:
+        offset = start
+        for page, piece in paragraph:
+            if page is not None:
+                span = spans.setdefault(page, [offset, offset + len(piece)])
+                span[1] = offset + len(piece)
+            offset += len(piece)
+    pages_spans = tuple((page, start, end) for page, (start, end) in sorted(spans.items()))
+    return Extracted("", text, title, _date(meta.get("/CreationDate")), None,
+                     clean_line(str(meta.get("/Author") or "")) or None, pages_spans)
+
+
+def _text(paragraph: list[Segment]) -> str:
+    return "".join(piece for _, piece in paragraph)
+
+
+def _metadata(reader: PdfReader) -> dict[str, object]:
+    try:
+        return dict(reader.metadata or {})
+    except Exception:  # a broken Info dictionary only costs the metadata
+        return {}
+
+
+def _title(value: object, found: list[list[Segment]]) -> str | None:
+    """The metadata's title unless it is a placeholder; else page 1's first paragraph if it reads as a headline."""
+    title = clean_line(str(value)) if isinstance(value, str) else ""
+    if title and not _PLACEHOLDER_TITLE.match(title):
+        return title
+    first = _text(found[0])
+    if len(found) > 1 and len(first.split()) <= 20 and not _SENTENCE_END.search(first):
+        return first
+    return None
+
+
+def _date(value: object) -> str | None:
+    match = _PDF_DATE.match(str(value or "").strip())
+    return iso_date("-".join(match.groups())) if match else None

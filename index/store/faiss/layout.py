@@ -1,0 +1,77 @@
+"""The index folder on disk: FAISS vectors, chunks as JSONL and a manifest; atomic swap, checked load, one lock.
+
+Layout of an index folder:
+
+    current -> build-<id>/      symlink, replaced atomically when a build finishes
+    .lock                       flock()ed by the build writing here (the kernel drops it if the build dies)
+    .build-<id>.partial/        a build being written; left over if one was killed
+    build-<id>/manifest.json    model and hash, settings, source fingerprints, file hashes
+    build-<id>/chunks.jsonl     one chunk per line, row i of the FAISS index is line i
+    build-<id>/vectors.faiss    exact inner product over unit vectors (IndexFlatIP)
+    build-<id>/sentences.jsonl  [chunk row, start, end] of every sentence of every chunk
+    build-<id>/sentences.faiss  one unit vector per line of sentences.jsonl
+    build-<id>/vectors.keys     per row of vectors.faiss, the key of the text embedded (sha256, hex)
+    build-<id>/sentences.keys   the same for sentences.faiss; a later build reuses vectors by these keys
+    build-<id>/articles.jsonl   per article, in chunk order: its source, chunking key and chunk count (a later
+                                build reuses the chunks of unchanged articles; see index/chunk_cache.py)
+    build-<id>/lexical/         the BM25 index of the chunks (bm25s's own files) and the corpus's words
+                                (see index/lexical.py); a build made before it existed has none
+
+Sources are named relative to the sources folder; the manifest holds that folder both absolutely and
+relative to the index folder, so an index answers from any working directory and moves with its sources.
+
+The modules beside this one: writer.py writes a build and swaps it in, lock.py keeps one build at a time and
+finds what killed builds left, manifest.py finds the current build and reads its manifest, load.py loads it
+checked (with index/store/checks.py), reuse.py lends its vectors to the next build, location.py is the store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import faiss
+
+from citebot.config.errors import IndexInvalidError
+from citebot.index.lexical import ARTICLE_TERMS, LEXICAL_FILES
+
+FORMAT_VERSION = 3  # 2: sources relative to the sources folder; 3: .keys files beside the vectors
+CURRENT = "current"
+LOCK = ".lock"
+MANIFEST = "manifest.json"
+CHUNKS = "chunks.jsonl"
+VECTORS = "vectors.faiss"
+SENTENCES = "sentences.jsonl"
+SENTENCE_VECTORS = "sentences.faiss"
+VECTOR_KEYS = "vectors.keys"
+SENTENCE_KEYS = "sentences.keys"
+ARTICLES = "articles.jsonl"
+DATA_FILES = (CHUNKS, VECTORS, SENTENCES, SENTENCE_VECTORS, VECTOR_KEYS, SENTENCE_KEYS)
+"""Every build has these; ARTICLES and the lexical files came later (see expected_files)."""
+
+
+def expected_files(m: dict[str, Any]) -> tuple[str, ...]:
+    """The files a manifest must hash: every build's, the article list when it has one, BM25 when it has one."""
+    files = m.get("files")
+    optional = tuple(name for name in (ARTICLES, ARTICLE_TERMS) if isinstance(files, dict) and name in files)
+    return DATA_FILES + optional + (LEXICAL_FILES if "lexical" in m else ())
+
+
+FLAT_HEADER_BYTES = 45
+"""Bytes before the vectors in a faiss IndexFlatIP file: fourcc, d, ntotal, two dummies, is_trained, metric, size."""
+
+
+def flat_header(dimension: int, rows: int) -> bytes:
+    """faiss's own header of an IndexFlatIP holding rows vectors, taken from faiss and patched."""
+    header = bytearray(faiss.serialize_index(faiss.IndexFlatIP(dimension)))
+    if len(header) != FLAT_HEADER_BYTES or header[:4] != b"IxFI":
+        raise RuntimeError("this faiss writes IndexFlatIP files in an unknown layout")
+    header[8:16] = rows.to_bytes(8, "little")
+    header[37:45] = (rows * dimension).to_bytes(8, "little")
+    return bytes(header)
+
+
+def check_folder(index_dir: Path) -> None:
+    """Raise IndexInvalidError when the index folder's path names a file."""
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexInvalidError(f"--index {index_dir} is a file, not an index folder")

@@ -1,0 +1,82 @@
+"""Loading a FAISS folder's current build: every file against its hash in the manifest, then the checks every
+store makes (index/store/checks.py); a build swapped in while one is read is read instead."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss
+
+from citebot.config.errors import IndexInvalidError
+from citebot.index.chunking import Chunk
+from citebot.index.hashing import file_sha256
+from citebot.index.lexical import ARTICLE_TERMS, LEXICAL_DIR, LexicalIndex
+from citebot.index.store.checks import check_model, chunk_from_json, contents_problem, lexical_recipe, named_sources
+from citebot.index.store.faiss.layout import CHUNKS, SENTENCE_VECTORS, SENTENCES, VECTORS
+from citebot.index.store.faiss.manifest import current_build, read_manifest, rebuild_hint
+from citebot.index.store.protocol import SentenceRef, SourceFile
+
+
+@dataclass(frozen=True)
+class StoredIndex:
+    path: Path
+    manifest: dict[str, Any]
+    chunks: list[Chunk]
+    vectors: faiss.Index
+    sentences: list[SentenceRef]
+    sentence_vectors: faiss.Index
+    sources_root: Path
+    """The sources folder as found now (see checks.find_sources_root)."""
+    sources: dict[str, SourceFile]
+    """Each source as chunks name it (Chunk.source) -> (its file, its sha256 at build time)."""
+    lexical: LexicalIndex | None = None
+    """The saved BM25 index; None in a build made before builds saved one."""
+
+
+def load_index(index_dir: Path, *, model_name: str, weights_sha256: str, dimension: int | None) -> StoredIndex:
+    """Load the current build, checking files, model and dimension (None: any) against the manifest."""
+    for _ in range(3):
+        build = current_build(index_dir)
+        try:
+            return _load_build(index_dir, build, model_name, weights_sha256, dimension)
+        except IndexInvalidError:
+            if current_build(index_dir) == build:
+                raise
+            # A build swapped in (and removed this one) while it was read: read the new one.
+    return _load_build(index_dir, current_build(index_dir), model_name, weights_sha256, dimension)
+
+
+def _load_build(index_dir: Path, build: Path, model_name: str, weights_sha256: str,
+                dimension: int | None) -> StoredIndex:
+    manifest = read_manifest(index_dir, build)
+    rebuild = rebuild_hint(index_dir)
+    for name, expected in manifest["files"].items():
+        path = build / name
+        if name == ARTICLE_TERMS:  # read by the next build only, which checks it (15 MB on the BBC folder)
+            continue
+        if not path.is_file() or file_sha256(path) != expected:
+            raise IndexInvalidError(f"index file {path} is missing or corrupt; {rebuild}")
+    check_model(manifest, model_name=model_name, weights_sha256=weights_sha256, dimension=dimension,
+                where=index_dir, rebuild=rebuild)
+    try:
+        vectors = faiss.read_index(str(build / VECTORS))
+        sentence_vectors = faiss.read_index(str(build / SENTENCE_VECTORS))
+        with (build / CHUNKS).open(encoding="utf-8") as handle:
+            chunks = [chunk_from_json(line) for line in handle]
+        with (build / SENTENCES).open(encoding="utf-8") as handle:
+            sentences = [SentenceRef(*json.loads(line)) for line in handle]
+        lexical = (LexicalIndex.load(build / LEXICAL_DIR, lexical_recipe(manifest["lexical"]))  # type: ignore[arg-type]
+                   if "lexical" in manifest else None)
+    except (RuntimeError, ValueError, TypeError, KeyError) as exc:
+        raise IndexInvalidError(f"index in {build} cannot be read ({exc}); {rebuild}") from None
+    problem = contents_problem(manifest, chunks, sentences, (vectors.ntotal, vectors.d),
+                               (sentence_vectors.ntotal, sentence_vectors.d))
+    if problem is None and lexical is not None and lexical.size != len(chunks):
+        problem = f"the lexical index holds {lexical.size} passages, the index {len(chunks)}"
+    if problem:
+        raise IndexInvalidError(f"index in {build} is inconsistent ({problem}); {rebuild}")
+    root, chunks, sources = named_sources(manifest, index_dir, chunks)
+    return StoredIndex(build, manifest, chunks, vectors, sentences, sentence_vectors, root, sources, lexical)

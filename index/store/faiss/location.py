@@ -1,0 +1,150 @@
+"""The FAISS index folder (layout.py) behind the store protocol: exact search, format unchanged.
+
+Searching a flat index for the top k is exact, so the retrieval layer's results are those of a full scan. The
+scores of one query are computed once over every row, as before the protocol, and kept for the few calls that
+follow for the same query (top-k, then the scores of the candidates' rows), so every score is the one a full
+scan gives, bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from citebot.config.settings import Settings
+from citebot.index.lexical import LexicalIndex, LexicalRecipe, effective_lexical
+from citebot.index.store import checks
+from citebot.index.store.faiss import lock, manifest
+from citebot.index.store.faiss.load import StoredIndex, load_index
+from citebot.index.store.faiss.reuse import FaissReuse
+from citebot.index.store.faiss.writer import BuildWriter
+from citebot.index.store.protocol import Counts, Leftover, LoadedIndex, Ranked
+from citebot.index.store.ranking import RecentScores, top_ranked
+
+
+class FaissSearch:
+    """SearchStore over a loaded FAISS folder build."""
+
+    def __init__(self, stored: StoredIndex, lexical: LexicalIndex | None) -> None:
+        self.stored = stored
+        self.vectors = stored.vectors
+        self.lexical = lexical
+        count = stored.sentence_vectors.ntotal
+        self.sentence_matrix = (stored.sentence_vectors.reconstruct_n(0, count) if count
+                                else np.zeros((0, stored.sentence_vectors.d), dtype=np.float32))
+        self._recent = RecentScores()
+
+    def _dense(self, vector: np.ndarray) -> np.ndarray:
+        query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
+
+        def scan() -> np.ndarray:
+            count = self.vectors.ntotal
+            out = np.full(count, -1.0, dtype=np.float32)
+            if count:
+                scores, rows = self.vectors.search(query, count)
+                valid = rows[0] >= 0
+                out[rows[0][valid]] = scores[0][valid]
+            return out
+
+        return self._recent.get(("dense", query.tobytes()), scan)
+
+    def _sentences(self, vector: np.ndarray) -> np.ndarray:
+        query = np.ascontiguousarray(vector, dtype=np.float32)
+        return self._recent.get(("sentences", query.tobytes()), lambda: self.sentence_matrix @ query)
+
+    def _lexical(self, query: str) -> np.ndarray:
+        if self.lexical is None:
+            raise RuntimeError("this store was opened without its lexical index")
+        lexical = self.lexical
+        return self._recent.get(("lexical", query.encode("utf-8", "surrogatepass")), lambda: lexical.scores(query))
+
+    def search_passages(self, vector: np.ndarray, k: int) -> Ranked:
+        return top_ranked(self._dense(vector), k)
+
+    def search_sentences(self, vector: np.ndarray, k: int) -> Ranked:
+        return top_ranked(self._sentences(vector), k)
+
+    def passage_scores(self, vector: np.ndarray, rows: Sequence[int]) -> np.ndarray:
+        return self._dense(vector)[np.asarray(rows, dtype=np.int64)]
+
+    def sentence_scores(self, vector: np.ndarray, rows: Sequence[int]) -> np.ndarray:
+        return self._sentences(vector)[np.asarray(rows, dtype=np.int64)]
+
+    def passage_vectors(self, rows: Sequence[int]) -> np.ndarray:
+        return np.array([self.vectors.reconstruct(int(r)) for r in rows], dtype=np.float32).reshape(
+            len(rows), self.vectors.d)
+
+    def sentence_vectors(self, rows: Sequence[int]) -> np.ndarray:
+        return self.sentence_matrix[np.asarray(rows, dtype=np.int64)].reshape(len(rows), self.sentence_matrix.shape[1])
+
+    def lexical_search(self, query: str, k: int) -> Ranked:
+        return top_ranked(self._lexical(query), k, positive=True)
+
+    def lexical_scores(self, query: str, rows: Sequence[int]) -> np.ndarray:
+        return self._lexical(query)[np.asarray(rows, dtype=np.int64)]
+
+    def count(self) -> Counts:
+        return Counts(self.vectors.ntotal, self.stored.sentence_vectors.ntotal)
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "faiss", "folder": str(self.stored.path.parent), "build": self.stored.path.name,
+                "search": "exact (IndexFlatIP)", "lexical": "bm25s"}
+
+
+class FaissFolder:
+    """StoreLocation: an index folder (layout.py: builds beside each other, the `current` link, the lock)."""
+
+    kind = "faiss"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def reuse_source(self, prefix: bytes, dimension: int) -> FaissReuse | None:
+        return FaissReuse.open(self.folder, prefix, dimension)
+
+    def writer(self, dimension: int) -> BuildWriter:
+        return BuildWriter(self.folder, dimension)
+
+    def open(self, settings: Settings, *, model_name: str, weights_sha256: str, dimension: int | None,
+             with_lexical: bool = True) -> LoadedIndex:
+        stored = load_index(self.folder, model_name=model_name, weights_sha256=weights_sha256, dimension=dimension)
+        recipe = LexicalRecipe.of(settings.retrieval, bool(stored.manifest.get("title_in_vectors")), settings.lexical)
+        bm25 = effective_lexical(stored.lexical, stored.chunks, recipe) if with_lexical else None
+        return LoadedIndex(stored.path, stored.manifest, stored.chunks, stored.sentences, stored.sources_root,
+                           stored.sources, stored.lexical, bm25, FaissSearch(stored, bm25))
+
+    def current_name(self) -> str | None:
+        return manifest.current_name(self.folder)
+
+    def read_manifest(self) -> dict[str, Any]:
+        return manifest.read_manifest(self.folder, manifest.current_build(self.folder))
+
+    def rebuild_hint(self) -> str:
+        return manifest.rebuild_hint(self.folder)
+
+    def sources_root(self, built: dict[str, Any]) -> Path:
+        return checks.find_sources_root(built, self.folder)
+
+    def build_lock(self) -> AbstractContextManager[list[Leftover]]:
+        return lock.build_lock(self.folder)
+
+    def build_running(self) -> bool:
+        return lock.build_running(self.folder)
+
+    def leftovers(self) -> list[Leftover]:
+        return lock.leftovers(self.folder)
+
+    def remove_leftovers(self) -> list[Leftover]:
+        return lock.remove_leftovers(self.folder)
+
+    def rollback_builds(self) -> None:
+        """None: a folder keeps only its current build (the one before is removed at the swap)."""
+        return None
+
+    def leftover_builds(self) -> None:
+        """None: an interrupted build leaves only leftovers() here."""
+        return None

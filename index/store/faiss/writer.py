@@ -1,0 +1,211 @@
+"""Writing a FAISS folder build: vectors row by row straight to disk, chunks and sentences as JSONL, the manifest
+last, then the `current` link swapped to it in one atomic rename (see layout.py for the files)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from citebot.config.errors import IndexInvalidError
+from citebot.index.chunking import Chunk
+from citebot.index.hashing import file_sha256
+from citebot.index.lexical import ARTICLE_TERMS, LEXICAL_DIR, LEXICAL_FILES, LexicalIndex, LexicalRecipe
+from citebot.index.store.faiss.layout import (
+    ARTICLES,
+    CHUNKS,
+    CURRENT,
+    DATA_FILES,
+    FLAT_HEADER_BYTES,
+    FORMAT_VERSION,
+    MANIFEST,
+    SENTENCE_KEYS,
+    SENTENCE_VECTORS,
+    SENTENCES,
+    VECTOR_KEYS,
+    VECTORS,
+    flat_header,
+)
+from citebot.index.store.protocol import SentenceRef
+
+
+def _fsync(path: Path) -> None:
+    """Sync a file or a folder (its entries) to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write(path: Path, data: bytes) -> None:
+    with path.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+class VectorFile:
+    """A faiss IndexFlatIP file written row by row in any order, so no build holds all its vectors."""
+
+    def __init__(self, path: Path, dimension: int) -> None:
+        sample = np.eye(2, dimension, dtype=np.float32)  # the layout checked against faiss itself
+        flat = faiss.IndexFlatIP(dimension)
+        flat.add(sample)
+        if bytes(faiss.serialize_index(flat)) != flat_header(dimension, 2) + sample.tobytes():
+            raise RuntimeError("this faiss writes IndexFlatIP files in an unknown layout")
+        self.path = path
+        self.dimension = dimension
+        self.written = 0
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+
+    def _offset(self, row: int) -> int:
+        return FLAT_HEADER_BYTES + row * self.dimension * 4
+
+    def write(self, row: int, vector: np.ndarray) -> None:
+        data = np.ascontiguousarray(vector, dtype=np.float32)
+        if data.shape != (self.dimension,):
+            raise ValueError(f"a vector of shape {data.shape}, expected ({self.dimension},)")
+        os.pwrite(self._fd, data.tobytes(), self._offset(row))
+        self.written += 1
+
+    def read(self, row: int) -> np.ndarray:
+        """A row written earlier in this build."""
+        return np.frombuffer(os.pread(self._fd, self.dimension * 4, self._offset(row)), dtype=np.float32)
+
+    def finish(self, rows: int) -> None:
+        """Write the header for rows vectors and sync; every row must have been written exactly once."""
+        if self.written != rows:
+            raise ValueError(f"{self.path.name}: {self.written} vectors written for {rows} rows")
+        os.ftruncate(self._fd, self._offset(rows))
+        os.pwrite(self._fd, flat_header(self.dimension, rows), 0)
+        os.fsync(self._fd)
+        self.close()
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+class BuildWriter:
+    """A new build, written as it is made into a hidden partial folder, then swapped in by commit().
+
+    Chunks and sentences go to their JSONL files line by line, vectors to their rows on disk, each with the
+    key of the text embedded for it (see index/incremental.py), so a build never holds the corpus's vectors.
+    Leaving the `with` block without commit() removes the partial folder; a killed build leaves it for the
+    next build to remove. Either way `current` still names the last good build.
+    """
+
+    def __init__(self, index_dir: Path, dimension: int) -> None:
+        if index_dir.exists() and not index_dir.is_dir():
+            raise IndexInvalidError(f"--index {index_dir} is a file, not an index folder")
+        index_dir.mkdir(parents=True, exist_ok=True)
+        self.index_dir = index_dir
+        self.dimension = dimension
+        self.build_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        self.partial = index_dir / f".build-{self.build_id}.partial"
+        self.partial.mkdir()
+        self.chunk_count = 0
+        self.sentence_count = 0
+        self.vectors = VectorFile(self.partial / VECTORS, dimension)
+        self.sentence_vectors = VectorFile(self.partial / SENTENCE_VECTORS, dimension)
+        self._text = {name: (self.partial / name).open("w", encoding="utf-8", newline="\n")
+                      for name in (CHUNKS, SENTENCES, VECTOR_KEYS, SENTENCE_KEYS, ARTICLES)}
+        self.lexical_recipe: LexicalRecipe | None = None
+        self._article_terms = False
+
+    def __enter__(self) -> BuildWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._close()
+        if self.partial.exists():
+            shutil.rmtree(self.partial, ignore_errors=True)
+
+    def add_chunk(self, chunk: Chunk, key: str) -> int:
+        """Append a chunk and the key of its vector text; its row (the vector goes to the same row)."""
+        self._text[CHUNKS].write(json.dumps(vars(chunk), ensure_ascii=False) + "\n")  # asdict() would deep-copy
+        self._text[VECTOR_KEYS].write(key + "\n")
+        self.chunk_count += 1
+        return self.chunk_count - 1
+
+    def add_article(self, source: str, key: str, chunks: int) -> None:
+        """Record that the last `chunks` chunks written are source's, cut under this chunking key."""
+        self._text[ARTICLES].write(json.dumps({"source": source, "key": key, "chunks": chunks},
+                                              ensure_ascii=False) + "\n")
+
+    def add_sentence(self, sentence: SentenceRef, key: str) -> int:
+        if not 0 <= sentence.chunk < self.chunk_count:
+            raise ValueError(f"sentence of chunk row {sentence.chunk}, which is not written yet")
+        self._text[SENTENCES].write(f"[{sentence.chunk:d}, {sentence.start:d}, {sentence.end:d}]\n")  # json.dumps
+        self._text[SENTENCE_KEYS].write(key + "\n")
+        self.sentence_count += 1
+        return self.sentence_count - 1
+
+    def save_lexical(self, lexical: LexicalIndex, save_article_terms: Callable[[Path], None] | None = None) -> None:
+        """Save the BM25 index of the chunks written (call before commit), and the terms of each article
+        for the next build when save_article_terms writes them."""
+        if lexical.size != self.chunk_count:
+            raise ValueError(f"a lexical index of {lexical.size} passages for {self.chunk_count} chunks")
+        lexical.save(self.partial / LEXICAL_DIR)
+        if save_article_terms is not None:
+            save_article_terms(self.partial / ARTICLE_TERMS)
+            self._article_terms = True
+        self.lexical_recipe = lexical.recipe
+
+    def _close(self) -> None:
+        for handle in self._text.values():
+            handle.close()
+        self.vectors.close()
+        self.sentence_vectors.close()
+
+    def _files(self) -> tuple[str, ...]:
+        return (DATA_FILES + (ARTICLES,) + (LEXICAL_FILES if self.lexical_recipe is not None else ())
+                + ((ARTICLE_TERMS,) if self._article_terms else ()))
+
+    def commit(self, manifest: dict[str, Any]) -> Path:
+        """Sync every file, write the manifest last, then point `current` at the build in one atomic rename."""
+        self.vectors.finish(self.chunk_count)
+        self.sentence_vectors.finish(self.sentence_count)
+        for handle in self._text.values():
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+        manifest = {
+            **manifest,
+            "format": FORMAT_VERSION,
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "chunk_count": self.chunk_count,
+            "dimension": self.dimension,
+            "files": {name: file_sha256(self.partial / name) for name in self._files()},
+        }
+        if self.lexical_recipe is not None:
+            manifest["lexical"] = self.lexical_recipe.to_manifest()
+            for name in LEXICAL_FILES + ((ARTICLE_TERMS,) if self._article_terms else ()):  # bm25s does not sync
+                _fsync(self.partial / name)
+            _fsync(self.partial / LEXICAL_DIR)
+        _write(self.partial / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
+        _fsync(self.partial)
+        final = self.index_dir / f"build-{self.build_id}"
+        self.partial.rename(final)
+        link = self.index_dir / f".{CURRENT}.{self.build_id}"
+        link.symlink_to(final.name)
+        os.replace(link, self.index_dir / CURRENT)  # the swap: readers see the old build or the new, never neither
+        _fsync(self.index_dir)
+        _remove_old_builds(self.index_dir, keep=final.name)
+        return final
+
+
+def _remove_old_builds(index_dir: Path, keep: str) -> None:
+    for entry in index_dir.iterdir():
+        if entry.name != keep and (entry.name.startswith("build-") or entry.name.startswith(".build-")):
+            shutil.rmtree(entry, ignore_errors=True)
