@@ -13,6 +13,7 @@ from citebot.config.settings import RetrievalSettings
 from citebot.index.chunking import Chunk
 from citebot.index.embedding.protocol import Embedder
 from citebot.index.store.protocol import LoadedIndex, Ranked, SearchStore
+from citebot.index.store.ranking import top_rows
 
 log = logging.getLogger(__name__)
 
@@ -241,10 +242,3 @@ class HybridSearcher:
         order = sorted(fused, key=lambda row: (-fused[row], -dense[row], row))
         return [Hit(row, fused[row], float(dense[row]), float(best[row])) for row in order], signals
 
-
-def top_rows(scores: np.ndarray, depth: int) -> list[int]:
-    """Indices of the `depth` highest scores, best first (ties by index)."""
-    if depth < len(scores):
-        part = np.argpartition(-scores, depth)[:depth]
-        return [int(i) for i in part[np.lexsort((part, -scores[part]))]]
-    return [int(i) for i in np.argsort(-scores, kind="stable")]

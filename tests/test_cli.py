@@ -135,3 +135,18 @@ def test_eval_writes_the_misses_for_study(capsys, hash_config: Path, tmp_path: P
         if row["category"] != "unanswerable":
             ranks = [p["rank"] for p in row["passages"] if p["relevant"]]
             assert row["evidence_rank"] == (ranks[0] if ranks else None)
+
+
+@pytest.mark.parametrize("command", [[], ["index"], ["config"]])
+def test_a_bare_command_prints_its_help(capsys, command: list[str]) -> None:
+    code, out, _ = run(capsys, *command)
+    assert code == 0 and out.startswith("usage: citebot") and ("COMMAND" in out or "ACTION" in out)
+
+
+@pytest.mark.parametrize("command", [["index", "build"], ["index", "status"], ["ask"], ["chat"], ["eval"],
+                                     ["serve"], ["config", "show"]])
+def test_every_command_teaches_by_example(capsys, command: list[str]) -> None:
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    out = capsys.readouterr().out
+    assert "example" in out and f"citebot {' '.join(command)}" in out.replace("\n", " ")

@@ -333,15 +333,22 @@ def _parser() -> argparse.ArgumentParser:
     parser.set_defaults(run=_help_of(parser))
 
     index = commands.add_parser("index", help="build the index or show its status",
-                                description="Build the search index from a folder of *.txt articles, or show it.")
+                                description="Build the search index from a folder of articles, or show it.")
     index_commands = index.add_subparsers(dest="index_command", metavar="ACTION")
     index.set_defaults(run=_help_of(index))
     build = index_commands.add_parser(
         "build", parents=[common, with_index], help="(re)build the index from the articles",
-        description="Read every *.txt under the sources folder, chunk, embed and index it. Passages and sentences "
-                    "whose text the current build already embedded keep their vectors; only new ones are embedded "
-                    "(--full: all). The new index is written beside the old one and swapped in at the end, so an "
-                    "interrupted build changes nothing.",
+        description="Read every article under the sources folder (.txt, .html/.htm, .md, .pdf, and .jsonl/.csv "
+                    "collections with title and text columns), chunk, embed and index it. The index remembers its "
+                    "folder: later builds need only --index. Passages and sentences whose text the current build "
+                    "already embedded keep their vectors; only new ones are embedded (--full: all). The new index is "
+                    "written beside the old one and swapped in at the end, so an interrupted build changes nothing.",
+        epilog="examples:\n"
+               "  citebot index build                                  # seeds/ into var/index (the configured ones)\n"
+               "  citebot index build --sources ~/articles --index ~/articles-index\n"
+               "  citebot index build --index ~/articles-index         # again, from the folder it remembers\n"
+               "  citebot index build --index ~/articles-index --sources ~/other --replace",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     build.add_argument("--sources", metavar="DIR",
                        help="folder of articles (default: the folder the index was built from; for the configured "
@@ -355,7 +362,10 @@ def _parser() -> argparse.ArgumentParser:
     build.set_defaults(run=cmd_index_build)
     status = index_commands.add_parser(
         "status", parents=[common, with_index], help="what the index holds, and if it is stale",
-        description="Show the index's model, settings, sources and whether they changed since the build.")
+        description="Show the index's model, settings, sources and whether they changed since the build; runs every "
+                    "check a load makes and exits 1 on a damaged index.",
+        epilog="examples:\n  citebot index status\n  citebot index status --index ~/articles-index --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     status.add_argument("--json", action="store_true", help="print the status as JSON")
     status.set_defaults(run=cmd_index_status)
 
@@ -363,7 +373,10 @@ def _parser() -> argparse.ArgumentParser:
         "ask", parents=[common, with_index], help="answer one question with cited passages",
         description="Answer a question with the best verbatim quote and the top passages, each cited by file, "
                     "paragraph and character offsets. Builds the index first if there is none.",
-        epilog='example: citebot ask "What did Theresa May tell MPs?" --json',
+        epilog='examples:\n  citebot ask "What did Theresa May tell MPs?"\n'
+               '  citebot ask "Who signed the letter to Corbyn?" --top-k 3 --json\n'
+               '  citebot ask "What did the report find?" --index ~/articles-index',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ask.add_argument("question", help="the question, in quotes")
     ask.add_argument("--top-k", type=int, metavar="N",
@@ -408,7 +421,9 @@ def _parser() -> argparse.ArgumentParser:
                     "guild and the rate limit from the [bot] section of the config. Needs a built index. Logs one "
                     "event a line with time and level, never the token; SIGTERM or Ctrl-C lets answers in flight "
                     "finish (10 s at most) and exits 0. docs/operations.md runs it as a systemd service.",
-        epilog="examples:\n  DISCORD_TOKEN=... citebot serve\n  DISCORD_TOKEN=... citebot serve --check",
+        epilog="examples:\n  citebot index build                       # once: the bot answers from this index\n"
+               "  DISCORD_TOKEN=... citebot serve\n  DISCORD_TOKEN=... citebot serve --index ~/articles-index\n"
+               "  DISCORD_TOKEN=... citebot serve --check           # the setup, checked without connecting",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument("--check", action="store_true",
