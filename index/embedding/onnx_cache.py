@@ -83,7 +83,7 @@ def export_model(settings: EmbeddingSettings, precision: str) -> Export:
     """Export the verified weights into the cache, replacing any export there; the new export."""
     weights = verified_weights(settings)
     final = export_folder(settings, precision)
-    fix = 'set [embedding] onnx_cache to a writable folder, or use runtime = "torch"'
+    fix = 'set [embedding] onnx_cache to a writable folder, or use runtime = "torch" (pip install -e ".[reference]")'
     partial = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.partial")
     try:
         partial.mkdir(parents=True)

@@ -65,7 +65,7 @@ class OnnxEmbedder:
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise ModelError(f"{exc.name} is not installed: pip install onnxruntime tokenizers "
-                             '(or set [embedding] runtime = "torch")') from None
+                             '(or set [embedding] runtime = "torch" after pip install -e ".[reference]")') from None
 
         model_dir = minilm_dir()
         limit = max_seq_length(model_dir)

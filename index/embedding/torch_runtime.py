@@ -6,8 +6,9 @@ import os
 
 import numpy as np
 
+from citebot.config.errors import ModelError
 from citebot.config.settings import EmbeddingSettings
-from citebot.index.embedding.minilm import MINILM, encode_in_batches, minilm_dir, verified_weights
+from citebot.index.embedding.minilm import MINILM, REFERENCE_INSTALL, encode_in_batches, minilm_dir, verified_weights
 
 
 class SentenceTransformerEmbedder:
@@ -20,8 +21,12 @@ class SentenceTransformerEmbedder:
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
         os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
-        import transformers
-        from sentence_transformers import SentenceTransformer
+        try:
+            import transformers
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ModelError(f'[embedding] runtime = "torch" needs sentence-transformers and torch ({exc.name} is '
+                             f'not installed): {REFERENCE_INSTALL}, or set runtime = "onnx"') from None
 
         transformers.utils.logging.disable_progress_bar()
         self.model = SentenceTransformer(str(minilm_dir()), device="cpu")
