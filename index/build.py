@@ -142,7 +142,7 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
     lexical = LexicalBuilder(recipe, previous_terms)
     try:
         with location.writer(embedder.dimension) as writer, tqdm(
-                corpus.articles, desc="Indexing articles", unit="article", file=sys.stderr,
+                corpus.articles, desc="Reading, chunking and embedding articles", unit="article", file=sys.stderr,
                 disable=not progress, dynamic_ncols=True) as articles:
             for article in articles:
                 chunking_key = article_key(prefix, settings.chunking, article)
@@ -162,8 +162,10 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
                                        writer.add_sentence(SentenceRef(row, start, end), key))
                 lexical.add_article(chunking_key, pieces)
                 writer.add_article(article.source, chunking_key, len(pieces))
-                articles.set_postfix(reused=vectorizer.reused, embedded=vectorizer.embedded, refresh=False)
-            vectorizer.finish()
+                articles.set_postfix(embedded=vectorizer.embedded, waiting=vectorizer.waiting,
+                                     reused=vectorizer.reused, refresh=False)
+            articles.close()  # the articles are read; the texts still waiting get a bar of their own
+            vectorizer.finish(progress)
             writer.save_lexical(lexical.finish(), lexical.save_article_terms)
             manifest = {
                 "model": {"name": embedder.name, "weights_sha256": embedder.weights_sha256,

@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import sys
 import threading
 from collections import defaultdict
 from typing import Protocol
@@ -103,7 +104,18 @@ class Vectorizer:
             self._done[key] = targets[0]
         self.embedded += len(keys)
 
-    def finish(self) -> None:
-        """Embed every text still waiting."""
-        for length in sorted(self._buckets):
-            self._flush(length)
+    @property
+    def waiting(self) -> int:
+        """Texts held back until a batch of their token count fills (embedded by finish())."""
+        return sum(len(keys) for keys in self._buckets.values())
+
+    def finish(self, progress: bool = False) -> None:
+        """Embed every text still waiting, with a bar of its own (texts per second, time left) when progress."""
+        from tqdm import tqdm
+
+        with tqdm(total=self.waiting, desc="Embedding the texts still waiting", unit="text", file=sys.stderr,
+                  disable=not progress or not self.waiting, dynamic_ncols=True) as bar:
+            for length in sorted(self._buckets):
+                count = len(self._buckets[length])
+                self._flush(length)
+                bar.update(count)

@@ -73,3 +73,9 @@ def test_an_edited_article_is_named_in_the_answer_with_the_command_that_rebuilds
     assert "Left out: articles/" in text
     status = _run("index", "status", "--config", "hash.toml", "--index", "mine", cwd=folder).stdout
     assert "STALE, run: citebot index build --index mine --config hash.toml" in status
+
+
+def test_the_build_shows_embedding_progress_not_only_reading(folder: Path) -> None:
+    build = _run("index", "build", "--config", "hash.toml", "--index", "mine", "--sources", "articles", cwd=folder)
+    assert "Reading, chunking and embedding articles" in build.stderr and "embedded=" in build.stderr
+    assert "Embedding the texts still waiting" in build.stderr and "text/s" in build.stderr

@@ -12,6 +12,7 @@ from citebot.bot.discord.render import (
     FIELD_VALUE_LIMIT,
     MESSAGE_TOTAL_LIMIT,
     TITLE_LIMIT,
+    passage_field,
     render_passages,
     render_result,
     trim,
@@ -77,3 +78,19 @@ def test_mentions_are_shown_as_text_and_markdown_escaped() -> None:
     rendered = render_result(_result("He wrote **sh**-stirring and @everyone."), shown=1)
     description = rendered.embeds[0].description or ""
     assert "\\*\\*sh\\*\\*" in description and "@everyone" in description
+
+
+def test_a_citation_with_a_known_url_is_a_link_that_opens_the_page_at_the_passage() -> None:
+    from citebot.index.ingest.corpus import Document
+    from citebot.retrieval.citations import cite
+
+    text = "Fares & fees, the board said - for now."
+    document = Document("pages/ferry.html", url="https://news.example.org/ferry?id=7#top", date="2024-03-14")
+    citation = cite("var/index/texts/ferry.html.0123.txt", "Tidal ferry trial", 10, 10 + len(text), 2, document, text)
+    name, value = passage_field(Passage(1, 1.0, text, citation, "c1", 0.5))
+    assert name == "[1] Tidal ferry trial (2024-03-14)"
+    link = value.split("](<", 1)[1].split(">)", 1)[0]
+    assert link.startswith("https://news.example.org/ferry?id=7#:~:text=")
+    fragment = link.split("#:~:text=", 1)[1]
+    assert fragment == "Fares%20%26%20fees%2C%20the%20board%20said%20%2D%20for%20now."  # & , - are syntax: encoded
+    assert value.startswith("[ferry.html, paragraph 2, chars")
