@@ -57,7 +57,7 @@ def cite(passage: Passage) -> str:
         where += f", page {c.page}"
     elif c.document is not None and c.document.row:
         where += f", {c.document.row}"
-    text = discord.utils.escape_markdown(f"{where}, paragraph {c.paragraph}, chars {c.start}–{c.end}")
+    text = f"{where}, paragraph {c.paragraph}, chars {c.start}–{c.end}"
     if c.link and len(c.link) <= 512:
         return f"[{text}](<{c.link}>)"  # <...>: no preview card; the text fragment scrolls to the passage
     return text
