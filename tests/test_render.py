@@ -94,3 +94,19 @@ def test_a_citation_with_a_known_url_is_a_link_that_opens_the_page_at_the_passag
     fragment = link.split("#:~:text=", 1)[1]
     assert fragment == "Fares%20%26%20fees%2C%20the%20board%20said%20%2D%20for%20now."  # & , - are syntax: encoded
     assert value.startswith("[ferry.html, paragraph 2, chars")
+
+
+def test_the_terminal_names_an_articles_own_file_and_the_text_its_characters_count_in() -> None:
+    from citebot.bot.cli.terminal import render_result
+    from citebot.index.ingest.corpus import Document
+    from citebot.retrieval.citations import cite
+
+    text = "The Tamar footbridge closed on Friday."
+    document = Document("articles/archive.jsonl", row="row 1", url="https://news.example.org/bridge", date="2024-02-01")
+    citation = cite("idx/texts/archive.jsonl-row-1.0bc1.txt", "Bridge closed", 27, 27 + len(text), 1, document, text)
+    answer = Answer(text, citation.source, 27, 27 + len(text), 1)
+    shown = render_result(Result("Which bridge closed?", "Which bridge closed?", False, answer,
+                                 (Passage(1, 2.0, text, citation, "c1", 0.6),)))
+    assert "— from [1], articles/archive.jsonl (chars 27–65 of idx/texts/archive.jsonl-row-1.0bc1.txt)" in shown
+    assert "“Bridge closed” (2024-02-01) — articles/archive.jsonl, row 1, paragraph 1" in shown
+    assert "    https://news.example.org/bridge#:~:text=" in shown

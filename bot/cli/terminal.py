@@ -34,7 +34,12 @@ def render_result(result: Result, width: int = 100) -> str:
     else:
         answer = result.answer
         lines.append(textwrap.fill(f"Answer: “{answer.text}”", width, subsequent_indent="  "))
-        lines.append(f"  — from [{answer.passage}], {answer.source} chars {answer.start}–{answer.end}")
+        cited = next((p.citation for p in result.passages if p.rank == answer.passage), None)
+        if cited is not None and cited.document is not None:  # the article's own file, then the text counted in
+            lines.append(f"  — from [{answer.passage}], {cited.document.file} (chars {answer.start}–{answer.end} "
+                         f"of {answer.source})")
+        else:
+            lines.append(f"  — from [{answer.passage}], {answer.source} chars {answer.start}–{answer.end}")
     for passage in result.passages:
         lines.append("")
         lines.append(f"[{passage.rank}] {describe_citation(passage.citation)}  score {passage.score:.4f}")
