@@ -25,6 +25,7 @@ from citebot.index.ingest.corpus import (
     read_corpus,
     read_source,
     relative_source,
+    scan_corpus,
     source_files,
     unnamed_source,
 )
@@ -124,7 +125,7 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
     # peak on 200 articles); a small cache keeps the peak at the model's. oneDNN reads this when it first runs.
     os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
     embedder = embedder or make_embedder(settings.embedding)
-    corpus = read_corpus(sources, settings.ingest)
+    corpus = scan_corpus(sources, settings.ingest)  # articles are read one at a time, in the loop below
     chunker = Chunker(settings.chunking, count_tokens, embedder.count_tokens)
     prefix = key_prefix(embedder, settings.embedding)
     reuse = None if full else location.reuse_source(prefix, embedder.dimension)
@@ -140,6 +141,8 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
     vectorizer = Vectorizer(timed, settings.embedding.batch_size, reuse)  # type: ignore[arg-type]
     with_title = settings.embedding.title_in_vectors
     lexical = LexicalBuilder(recipe, previous_terms)
+    fingerprints: dict[str, str] = {}  # what the manifest keeps of each article (and of one read from another
+    documents: dict[str, dict] = {}  # format: its document and text file), gathered as they go by
     try:
         with location.writer(embedder.dimension) as writer, tqdm(
                 corpus.articles, desc="Reading, chunking and embedding articles", unit="article", file=sys.stderr,
@@ -162,6 +165,8 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
                                        writer.add_sentence(SentenceRef(row, start, end), key))
                 lexical.add_article(chunking_key, pieces)
                 writer.add_article(article.source, chunking_key, len(pieces))
+                fingerprints[article.source] = article.fingerprint
+                documents.update(save_texts([article], index_dir))
                 articles.set_postfix(embedded=vectorizer.embedded, waiting=vectorizer.waiting,
                                      reused=vectorizer.reused, refresh=False)
             articles.close()  # the articles are read; the texts still waiting get a bar of their own
@@ -176,9 +181,9 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
                 # Sources are named relative to their folder, found absolutely or beside the index (moved together).
                 "sources_root": str(sources.resolve()),
                 "sources_root_from_index": os.path.relpath(sources.resolve(), index_dir.resolve()),
-                "sources": {article.source: article.fingerprint for article in corpus.articles},
+                "sources": fingerprints,
                 # Articles of other formats than .txt: their file, what it said, and the text read, kept in the index.
-                "documents": save_texts(corpus.articles, index_dir),
+                "documents": documents,
                 "skipped": [asdict(s) for s in corpus.skipped],
                 "vectors": {"key_prefix": prefix.hex(), "key_scheme": KEY_SCHEME,
                             "embedded": vectorizer.embedded, "reused": vectorizer.reused,
@@ -189,7 +194,7 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
     finally:
         if reuse is not None:
             reuse.close()
-    return BuildReport(path, len(corpus.articles), chunk_count, corpus.skipped, time.perf_counter() - began,
+    return BuildReport(path, len(fingerprints), chunk_count, corpus.skipped, time.perf_counter() - began,
                        timed.seconds, vectorizer.embedded, vectorizer.reused, rechunked)
 
 
