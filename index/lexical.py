@@ -14,6 +14,10 @@ import hashlib
 import json
 import logging
 import re
+import shutil
+import tempfile
+from array import array
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -293,10 +297,11 @@ class LexicalBuilder:
         self.recipe = recipe
         self.tokenizer = Tokenizer(recipe.options)
         self._context = ArticleContext(recipe.context)
-        self._documents: list[list[str]] = []
+        self._documents = _SpooledTerms()
         self._words: set[str] = set()
         self._previous = previous
-        self._article_lines: list[str] = []
+        self._article_lines = tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n")  # noqa: SIM115 (gone with the builder)
+        """What add_article() was given, for save_article_terms(): on disk, it is as large as the corpus."""
         self.reused = 0
         """Articles whose terms came from `previous`."""
 
@@ -306,9 +311,10 @@ class LexicalBuilder:
         if line is not None:
             saved = json.loads(line)
             if len(saved["terms"]) == len(pieces):
-                self._documents.extend(saved["terms"])
+                for terms in saved["terms"]:
+                    self._documents.add(terms)
                 self._words.update(saved["words"])
-                self._article_lines.append(line)
+                self._article_lines.write(line + "\n")
                 self.reused += 1
                 return
         terms, words = [], set()
@@ -317,30 +323,100 @@ class LexicalBuilder:
                                 self._context.before(chunk, sentences))
             terms.append(self.tokenizer.terms(text))
             words |= folded_words(chunk.text)
-        self._documents.extend(terms)
+        for passage in terms:
+            self._documents.add(passage)
         self._words |= words
-        self._article_lines.append(json.dumps({"key": key, "terms": terms, "words": sorted(words)},
-                                              ensure_ascii=False))
+        self._article_lines.write(json.dumps({"key": key, "terms": terms, "words": sorted(words)},
+                                             ensure_ascii=False) + "\n")
 
     def save_article_terms(self, path: Path) -> None:
         """Write what add_article() was given, for the next build."""
-        path.write_text("".join(line + "\n" for line in self._article_lines), encoding="utf-8")
+        self._article_lines.flush()
+        self._article_lines.seek(0)
+        with path.open("w", encoding="utf-8", newline="\n") as out:
+            shutil.copyfileobj(self._article_lines, out)
 
     def add(self, chunk: Chunk, sentences: list[tuple[int, int]] | None = None) -> None:
         """Add the next passage (an article's passages in order, see ArticleContext; sentences: its
         chunk_sentences(), when known)."""
         text = passage_text(chunk, self.recipe.titles, self.recipe.options,
                             self._context.before(chunk, sentences))
-        self._documents.append(self.tokenizer.terms(text))
+        self._documents.add(self.tokenizer.terms(text))
         self._words |= folded_words(chunk.text)
 
     def finish(self) -> LexicalIndex:
         bm25s = _quiet_bm25s()
         model = bm25s.BM25(k1=self.recipe.k1, b=self.recipe.b)
         # Term ids in sorted order (bm25s's own follow set order), so that equal folders give equal files.
-        vocabulary = {term: i for i, term in enumerate(sorted({t for d in self._documents for t in d}))}
-        model.index(([[vocabulary[t] for t in d] for d in self._documents], vocabulary), show_progress=False)
+        model.index(self._documents.sorted(), show_progress=False)
         return LexicalIndex(model, self.recipe, frozenset(self._words), self.tokenizer)
+
+
+class _SpooledTerms:
+    """Each passage's terms, kept as ids in a temporary file (4 bytes a term), the vocabulary in memory: what
+    bm25s's index() reads (three times over) without the corpus's terms in memory."""
+
+    BLOCK = 1 << 20
+    """Ids written or read at a time."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+        """Each term's id in order of first use."""
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 (deleted when closed, with the builder)
+        self._buffer = array("i")
+        self.count = 0
+
+    def add(self, terms: list[str]) -> None:
+        ids = self._ids
+        self._buffer.append(len(terms))
+        self._buffer.extend([ids.setdefault(term, len(ids)) for term in terms])
+        self.count += 1
+        if len(self._buffer) >= self.BLOCK:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._buffer.tofile(self._file)
+        self._buffer = array("i")
+
+    def sorted(self) -> _SortedTerms:
+        """The passages' terms with ids in the sorted order of the terms, and that vocabulary."""
+        self._flush()
+        vocabulary = {term: i for i, term in enumerate(sorted(self._ids))}
+        remap = np.zeros(len(self._ids), dtype=np.int64)
+        for term, first in self._ids.items():
+            remap[first] = vocabulary[term]
+        return _SortedTerms(self, remap, vocabulary)
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        self._file.seek(0)
+        while block := self._file.read(4 * self.BLOCK):
+            yield np.frombuffer(block, dtype=np.int32)
+
+
+class _SortedTerms:
+    """bm25s's corpus object (`ids`, `vocab`): ids iterated from the file, in sorted-vocabulary ids."""
+
+    def __init__(self, spool: _SpooledTerms, remap: np.ndarray, vocab: dict[str, int]) -> None:
+        self._spool = spool
+        self._remap = remap
+        self.vocab = vocab
+        self.ids = self
+
+    def __len__(self) -> int:
+        return self._spool.count
+
+    def __iter__(self) -> Iterator[list[int]]:
+        left = np.zeros(0, dtype=np.int32)
+        for block in self._spool.blocks():
+            data = np.concatenate([left, block]) if len(left) else block
+            at = 0
+            while at < len(data) and at + 1 + int(data[at]) <= len(data):
+                size = int(data[at])
+                yield self._remap[data[at + 1:at + 1 + size]].tolist()
+                at += 1 + size
+            left = data[at:]
+        if len(left):
+            raise RuntimeError("the spooled BM25 terms end inside a passage")
 
 
 def effective_lexical(saved: LexicalIndex | None, chunks: list[Chunk], recipe: LexicalRecipe) -> LexicalIndex:
