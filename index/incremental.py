@@ -62,21 +62,22 @@ class Vectorizer:
         self.reuse = reuse
         self.embedded = 0
         self.reused = 0
-        self._done: dict[str, tuple[VectorRows, int]] = {}
+        self._done = RowMap()
+        """Where the vector of every text given a vector so far was written (to copy it for a repeat)."""
         self._pending: dict[str, tuple[str, list[tuple[VectorRows, int]]]] = {}
         self._buckets: dict[int, list[str]] = defaultdict(list)
         self._warming: threading.Thread | None = None
 
     def add(self, text: str, key: str, out: VectorRows, row: int) -> None:
         """Give row of out the vector of text (key: text_key of it), now or at a later flush."""
-        if key in self._done:
-            source, source_row = self._done[key]
+        if (done := self._done.get(key)) is not None:
+            source, source_row = done
             out.write(row, source.read(source_row))
         elif key in self._pending:
             self._pending[key][1].append((out, row))
         elif self.reuse is not None and (vector := self.reuse.vector(key)) is not None:
             out.write(row, vector)
-            self._done[key] = (out, row)
+            self._done.put(key, out, row)
             self.reused += 1
         else:
             if self._warming is None:  # the model loads while the build goes on to the texts it reuses
@@ -101,7 +102,7 @@ class Vectorizer:
             _, targets = self._pending.pop(key)
             for out, row in targets:
                 out.write(row, vector)
-            self._done[key] = targets[0]
+            self._done.put(key, *targets[0])
         self.embedded += len(keys)
 
     @property
@@ -119,3 +120,71 @@ class Vectorizer:
                 count = len(self._buckets[length])
                 self._flush(length)
                 bar.update(count)
+
+
+class RowMap:
+    """text key -> (rows, row) for every text of a build: an open-addressing hash table in three numpy arrays,
+    24 bytes a slot, at most 70% full (some 45 bytes a text; a dict of the hex keys took some 300). A key is
+    held as the first 128 bits of its sha256 (two texts that share them: odds of 1e-25 among 1e7 texts)."""
+
+    LOAD = 0.7
+
+    def __init__(self, capacity: int = 1 << 16) -> None:
+        self._outs: list[VectorRows] = []
+        self._size = 0
+        self._allocate(capacity)
+
+    def _allocate(self, capacity: int) -> None:
+        self._high = np.zeros(capacity, dtype=np.uint64)
+        self._low = np.zeros(capacity, dtype=np.uint64)
+        self._value = np.full(capacity, -1, dtype=np.int64)
+        self._mask = capacity - 1
+
+    def __len__(self) -> int:
+        return self._size
+
+    @staticmethod
+    def _split(key: str) -> tuple[int, int]:
+        return int(key[:16], 16), int(key[16:32], 16)
+
+    def _slot(self, high: int, low: int) -> tuple[int, bool]:
+        """The slot of the key (True) or the empty slot where it would go (False)."""
+        at = high & self._mask
+        value, highs, lows = self._value, self._high, self._low
+        while True:
+            if value[at] < 0:
+                return at, False
+            if int(highs[at]) == high and int(lows[at]) == low:
+                return at, True
+            at = (at + 1) & self._mask
+
+    def get(self, key: str) -> tuple[VectorRows, int] | None:
+        at, found = self._slot(*self._split(key))
+        if not found:
+            return None
+        value = int(self._value[at])
+        return self._outs[value & 0xF], value >> 4
+
+    def put(self, key: str, out: VectorRows, row: int) -> None:
+        """Record where key's vector is (a key already held keeps its first place)."""
+        high, low = self._split(key)
+        at, found = self._slot(high, low)
+        if found:
+            return
+        if out not in self._outs:
+            if len(self._outs) >= 16:
+                raise ValueError("a RowMap holds rows of at most 16 vector files")
+            self._outs.append(out)
+        self._high[at], self._low[at] = high, low
+        self._value[at] = (row << 4) | self._outs.index(out)
+        self._size += 1
+        if self._size > self.LOAD * len(self._value):
+            self._grow()
+
+    def _grow(self) -> None:
+        used = np.flatnonzero(self._value >= 0)
+        highs, lows, values = self._high[used], self._low[used], self._value[used]
+        self._allocate(2 * len(self._value))
+        for high, low, value in zip(highs.tolist(), lows.tolist(), values.tolist(), strict=True):
+            at, _ = self._slot(high, low)
+            self._high[at], self._low[at], self._value[at] = high, low, value

@@ -11,7 +11,7 @@ import logging
 import re
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -380,23 +380,24 @@ def _read_files(files: Iterable[Path], sources: Path, settings: IngestSettings,
     """Each file that reads with its articles; the others (and the rows of a collection left out) are logged
     and added to skipped, unless known already."""
     known = set(known)
-    told = len(skipped)
-    for path, found in _read_each(files, sources, settings, skipped):
-        for item in skipped[told:]:
-            if item not in known:
-                known.add(item)
-                log.warning("skipping %s: %s", item.path, item.reason)
-        told = len(skipped)
+
+    def note(item: Skipped, shown: str) -> None:
+        skipped.append(item)
+        if item not in known:
+            known.add(item)
+            log.warning("skipping %s: %s", shown, item.reason)
+
+    for path, found in _read_each(files, sources, settings, note):
         if found is not None:
             yield path, found
 
 
 def _read_each(files: Iterable[Path], sources: Path, settings: IngestSettings,
-               skipped: list[Skipped]) -> Iterator[tuple[Path, _Found | None]]:
+               note: Callable[[Skipped, str], None]) -> Iterator[tuple[Path, _Found | None]]:
     for path in files:
         name = relative_source(path, sources)
         if unnamed := unnamed_source(path, sources):
-            skipped.append(unnamed)
+            note(unnamed, unnamed.path)
             yield path, None
             continue
         if path.suffix.casefold() == ".txt":
@@ -408,11 +409,12 @@ def _read_each(files: Iterable[Path], sources: Path, settings: IngestSettings,
             read = read_document_under(path, sources, settings)
             if not isinstance(read, Skipped):
                 articles, rows, digest = read
-                skipped += rows
+                for row in rows:
+                    note(row, row.path)
                 yield path, [(text, article_name(name, doc.row), digest, doc, title) for text, doc, title in articles]
                 continue
             found = read
-        skipped.append(Skipped(name, found.reason))
+        note(Skipped(name, found.reason), str(path))
         yield path, None
 
 
