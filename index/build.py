@@ -171,7 +171,7 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
                                      reused=vectorizer.reused, refresh=False)
             articles.close()  # the articles are read; the texts still waiting get a bar of their own
             vectorizer.finish(progress)
-            writer.save_lexical(lexical.finish(), lexical.save_article_terms)
+            writer.save_lexical(lexical.finish_on_disk(), lexical.save_article_terms)  # type: ignore[arg-type]
             manifest = {
                 "model": {"name": embedder.name, "weights_sha256": embedder.weights_sha256,
                           "runtime": embedder.runtime},

@@ -344,12 +344,133 @@ class LexicalBuilder:
         self._documents.add(self.tokenizer.terms(text))
         self._words |= folded_words(chunk.text)
 
+    def finish_on_disk(self) -> SpooledLexical:
+        """The index as finish() makes it, to be saved only: it is made as it is saved, out of memory."""
+        return SpooledLexical(self)
+
     def finish(self) -> LexicalIndex:
         bm25s = _quiet_bm25s()
         model = bm25s.BM25(k1=self.recipe.k1, b=self.recipe.b)
         # Term ids in sorted order (bm25s's own follow set order), so that equal folders give equal files.
         model.index(self._documents.sorted(), show_progress=False)
         return LexicalIndex(model, self.recipe, frozenset(self._words), self.tokenizer)
+
+
+class SpooledLexical:
+    """A LexicalBuilder's BM25 index, to be saved without holding it: save() writes the files bm25s writes, the
+    same to the byte, from the spooled terms in passes over them. In memory at most: the vocabulary, a few
+    numbers per term, and BUCKET entries of the score matrix (12 bytes each) at a time."""
+
+    BUCKET = 1 << 22
+    """Score-matrix entries sorted in memory at a time (some 50 MB with the sort's own arrays)."""
+    BLOCK = 1 << 20
+
+    def __init__(self, builder: LexicalBuilder) -> None:
+        self.recipe = builder.recipe
+        self.size = builder._documents.count
+        self._builder = builder
+
+    def save(self, folder: Path) -> None:
+        from bm25s.scoring import _get_counts_from_token_ids, _select_idf_scorer, _select_tfc_scorer
+
+        bm25s = _quiet_bm25s()
+        terms = self._builder._documents.sorted()
+        model = bm25s.BM25(k1=self.recipe.k1, b=self.recipe.b)
+        if not terms.vocab or model.method in ("bm25l", "bm25+"):
+            self._builder.finish().save(folder)  # nothing to hold (or a method this does not do out of core)
+            return
+        n_docs, n_vocab = len(terms), len(terms.vocab)
+        frequencies = np.zeros(n_vocab, dtype=np.int64)  # documents holding each term
+        total, seen = 0, []
+        for ids in terms.arrays():
+            total += len(ids)
+            seen.append(np.unique(ids))
+            if len(seen) >= 4096:
+                frequencies += np.bincount(np.concatenate(seen), minlength=n_vocab)
+                seen = []
+        if seen:
+            frequencies += np.bincount(np.concatenate(seen), minlength=n_vocab)
+        average = np.float64(total) / n_docs  # bm25s's np.array(lengths).mean(): a sum of integers, exact
+        idf = np.zeros(n_vocab, dtype=model.dtype)
+        idf_of = _select_idf_scorer(model.idf_method)
+        for term, count in enumerate(frequencies.tolist()):
+            if count:
+                idf[term] = idf_of(count, N=n_docs)
+        indptr = np.zeros(n_vocab + 1, dtype=np.int64)
+        np.cumsum(frequencies, out=indptr[1:])
+        del frequencies
+        bucket_of = indptr[:-1] // self.BUCKET  # terms in order, each bucket some BUCKET entries
+        entry = np.dtype([("term", np.int32), ("doc", np.int32), ("score", np.float32)])
+        buckets = [tempfile.TemporaryFile() for _ in range(int(bucket_of[-1]) + 1)]  # noqa: SIM115
+        try:
+            tfc = _select_tfc_scorer(model.method)
+            block: list[np.ndarray] = []
+            held = 0
+
+            def spill() -> None:
+                rows = np.concatenate(block)
+                order = np.argsort(bucket_of[rows["term"]], kind="stable")  # documents stay in order
+                rows = rows[order]
+                where = bucket_of[rows["term"]]
+                for bucket, start, end in _runs(where):
+                    buckets[bucket].write(rows[start:end].tobytes())
+                block.clear()
+
+            for doc, ids in enumerate(terms):  # as bm25s scores a document
+                vocabulary_ids, tf = _get_counts_from_token_ids(ids, dtype=model.dtype, int_dtype=model.int_dtype)
+                scores = idf[vocabulary_ids] * tfc(tf_array=tf, l_d=len(ids), l_avg=average, k1=model.k1,
+                                                   b=model.b, delta=model.delta)
+                rows = np.empty(len(scores), dtype=entry)
+                rows["term"], rows["doc"], rows["score"] = vocabulary_ids, doc, scores
+                block.append(rows)
+                held += len(rows)
+                if held >= self.BLOCK:
+                    spill()
+                    held = 0
+            if block:
+                spill()
+            folder.mkdir()
+            model.scores = {"data": np.zeros(0, dtype=model.dtype), "indices": np.zeros(0, dtype=model.int_dtype),
+                            "indptr": indptr, "num_docs": n_docs}
+            model.vocab_dict = {**terms.vocab, "": n_vocab}  # bm25s adds the empty token last
+            model.nonoccurrence_array = None
+            model.save(str(folder), show_progress=False)
+            nnz = int(indptr[-1])
+            with (folder / BM25_FILES[2]).open("wb") as data, (folder / BM25_FILES[3]).open("wb") as indices:
+                _npy_header(data, np.dtype(model.dtype), nnz)
+                _npy_header(indices, np.dtype(model.int_dtype), nnz)
+                for bucket in buckets:
+                    bucket.seek(0)
+                    rows = np.frombuffer(bucket.read(), dtype=entry)
+                    rows = rows[np.argsort(rows["term"], kind="stable")]  # by term, then document
+                    data.write(np.ascontiguousarray(rows["score"]).tobytes())
+                    indices.write(np.ascontiguousarray(rows["doc"]).astype(model.int_dtype).tobytes())
+        finally:
+            for bucket in buckets:
+                bucket.close()
+        words = sorted(self._builder._words)
+        (folder / WORDS).write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
+        missing = [name for name in (*BM25_FILES, WORDS) if not (folder / name).is_file()]
+        if missing:
+            raise RuntimeError(f"this bm25s did not write {', '.join(missing)}")
+
+
+def _runs(values: np.ndarray) -> Iterator[tuple[int, int, int]]:
+    """(value, start, end) of each run of equal values in a sorted array."""
+    if not len(values):
+        return
+    starts = np.flatnonzero(np.diff(values)) + 1
+    bounds = [0, *starts.tolist(), len(values)]
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        yield int(values[start]), start, end
+
+
+def _npy_header(handle: Any, dtype: np.dtype, length: int) -> None:
+    """The header np.save writes for a 1-d array of length values of dtype."""
+    from numpy.lib import format as npy
+
+    npy.write_array_header_1_0(handle, {"descr": npy.dtype_to_descr(dtype), "fortran_order": False,
+                                        "shape": (length,)})
 
 
 class _SpooledTerms:
@@ -406,13 +527,17 @@ class _SortedTerms:
         return self._spool.count
 
     def __iter__(self) -> Iterator[list[int]]:
+        for ids in self.arrays():
+            yield ids.tolist()
+
+    def arrays(self) -> Iterator[np.ndarray]:
         left = np.zeros(0, dtype=np.int32)
         for block in self._spool.blocks():
             data = np.concatenate([left, block]) if len(left) else block
             at = 0
             while at < len(data) and at + 1 + int(data[at]) <= len(data):
                 size = int(data[at])
-                yield self._remap[data[at + 1:at + 1 + size]].tolist()
+                yield self._remap[data[at + 1:at + 1 + size]]
                 at += 1 + size
             left = data[at:]
         if len(left):
