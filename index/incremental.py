@@ -16,10 +16,12 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import sys
+import tempfile
 import threading
 from collections import defaultdict
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -123,68 +125,83 @@ class Vectorizer:
 
 
 class RowMap:
-    """text key -> (rows, row) for every text of a build: an open-addressing hash table in three numpy arrays,
-    24 bytes a slot, at most 70% full (some 45 bytes a text; a dict of the hex keys took some 300). A key is
-    held as the first 128 bits of its sha256 (two texts that share them: odds of 1e-25 among 1e7 texts)."""
+    """text key -> (rows, row) for every text of a build, held out of memory: a log of (sha256, place) records
+    and an open-addressing table of record numbers (at most half full), both in temporary files read and written
+    in place (pread/pwrite), so the map takes page cache, not the build's memory, at any corpus size. Keys are
+    compared whole. The keys of the last RECENT texts are also kept in memory: most repeats are of a sentence in
+    the passage just before (overlapping passages), found without reading the files."""
 
-    LOAD = 0.7
+    RECORD = 40
+    """A record: the key's 32 bytes, then its place (row << 4 | rows file) as 8 bytes."""
+    RECENT = 4096
 
     def __init__(self, capacity: int = 1 << 16) -> None:
         self._outs: list[VectorRows] = []
         self._size = 0
-        self._allocate(capacity)
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (deleted when closed, with the map)
+        self._table = self._new_table(capacity)
+        self._recent: dict[str, tuple[VectorRows, int]] = {}
 
-    def _allocate(self, capacity: int) -> None:
-        self._high = np.zeros(capacity, dtype=np.uint64)
-        self._low = np.zeros(capacity, dtype=np.uint64)
-        self._value = np.full(capacity, -1, dtype=np.int64)
-        self._mask = capacity - 1
+    def _new_table(self, capacity: int) -> Any:
+        table = tempfile.TemporaryFile()  # noqa: SIM115
+        table.truncate(4 * capacity)  # zeros: empty slots
+        self._capacity = capacity
+        return table
 
     def __len__(self) -> int:
         return self._size
 
-    @staticmethod
-    def _split(key: str) -> tuple[int, int]:
-        return int(key[:16], 16), int(key[16:32], 16)
-
-    def _slot(self, high: int, low: int) -> tuple[int, bool]:
-        """The slot of the key (True) or the empty slot where it would go (False)."""
-        at = high & self._mask
-        value, highs, lows = self._value, self._high, self._low
+    def _slot(self, digest: bytes) -> tuple[int, int]:
+        """(slot, record number + 1) of the key's slot, or of the empty slot where it would go (0)."""
+        mask = self._capacity - 1
+        at = int.from_bytes(digest[:8], "little") & mask
+        table, log = self._table.fileno(), self._log.fileno()
         while True:
-            if value[at] < 0:
-                return at, False
-            if int(highs[at]) == high and int(lows[at]) == low:
-                return at, True
-            at = (at + 1) & self._mask
+            entry = int.from_bytes(os.pread(table, 4, 4 * at), "little")
+            if not entry or os.pread(log, 32, (entry - 1) * self.RECORD) == digest:
+                return at, entry
+            at = (at + 1) & mask
 
     def get(self, key: str) -> tuple[VectorRows, int] | None:
-        at, found = self._slot(*self._split(key))
-        if not found:
+        if (found := self._recent.get(key)) is not None:
+            return found
+        _, entry = self._slot(bytes.fromhex(key))
+        if not entry:
             return None
-        value = int(self._value[at])
+        value = int.from_bytes(os.pread(self._log.fileno(), 8, (entry - 1) * self.RECORD + 32), "little")
         return self._outs[value & 0xF], value >> 4
 
     def put(self, key: str, out: VectorRows, row: int) -> None:
         """Record where key's vector is (a key already held keeps its first place)."""
-        high, low = self._split(key)
-        at, found = self._slot(high, low)
-        if found:
+        digest = bytes.fromhex(key)
+        at, entry = self._slot(digest)
+        if entry:
             return
         if out not in self._outs:
             if len(self._outs) >= 16:
                 raise ValueError("a RowMap holds rows of at most 16 vector files")
             self._outs.append(out)
-        self._high[at], self._low[at] = high, low
-        self._value[at] = (row << 4) | self._outs.index(out)
+        value = (row << 4) | self._outs.index(out)
+        os.pwrite(self._log.fileno(), digest + value.to_bytes(8, "little"), self._size * self.RECORD)
         self._size += 1
-        if self._size > self.LOAD * len(self._value):
+        os.pwrite(self._table.fileno(), self._size.to_bytes(4, "little"), 4 * at)
+        if len(self._recent) >= self.RECENT:
+            self._recent.clear()
+        self._recent[key] = (out, row)
+        if 2 * self._size > self._capacity:
             self._grow()
 
     def _grow(self) -> None:
-        used = np.flatnonzero(self._value >= 0)
-        highs, lows, values = self._high[used], self._low[used], self._value[used]
-        self._allocate(2 * len(self._value))
-        for high, low, value in zip(highs.tolist(), lows.tolist(), values.tolist(), strict=True):
-            at, _ = self._slot(high, low)
-            self._high[at], self._low[at], self._value[at] = high, low, value
+        old = self._table
+        self._table = self._new_table(2 * self._capacity)
+        old.close()
+        log = self._log.fileno()
+        for start in range(0, self._size, 1 << 14):  # the records in order, re-slotted
+            block = os.pread(log, self.RECORD * min(1 << 14, self._size - start), start * self.RECORD)
+            for i in range(0, len(block), self.RECORD):
+                at, _ = self._slot(block[i:i + 32])
+                os.pwrite(self._table.fileno(), (start + i // self.RECORD + 1).to_bytes(4, "little"), 4 * at)
+
+    def close(self) -> None:
+        self._log.close()
+        self._table.close()
