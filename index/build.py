@@ -138,9 +138,11 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
         previous_terms = ArticleTerms.open(reuse.folder, previous, recipe)
     rechunked = 0
     timed = _TimedEmbedder(embedder)
-    vectorizer = Vectorizer(timed, settings.embedding.batch_size, reuse)  # type: ignore[arg-type]
+    # The map of texts to rows and the BM25 terms grow with the corpus: they are kept in unnamed temporary files
+    # in the index folder (made by the build lock), which go with the build.
+    vectorizer = Vectorizer(timed, settings.embedding.batch_size, reuse, spool=index_dir)  # type: ignore[arg-type]
     with_title = settings.embedding.title_in_vectors
-    lexical = LexicalBuilder(recipe, previous_terms)
+    lexical = LexicalBuilder(recipe, previous_terms, spool=index_dir)
     fingerprints: dict[str, str] = {}  # what the manifest keeps of each article (and of one read from another
     documents: dict[str, dict] = {}  # format: its document and text file), gathered as they go by
     try:
@@ -171,7 +173,9 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
                                      reused=vectorizer.reused, refresh=False)
             articles.close()  # the articles are read; the texts still waiting get a bar of their own
             vectorizer.finish(progress)
+            vectorizer.close()  # its temporary files go before the build's last files are made
             writer.save_lexical(lexical.finish_on_disk(), lexical.save_article_terms)  # type: ignore[arg-type]
+            lexical.close()
             manifest = {
                 "model": {"name": embedder.name, "weights_sha256": embedder.weights_sha256,
                           "runtime": embedder.runtime},
@@ -192,6 +196,8 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
             path = writer.commit(manifest)
             chunk_count = writer.chunk_count
     finally:
+        vectorizer.close()
+        lexical.close()
         if reuse is not None:
             reuse.close()
     return BuildReport(path, len(fingerprints), chunk_count, corpus.skipped, time.perf_counter() - began,

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 from collections import defaultdict
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -58,13 +59,14 @@ class Vectorizer:
     """Fills rows of the new build's vector files: a reused vector at once, new texts in batches of equal
     token count. At most batch_size - 1 texts wait per token count, so memory does not grow with the corpus."""
 
-    def __init__(self, embedder: Embedder, batch_size: int, reuse: ReuseSource | None) -> None:
+    def __init__(self, embedder: Embedder, batch_size: int, reuse: ReuseSource | None,
+                 spool: Path | None = None) -> None:
         self.embedder = embedder
         self.batch_size = max(1, batch_size)
         self.reuse = reuse
         self.embedded = 0
         self.reused = 0
-        self._done = RowMap()
+        self._done = RowMap(spool=spool)
         """Where the vector of every text given a vector so far was written (to copy it for a repeat)."""
         self._pending: dict[str, tuple[str, list[tuple[VectorRows, int]]]] = {}
         self._buckets: dict[int, list[str]] = defaultdict(list)
@@ -107,6 +109,10 @@ class Vectorizer:
             self._done.put(key, *targets[0])
         self.embedded += len(keys)
 
+    def close(self) -> None:
+        """Let the map's temporary files go (a build does, when it ends or fails)."""
+        self._done.close()
+
     @property
     def waiting(self) -> int:
         """Texts held back until a batch of their token count fills (embedded by finish())."""
@@ -135,15 +141,17 @@ class RowMap:
     """A record: the key's 32 bytes, then its place (row << 4 | rows file) as 8 bytes."""
     RECENT = 4096
 
-    def __init__(self, capacity: int = 1 << 16) -> None:
+    def __init__(self, capacity: int = 1 << 16, spool: Path | None = None) -> None:
         self._outs: list[VectorRows] = []
         self._size = 0
-        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (deleted when closed, with the map)
+        self._spool = spool
+        """The folder of the temporary files (None: the system's)."""
+        self._log = tempfile.TemporaryFile(dir=spool)  # noqa: SIM115 (deleted when closed, with the map)
         self._table = self._new_table(capacity)
         self._recent: dict[str, tuple[VectorRows, int]] = {}
 
     def _new_table(self, capacity: int) -> Any:
-        table = tempfile.TemporaryFile()  # noqa: SIM115
+        table = tempfile.TemporaryFile(dir=self._spool)  # noqa: SIM115
         table.truncate(4 * capacity)  # zeros: empty slots
         self._capacity = capacity
         return table

@@ -293,14 +293,17 @@ class LexicalBuilder:
     """Tokenises passages as a build writes them, an article at a time (or a passage at a time, in article
     order, with add()); finish() indexes them. An article found in `previous` is taken from it."""
 
-    def __init__(self, recipe: LexicalRecipe, previous: ArticleTerms | None = None) -> None:
+    def __init__(self, recipe: LexicalRecipe, previous: ArticleTerms | None = None, spool: Path | None = None) -> None:
         self.recipe = recipe
+        self.spool = spool
+        """The folder of the temporary files (None: the system's); they have no name there, so go with the build."""
         self.tokenizer = Tokenizer(recipe.options)
         self._context = ArticleContext(recipe.context)
-        self._documents = _SpooledTerms()
+        self._documents = _SpooledTerms(spool)
         self._words: set[str] = set()
         self._previous = previous
-        self._article_lines = tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n")  # noqa: SIM115 (gone with the builder)
+        self._article_lines = tempfile.TemporaryFile(  # noqa: SIM115 (closed by close(), or with the builder)
+            "w+", encoding="utf-8", newline="\n", dir=spool)
         """What add_article() was given, for save_article_terms(): on disk, it is as large as the corpus."""
         self.reused = 0
         """Articles whose terms came from `previous`."""
@@ -344,6 +347,11 @@ class LexicalBuilder:
         self._documents.add(self.tokenizer.terms(text))
         self._words |= folded_words(chunk.text)
 
+    def close(self) -> None:
+        """Let the temporary files go (a build does, when it ends or fails)."""
+        self._article_lines.close()
+        self._documents.close()
+
     def finish_on_disk(self) -> SpooledLexical:
         """The index as finish() makes it, to be saved only: it is made as it is saved, out of memory."""
         return SpooledLexical(self)
@@ -371,6 +379,7 @@ class SpooledLexical:
         self._builder = builder
 
     def save(self, folder: Path) -> None:
+        """Write the index's files into folder (new); once: the spooled terms go as they are used."""
         from bm25s.scoring import _get_counts_from_token_ids, _select_idf_scorer, _select_tfc_scorer
 
         bm25s = _quiet_bm25s()
@@ -401,7 +410,8 @@ class SpooledLexical:
         del frequencies
         bucket_of = indptr[:-1] // self.BUCKET  # terms in order, each bucket some BUCKET entries
         entry = np.dtype([("term", np.int32), ("doc", np.int32), ("score", np.float32)])
-        buckets = [tempfile.TemporaryFile() for _ in range(int(bucket_of[-1]) + 1)]  # noqa: SIM115
+        buckets = [tempfile.TemporaryFile(dir=self._builder.spool)  # noqa: SIM115 (closed below)
+                   for _ in range(int(bucket_of[-1]) + 1)]
         try:
             tfc = _select_tfc_scorer(model.method)
             block: list[np.ndarray] = []
@@ -429,6 +439,7 @@ class SpooledLexical:
                     held = 0
             if block:
                 spill()
+            self._builder._documents.close()  # the terms are read: their file goes before the index's are made
             folder.mkdir()
             model.scores = {"data": np.zeros(0, dtype=model.dtype), "indices": np.zeros(0, dtype=model.int_dtype),
                             "indptr": indptr, "num_docs": n_docs}
@@ -480,10 +491,10 @@ class _SpooledTerms:
     BLOCK = 1 << 20
     """Ids written or read at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, spool: Path | None = None) -> None:
         self._ids: dict[str, int] = {}
         """Each term's id in order of first use."""
-        self._file = tempfile.TemporaryFile()  # noqa: SIM115 (deleted when closed, with the builder)
+        self._file = tempfile.TemporaryFile(dir=spool)  # noqa: SIM115 (deleted when closed, with the builder)
         self._buffer = array("i")
         self.count = 0
 
@@ -498,6 +509,9 @@ class _SpooledTerms:
     def _flush(self) -> None:
         self._buffer.tofile(self._file)
         self._buffer = array("i")
+
+    def close(self) -> None:
+        self._file.close()
 
     def sorted(self) -> _SortedTerms:
         """The passages' terms with ids in the sorted order of the terms, and that vocabulary."""
