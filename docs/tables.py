@@ -256,6 +256,25 @@ def memory(name: str = "memory") -> str:
     return _with_source(name, body, "python -m benchmarks.performance.memory --big DIR")
 
 
+def build_memory(name: str = "build_memory") -> str:
+    data = load(name)
+    rows = [[num(r["articles"]), num(r["build"]["passages"]), num(r["build"]["peak_rss_mb"], 0),
+             num(r["build"]["wall_seconds"], 0), num(r["build"]["cpu_seconds"], 0)] for r in data["rows"]]
+    body = table(["articles", "passages", "build peak RSS MB", "wall s", "CPU s"], rows)
+    loaded = [r for r in data["rows"] if "load" in r]
+    if loaded:
+        r = loaded[-1]
+        parts = r["load"]["per_100k_passages_mb"]
+        held = r["load"]["parts"]
+        body += (f"\n\nThe loaded index of {num(r['articles'])} articles ({num(held['passages'])} passages, "
+                 f"{num(held['sentences'])} sentence rows), MB of RSS per 100,000 passages:\n\n")
+        body += table(["part", "MB per 100,000 passages"],
+                      [*([k, num(v, 0)] for k, v in parts.items()),
+                       ["**total**", f"**{num(r['load']['per_100k_passages_total_mb'], 0)}**"]])
+    body += f"\n\n{data['machine']}, {data['measured_at'][:10]}; {data['how']}."
+    return _with_source(name, body, data["command"])
+
+
 def store_compare(name: str = "store_compare") -> str:
     data = load(name)
     labels = {"faiss": "FAISS folder (default)", "milvus": "Milvus Lite, bm25s (`lexical = \"bm25s\"`)",

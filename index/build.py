@@ -25,6 +25,7 @@ from citebot.index.ingest.corpus import (
     read_corpus,
     read_source,
     relative_source,
+    scan_corpus,
     source_files,
     unnamed_source,
 )
@@ -124,7 +125,7 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
     # peak on 200 articles); a small cache keeps the peak at the model's. oneDNN reads this when it first runs.
     os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
     embedder = embedder or make_embedder(settings.embedding)
-    corpus = read_corpus(sources, settings.ingest)
+    corpus = scan_corpus(sources, settings.ingest)  # articles are read one at a time, in the loop below
     chunker = Chunker(settings.chunking, count_tokens, embedder.count_tokens)
     prefix = key_prefix(embedder, settings.embedding)
     reuse = None if full else location.reuse_source(prefix, embedder.dimension)
@@ -137,9 +138,13 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
         previous_terms = ArticleTerms.open(reuse.folder, previous, recipe)
     rechunked = 0
     timed = _TimedEmbedder(embedder)
-    vectorizer = Vectorizer(timed, settings.embedding.batch_size, reuse)  # type: ignore[arg-type]
+    # The map of texts to rows and the BM25 terms grow with the corpus: they are kept in unnamed temporary files
+    # in the index folder (made by the build lock), which go with the build.
+    vectorizer = Vectorizer(timed, settings.embedding.batch_size, reuse, spool=index_dir)  # type: ignore[arg-type]
     with_title = settings.embedding.title_in_vectors
-    lexical = LexicalBuilder(recipe, previous_terms)
+    lexical = LexicalBuilder(recipe, previous_terms, spool=index_dir)
+    fingerprints: dict[str, str] = {}  # what the manifest keeps of each article (and of one read from another
+    documents: dict[str, dict] = {}  # format: its document and text file), gathered as they go by
     try:
         with location.writer(embedder.dimension) as writer, tqdm(
                 corpus.articles, desc="Reading, chunking and embedding articles", unit="article", file=sys.stderr,
@@ -162,11 +167,15 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
                                        writer.add_sentence(SentenceRef(row, start, end), key))
                 lexical.add_article(chunking_key, pieces)
                 writer.add_article(article.source, chunking_key, len(pieces))
+                fingerprints[article.source] = article.fingerprint
+                documents.update(save_texts([article], index_dir))
                 articles.set_postfix(embedded=vectorizer.embedded, waiting=vectorizer.waiting,
                                      reused=vectorizer.reused, refresh=False)
             articles.close()  # the articles are read; the texts still waiting get a bar of their own
             vectorizer.finish(progress)
-            writer.save_lexical(lexical.finish(), lexical.save_article_terms)
+            vectorizer.close()  # its temporary files go before the build's last files are made
+            writer.save_lexical(lexical.finish_on_disk(), lexical.save_article_terms)  # type: ignore[arg-type]
+            lexical.close()
             manifest = {
                 "model": {"name": embedder.name, "weights_sha256": embedder.weights_sha256,
                           "runtime": embedder.runtime},
@@ -176,9 +185,9 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
                 # Sources are named relative to their folder, found absolutely or beside the index (moved together).
                 "sources_root": str(sources.resolve()),
                 "sources_root_from_index": os.path.relpath(sources.resolve(), index_dir.resolve()),
-                "sources": {article.source: article.fingerprint for article in corpus.articles},
+                "sources": fingerprints,
                 # Articles of other formats than .txt: their file, what it said, and the text read, kept in the index.
-                "documents": save_texts(corpus.articles, index_dir),
+                "documents": documents,
                 "skipped": [asdict(s) for s in corpus.skipped],
                 "vectors": {"key_prefix": prefix.hex(), "key_scheme": KEY_SCHEME,
                             "embedded": vectorizer.embedded, "reused": vectorizer.reused,
@@ -187,9 +196,11 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
             path = writer.commit(manifest)
             chunk_count = writer.chunk_count
     finally:
+        vectorizer.close()
+        lexical.close()
         if reuse is not None:
             reuse.close()
-    return BuildReport(path, len(corpus.articles), chunk_count, corpus.skipped, time.perf_counter() - began,
+    return BuildReport(path, len(fingerprints), chunk_count, corpus.skipped, time.perf_counter() - began,
                        timed.seconds, vectorizer.embedded, vectorizer.reused, rechunked)
 
 

@@ -16,10 +16,13 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import sys
+import tempfile
 import threading
 from collections import defaultdict
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -56,27 +59,29 @@ class Vectorizer:
     """Fills rows of the new build's vector files: a reused vector at once, new texts in batches of equal
     token count. At most batch_size - 1 texts wait per token count, so memory does not grow with the corpus."""
 
-    def __init__(self, embedder: Embedder, batch_size: int, reuse: ReuseSource | None) -> None:
+    def __init__(self, embedder: Embedder, batch_size: int, reuse: ReuseSource | None,
+                 spool: Path | None = None) -> None:
         self.embedder = embedder
         self.batch_size = max(1, batch_size)
         self.reuse = reuse
         self.embedded = 0
         self.reused = 0
-        self._done: dict[str, tuple[VectorRows, int]] = {}
+        self._done = RowMap(spool=spool)
+        """Where the vector of every text given a vector so far was written (to copy it for a repeat)."""
         self._pending: dict[str, tuple[str, list[tuple[VectorRows, int]]]] = {}
         self._buckets: dict[int, list[str]] = defaultdict(list)
         self._warming: threading.Thread | None = None
 
     def add(self, text: str, key: str, out: VectorRows, row: int) -> None:
         """Give row of out the vector of text (key: text_key of it), now or at a later flush."""
-        if key in self._done:
-            source, source_row = self._done[key]
+        if (done := self._done.get(key)) is not None:
+            source, source_row = done
             out.write(row, source.read(source_row))
         elif key in self._pending:
             self._pending[key][1].append((out, row))
         elif self.reuse is not None and (vector := self.reuse.vector(key)) is not None:
             out.write(row, vector)
-            self._done[key] = (out, row)
+            self._done.put(key, out, row)
             self.reused += 1
         else:
             if self._warming is None:  # the model loads while the build goes on to the texts it reuses
@@ -101,8 +106,12 @@ class Vectorizer:
             _, targets = self._pending.pop(key)
             for out, row in targets:
                 out.write(row, vector)
-            self._done[key] = targets[0]
+            self._done.put(key, *targets[0])
         self.embedded += len(keys)
+
+    def close(self) -> None:
+        """Let the map's temporary files go (a build does, when it ends or fails)."""
+        self._done.close()
 
     @property
     def waiting(self) -> int:
@@ -119,3 +128,88 @@ class Vectorizer:
                 count = len(self._buckets[length])
                 self._flush(length)
                 bar.update(count)
+
+
+class RowMap:
+    """text key -> (rows, row) for every text of a build, held out of memory: a log of (sha256, place) records
+    and an open-addressing table of record numbers (at most half full), both in temporary files read and written
+    in place (pread/pwrite), so the map takes page cache, not the build's memory, at any corpus size. Keys are
+    compared whole. The keys of the last RECENT texts are also kept in memory: most repeats are of a sentence in
+    the passage just before (overlapping passages), found without reading the files."""
+
+    RECORD = 40
+    """A record: the key's 32 bytes, then its place (row << 4 | rows file) as 8 bytes."""
+    RECENT = 4096
+
+    def __init__(self, capacity: int = 1 << 16, spool: Path | None = None) -> None:
+        self._outs: list[VectorRows] = []
+        self._size = 0
+        self._spool = spool
+        """The folder of the temporary files (None: the system's)."""
+        self._log = tempfile.TemporaryFile(dir=spool)  # noqa: SIM115 (deleted when closed, with the map)
+        self._table = self._new_table(capacity)
+        self._recent: dict[str, tuple[VectorRows, int]] = {}
+
+    def _new_table(self, capacity: int) -> Any:
+        table = tempfile.TemporaryFile(dir=self._spool)  # noqa: SIM115
+        table.truncate(4 * capacity)  # zeros: empty slots
+        self._capacity = capacity
+        return table
+
+    def __len__(self) -> int:
+        return self._size
+
+    def _slot(self, digest: bytes) -> tuple[int, int]:
+        """(slot, record number + 1) of the key's slot, or of the empty slot where it would go (0)."""
+        mask = self._capacity - 1
+        at = int.from_bytes(digest[:8], "little") & mask
+        table, log = self._table.fileno(), self._log.fileno()
+        while True:
+            entry = int.from_bytes(os.pread(table, 4, 4 * at), "little")
+            if not entry or os.pread(log, 32, (entry - 1) * self.RECORD) == digest:
+                return at, entry
+            at = (at + 1) & mask
+
+    def get(self, key: str) -> tuple[VectorRows, int] | None:
+        if (found := self._recent.get(key)) is not None:
+            return found
+        _, entry = self._slot(bytes.fromhex(key))
+        if not entry:
+            return None
+        value = int.from_bytes(os.pread(self._log.fileno(), 8, (entry - 1) * self.RECORD + 32), "little")
+        return self._outs[value & 0xF], value >> 4
+
+    def put(self, key: str, out: VectorRows, row: int) -> None:
+        """Record where key's vector is (a key already held keeps its first place)."""
+        digest = bytes.fromhex(key)
+        at, entry = self._slot(digest)
+        if entry:
+            return
+        if out not in self._outs:
+            if len(self._outs) >= 16:
+                raise ValueError("a RowMap holds rows of at most 16 vector files")
+            self._outs.append(out)
+        value = (row << 4) | self._outs.index(out)
+        os.pwrite(self._log.fileno(), digest + value.to_bytes(8, "little"), self._size * self.RECORD)
+        self._size += 1
+        os.pwrite(self._table.fileno(), self._size.to_bytes(4, "little"), 4 * at)
+        if len(self._recent) >= self.RECENT:
+            self._recent.clear()
+        self._recent[key] = (out, row)
+        if 2 * self._size > self._capacity:
+            self._grow()
+
+    def _grow(self) -> None:
+        old = self._table
+        self._table = self._new_table(2 * self._capacity)
+        old.close()
+        log = self._log.fileno()
+        for start in range(0, self._size, 1 << 14):  # the records in order, re-slotted
+            block = os.pread(log, self.RECORD * min(1 << 14, self._size - start), start * self.RECORD)
+            for i in range(0, len(block), self.RECORD):
+                at, _ = self._slot(block[i:i + 32])
+                os.pwrite(self._table.fileno(), (start + i // self.RECORD + 1).to_bytes(4, "little"), 4 * at)
+
+    def close(self) -> None:
+        self._log.close()
+        self._table.close()

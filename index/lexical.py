@@ -14,6 +14,10 @@ import hashlib
 import json
 import logging
 import re
+import shutil
+import tempfile
+from array import array
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -289,14 +293,18 @@ class LexicalBuilder:
     """Tokenises passages as a build writes them, an article at a time (or a passage at a time, in article
     order, with add()); finish() indexes them. An article found in `previous` is taken from it."""
 
-    def __init__(self, recipe: LexicalRecipe, previous: ArticleTerms | None = None) -> None:
+    def __init__(self, recipe: LexicalRecipe, previous: ArticleTerms | None = None, spool: Path | None = None) -> None:
         self.recipe = recipe
+        self.spool = spool
+        """The folder of the temporary files (None: the system's); they have no name there, so go with the build."""
         self.tokenizer = Tokenizer(recipe.options)
         self._context = ArticleContext(recipe.context)
-        self._documents: list[list[str]] = []
+        self._documents = _SpooledTerms(spool)
         self._words: set[str] = set()
         self._previous = previous
-        self._article_lines: list[str] = []
+        self._article_lines = tempfile.TemporaryFile(  # noqa: SIM115 (closed by close(), or with the builder)
+            "w+", encoding="utf-8", newline="\n", dir=spool)
+        """What add_article() was given, for save_article_terms(): on disk, it is as large as the corpus."""
         self.reused = 0
         """Articles whose terms came from `previous`."""
 
@@ -306,9 +314,10 @@ class LexicalBuilder:
         if line is not None:
             saved = json.loads(line)
             if len(saved["terms"]) == len(pieces):
-                self._documents.extend(saved["terms"])
+                for terms in saved["terms"]:
+                    self._documents.add(terms)
                 self._words.update(saved["words"])
-                self._article_lines.append(line)
+                self._article_lines.write(line + "\n")
                 self.reused += 1
                 return
         terms, words = [], set()
@@ -317,30 +326,236 @@ class LexicalBuilder:
                                 self._context.before(chunk, sentences))
             terms.append(self.tokenizer.terms(text))
             words |= folded_words(chunk.text)
-        self._documents.extend(terms)
+        for passage in terms:
+            self._documents.add(passage)
         self._words |= words
-        self._article_lines.append(json.dumps({"key": key, "terms": terms, "words": sorted(words)},
-                                              ensure_ascii=False))
+        self._article_lines.write(json.dumps({"key": key, "terms": terms, "words": sorted(words)},
+                                             ensure_ascii=False) + "\n")
 
     def save_article_terms(self, path: Path) -> None:
         """Write what add_article() was given, for the next build."""
-        path.write_text("".join(line + "\n" for line in self._article_lines), encoding="utf-8")
+        self._article_lines.flush()
+        self._article_lines.seek(0)
+        with path.open("w", encoding="utf-8", newline="\n") as out:
+            shutil.copyfileobj(self._article_lines, out)
 
     def add(self, chunk: Chunk, sentences: list[tuple[int, int]] | None = None) -> None:
         """Add the next passage (an article's passages in order, see ArticleContext; sentences: its
         chunk_sentences(), when known)."""
         text = passage_text(chunk, self.recipe.titles, self.recipe.options,
                             self._context.before(chunk, sentences))
-        self._documents.append(self.tokenizer.terms(text))
+        self._documents.add(self.tokenizer.terms(text))
         self._words |= folded_words(chunk.text)
+
+    def close(self) -> None:
+        """Let the temporary files go (a build does, when it ends or fails)."""
+        self._article_lines.close()
+        self._documents.close()
+
+    def finish_on_disk(self) -> SpooledLexical:
+        """The index as finish() makes it, to be saved only: it is made as it is saved, out of memory."""
+        return SpooledLexical(self)
 
     def finish(self) -> LexicalIndex:
         bm25s = _quiet_bm25s()
         model = bm25s.BM25(k1=self.recipe.k1, b=self.recipe.b)
         # Term ids in sorted order (bm25s's own follow set order), so that equal folders give equal files.
-        vocabulary = {term: i for i, term in enumerate(sorted({t for d in self._documents for t in d}))}
-        model.index(([[vocabulary[t] for t in d] for d in self._documents], vocabulary), show_progress=False)
+        model.index(self._documents.sorted(), show_progress=False)
         return LexicalIndex(model, self.recipe, frozenset(self._words), self.tokenizer)
+
+
+class SpooledLexical:
+    """A LexicalBuilder's BM25 index, to be saved without holding it: save() writes the files bm25s writes, the
+    same to the byte, from the spooled terms in passes over them. In memory at most: the vocabulary, a few
+    numbers per term, and BUCKET entries of the score matrix (12 bytes each) at a time."""
+
+    BUCKET = 1 << 22
+    """Score-matrix entries sorted in memory at a time (some 50 MB with the sort's own arrays)."""
+    BLOCK = 1 << 20
+
+    def __init__(self, builder: LexicalBuilder) -> None:
+        self.recipe = builder.recipe
+        self.size = builder._documents.count
+        self._builder = builder
+
+    def save(self, folder: Path) -> None:
+        """Write the index's files into folder (new); once: the spooled terms go as they are used."""
+        from bm25s.scoring import _get_counts_from_token_ids, _select_idf_scorer, _select_tfc_scorer
+
+        bm25s = _quiet_bm25s()
+        terms = self._builder._documents.sorted()
+        model = bm25s.BM25(k1=self.recipe.k1, b=self.recipe.b)
+        if not terms.vocab or model.method in ("bm25l", "bm25+"):
+            self._builder.finish().save(folder)  # nothing to hold (or a method this does not do out of core)
+            return
+        n_docs, n_vocab = len(terms), len(terms.vocab)
+        frequencies = np.zeros(n_vocab, dtype=np.int64)  # documents holding each term
+        total, seen = 0, []
+        for ids in terms.arrays():
+            total += len(ids)
+            seen.append(np.unique(ids))
+            if len(seen) >= 4096:
+                frequencies += np.bincount(np.concatenate(seen), minlength=n_vocab)
+                seen = []
+        if seen:
+            frequencies += np.bincount(np.concatenate(seen), minlength=n_vocab)
+        average = np.float64(total) / n_docs  # bm25s's np.array(lengths).mean(): a sum of integers, exact
+        idf = np.zeros(n_vocab, dtype=model.dtype)
+        idf_of = _select_idf_scorer(model.idf_method)
+        for term, count in enumerate(frequencies.tolist()):
+            if count:
+                idf[term] = idf_of(count, N=n_docs)
+        indptr = np.zeros(n_vocab + 1, dtype=np.int64)
+        np.cumsum(frequencies, out=indptr[1:])
+        del frequencies
+        bucket_of = indptr[:-1] // self.BUCKET  # terms in order, each bucket some BUCKET entries
+        entry = np.dtype([("term", np.int32), ("doc", np.int32), ("score", np.float32)])
+        buckets = [tempfile.TemporaryFile(dir=self._builder.spool)  # noqa: SIM115 (closed below)
+                   for _ in range(int(bucket_of[-1]) + 1)]
+        try:
+            tfc = _select_tfc_scorer(model.method)
+            block: list[np.ndarray] = []
+            held = 0
+
+            def spill() -> None:
+                rows = np.concatenate(block)
+                order = np.argsort(bucket_of[rows["term"]], kind="stable")  # documents stay in order
+                rows = rows[order]
+                where = bucket_of[rows["term"]]
+                for bucket, start, end in _runs(where):
+                    buckets[bucket].write(rows[start:end].tobytes())
+                block.clear()
+
+            for doc, ids in enumerate(terms):  # as bm25s scores a document
+                vocabulary_ids, tf = _get_counts_from_token_ids(ids, dtype=model.dtype, int_dtype=model.int_dtype)
+                scores = idf[vocabulary_ids] * tfc(tf_array=tf, l_d=len(ids), l_avg=average, k1=model.k1,
+                                                   b=model.b, delta=model.delta)
+                rows = np.empty(len(scores), dtype=entry)
+                rows["term"], rows["doc"], rows["score"] = vocabulary_ids, doc, scores
+                block.append(rows)
+                held += len(rows)
+                if held >= self.BLOCK:
+                    spill()
+                    held = 0
+            if block:
+                spill()
+            self._builder._documents.close()  # the terms are read: their file goes before the index's are made
+            folder.mkdir()
+            model.scores = {"data": np.zeros(0, dtype=model.dtype), "indices": np.zeros(0, dtype=model.int_dtype),
+                            "indptr": indptr, "num_docs": n_docs}
+            model.vocab_dict = {**terms.vocab, "": n_vocab}  # bm25s adds the empty token last
+            model.nonoccurrence_array = None
+            model.save(str(folder), show_progress=False)
+            nnz = int(indptr[-1])
+            with (folder / BM25_FILES[2]).open("wb") as data, (folder / BM25_FILES[3]).open("wb") as indices:
+                _npy_header(data, np.dtype(model.dtype), nnz)
+                _npy_header(indices, np.dtype(model.int_dtype), nnz)
+                for bucket in buckets:
+                    bucket.seek(0)
+                    rows = np.frombuffer(bucket.read(), dtype=entry)
+                    rows = rows[np.argsort(rows["term"], kind="stable")]  # by term, then document
+                    data.write(np.ascontiguousarray(rows["score"]).tobytes())
+                    indices.write(np.ascontiguousarray(rows["doc"]).astype(model.int_dtype).tobytes())
+        finally:
+            for bucket in buckets:
+                bucket.close()
+        words = sorted(self._builder._words)
+        (folder / WORDS).write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
+        missing = [name for name in (*BM25_FILES, WORDS) if not (folder / name).is_file()]
+        if missing:
+            raise RuntimeError(f"this bm25s did not write {', '.join(missing)}")
+
+
+def _runs(values: np.ndarray) -> Iterator[tuple[int, int, int]]:
+    """(value, start, end) of each run of equal values in a sorted array."""
+    if not len(values):
+        return
+    starts = np.flatnonzero(np.diff(values)) + 1
+    bounds = [0, *starts.tolist(), len(values)]
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        yield int(values[start]), start, end
+
+
+def _npy_header(handle: Any, dtype: np.dtype, length: int) -> None:
+    """The header np.save writes for a 1-d array of length values of dtype."""
+    from numpy.lib import format as npy
+
+    npy.write_array_header_1_0(handle, {"descr": npy.dtype_to_descr(dtype), "fortran_order": False,
+                                        "shape": (length,)})
+
+
+class _SpooledTerms:
+    """Each passage's terms, kept as ids in a temporary file (4 bytes a term), the vocabulary in memory: what
+    bm25s's index() reads (three times over) without the corpus's terms in memory."""
+
+    BLOCK = 1 << 20
+    """Ids written or read at a time."""
+
+    def __init__(self, spool: Path | None = None) -> None:
+        self._ids: dict[str, int] = {}
+        """Each term's id in order of first use."""
+        self._file = tempfile.TemporaryFile(dir=spool)  # noqa: SIM115 (deleted when closed, with the builder)
+        self._buffer = array("i")
+        self.count = 0
+
+    def add(self, terms: list[str]) -> None:
+        ids = self._ids
+        self._buffer.append(len(terms))
+        self._buffer.extend([ids.setdefault(term, len(ids)) for term in terms])
+        self.count += 1
+        if len(self._buffer) >= self.BLOCK:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._buffer.tofile(self._file)
+        self._buffer = array("i")
+
+    def close(self) -> None:
+        self._file.close()
+
+    def sorted(self) -> _SortedTerms:
+        """The passages' terms with ids in the sorted order of the terms, and that vocabulary."""
+        self._flush()
+        vocabulary = {term: i for i, term in enumerate(sorted(self._ids))}
+        remap = np.zeros(len(self._ids), dtype=np.int64)
+        for term, first in self._ids.items():
+            remap[first] = vocabulary[term]
+        return _SortedTerms(self, remap, vocabulary)
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        self._file.seek(0)
+        while block := self._file.read(4 * self.BLOCK):
+            yield np.frombuffer(block, dtype=np.int32)
+
+
+class _SortedTerms:
+    """bm25s's corpus object (`ids`, `vocab`): ids iterated from the file, in sorted-vocabulary ids."""
+
+    def __init__(self, spool: _SpooledTerms, remap: np.ndarray, vocab: dict[str, int]) -> None:
+        self._spool = spool
+        self._remap = remap
+        self.vocab = vocab
+        self.ids = self
+
+    def __len__(self) -> int:
+        return self._spool.count
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for ids in self.arrays():
+            yield ids.tolist()
+
+    def arrays(self) -> Iterator[np.ndarray]:
+        left = np.zeros(0, dtype=np.int32)
+        for block in self._spool.blocks():
+            data = np.concatenate([left, block]) if len(left) else block
+            at = 0
+            while at < len(data) and at + 1 + int(data[at]) <= len(data):
+                size = int(data[at])
+                yield self._remap[data[at + 1:at + 1 + size]]
+                at += 1 + size
+            left = data[at:]
+        if len(left):
+            raise RuntimeError("the spooled BM25 terms end inside a passage")
 
 
 def effective_lexical(saved: LexicalIndex | None, chunks: list[Chunk], recipe: LexicalRecipe) -> LexicalIndex:

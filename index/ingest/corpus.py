@@ -9,10 +9,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from array import array
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from citebot.config.errors import SourcesError
 from citebot.config.settings import IngestSettings
@@ -326,37 +329,134 @@ def read_document_under(path: Path, sources: Path, settings: IngestSettings
 
 def read_corpus(sources: Path, settings: IngestSettings) -> Corpus:
     """Read every article under sources; they are named relative to the folder, skipped files logged."""
+    found = scan_corpus(sources, settings)
+    articles = tuple(found.articles)
+    return Corpus(articles, found.skipped)
+
+
+def scan_corpus(sources: Path, settings: IngestSettings) -> CorpusScan:
+    """The articles under sources, to be read one at a time (see CorpusScan); skipped files logged.
+
+    This reads every file once to learn what a build needs before its first article: which files are read,
+    how many articles they hold, and the lines repeated across many of them (boilerplate, see
+    _repeated_lines). Only a 64-bit hash of each short line is kept; lines whose hash is frequent enough
+    are counted exactly in one more reading, so the result is read_corpus's to the letter.
+    """
     files = source_files(sources)
-    loaded: list[tuple[str, str, str, Document | None, str | None]] = []
+    readable: list[Path] = []
     skipped: list[Skipped] = []
+    line_hashes = array("q")  # the distinct short lines of each article, hashed: 8 bytes each
+    count = 0
+    for path, found in _read_files(files, sources, settings, skipped):
+        readable.append(path)
+        for text, *_ in found:
+            count += 1
+            line_hashes.extend({hash(key) for key in _keyed_lines(text)[1]
+                                if len(key.split()) <= settings.boilerplate_max_words})
+    if not count:
+        found = f"{len(files)} readable file(s), none could be read" if files else "no articles"
+        raise SourcesError(f"nothing to index in {sources}: {found} (citebot reads {', '.join(sorted(READABLE))})")
+    threshold = max(3, settings.corpus_repeat_fraction * count)
+    hashes, counts = np.unique(np.frombuffer(line_hashes, dtype=np.int64), return_counts=True)
+    candidates = set(hashes[counts >= threshold].tolist())
+    del line_hashes, hashes, counts
+    boilerplate: frozenset[str] = frozenset()
+    if candidates:  # the same hash may be two lines: count the lines themselves
+        exact: Counter[str] = Counter()
+        for _, found in _read_files(readable, sources, settings, [], skipped):
+            for text, *_ in found:
+                exact.update(k for k in set(_keyed_lines(text)[1]) if hash(k) in candidates
+                             and len(k.split()) <= settings.boilerplate_max_words)
+        boilerplate = frozenset(k for k, n in exact.items() if n >= threshold)
+    return CorpusScan(sources, settings, tuple(readable), skipped, count, boilerplate)
+
+
+_Found = list[tuple[str, str, str, Document | None, str | None]]
+"""The articles of one file: (text, name, sha256 of the file, document, title) each."""
+
+
+def _read_files(files: Iterable[Path], sources: Path, settings: IngestSettings,
+                skipped: list[Skipped], known: Iterable[Skipped] = ()) -> Iterator[tuple[Path, _Found]]:
+    """Each file that reads with its articles; the others (and the rows of a collection left out) are logged
+    and added to skipped, unless known already."""
+    known = set(known)
+
+    def note(item: Skipped, shown: str) -> None:
+        skipped.append(item)
+        if item not in known:
+            known.add(item)
+            log.warning("skipping %s: %s", shown, item.reason)
+
+    for path, found in _read_each(files, sources, settings, note):
+        if found is not None:
+            yield path, found
+
+
+def _read_each(files: Iterable[Path], sources: Path, settings: IngestSettings,
+               note: Callable[[Skipped, str], None]) -> Iterator[tuple[Path, _Found | None]]:
     for path in files:
         name = relative_source(path, sources)
         if unnamed := unnamed_source(path, sources):
-            log.warning("skipping %s: %s", unnamed.path, unnamed.reason)
-            skipped.append(unnamed)
+            note(unnamed, unnamed.path)
+            yield path, None
             continue
         if path.suffix.casefold() == ".txt":
             found = read_file_under(path, sources, settings)
             if not isinstance(found, Skipped):
-                loaded.append((name, *found, None, None))
+                yield path, [(found[0], name, found[1], None, None)]
                 continue
         else:
             read = read_document_under(path, sources, settings)
             if not isinstance(read, Skipped):
                 articles, rows, digest = read
-                loaded += [(article_name(name, doc.row), text, digest, doc, title) for text, doc, title in articles]
                 for row in rows:
-                    log.warning("skipping %s: %s", row.path, row.reason)
-                skipped += rows
+                    note(row, row.path)
+                yield path, [(text, article_name(name, doc.row), digest, doc, title) for text, doc, title in articles]
                 continue
             found = read
-        log.warning("skipping %s: %s", path, found.reason)
-        skipped.append(Skipped(name, found.reason))
-    if not loaded:
-        found = f"{len(files)} readable file(s), none could be read" if files else "no articles"
-        raise SourcesError(f"nothing to index in {sources}: {found} (citebot reads {', '.join(sorted(READABLE))})")
-    lines = [_keyed_lines(text) for _, text, _, _, _ in loaded]
-    boilerplate = _repeated_lines([keys for _, keys in lines], settings)
-    articles = tuple(clean_article(n, t, f, settings, boilerplate, keyed, document, title)
-                     for (n, t, f, document, title), keyed in zip(loaded, lines, strict=True))
-    return Corpus(articles, tuple(skipped))
+        note(Skipped(name, found.reason), str(path))
+        yield path, None
+
+
+class CorpusArticles:
+    """A folder's articles, read and cleaned one at a time each time they are iterated; len() is how many the
+    scan found."""
+
+    def __init__(self, scan: CorpusScan) -> None:
+        self._scan = scan
+
+    def __len__(self) -> int:
+        return self._scan.count
+
+    def __iter__(self) -> Iterator[Article]:
+        scan = self._scan
+        later: list[Skipped] = []  # a file that changed since the scan is read as it is now
+        known = (*scan.skipped_first, *scan.skipped_later)
+        for _, found in _read_files(scan.files, scan.sources, scan.settings, later, known):
+            for text, name, digest, document, title in found:
+                yield clean_article(name, text, digest, scan.settings, scan.boilerplate, None, document, title)
+        scan.skipped_later.extend(s for s in later if s not in known)
+
+
+@dataclass
+class CorpusScan:
+    """What scan_corpus learnt of a folder; `articles` reads them."""
+
+    sources: Path
+    settings: IngestSettings
+    files: tuple[Path, ...]
+    """The files that read, in order."""
+    skipped_first: list[Skipped]
+    count: int
+    """Articles in those files."""
+    boilerplate: frozenset[str]
+    skipped_later: list[Skipped] = field(default_factory=list)
+    """Files that no longer read when the articles were read."""
+
+    @property
+    def articles(self) -> CorpusArticles:
+        return CorpusArticles(self)
+
+    @property
+    def skipped(self) -> tuple[Skipped, ...]:
+        return (*self.skipped_first, *self.skipped_later)
