@@ -80,6 +80,9 @@ class ChunkCache:
             return None
         return cls(rows, chunk_lines, sentences)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._rows
+
     def get(self, key: str) -> Chunked | None:
         """The chunks the last build made of the article with this key, or None."""
         found = self._rows.get(key)

@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import sys
 import threading
 from collections import defaultdict
 from typing import Protocol
@@ -61,7 +60,11 @@ class Vectorizer:
         self.batch_size = max(1, batch_size)
         self.reuse = reuse
         self.embedded = 0
+        self.tokens = 0
+        """Tokens of the texts embedded, special tokens included: the work the model did."""
         self.reused = 0
+        self.queued = 0
+        """Texts queued for the model (embedded, or waiting for their batch to fill)."""
         self._done: dict[str, tuple[VectorRows, int]] = {}
         self._pending: dict[str, tuple[str, list[tuple[VectorRows, int]]]] = {}
         self._buckets: dict[int, list[str]] = defaultdict(list)
@@ -83,6 +86,7 @@ class Vectorizer:
                 self._warming = threading.Thread(target=self._warm_up, daemon=True)
                 self._warming.start()
             length = self.embedder.count_tokens(text)
+            self.queued += 1
             self._pending[key] = (text, [(out, row)])
             self._buckets[length].append(key)
             if len(self._buckets[length]) >= self.batch_size:
@@ -103,19 +107,9 @@ class Vectorizer:
                 out.write(row, vector)
             self._done[key] = targets[0]
         self.embedded += len(keys)
+        self.tokens += length * len(keys)
 
-    @property
-    def waiting(self) -> int:
-        """Texts held back until a batch of their token count fills (embedded by finish())."""
-        return sum(len(keys) for keys in self._buckets.values())
-
-    def finish(self, progress: bool = False) -> None:
-        """Embed every text still waiting, with a bar of its own (texts per second, time left) when progress."""
-        from tqdm import tqdm
-
-        with tqdm(total=self.waiting, desc="Embedding the texts still waiting", unit="text", file=sys.stderr,
-                  disable=not progress or not self.waiting, dynamic_ncols=True) as bar:
-            for length in sorted(self._buckets):
-                count = len(self._buckets[length])
-                self._flush(length)
-                bar.update(count)
+    def finish(self) -> None:
+        """Embed every text still waiting."""
+        for length in sorted(self._buckets):
+            self._flush(length)
