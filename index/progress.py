@@ -12,6 +12,7 @@ last article is chunked; an unchanged folder shows 0 texts.
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 from citebot.config.settings import ChunkSettings
@@ -20,6 +21,8 @@ from citebot.index.ingest.corpus import Article
 CHARACTERS_PER_TOKEN = 4
 """About right for English news and papers (cl100k and WordPiece alike)."""
 TOKENS_PER_SENTENCE = 30
+REFRESH_SECONDS = 0.2
+"""How often the article count is redrawn while no text is embedded (an unchanged folder, chunking ahead)."""
 
 
 def kept_characters(article: Article) -> int:
@@ -53,6 +56,7 @@ class EmbeddingProgress:
         """Texts queued so far plus the estimate for the articles still to come."""
         self.texts = 0
         """Texts run through the model so far."""
+        self._drawn = time.monotonic()
         self.bar: Any = tqdm(total=self.total, desc="Embedding", unit="text", file=sys.stderr,
                              disable=not enabled, dynamic_ncols=True, smoothing=0.05)
 
@@ -77,7 +81,11 @@ class EmbeddingProgress:
         total = queued + round(self.texts_per_character * self._to_chunk)
         if total != self.total:
             self.total = self.bar.total = total
-        self.bar.set_postfix_str(f"article {self._done}/{self._articles}", refresh=False)
+        now = time.monotonic()
+        redraw = now - self._drawn >= REFRESH_SECONDS
+        if redraw:
+            self._drawn = now
+        self.bar.set_postfix_str(f"article {self._done}/{self._articles}", refresh=redraw)
 
     def close(self) -> None:
         """The total becomes what was embedded, and the bar ends (a second call does nothing)."""
