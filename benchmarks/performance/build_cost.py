@@ -15,17 +15,20 @@ answers questions warm in a child process.
             DIR/.venv/bin/python if there is one, else by this Python with DIR's folders mapped to citebot.*
 
 CPU-seconds are the child's user + system time from wait4() (all its threads), so other users' load inflates
-wall time more than CPU time. Texts and tokens through the model are the build's own counts (manifest vectors;
-for a full build from before the token count, the tokens of its distinct texts, counted here the same way:
-the model's WordPiece tokens, special tokens included). Corpus tokens are the WordPiece tokens of every kept
-paragraph, each counted once, so tokens per corpus token is what overlap and sentence vectors cost. Ask p50 and
-p95 (ms) are over the first turns of the news dev questions (the golden set's for a folder of under 100
-articles), after 5 to warm up. Writes benchmarks/results/build_cost.json (--out) and prints a table.
+wall time more than CPU time. Peak RSS is the child's high-water mark from wait4(); it counts what the child
+inherited at fork, so this script keeps its own memory small and counts tokens in a worker process. Texts and
+tokens through the model are the build's own counts (manifest vectors; for a full build from before the token
+count, the tokens of its distinct texts, counted here the same way: the model's WordPiece tokens, special tokens
+included). Corpus tokens are the WordPiece tokens of every kept paragraph, each counted once, so tokens per corpus
+token is what overlap and sentence vectors cost. Ask p50 and p95 (ms) are over the first turns of the news dev
+questions (the golden set's for a folder of under 100 articles), after 5 to warm up. Writes
+benchmarks/results/build_cost.json (--out) and prints a table.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 import statistics
@@ -33,6 +36,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -104,6 +109,13 @@ def run(runner: dict[str, Any], argv: list[str]) -> dict[str, Any]:
             "peak_rss_mb": round(usage.ru_maxrss / 1024), "stdout": stdout}
 
 
+def in_a_worker(function: Callable[..., Any], *args: Any) -> Any:
+    """function(*args) in a fresh process: what it reads stays out of this one, whose memory every child's peak
+    RSS would include (the high-water mark is inherited at fork)."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
+
+
 def build(runner: dict[str, Any], sources: Path, index: Path, *flags: str) -> dict[str, Any]:
     """One `citebot index build` of sources into index in a child process: its cost and counts."""
     done = run(runner, ["-m", "citebot.bot.cli", "index", "build", "--sources", str(sources), "--index", str(index),
@@ -112,7 +124,7 @@ def build(runner: dict[str, Any], sources: Path, index: Path, *flags: str) -> di
     vectors = manifest.get("vectors", {})
     tokens = vectors.get("tokens")
     if tokens is None and vectors.get("reused") == 0:  # a full build from before the count: count its texts
-        tokens = distinct_text_tokens(index / "current", manifest)
+        tokens = in_a_worker(distinct_text_tokens, index / "current", manifest)
     return {"wall_s": done["wall_s"], "cpu_s": done["cpu_s"], "peak_rss_mb": done["peak_rss_mb"],
             "passages": manifest.get("chunk_count"), "texts": vectors.get("embedded"), "tokens": tokens,
             "reused": vectors.get("reused")}
@@ -207,7 +219,7 @@ def main() -> None:
         runners = [variant("baseline", args.baseline_code, work)] if args.baseline_code else []
         runners.append(variant("this", ROOT, work))
         reference = runners[0]["name"]
-        corpus = corpus_tokens(sources)
+        corpus = in_a_worker(corpus_tokens, sources)
         asked = questions(args.questions, corpus["articles"])
         result: dict[str, Any] = {
             "command": command(), "date": datetime.now(UTC).isoformat(timespec="seconds"), "cpus": os.cpu_count(),
