@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +32,7 @@ from citebot.index.ingest.corpus import (
 )
 from citebot.index.ingest.texts import save_texts
 from citebot.index.lexical import ArticleTerms, LexicalBuilder, LexicalRecipe
+from citebot.index.progress import EmbeddingProgress, prior_texts_per_character
 from citebot.index.store.protocol import SentenceRef
 from citebot.index.tokens import count_tokens
 
@@ -68,11 +70,12 @@ def chunk_corpus(sources: Path, settings: Settings, embedder: Embedder,
 
 
 class _TimedEmbedder:
-    """The embedder, with the seconds spent in encode() added up."""
+    """The embedder, with the seconds spent in encode() added up and each call's texts told to on_texts."""
 
-    def __init__(self, embedder: Embedder) -> None:
+    def __init__(self, embedder: Embedder, on_texts: Callable[[int], None] | None = None) -> None:
         self.embedder = embedder
         self.seconds = 0.0
+        self.on_texts = on_texts
 
     def count_tokens(self, text: str) -> int:
         return self.embedder.count_tokens(text)
@@ -83,9 +86,12 @@ class _TimedEmbedder:
     def encode(self, texts: list[str]) -> np.ndarray:
         began = time.perf_counter()
         try:
-            return self.embedder.encode(texts)
+            vectors = self.embedder.encode(texts)
         finally:
             self.seconds += time.perf_counter() - began
+        if self.on_texts is not None:
+            self.on_texts(len(texts))
+        return vectors
 
 
 def build_store(sources: Path, settings: Settings, *, embedder: Embedder | None = None, progress: bool = False,
@@ -104,7 +110,8 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
     index_dir); the old index serves until the swap.
 
     Articles are chunked, written and embedded one by one, vectors straight to disk. Unless full, the vector of
-    every text embedded the same way by the current build is reused instead of computed again.
+    every text embedded the same way by the current build is reused instead of computed again. One progress bar
+    counts the texts run through the model (index/progress.py).
     """
     if location is None:
         from citebot.index.store import index_folder
@@ -116,8 +123,6 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
 
 def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: Embedder | None, progress: bool,
                  full: bool, location: StoreLocation) -> BuildReport:
-    from tqdm import tqdm
-
     if index_dir.exists() and not index_dir.is_dir():  # say so before minutes of embedding
         raise IndexInvalidError(f"--index {index_dir} is a file, not an index folder")
     began = time.perf_counter()
@@ -137,7 +142,10 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
         chunk_cache = ChunkCache.open(reuse.folder, previous)
         previous_terms = ArticleTerms.open(reuse.folder, previous, recipe)
     rechunked = 0
-    timed = _TimedEmbedder(embedder)
+    characters = sum(path.stat().st_size for path in corpus.files)  # about: markup and boilerplate are dropped
+    bar = EmbeddingProgress(corpus.count, prior_texts_per_character(settings.chunking) * characters
+                            / max(1, corpus.count), enabled=progress)
+    timed = _TimedEmbedder(embedder, bar.embedded)
     # The map of texts to rows and the BM25 terms grow with the corpus: they are kept in unnamed temporary files
     # in the index folder (made by the build lock), which go with the build.
     vectorizer = Vectorizer(timed, settings.embedding.batch_size, reuse, spool=index_dir)  # type: ignore[arg-type]
@@ -146,10 +154,8 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
     fingerprints: dict[str, str] = {}  # what the manifest keeps of each article (and of one read from another
     documents: dict[str, dict] = {}  # format: its document and text file), gathered as they go by
     try:
-        with location.writer(embedder.dimension) as writer, tqdm(
-                corpus.articles, desc="Reading, chunking and embedding articles", unit="article", file=sys.stderr,
-                disable=not progress, dynamic_ncols=True) as articles:
-            for article in articles:
+        with location.writer(embedder.dimension) as writer:
+            for article in corpus.articles:
                 chunking_key = article_key(prefix, settings.chunking, article)
                 pieces = chunk_cache.get(chunking_key) if chunk_cache else None
                 if pieces is None:
@@ -169,10 +175,9 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
                 writer.add_article(article.source, chunking_key, len(pieces))
                 fingerprints[article.source] = article.fingerprint
                 documents.update(save_texts([article], index_dir))
-                articles.set_postfix(embedded=vectorizer.embedded, waiting=vectorizer.waiting,
-                                     reused=vectorizer.reused, refresh=False)
-            articles.close()  # the articles are read; the texts still waiting get a bar of their own
-            vectorizer.finish(progress)
+                bar.article_done(vectorizer.queued)
+            vectorizer.finish()
+            bar.close()
             vectorizer.close()  # its temporary files go before the build's last files are made
             writer.save_lexical(lexical.finish_on_disk(), lexical.save_article_terms)  # type: ignore[arg-type]
             lexical.close()
@@ -191,11 +196,13 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
                 "skipped": [asdict(s) for s in corpus.skipped],
                 "vectors": {"key_prefix": prefix.hex(), "key_scheme": KEY_SCHEME,
                             "embedded": vectorizer.embedded, "reused": vectorizer.reused,
+                            "tokens": vectorizer.tokens,
                             "reused_from": str(reuse.build) if reuse is not None else None},
             }
             path = writer.commit(manifest)
             chunk_count = writer.chunk_count
     finally:
+        bar.close()
         vectorizer.close()
         lexical.close()
         if reuse is not None:

@@ -17,7 +17,6 @@ import hashlib
 import json
 import logging
 import os
-import sys
 import tempfile
 import threading
 from collections import defaultdict
@@ -65,7 +64,11 @@ class Vectorizer:
         self.batch_size = max(1, batch_size)
         self.reuse = reuse
         self.embedded = 0
+        self.tokens = 0
+        """Tokens of the texts embedded, special tokens included: the work the model did."""
         self.reused = 0
+        self.queued = 0
+        """Texts queued for the model (embedded, or waiting for their batch to fill)."""
         self._done = RowMap(spool=spool)
         """Where the vector of every text given a vector so far was written (to copy it for a repeat)."""
         self._pending: dict[str, tuple[str, list[tuple[VectorRows, int]]]] = {}
@@ -88,6 +91,7 @@ class Vectorizer:
                 self._warming = threading.Thread(target=self._warm_up, daemon=True)
                 self._warming.start()
             length = self.embedder.count_tokens(text)
+            self.queued += 1
             self._pending[key] = (text, [(out, row)])
             self._buckets[length].append(key)
             if len(self._buckets[length]) >= self.batch_size:
@@ -108,27 +112,16 @@ class Vectorizer:
                 out.write(row, vector)
             self._done.put(key, *targets[0])
         self.embedded += len(keys)
+        self.tokens += length * len(keys)
 
     def close(self) -> None:
         """Let the map's temporary files go (a build does, when it ends or fails)."""
         self._done.close()
 
-    @property
-    def waiting(self) -> int:
-        """Texts held back until a batch of their token count fills (embedded by finish())."""
-        return sum(len(keys) for keys in self._buckets.values())
-
-    def finish(self, progress: bool = False) -> None:
-        """Embed every text still waiting, with a bar of its own (texts per second, time left) when progress."""
-        from tqdm import tqdm
-
-        with tqdm(total=self.waiting, desc="Embedding the texts still waiting", unit="text", file=sys.stderr,
-                  disable=not progress or not self.waiting, dynamic_ncols=True) as bar:
-            for length in sorted(self._buckets):
-                count = len(self._buckets[length])
-                self._flush(length)
-                bar.update(count)
-
+    def finish(self) -> None:
+        """Embed every text still waiting."""
+        for length in sorted(self._buckets):
+            self._flush(length)
 
 class RowMap:
     """text key -> (rows, row) for every text of a build, held out of memory: a log of (sha256, place) records

@@ -152,6 +152,32 @@ def test_onnx_build_vectors_do_not_depend_on_the_batch(onnx_embedder) -> None:
 
 
 @pytest.mark.model
+def test_onnx_bulk_threads_that_sleep_give_the_vectors_of_spinning_ones(onnx_embedder,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build's session lets idle threads sleep (fewer CPU-seconds on a shared machine): not one bit changes."""
+    import onnxruntime
+
+    from citebot.index.embedding import onnx_runtime
+
+    spinning_key = "session.intra_op.allow_spinning"
+    texts = [line for path in sorted(SEEDS.glob("*.txt")) for line in path.read_text().splitlines() if line.strip()]
+    sleeping = onnx_embedder.encode(texts)
+    assert onnx_embedder._session("bulk").get_session_options().get_session_config_entry(spinning_key) == "0"
+
+    class SpinningOptions(onnxruntime.SessionOptions):  # the bulk session as before: threads spin
+        def add_session_config_entry(self, key: str, value: str) -> None:
+            if key != spinning_key:
+                super().add_session_config_entry(key, value)
+
+    monkeypatch.setattr(onnxruntime, "SessionOptions", SpinningOptions)
+    session = onnx_runtime.open_session(onnx_embedder._verified(), bulk=True)
+    size = onnx_embedder.batch_size
+    spinning = np.concatenate([onnx_embedder._encode_batch(texts[i:i + size], session)
+                               for i in range(0, len(texts), size)])
+    assert np.array_equal(spinning, sleeping)
+
+
+@pytest.mark.model
 def test_onnx_passage_vectors_match_torch_on_the_seeds(onnx_embedder, torch_embedder) -> None:
     texts = [line for path in sorted(SEEDS.glob("*.txt")) for line in path.read_text().splitlines() if line.strip()]
     cosines = np.sum(onnx_embedder.encode(texts) * torch_embedder.encode(texts), axis=1)

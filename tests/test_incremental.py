@@ -257,3 +257,5 @@ def test_the_command_line_says_what_was_reused_and_full_embeds_all(capsys, hash_
     assert f"; {embedded} texts embedded, 0 reused" in build("--full")
     code, out, _ = run(capsys, "index", "status", "--config", str(hash_config))
     assert code == 0 and f"vectors    {embedded} texts embedded, 0 reused" in out
+    tokens = int(out.split(" tokens through the model")[0].rsplit(" ", 1)[1])
+    assert tokens > embedded  # every text is at least one token, special tokens included

@@ -29,7 +29,8 @@ class IndexStatus:
     passages: int
     chunking: dict[str, Any]
     vectors: dict[str, Any]
-    """Texts embedded and reused by the build, and the build reused from."""
+    """Texts embedded and reused by the build, the build reused from, and the tokens of the texts embedded (None for a
+    build from before the count)."""
     skipped: list[dict[str, str]]
     up_to_date: bool
     changes: list[str]
@@ -83,7 +84,7 @@ def gather_status(settings: Settings) -> IndexStatus:
         articles=len(manifest["sources"]),
         passages=manifest["chunk_count"],
         chunking=manifest["chunking"],
-        vectors={k: vectors.get(k) for k in ("embedded", "reused", "reused_from")},
+        vectors={k: vectors.get(k) for k in ("embedded", "reused", "reused_from", "tokens")},
         skipped=manifest["skipped"],
         up_to_date=not changes,
         changes=changes,
@@ -110,8 +111,9 @@ def render_status(status: IndexStatus, rebuild: str = "citebot index build") -> 
         reused_from = status.vectors["reused_from"] or ""  # a Milvus build's first: the FAISS folder's build
         in_milvus = status.store.get("kind") == "milvus"
         source = Path(reused_from).name if in_milvus and "/" in reused_from else "the build before"
+        tokens = status.vectors.get("tokens")
         lines.append(f"vectors    {status.vectors['embedded']} texts embedded, {status.vectors['reused']} reused "
-                     f"from {source}")
+                     f"from {source}" + (f"; {tokens} tokens through the model" if tokens is not None else ""))
     for skipped in status.skipped:
         lines.append(f"skipped    {skipped['path']}: {skipped['reason']}")
     if status.build_running:
