@@ -264,14 +264,24 @@ def clean_article(source: str, text: str, fingerprint: str, settings: IngestSett
 
 def learn_corpus_boilerplate(texts: Iterable[str], settings: IngestSettings) -> frozenset[str]:
     """Short lines that recur in a large share of the files: site furniture, not reporting."""
-    return _repeated_lines([_keyed_lines(text)[1] for text in texts], settings)
+    texts = list(texts)
+    return _repeated_lines(texts, len(texts), settings)
 
 
-def _repeated_lines(keys_by_text: list[list[str]], settings: IngestSettings) -> frozenset[str]:
-    document_frequency: Counter[str] = Counter()
-    for keys in keys_by_text:
-        document_frequency.update(k for k in set(keys) if len(k.split()) <= settings.boilerplate_max_words)
-    threshold = max(3, settings.corpus_repeat_fraction * len(keys_by_text))
+def _short_keys(text: str, settings: IngestSettings) -> set[str]:
+    """The distinct comparison keys of text's lines short enough to be judged boilerplate by repetition."""
+    return {k for k in _keyed_lines(text)[1] if len(k.split()) <= settings.boilerplate_max_words}
+
+
+def _repeat_threshold(articles: int, settings: IngestSettings) -> float:
+    return max(3, settings.corpus_repeat_fraction * articles)
+
+
+def _repeated_lines(texts: Iterable[str], articles: int, settings: IngestSettings,
+                    keep: Callable[[str], bool] = lambda key: True) -> frozenset[str]:
+    """The short lines (those keep accepts) found in enough of the articles' texts."""
+    document_frequency = Counter(k for text in texts for k in _short_keys(text, settings) if keep(k))
+    threshold = _repeat_threshold(articles, settings)
     return frozenset(k for k, n in document_frequency.items() if n >= threshold)
 
 
@@ -351,23 +361,17 @@ def scan_corpus(sources: Path, settings: IngestSettings) -> CorpusScan:
         readable.append(path)
         for text, *_ in found:
             count += 1
-            line_hashes.extend({hash(key) for key in _keyed_lines(text)[1]
-                                if len(key.split()) <= settings.boilerplate_max_words})
+            line_hashes.extend(hash(key) for key in _short_keys(text, settings))
     if not count:
         found = f"{len(files)} readable file(s), none could be read" if files else "no articles"
         raise SourcesError(f"nothing to index in {sources}: {found} (citebot reads {', '.join(sorted(READABLE))})")
-    threshold = max(3, settings.corpus_repeat_fraction * count)
     hashes, counts = np.unique(np.frombuffer(line_hashes, dtype=np.int64), return_counts=True)
-    candidates = set(hashes[counts >= threshold].tolist())
+    candidates = set(hashes[counts >= _repeat_threshold(count, settings)].tolist())
     del line_hashes, hashes, counts
     boilerplate: frozenset[str] = frozenset()
     if candidates:  # the same hash may be two lines: count the lines themselves
-        exact: Counter[str] = Counter()
-        for _, found in _read_files(readable, sources, settings, [], skipped):
-            for text, *_ in found:
-                exact.update(k for k in set(_keyed_lines(text)[1]) if hash(k) in candidates
-                             and len(k.split()) <= settings.boilerplate_max_words)
-        boilerplate = frozenset(k for k, n in exact.items() if n >= threshold)
+        texts = (text for _, found in _read_files(readable, sources, settings, [], skipped) for text, *_ in found)
+        boilerplate = _repeated_lines(texts, count, settings, keep=lambda key: hash(key) in candidates)
     return CorpusScan(sources, settings, tuple(readable), skipped, count, boilerplate)
 
 
