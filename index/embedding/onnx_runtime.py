@@ -153,7 +153,7 @@ def open_session(export: Export, *, bulk: bool) -> Any:
         # Threads waiting for work sleep instead of spinning: the same vectors, fewer CPU-seconds for the same wall
         # time on a shared machine (benchmarks/performance/build_cost.py); a question's session keeps spinning.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    if not bulk:
+    else:
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
         options.add_session_config_entry("session.disable_prepacking", "1")
     try:
