@@ -33,6 +33,7 @@ from citebot.index.ingest.corpus import (
 from citebot.index.ingest.texts import save_texts
 from citebot.index.lexical import ArticleTerms, LexicalBuilder, LexicalRecipe
 from citebot.index.progress import EmbeddingProgress, prior_texts_per_character
+from citebot.index.store.faiss.ownership import check_build_target
 from citebot.index.store.protocol import SentenceRef
 from citebot.index.tokens import count_tokens
 
@@ -117,6 +118,7 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
         from citebot.index.store import index_folder
 
         location = index_folder(index_dir)
+    check_build_target(sources, index_dir)  # apart from the sources, and no folder of the user's
     with location.build_lock():  # one build per location at a time: covers the reuse read and the write
         return _build_index(sources, index_dir, settings, embedder, progress, full, location)
 

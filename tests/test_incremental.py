@@ -17,6 +17,7 @@ from citebot.index.embedding.hashed import HashEmbedder
 from citebot.index.lexical import ARTICLE_TERMS, LEXICAL_FILES
 from citebot.index.store.faiss import layout, writer
 from citebot.index.store.faiss.load import load_index
+from citebot.index.store.faiss.ownership import mark_build
 from tests.conftest import SEEDS
 
 NEW_ARTICLE = ("Otters return to the River Thames\n\n"
@@ -109,6 +110,7 @@ def test_a_build_killed_while_embedding_leaves_the_old_index_and_the_next_one_su
     assert load_index(hash_settings.paths.index, model_name="hash", weights_sha256="none", dimension=1024)
     # A partial folder left by a SIGKILL is no obstacle either.
     (hash_settings.paths.index / ".build-killed.partial").mkdir()
+    mark_build(hash_settings.paths.index / ".build-killed.partial", "killed")  # what a killed build's holds
     embedder = CountingEmbedder()
     report = build_index(seeds_copy, hash_settings.paths.index, hash_settings, embedder=embedder)
     assert report.reused == first.embedded and all(text in NEW_ARTICLE for text in embedder.texts)

@@ -24,6 +24,7 @@ from citebot.config.errors import ConfigError
 from citebot.config.settings import AT_LEAST_ONE, PROJECT_ROOT, load_settings
 from citebot.index.build import build_index
 from citebot.index.store.faiss import layout, lock
+from citebot.index.store.faiss.ownership import mark_build
 from tests.conftest import SEEDS, write_config
 
 CLI = [sys.executable, "-m", "citebot.bot.cli"]
@@ -317,6 +318,7 @@ def test_status_of_a_read_only_index_with_leftovers_reports_them(tmp_path: Path,
     assert cli("index", "build", "--config", str(config)).returncode == 0
     good = os.readlink(index / "current")
     (index / ".build-killed.partial").mkdir()
+    mark_build(index / ".build-killed.partial", "killed")  # what a killed build's holds
     (index / ".build-killed.partial" / layout.VECTORS).write_bytes(b"x" * 100_000)
     shutil.copytree(index / good, index / "build-20200101T000000-0rphan00")
     _read_only(index, mounts)

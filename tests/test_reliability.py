@@ -417,10 +417,12 @@ HOLDER = """
 import sys, time
 from pathlib import Path
 from citebot.index.store.faiss.lock import build_lock
+from citebot.index.store.faiss.ownership import mark_build
 index = Path(sys.argv[1])
 with build_lock(index):
     partial = index / ".build-killed.partial"
     partial.mkdir()
+    mark_build(partial, "killed")  # as a build's own partial folder holds (a bare folder is not citebot's)
     (partial / "vectors.faiss").write_bytes(b"x" * 100_000)
     print("ready", flush=True)
     time.sleep(120)
@@ -442,7 +444,8 @@ def test_leftovers_are_shown_and_removed_once_no_build_runs(built: tuple[Path, S
         holder.wait()
     assert main(["index", "status", "--json", "--config", str(config)]) == 0
     status = json.loads(capsys.readouterr().out)
-    assert status["leftovers"] == [{"path": ".build-killed.partial", "bytes": 100_000, "removed": True}]
+    marker = len("citebot build killed\n")
+    assert status["leftovers"] == [{"path": ".build-killed.partial", "bytes": 100_000 + marker, "removed": True}]
     assert not (index / ".build-killed.partial").exists() and not status["build_running"]
 
 

@@ -66,8 +66,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _build(settings: Settings, sources: Path, full: bool = False) -> None:
     from citebot.index.build import build_store
     from citebot.index.store import store_location
+    from citebot.index.store.faiss.ownership import check_build_target
 
-    store_location(settings).current_name()  # Milvus not installed or unreachable: one line, before anything else
+    location = store_location(settings)
+    location.current_name()  # Milvus not installed or unreachable: one line, before anything else
+    check_build_target(sources, location.folder)  # the same check as the build's, before the line below
     print(f"Indexing the articles in {sources} into {where(settings)} ...", file=sys.stderr)
     report = build_store(sources, settings, progress=True, full=full)
     for skipped in report.skipped:

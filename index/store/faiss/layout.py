@@ -5,6 +5,7 @@ Layout of an index folder:
     current -> build-<id>/      symlink, replaced atomically when a build finishes
     .lock                       flock()ed by the build writing here (the kernel drops it if the build dies)
     .build-<id>.partial/        a build being written; left over if one was killed
+    build-<id>/.citebot-build   `citebot build <id>`, written first: the proof citebot made it (ownership.py)
     build-<id>/manifest.json    model and hash, settings, source fingerprints, file hashes
     build-<id>/chunks.jsonl     one chunk per line, row i of the FAISS index is line i
     build-<id>/vectors.faiss    exact inner product over unit vectors (IndexFlatIP)
@@ -21,8 +22,9 @@ Sources are named relative to the sources folder; the manifest holds that folder
 relative to the index folder, so an index answers from any working directory and moves with its sources.
 
 The modules beside this one: writer.py writes a build and swaps it in, lock.py keeps one build at a time and
-finds what killed builds left, manifest.py finds the current build and reads its manifest, load.py loads it
-checked (with index/store/checks.py), reuse.py lends its vectors to the next build, location.py is the store.
+finds what killed builds left, ownership.py says which of it citebot can prove it wrote (nothing else is removed),
+manifest.py finds the current build and reads its manifest, load.py loads it checked (with
+index/store/checks.py), reuse.py lends its vectors to the next build, location.py is the store.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import re
 import shutil
 import threading
 import time
@@ -18,8 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from citebot.config.errors import IndexBusyError
+from citebot.config.errors import IndexBusyError, IndexInvalidError
 from citebot.index.store.faiss.layout import CURRENT, LOCK, check_folder
+from citebot.index.store.faiss.ownership import check_own_folder, own_build, own_link
 from citebot.index.store.protocol import Leftover
 
 _held: dict[tuple[Path, int], int] = {}
@@ -42,7 +42,8 @@ def build_lock(index_dir: Path) -> Iterator[list[Leftover]]:
 
     An flock(): the kernel releases it when its process dies, so a killed build never leaves it stuck.
     Re-entrant within a process. Taking it removes the leftovers of killed builds (and yields them); a
-    folder this build created is removed again if the build fails before writing anything.
+    folder this build created is removed again if the build fails before writing anything. A folder holding
+    files citebot did not write is refused before anything is written in it (ownership.py).
     """
     check_folder(index_dir)
     key = (index_dir.resolve(), threading.get_ident())
@@ -59,6 +60,7 @@ def build_lock(index_dir: Path) -> Iterator[list[Leftover]]:
             with _held_guard:
                 _held[key] -= 1
         return
+    check_own_folder(index_dir)
     created = not index_dir.exists()
     index_dir.mkdir(parents=True, exist_ok=True)
     handle = open(index_dir / LOCK, "a+", encoding="utf-8")  # noqa: SIM115 - held across the yield
@@ -129,17 +131,16 @@ def _orphan_builds(index_dir: Path) -> list[Path]:
         return []
     if "/" in current or not current.startswith("build-") or not (index_dir / current).is_dir():
         return []
-    return [p for p in index_dir.iterdir()
-            if p.name.startswith("build-") and p.name != current and p.is_dir() and not p.is_symlink()]
+    return [p for p in index_dir.iterdir() if p.name.startswith("build-") and p.name != current and own_build(p)]
 
 
 def leftovers(index_dir: Path) -> list[Leftover]:
     """What interrupted builds left in an index folder: partial builds, temporary links, and complete builds that
-    were never switched in."""
+    were never switched in; only what citebot can prove it wrote (ownership.py), never the user's own entries."""
     if not index_dir.is_dir():
         return []
     found = [p for p in index_dir.iterdir()
-             if re.fullmatch(r"\.build-.+\.partial", p.name) or p.name.startswith(f".{CURRENT}.")]
+             if (p.name.startswith(".build-") and own_build(p)) or (p.name.startswith(f".{CURRENT}.") and own_link(p))]
     return [Leftover(p, _size(p)) for p in sorted(found + _orphan_builds(index_dir))]
 
 
@@ -152,6 +153,8 @@ def remove_leftovers(index_dir: Path) -> list[Leftover]:
         with build_lock(index_dir) as removed:
             return removed
     except (IndexBusyError, OSError):  # OSError: no .lock can be opened for writing (read-only, not ours)
+        return []
+    except IndexInvalidError:  # the folder holds the user's files: nothing is taken from it
         return []
 
 

@@ -35,6 +35,7 @@ from citebot.index.store.faiss.layout import (
     VECTORS,
     flat_header,
 )
+from citebot.index.store.faiss.ownership import mark_build, own_build
 from citebot.index.store.protocol import SentenceRef
 
 
@@ -139,6 +140,7 @@ class BuildWriter:
         self.sentence_count = 0
         self._text: dict[str, TextIO] = {}
         try:  # out of inodes, a file may fail to open: the partial folder goes with it
+            mark_build(self.partial, self.build_id)  # first: what proves the folder citebot's (ownership.py)
             self.vectors = VectorFile(self.partial / VECTORS, dimension)
             self.sentence_vectors = VectorFile(self.partial / SENTENCE_VECTORS, dimension)
             for name in (CHUNKS, SENTENCES, VECTOR_KEYS, SENTENCE_KEYS, ARTICLES):
@@ -258,6 +260,7 @@ class BuildWriter:
 
 
 def _remove_old_builds(index_dir: Path, keep: str) -> None:
+    """Remove the builds before keep: only folders citebot can prove it wrote, never the user's build-… entries."""
     for entry in index_dir.iterdir():
-        if entry.name != keep and (entry.name.startswith("build-") or entry.name.startswith(".build-")):
+        if entry.name != keep and own_build(entry):
             shutil.rmtree(entry, ignore_errors=True)
