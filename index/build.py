@@ -33,6 +33,7 @@ from citebot.index.ingest.corpus import (
 from citebot.index.ingest.texts import save_texts
 from citebot.index.lexical import ArticleTerms, LexicalBuilder, LexicalRecipe
 from citebot.index.progress import EmbeddingProgress, prior_texts_per_character
+from citebot.index.skipped_files import SKIPPED_FILES, skipped_stamps, still_skipped
 from citebot.index.store.faiss.ownership import check_build_target
 from citebot.index.store.protocol import SentenceRef
 from citebot.index.tokens import count_tokens
@@ -196,6 +197,7 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
                 # Articles of other formats than .txt: their file, what it said, and the text read, kept in the index.
                 "documents": documents,
                 "skipped": [asdict(s) for s in corpus.skipped],
+                SKIPPED_FILES: skipped_stamps(sources, corpus.skipped),  # so status knows them unchanged
                 "vectors": {"key_prefix": prefix.hex(), "key_scheme": KEY_SCHEME,
                             "embedded": vectorizer.embedded, "reused": vectorizer.reused,
                             "tokens": vectorizer.tokens,
@@ -272,6 +274,7 @@ def source_changes(manifest: dict, root: Path, ingest: IngestSettings) -> list[s
     built = built_files(manifest)
     now = source_fingerprints(root, ingest) if root.is_dir() else {}
     changes = [f"changed: {p}" for p in built if p in now and now[p] != built[p]]
-    changes += [f"added: {p}" for p in now if p not in built]
+    skipped = still_skipped(manifest, root)  # read by the build and skipped, unchanged since
+    changes += [f"added: {p}" for p in now if p not in built and p not in skipped]
     changes += [f"removed: {p}" for p in built if p not in now]
     return changes
