@@ -52,7 +52,7 @@ def load_index(index_dir: Path, *, model_name: str, weights_sha256: str, dimensi
 def _load_build(index_dir: Path, build: Path, model_name: str, weights_sha256: str,
                 dimension: int | None) -> StoredIndex:
     manifest = read_manifest(index_dir, build)
-    rebuild = rebuild_hint(index_dir)
+    rebuild = rebuild_hint(index_dir, manifest)
     for name, expected in manifest["files"].items():
         path = build / name
         if name == ARTICLE_TERMS:  # read by the next build only, which checks it (15 MB on the BBC folder)

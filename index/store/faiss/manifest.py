@@ -3,19 +3,38 @@ manifest, read and its shape checked (index/store/checks.py, with this layout's 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
 from citebot.config.errors import IndexInvalidError, IndexMissingError
+from citebot.index.store.checks import display_path, find_sources_root
 from citebot.index.store.checks import manifest_problem as _shape_problem
 from citebot.index.store.faiss.layout import CURRENT, FORMAT_VERSION, MANIFEST, check_folder, expected_files
 
 
-def rebuild_hint(index_dir: Path) -> str:
-    """How to rebuild the index in index_dir, as error messages end."""
-    return f"rebuild it with: citebot index build --index {index_dir}"
+def rebuild_hint(index_dir: Path, manifest: dict[str, Any] | None = None) -> str:
+    """How to rebuild the index in index_dir, as error messages end: a command that works when pasted, so it names
+    the sources folder (from manifest, else from a build in the folder that can be read, else DIR to fill in)."""
+    sources = _sources_of(index_dir, manifest)
+    return (f"rebuild it with: citebot index build --index {shlex.quote(str(index_dir))} "
+            f"--sources {shlex.quote(display_path(sources)) if sources else 'DIR'}")
+
+
+def _sources_of(index_dir: Path, manifest: dict[str, Any] | None) -> Path | None:
+    """The sources folder of manifest, or of the newest build in index_dir whose manifest reads; None if none."""
+    manifests = [manifest] if manifest is not None else []
+    if manifest is None and index_dir.is_dir():
+        for build in sorted((p for p in index_dir.iterdir() if p.name.startswith("build-")), reverse=True):
+            with contextlib.suppress(OSError, ValueError):
+                manifests.append(json.loads((build / MANIFEST).read_text(encoding="utf-8")))
+    for found in manifests:
+        with contextlib.suppress(KeyError, TypeError, OSError):
+            return find_sources_root(found, index_dir)
+    return None
 
 
 def _other_builds(index_dir: Path) -> str:
