@@ -1,9 +1,10 @@
-"""Every Embedder passes one conformance suite; the ONNX runtime agrees with torch (the real model)."""
+"""Every Embedder passes one conformance suite; the ONNX runtime agrees with sentence-transformers on torch (the real
+model): with no torch installed, against the reference vectors committed in tests/data; where torch is installed
+(`pytest -m reference`), live too."""
 
 from __future__ import annotations
 
 import json
-import random
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.quality.reference_vectors import MIN_COSINE, load_reference, varied_questions
 from citebot.config.errors import ModelError
 from citebot.config.settings import EmbeddingSettings, Settings, load_settings
 from citebot.index.embedding.hashed import HashEmbedder
@@ -50,7 +52,7 @@ def torch_embedder(tmp_path_factory: pytest.TempPathFactory):
 IMPLEMENTATIONS = [
     pytest.param("hash", id="hash"),
     pytest.param("onnx", id="onnx", marks=pytest.mark.model),
-    pytest.param("torch", id="torch", marks=pytest.mark.model),
+    pytest.param("torch", id="torch", marks=[pytest.mark.model, pytest.mark.reference]),
 ]
 
 
@@ -111,25 +113,45 @@ def test_count_tokens_counts_special_tokens_and_grows(embedder) -> None:
     assert embedder.count_tokens("word " * 400) > 256  # counted before truncation
 
 
-# ---- ONNX against torch: the same model, the same vectors ----------------------------------------
+# ---- ONNX against sentence-transformers: the same model, the same vectors --------------------------
 
-def varied_questions(count: int = 1000) -> list[str]:
-    """Questions of every shape a user might ask: from the seeds' words, in many forms, deterministic."""
-    rng = random.Random(11)
-    words = sorted({w.strip(".,\"'“”’()") for p in SEEDS.glob("*.txt") for w in p.read_text().split()} - {""})
-    starts = ["What did", "Who is", "Why did", "How many", "When was", "Which", "Did", "Tell me about", "",
-              "Is it true"]
-    extras = ["?", "??", "!", " ...", "", " — really?", " (2018)", " £1.5bn?", " 👍", " naïve café?"]
-    questions = []
-    for i in range(count):
-        body = " ".join(rng.choice(words) for _ in range(rng.choice([1, 2, 4, 8, 16, 40, 90])))
-        question = f"{rng.choice(starts)} {body}{rng.choice(extras)}".strip()
-        question = [question, question.lower(), question.upper(), question.title()][i % 4]
-        questions.append(question[:500] or "?")
-    return questions
+@pytest.mark.model
+def test_onnx_vectors_match_the_committed_reference(onnx_embedder) -> None:
+    """No torch needed: sentence-transformers' vectors of 64 fixed texts, computed once
+    (python -m benchmarks.quality.reference_vectors --write), against both ONNX paths, and the token counts."""
+    record, reference = load_reference()
+    texts = record["texts"]
+    assert record["weights_sha256"] == onnx_embedder.weights_sha256, "recompute the reference for these weights"
+    assert reference.shape == (len(texts), onnx_embedder.dimension) and reference.dtype == np.float32
+    assert len(texts) == 64 and "" in texts and max(record["token_counts"]) > 256
+    bulk = onnx_embedder.encode(texts)  # what a build runs
+    queries = np.stack([onnx_embedder.encode_query(text) for text in texts])  # what `citebot ask` runs
+    for vectors in (bulk, queries):
+        cosines = np.sum(vectors * reference, axis=1)
+        assert cosines.min() >= MIN_COSINE, texts[int(cosines.argmin())]
+    assert [onnx_embedder.count_tokens(text) for text in texts] == record["token_counts"]
 
 
 @pytest.mark.model
+def test_the_reference_check_catches_a_wrong_vector(onnx_embedder) -> None:
+    """The check has teeth: the vector of another text, or of the text cut short, is under the bar."""
+    record, reference = load_reference()
+    texts = record["texts"]
+    question = texts.index("What did Theresa May say about racial hatred?")
+    assert float(onnx_embedder.encode_query(texts[question + 1]) @ reference[question]) < MIN_COSINE
+    assert float(onnx_embedder.encode_query("What did Theresa May say about racial") @ reference[question]) < MIN_COSINE
+
+
+@pytest.mark.model
+@pytest.mark.reference
+def test_the_committed_reference_is_what_sentence_transformers_gives(torch_embedder) -> None:
+    record, reference = load_reference()
+    assert np.sum(torch_embedder.encode(record["texts"]) * reference, axis=1).min() >= 0.99999
+    assert [torch_embedder.count_tokens(text) for text in record["texts"]] == record["token_counts"]
+
+
+@pytest.mark.model
+@pytest.mark.reference
 def test_onnx_query_vectors_match_torch_on_1000_questions(onnx_embedder, torch_embedder) -> None:
     questions = varied_questions()
     assert len(set(questions)) > 990
@@ -138,7 +160,7 @@ def test_onnx_query_vectors_match_torch_on_1000_questions(onnx_embedder, torch_e
     bulk = onnx_embedder.encode(questions)  # what a build runs
     for vectors in (queries, bulk):
         cosines = np.sum(vectors * reference, axis=1)
-        assert cosines.min() >= 0.9999, questions[int(cosines.argmin())]
+        assert cosines.min() >= MIN_COSINE, questions[int(cosines.argmin())]
     assert [onnx_embedder.count_tokens(q) for q in questions] == [torch_embedder.count_tokens(q) for q in questions]
 
 
@@ -178,6 +200,7 @@ def test_onnx_bulk_threads_that_sleep_give_the_vectors_of_spinning_ones(onnx_emb
 
 
 @pytest.mark.model
+@pytest.mark.reference
 def test_onnx_passage_vectors_match_torch_on_the_seeds(onnx_embedder, torch_embedder) -> None:
     texts = [line for path in sorted(SEEDS.glob("*.txt")) for line in path.read_text().splitlines() if line.strip()]
     cosines = np.sum(onnx_embedder.encode(texts) * torch_embedder.encode(texts), axis=1)
@@ -186,6 +209,7 @@ def test_onnx_passage_vectors_match_torch_on_the_seeds(onnx_embedder, torch_embe
 
 
 @pytest.mark.model
+@pytest.mark.reference
 def test_an_index_built_with_torch_answers_the_same_with_onnx(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Interchangeable vectors: every golden question gets the same passages and answer from either runtime."""
     from citebot.index.build import build_index

