@@ -12,21 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.quality.reference_vectors import MIN_COSINE, load_reference, varied_questions
+from benchmarks.quality.reference_vectors import EDGE_CASES, MIN_COSINE, load_reference, varied_questions
 from citebot.config.errors import ModelError
 from citebot.config.settings import EmbeddingSettings, Settings, load_settings
 from citebot.index.embedding.hashed import HashEmbedder
 from tests.conftest import SEEDS, require_reference, write_config
 
-TEXTS = [
-    "What did Theresa May say about racial hatred?",
-    "Labour leader Jeremy Corbyn told to disown anti-Semitic supporters",
-    "",
-    "   spaced   out   ",
-    "Ünïcödé café — naïve “quotes”, 日本語, emoji 👍 and numbers 3.14 £20m",
-    "word " * 400,  # beyond the model's 256-token limit: truncated, not an error
-    "a",
-]
+TEXTS = EDGE_CASES
 
 
 def minilm_settings(tmp_path_factory: pytest.TempPathFactory, runtime: str) -> EmbeddingSettings:

