@@ -103,6 +103,8 @@ def test_a_huge_sparse_source_is_refused_by_its_size(built: Path) -> None:
     over = "is 2,147,483,648 bytes, over the limit of 5,000,000"
     assert all(_left_out(result)[f"articles/{name}"].startswith(over) for name in (VICTIM, "ferry.html"))
     assert f"articles/ferry.html {over}" in err
+    status = _cli(built, "index", "status", "--index", "idx")  # a build would skip it: it is not hashed whole
+    assert status.returncode == 0 and "removed: ferry.html" in status.stdout, status.stderr
 
 
 # -- what is left out is named by the user's file, and the hint rebuilds it ----------------------------------

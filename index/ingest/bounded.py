@@ -38,6 +38,14 @@ def over_limit(size: int, max_bytes: int) -> str:
     return f"is {size:,} bytes, over the limit of {max_bytes:,} (raise [ingest] max_file_bytes to index it)"
 
 
+def within_size(path: Path, max_bytes: int) -> bool:
+    """True when the file at path is at most max_bytes long (False when it cannot be stat'ed)."""
+    try:
+        return os.stat(path).st_size <= max_bytes
+    except OSError:
+        return False
+
+
 def read_bounded(path: Path, max_bytes: int) -> bytes:
     """The bytes of the regular file at path (symlinks followed), at most max_bytes of them.
 

@@ -173,22 +173,15 @@ def _is_headline(line: str, settings: IngestSettings) -> bool:
     return len(line.split()) <= settings.headline_max_words and not _SENTENCE_END.search(line)
 
 
-def _read_bytes(path: Path, max_bytes: int) -> bytes | Skipped:
-    """A file's bytes (regular files only, never more than max_bytes), or why they are not read."""
+def read_file(path: Path, max_bytes: int) -> tuple[str, str] | Skipped:
+    """The text of a file as open(path).read() gives it and the sha256 of its bytes (read once), or why
+    it cannot be indexed (a regular file only, never more than max_bytes of it read)."""
     try:
-        return read_bounded(path, max_bytes)
+        raw = read_bounded(path, max_bytes)
     except NotRegular as exc:
         return Skipped(str(path), exc.reason)
     except OSError as exc:
         return Skipped(str(path), f"cannot be read ({exc.strerror or exc})")
-
-
-def read_file(path: Path, max_bytes: int) -> tuple[str, str] | Skipped:
-    """The text of a file as open(path).read() gives it and the sha256 of its bytes (read once), or why
-    it cannot be indexed."""
-    raw = _read_bytes(path, max_bytes)
-    if isinstance(raw, Skipped):
-        return raw
     if b"\x00" in raw:
         return Skipped(str(path), "looks binary (contains NUL bytes)")
     try:
@@ -422,9 +415,13 @@ def read_document_under(path: Path, sources: Path, settings: IngestSettings
     problem = None if settings.allow_links_outside else outside_link(path, sources)
     if problem:
         return problem
-    raw = _read_bytes(path, settings.max_file_bytes)
-    if isinstance(raw, Skipped):
-        return raw
+    try:
+        if (size := path.stat().st_size) > settings.max_file_bytes:
+            return Skipped(str(path), f"is {size:,} bytes, over the limit of {settings.max_file_bytes:,} "
+                                      "(raise [ingest] max_file_bytes to index it)")
+        raw = path.read_bytes()
+    except OSError as exc:
+        return Skipped(str(path), f"cannot be read ({exc.strerror})")
     found = read_document(path, raw)
     if isinstance(found, str):
         return Skipped(str(path), found)
