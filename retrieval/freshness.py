@@ -139,10 +139,13 @@ class SourceWatcher:
         stale: dict[str, str] = {}
         for source in sorted(set(self._sources) - fresh):
             stale.setdefault(self.shown(source), self._why(source))
-        if len(stale) > WARN_EACH:
+        if stale and not fresh and not self._bounds.root.is_dir():
+            log.warning("the sources folder %s is not there (moved or deleted?): every article is left out until "
+                        "you rebuild from where the articles are now: %s", self._bounds.root, self._rebuild())
+        elif len(stale) > WARN_EACH:
             names = sorted(stale)
             log.warning("%d sources changed or were removed since the index was built (%s, ...); their passages "
-                        "are left out until you run: %s", len(names), ", ".join(names[:3]), self._hint)
+                        "are left out until you run: %s", len(names), ", ".join(names[:3]), self._rebuild())
         else:
             for name, why in sorted(stale.items()):
                 self._warn(name, why)
@@ -209,7 +212,7 @@ class SourceWatcher:
         return found
 
     def _warn(self, name: str, why: str) -> None:
-        log.warning("%s %s; its passages are left out until you run: %s", name, why, self._hint)
+        log.warning("%s %s; its passages are left out until you run: %s", name, why, self._rebuild())
 
     def _remember(self, source: str, text: str) -> None:
         self._texts[source] = text
@@ -238,7 +241,12 @@ class SourceWatcher:
     def why_left_out(self, source: str) -> str:
         """Why a source's passages are not cited, with the command that brings them back."""
         why = self._why(source) if source in self._sources else REMOVED
-        return f"{why}; rebuild with: {self._hint}"
+        return f"{why}; rebuild with: {self._rebuild()}"
+
+    def _rebuild(self) -> str:
+        """The command that brings left-out passages back. When the sources folder is gone the recorded one cannot
+        be built: the articles are built from where they are now (DIR), replacing the folder the index names."""
+        return self._hint if self._bounds.root.is_dir() else f"{self._hint} --sources DIR --replace"
 
     def left_out(self, sources: Iterable[str]) -> tuple[LeftOut, ...]:
         """The user's files whose passages matched but are not cited, each once, with why."""

@@ -130,6 +130,18 @@ def test_a_removed_page_is_named_by_its_file_and_the_hint_works_when_pasted(buil
     assert "left_out" not in _ask(built)[0]
 
 
+def test_when_the_whole_folder_moved_the_hint_names_the_folder_to_give(built: Path) -> None:
+    (built / "articles").rename(built / "moved")
+    result, err = _ask(built)
+    assert err.count("WARNING") == 1 and "the sources folder" in err and "is not there (moved or deleted?)" in err
+    hint = f"{HINT} --sources DIR --replace"
+    assert set(_left_out(result).values()) == {f"was removed since the index was built; rebuild with: {hint}"}
+    pasted = shlex.split(hint.replace("DIR", "moved"))
+    rebuilt = subprocess.run([*CLI, *pasted[1:]], cwd=built, capture_output=True, text=True, timeout=90, env=ENV)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "left_out" not in _ask(built)[0]
+
+
 # -- the folder walk: what it cannot read is skipped with a reason, at any depth --------------------------------
 
 def _hostile_folder(root: Path, depth: int = 1100) -> Path:
