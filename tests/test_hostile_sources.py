@@ -6,6 +6,7 @@ limit: before the fix these hung, read gigabytes or ended in a traceback."""
 from __future__ import annotations
 
 import csv
+import ctypes
 import json
 import os
 import resource
@@ -13,6 +14,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -186,14 +188,67 @@ def test_a_build_and_status_over_a_hostile_folder_end_well(tmp_path: Path) -> No
     assert {s["path"] for s in json.loads(status.stdout)["skipped"]} >= {"pipe.txt", "dangling.txt", "elsewhere"}
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="run as root: chmod denies root nothing, so no folder is unreadable")
-def test_folders_without_read_or_search_permission_are_skipped_with_a_reason(tmp_path: Path) -> None:
-    src = tmp_path / "src"
+LOCKED = {"locked/": "is a folder that cannot be read (Permission denied); the files in it are left out",
+          "noexec/": "is a folder that cannot be searched (Permission denied); the files in it are left out"}
+
+
+def _locked_folders(src: Path) -> None:
+    """The seeds, beside a folder no one may read (mode 000) and one no one may search (mode 644)."""
     shutil.copytree(SEEDS, src)
     for name, mode in (("locked", 0o000), ("noexec", 0o644)):
         (src / name).mkdir()
         (src / name / "a.txt").write_text("A headline\n\nA body long enough to be read as an article.\n")
         (src / name).chmod(mode)
+
+
+def _walk_without_root_powers(src: Path) -> dict[str, object]:
+    """walk_sources(src) in a forked child that gave up root's power over files (a new user namespace, where it
+    is nobody): its files' count and what it skipped, or why the namespace could not be made."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: single-threaded, as unshare(CLONE_NEWUSER) needs; everything it uses is loaded
+        try:
+            os.close(read)
+            if ctypes.CDLL(None, use_errno=True).unshare(0x10000000) != 0:
+                found: dict[str, object] = {"error": os.strerror(ctypes.get_errno())}
+            else:
+                walk = walk_sources(src)
+                found = {"files": len(walk.files), **{s.path: s.reason for s in walk.skipped}}
+            os.write(write, json.dumps(found).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    return json.loads(data or b'{"error": "the child said nothing"}')
+
+
+def test_folders_without_read_or_search_permission_are_skipped_even_for_root() -> None:
+    """As root (chmod denies root nothing) the walk runs where root's powers are gone; as anyone else, as is."""
+    top = Path(tempfile.mkdtemp(prefix="citebot-perm-"))  # not under pytest's root-only folder: nobody must enter
+    try:
+        top.chmod(0o755)
+        _locked_folders(top / "src")
+        if os.geteuid() == 0:
+            found = _walk_without_root_powers(top / "src")
+            if "error" in found:
+                pytest.skip(f"run as root, and no user namespace to give up root's powers in: {found['error']}")
+        else:
+            walk = walk_sources(top / "src")
+            found = {"files": len(walk.files), **{s.path: s.reason for s in walk.skipped}}
+    finally:
+        for name in ("locked", "noexec"):
+            (top / "src" / name).chmod(0o755)
+        shutil.rmtree(top)
+    assert found == {"files": 3, **LOCKED}
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="run as root: chmod denies root nothing (the walk itself is tested "
+                                              "without root's powers above)")
+def test_a_build_over_folders_without_read_or_search_permission_goes_on(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    _locked_folders(src)
     (tmp_path / "hash.toml").write_text('[embedding]\nmodel = "hash"\n', encoding="utf-8")
     try:
         build = _cli(tmp_path, "index", "build", "--sources", "src", "--index", "idx")
