@@ -16,6 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from citebot.config.settings import IngestSettings
@@ -73,13 +74,18 @@ class CheckBounds:
     max_file_bytes: int
     allow_links_outside: bool
 
+    @cached_property
+    def real_root(self) -> Path:
+        """The sources folder with its links resolved (once: a check of every source at load asks for it)."""
+        return self.root.resolve()
+
     @classmethod
     def of(cls, ingest: IngestSettings, root: Path) -> CheckBounds:
         return cls(root, ingest.max_file_bytes, ingest.allow_links_outside)
 
     def read_source(self, path: Path) -> bytes:
         """A source's bytes; NotRegular (with its reason) for what a build would not read, OSError otherwise."""
-        if not self.allow_links_outside and (outside := outside_link(path, self.root)) is not None:
+        if not self.allow_links_outside and (outside := outside_link(path, self.root, self.real_root)) is not None:
             raise NotRegular(outside.reason)
         return read_bounded(path, self.max_file_bytes)
 

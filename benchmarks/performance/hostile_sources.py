@@ -3,23 +3,28 @@ the seeds and one HTML page, a source replaced by a FIFO, a link to /dev/zero or
 too).
 
     python -m benchmarks.performance.hostile_sources
+    python -m benchmarks.performance.hostile_sources --news-index ../var/bbc-index   # and the check of every source
 
 Builds the seeds into a temporary folder with the hash test embedder (not timed; the model does not change what
 is read), then for each case runs each command once in a fresh process and records its wall time, peak RSS
-(wait4's ru_maxrss) and exit code. Writes benchmarks/results/hostile_sources.json.
+(wait4's ru_maxrss) and exit code. With --news-index, also times the check of every source a load makes
+(SourceWatcher.check_all: stat, link check, bounded read and sha256 of each) over that index, median of 3.
+Writes benchmarks/results/hostile_sources.json.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import ROOT, parser, write_result
+from benchmarks.common import ROOT, parser, require_index, write_result
 
 CLI = [sys.executable, "-m", "citebot.bot.cli"]
 VICTIM = "000_f9b0dd51ebe33c92.txt"
@@ -62,8 +67,28 @@ def make_case(name: str, victim: Path) -> None:
             os.truncate(path, 2 * 2**30)
 
 
+def check_all_seconds(index: Path) -> dict[str, object]:
+    """Median seconds of 3 checks of every source of the index (as a load makes them), and how many are fresh."""
+    from citebot.config.settings import load_settings
+    from citebot.index.store.checks import named_sources
+    from citebot.index.store.faiss.manifest import current_build, read_manifest
+    from citebot.retrieval.freshness import CheckBounds, SourceWatcher
+
+    manifest = read_manifest(index, current_build(index))
+    root, _, sources = named_sources(manifest, index, [])
+    bounds = CheckBounds.of(load_settings().ingest, root)
+    runs, fresh = [], 0
+    for _ in range(3):
+        watcher = SourceWatcher(sources, bounds)
+        began = time.perf_counter()
+        fresh = len(watcher.check_all())
+        runs.append(time.perf_counter() - began)
+    return {"index": str(index), "sources": len(sources), "fresh": fresh,
+            "median_seconds": round(statistics.median(runs), 3)}
+
+
 def main() -> None:
-    parser(__doc__).parse_args()
+    args = parser_with_index().parse_args()
     results: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -84,9 +109,19 @@ def main() -> None:
             results[case] = {"ask": run([*CLI, "ask", "Who is Ian Lavery?", "--json", *common], work),
                              "status": run([*CLI, "index", "status", *common], work)}
             print(case, results[case])
-    write_result("hostile_sources", {"command": "python -m benchmarks.performance.hostile_sources",
-                                     "embedder": "hash", "allow_links_outside": True, "timeout_s": TIMEOUT,
-                                     "cases": results})
+    report: dict[str, object] = {"command": "python -m benchmarks.performance.hostile_sources", "embedder": "hash",
+                                 "allow_links_outside": True, "timeout_s": TIMEOUT, "cases": results}
+    if args.news_index is not None:
+        report["check_all"] = check_all_seconds(require_index(args.news_index))
+        print("check_all", report["check_all"])
+    write_result("hostile_sources", report)
+
+
+def parser_with_index() -> argparse.ArgumentParser:
+    found = parser(__doc__)
+    found.add_argument("--news-index", type=Path, default=None,
+                       help="also time the check of every source of this index (e.g. ../var/bbc-index)")
+    return found
 
 
 if __name__ == "__main__":

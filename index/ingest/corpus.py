@@ -194,13 +194,14 @@ def read_file(path: Path, max_bytes: int) -> tuple[str, str] | Skipped:
     return text.replace("\r\n", "\n").replace("\r", "\n"), hashlib.sha256(raw).hexdigest()
 
 
-def outside_link(path: Path, root: Path) -> Skipped | None:
-    """Why a file listed under root is really elsewhere (a symlink out of the folder), or None."""
+def outside_link(path: Path, root: Path, real_root: Path | None = None) -> Skipped | None:
+    """Why a file listed under root is really elsewhere (a symlink out of the folder), or None (real_root:
+    root.resolve(), when known)."""
     try:
         real = path.resolve(strict=True)
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
         return Skipped(str(path), f"cannot be read ({getattr(exc, 'strerror', None) or exc})")
-    if real.is_relative_to(root.resolve()):
+    if real.is_relative_to(real_root or root.resolve()):
         return None
     return Skipped(str(path), f"links outside the sources folder (to {real}); "
                               "set [ingest] allow_links_outside = true to index it")
