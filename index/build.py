@@ -20,6 +20,7 @@ from citebot.index.embedding import make_embedder
 from citebot.index.embedding.protocol import Embedder
 from citebot.index.hashing import file_sha256
 from citebot.index.incremental import KEY_SCHEME, Vectorizer, key_prefix, text_key
+from citebot.index.ingest.bounded import within_size
 from citebot.index.ingest.corpus import (
     Skipped,
     outside_link,
@@ -225,7 +226,8 @@ def source_fingerprints(sources: Path, ingest: IngestSettings) -> dict[str, str]
         elif path.suffix.casefold() == ".txt":
             readable = not isinstance(read_source(path, sources, ingest), Skipped)
         else:
-            readable = ingest.allow_links_outside or outside_link(path, sources) is None
+            readable = ((ingest.allow_links_outside or outside_link(path, sources) is None)
+                        and within_size(path, ingest.max_file_bytes))  # a build skips it: never hashed whole
         if readable:
             found[relative_source(path, sources)] = file_sha256(path)
     return found

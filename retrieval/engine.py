@@ -17,11 +17,11 @@ from citebot.index.store import open_index
 from citebot.index.store.protocol import LoadedIndex
 from citebot.retrieval.abstain import Evidence, abstain_reason, missing_specifics, missing_years, names_shown
 from citebot.retrieval.answer import Sentence, pick_answer
-from citebot.retrieval.citations import Answer, LeftOut, Passage, Result, cite
+from citebot.retrieval.citations import Answer, Passage, Result, cite
 from citebot.retrieval.conversation import Conversation
 from citebot.retrieval.diversity import arrange
 from citebot.retrieval.features import Context
-from citebot.retrieval.freshness import SourceWatcher
+from citebot.retrieval.freshness import CheckBounds, SourceWatcher
 from citebot.retrieval.question import Question, word_set
 from citebot.retrieval.rerank import Reranker
 from citebot.retrieval.search import Hit, HybridSearcher, RowScores, Signals
@@ -65,7 +65,8 @@ class Engine:
         )
         self.searcher = HybridSearcher(self.stored, self.embedder, settings.retrieval)
         self.reranker = Reranker(self.searcher, settings.rerank)
-        self.sources = SourceWatcher(self.stored.sources, rebuild_hint)  # changed sources are never cited
+        self.sources = SourceWatcher(self.stored.sources, CheckBounds.of(settings.ingest, self.stored.sources_root),
+                                     rebuild_hint)  # changed sources are never cited
         self.sources.check_all()
         for change in changed_settings(self.stored.manifest, settings):
             log.warning("%s; run %s to apply it", change, rebuild_hint)
@@ -190,6 +191,6 @@ class Engine:
         if conversation is not None:
             # A follow-up leans on the answer's best sentence: a neighbour added to the quote brings names of its own.
             conversation.remember(asked, searched, core, answer.source if answer else None)
-        left_out = tuple(LeftOut(source, self.sources.why_left_out(source)) for source in found.left_out)
+        left_out = self.sources.left_out(found.left_out)
         return Result(asked.text, searched.text, abstained, answer, tuple(passages[:top_k]),
                       tuple(passages[top_k:top_k + MORE_PASSAGES]), reason, evidence, left_out)

@@ -27,7 +27,7 @@ from citebot.index.store.faiss.manifest import current_build
 from citebot.index.store.protocol import SourceFile
 from citebot.retrieval.citations import quote_matches_source
 from citebot.retrieval.engine import Engine
-from citebot.retrieval.freshness import SourceWatcher
+from citebot.retrieval.freshness import CheckBounds, SourceWatcher
 from tests.conftest import SEEDS, write_config
 
 CLI = [sys.executable, "-m", "citebot.bot.cli"]
@@ -114,7 +114,7 @@ def test_a_running_chat_leaves_out_edited_and_removed_sources(tmp_path: Path, bu
 def test_the_watcher_sees_a_same_size_edit_and_a_restore(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "a.txt"
     path.write_text("Title\n\nOne two three.\n", encoding="utf-8")
-    watcher = SourceWatcher({"a.txt": SourceFile(path, sha256(path))})
+    watcher = SourceWatcher({"a.txt": SourceFile(path, sha256(path))}, CheckBounds(tmp_path, 10_000, False))
     assert watcher.is_fresh("a.txt")
     path.write_text("Title\n\nOne two tree!.\n", encoding="utf-8")  # same size, at once
     assert not watcher.is_fresh("a.txt") and not watcher.is_fresh("a.txt")
@@ -129,7 +129,8 @@ def test_a_process_started_on_many_stale_sources_warns_once(tmp_path: Path,
     for path, *_ in list(files.values())[:4]:
         path.write_text("Not what was indexed.\n", encoding="utf-8")
     two = {name: files[name] for name in ("0.txt", "5.txt")}
-    assert SourceWatcher(files).check_all() == set() and SourceWatcher(two).check_all() == set()
+    bounds = CheckBounds(tmp_path, 10_000, False)
+    assert SourceWatcher(files, bounds).check_all() == set() and SourceWatcher(two, bounds).check_all() == set()
     warnings = [r.getMessage() for r in caplog.records]
     assert warnings[0].startswith("7 sources changed or were removed since the index was built (0.txt, 1.txt")
     assert warnings[1:] == [

@@ -55,7 +55,7 @@ def gather_status(settings: Settings) -> IndexStatus:
     Leftovers of interrupted builds are removed when no build is running and the folder can be written."""
     from citebot.index.build import changed_settings, source_changes
     from citebot.index.store import store_location
-    from citebot.retrieval.freshness import corrupt_passages
+    from citebot.retrieval.freshness import CheckBounds, corrupt_passages
 
     location = store_location(settings)
     running = location.build_running()
@@ -64,7 +64,7 @@ def gather_status(settings: Settings) -> IndexStatus:
     name, weights, dimension = configured_model(settings)
     stored = location.open(settings, model_name=name, weights_sha256=weights, dimension=dimension,
                            with_lexical=False)  # every check a load makes
-    bad = corrupt_passages(stored.chunks, stored.sources)
+    bad = corrupt_passages(stored.chunks, stored.sources, CheckBounds.of(settings.ingest, stored.sources_root))
     if bad:
         raise IndexInvalidError(
             f"index in {stored.path} is corrupt: {len(bad)} passage(s) do not match their unchanged source "

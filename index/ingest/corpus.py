@@ -6,9 +6,12 @@ returns it, and cleaning only decides which paragraphs (non-empty lines) are the
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
+import os
 import re
+import stat
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -19,6 +22,7 @@ import numpy as np
 
 from citebot.config.errors import SourcesError
 from citebot.config.settings import IngestSettings
+from citebot.index.ingest.bounded import NotRegular, not_regular, read_bounded
 from citebot.index.ingest.formats import SUFFIXES, read_document
 
 log = logging.getLogger(__name__)
@@ -169,16 +173,15 @@ def _is_headline(line: str, settings: IngestSettings) -> bool:
     return len(line.split()) <= settings.headline_max_words and not _SENTENCE_END.search(line)
 
 
-def read_file(path: Path, max_bytes: int | None = None) -> tuple[str, str] | Skipped:
+def read_file(path: Path, max_bytes: int) -> tuple[str, str] | Skipped:
     """The text of a file as open(path).read() gives it and the sha256 of its bytes (read once), or why
-    it cannot be indexed."""
+    it cannot be indexed (a regular file only, never more than max_bytes of it read)."""
     try:
-        if max_bytes is not None and (size := path.stat().st_size) > max_bytes:
-            return Skipped(str(path), f"is {size:,} bytes, over the limit of {max_bytes:,} "
-                                      "(raise [ingest] max_file_bytes to index it)")
-        raw = path.read_bytes()
+        raw = read_bounded(path, max_bytes)
+    except NotRegular as exc:
+        return Skipped(str(path), exc.reason)
     except OSError as exc:
-        return Skipped(str(path), f"cannot be read ({exc.strerror})")
+        return Skipped(str(path), f"cannot be read ({exc.strerror or exc})")
     if b"\x00" in raw:
         return Skipped(str(path), "looks binary (contains NUL bytes)")
     try:
@@ -191,13 +194,14 @@ def read_file(path: Path, max_bytes: int | None = None) -> tuple[str, str] | Ski
     return text.replace("\r\n", "\n").replace("\r", "\n"), hashlib.sha256(raw).hexdigest()
 
 
-def outside_link(path: Path, root: Path) -> Skipped | None:
-    """Why a file listed under root is really elsewhere (a symlink out of the folder), or None."""
+def outside_link(path: Path, root: Path, real_root: Path | None = None) -> Skipped | None:
+    """Why a file listed under root is really elsewhere (a symlink out of the folder), or None (real_root:
+    root.resolve(), when known)."""
     try:
         real = path.resolve(strict=True)
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
         return Skipped(str(path), f"cannot be read ({getattr(exc, 'strerror', None) or exc})")
-    if real.is_relative_to(root.resolve()):
+    if real.is_relative_to(real_root or root.resolve()):
         return None
     return Skipped(str(path), f"links outside the sources folder (to {real}); "
                               "set [ingest] allow_links_outside = true to index it")
@@ -285,11 +289,106 @@ def _repeated_lines(texts: Iterable[str], articles: int, settings: IngestSetting
     return frozenset(k for k, n in document_frequency.items() if n >= threshold)
 
 
+@dataclass(frozen=True)
+class SourceWalk:
+    files: tuple[Path, ...]
+    """Every regular file under the folder with a suffix citebot reads, sorted."""
+    skipped: tuple[Skipped, ...]
+    """What the walk could not look into or read as a file (named relative to the folder, a folder with a "/")."""
+
+
 def source_files(sources: Path) -> list[Path]:
     """Every file under sources that citebot reads: .txt, and the formats of index/ingest/formats."""
+    return list(walk_sources(sources).files)
+
+
+def walk_sources(sources: Path) -> SourceWalk:
+    """The files under sources that citebot reads, and why others were passed over: folders that cannot be read
+    or searched, links to nothing, symlink loops, FIFOs and devices. Links to folders are not followed (as
+    pathlib's rglob did not). Iterative: any depth of folders, no recursion."""
     if not sources.is_dir():
         raise SourcesError(f"sources folder not found: {sources} (give one with --sources DIR)")
-    return sorted(p for p in sources.rglob("*") if p.suffix.casefold() in READABLE and p.is_file())
+    files: list[Path] = []
+    skipped: list[Skipped] = []
+    stack = [sources]
+    while stack:
+        folder = stack.pop()
+        entries, problem = _folder_entries(folder)
+        if problem is not None:
+            if folder == sources:
+                raise SourcesError(f"sources folder {sources} {problem}")
+            skipped.append(Skipped(shown_name(relative_source(folder, sources)) + "/",
+                                   f"is a folder that {problem}; the files in it are left out"))
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            if _is_folder(entry):
+                stack.append(path)
+                continue
+            readable = path.suffix.casefold() in READABLE
+            if not readable and not entry.is_symlink():
+                continue
+            problem = _entry_problem(entry)
+            if problem is None:
+                if readable:
+                    files.append(path)
+            elif readable or problem.startswith(_FOLDER_LINK):  # a folder's articles are never passed over unsaid
+                skipped.append(Skipped(shown_name(relative_source(path, sources)), problem))
+    return SourceWalk(tuple(sorted(files)), tuple(sorted(skipped, key=lambda s: s.path)))
+
+
+def _folder_entries(folder: Path) -> tuple[list[os.DirEntry[str]], str | None]:
+    """The entries of a folder, or what keeps it from being listed ("cannot be read (Permission denied)") or its
+    entries from being looked at (a folder readable but not searchable: names without files)."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+    except OSError as exc:
+        return [], f"cannot be read ({exc.strerror or exc})"
+    if entries:
+        try:
+            os.lstat(entries[0].path)
+        except PermissionError as exc:
+            return [], f"cannot be searched ({exc.strerror})"
+        except OSError:
+            pass  # gone since the listing: the entry itself says so below
+    return entries, None
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+_FOLDER_LINK = "is a link to a folder"
+
+
+def _entry_problem(entry: os.DirEntry[str]) -> str | None:
+    """Why an entry (not a folder) is not read as a file, or None for a regular file (or a link to one)."""
+    try:
+        mode = entry.stat().st_mode  # follows a link
+    except FileNotFoundError:
+        if entry.is_symlink():
+            return f"is a link to nothing (its target {_link_target(entry)} does not exist)"
+        return "was removed while the folder was read"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a symlink loop (following its links leads back to it)"
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return f"{_FOLDER_LINK} ({_link_target(entry)}); links to folders are not followed"
+    return not_regular(mode)
+
+
+def _link_target(entry: os.DirEntry[str]) -> str:
+    try:
+        return shown_name(os.readlink(entry.path))
+    except OSError:
+        return "?"
 
 
 def article_name(file: str, row: str | None) -> str:
@@ -352,9 +451,12 @@ def scan_corpus(sources: Path, settings: IngestSettings) -> CorpusScan:
     _repeated_lines). Only a 64-bit hash of each short line is kept; lines whose hash is frequent enough
     are counted exactly in one more reading, so the result is read_corpus's to the letter.
     """
-    files = source_files(sources)
+    walk = walk_sources(sources)
+    files = walk.files
     readable: list[Path] = []
-    skipped: list[Skipped] = []
+    skipped: list[Skipped] = list(walk.skipped)
+    for passed in walk.skipped:
+        log.warning("skipping %s: %s", sources / passed.path, passed.reason)
     line_hashes = array("q")  # the distinct short lines of each article, hashed: 8 bytes each
     count = 0
     for path, found in _read_files(files, sources, settings, skipped):
