@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,22 @@ def test_top_k_must_be_positive(capsys, hash_config: Path) -> None:
     assert code == 2 and "--top-k" in err
 
 
+@pytest.mark.parametrize(("argv", "expect"), [
+    (["ask", "Q", "--top-k", "abc"], "'abc' is not a whole number of at least 1 (for example: --top-k 3); "
+                                     "see: citebot ask --help"),
+    (["ask"], "the following arguments are required: question; see: citebot ask --help"),
+    (["askk", "Q"], "did you mean 'ask'? see: citebot --help"),
+    (["index", "stat"], "did you mean 'status'? see: citebot index --help"),
+    (["chat", "--store", "fais"], "did you mean 'faiss'?"),
+    (["eval", "--golden"], "argument --golden: expected one argument; see: citebot eval --help"),
+])
+def test_every_argument_mistake_is_one_line_with_the_fix(capsys, argv: list[str], expect: str) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.startswith("citebot: error: ") and expect in err and len(err.strip().splitlines()) == 1, err
+    assert "usage:" not in err
+
+
 def test_status_without_index_says_how_to_build(capsys, tmp_path: Path) -> None:
     config = write_config(tmp_path)
     code, _, err = run(capsys, "index", "status", "--config", str(config), "--index", str(tmp_path / "nowhere"))
@@ -94,10 +111,29 @@ def test_chat_json_keeps_the_conversation_and_resets(capsys, monkeypatch, hash_c
     assert rows[4]["searched"] == "Which kinds of hatred did she name?"
 
 
+def test_chat_reads_a_huge_line_in_bounded_pieces_and_echoes_only_its_start(
+        capsys, monkeypatch, hash_config: Path, tmp_path: Path) -> None:
+    run(capsys, "index", "build", "--config", str(hash_config))  # built before memory is measured
+    questions = tmp_path / "questions.txt"
+    questions.write_text("Who is Ian Lavery?\n" + "x" * 30_000_000 + "\nWhat did Theresa May tell MPs?\n",
+                         encoding="utf-8")
+    with questions.open(encoding="utf-8") as stdin:  # a real file: sys.stdin.buffer is read, as from a pipe
+        monkeypatch.setattr("sys.stdin", stdin)
+        tracemalloc.start()
+        try:
+            code = main(["chat", "--json", "--config", str(hash_config)])
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 0 and len(rows) == 3
+    assert "limit" in rows[1]["error"] and len(rows[1]["question"]) <= 201
+    assert rows[2]["passages"]  # the session goes on
+    assert peak < 15_000_000, peak  # the 30 MB line was never held whole
+
+
 def test_help_teaches(capsys) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["ask", "--help"])
-    assert exit_info.value.code == 0
+    assert main(["ask", "--help"]) == 0
     out = capsys.readouterr().out
     assert "--top-k" in out and "--index" in out and "example" in out
 
@@ -146,7 +182,6 @@ def test_a_bare_command_prints_its_help(capsys, command: list[str]) -> None:
 @pytest.mark.parametrize("command", [["index", "build"], ["index", "status"], ["ask"], ["chat"], ["eval"],
                                      ["serve"], ["config", "show"]])
 def test_every_command_teaches_by_example(capsys, command: list[str]) -> None:
-    with pytest.raises(SystemExit):
-        main([*command, "--help"])
+    assert main([*command, "--help"]) == 0
     out = capsys.readouterr().out
     assert "example" in out and f"citebot {' '.join(command)}" in out.replace("\n", " ")

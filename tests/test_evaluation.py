@@ -89,8 +89,7 @@ def test_the_question_path_does_not_import_evaluation() -> None:
 
 @pytest.mark.parametrize("argv", [["eval", "--help"]])
 def test_eval_help_documents_the_question_file(capsys, argv: list[str]) -> None:
-    with pytest.raises(SystemExit):
-        main(argv)
+    assert main(argv) == 0
     out = capsys.readouterr().out
     line = next(s.strip() for s in out.splitlines() if s.strip().startswith('{"id": "q1"'))
     assert set(json.loads(line)) == {"id", "category", "turns", "evidence"} and "docs/evaluation.md" in out

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from citebot.bot.cli.arguments import OneLineParser, positive_int
 from citebot.bot.cli.common import configured_model, display_path, where
 from citebot.config.errors import CitebotError, IndexInvalidError, IndexMissingError, QuestionError
 from citebot.config.settings import Settings, load_settings
@@ -214,27 +215,42 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if problem:
         raise QuestionError(problem)
     check_question(args.question, settings.limits.max_question_chars)  # before loading anything
-    if args.top_k is not None and args.top_k < 1:
-        raise QuestionError(f"--top-k must be at least 1, got {args.top_k}")
     result = _engine(args, settings, build_if_missing=True).ask(args.question, top_k=args.top_k)
     print(json.dumps(result.to_json(), ensure_ascii=False) if args.json else render_result(result))
     return 0
 
 
-def _lines() -> Iterator[tuple[str, str | None]]:
-    """Lines of stdin without their newline, each with why it cannot be a question (not UTF-8) or None."""
-    binary = getattr(sys.stdin, "buffer", None)
+ECHO_CHARS = 200
+"""How much of a refused question `chat --json` echoes: enough to tell which line it was."""
+
+
+def _read_bounded(readline: Callable[[int], Any], limit: int) -> tuple[Any, bool]:
+    """One line of at most limit bytes (or characters) and whether it was longer; the rest of a longer line is
+    read in pieces of that size and dropped, so a 200 MB line never sits in memory whole."""
+    line = readline(limit)
+    if len(line) < limit or line[-1:] in (b"\n", "\n"):
+        return line, False
     while True:
-        if binary is not None:
-            raw = binary.readline()
-            if not raw:
-                return
-            line = raw.decode("utf-8", errors="surrogateescape")
-        else:
-            line = sys.stdin.readline()
-            if not line:
-                return
+        rest = readline(limit)
+        if not rest or rest[-1:] in (b"\n", "\n"):
+            return line, True
+
+
+def _lines(max_chars: int) -> Iterator[tuple[str, str | None]]:
+    """Lines of stdin without their newline, each with why it cannot be a question (not UTF-8, or longer than
+    max_chars) or None. A longer line is read in bounded pieces and only its start kept."""
+    binary = getattr(sys.stdin, "buffer", None)
+    limit = 4 * max_chars + 2  # a question of max_chars characters in UTF-8, and its line end, always fits
+    while True:
+        raw, too_long = _read_bounded(binary.readline if binary is not None else sys.stdin.readline, limit)
+        if not raw:
+            return
+        line = raw.decode("utf-8", errors="surrogateescape") if isinstance(raw, bytes) else raw
         line = line.rstrip("\n").removesuffix("\r")
+        if too_long:
+            yield (line[:ECHO_CHARS].encode("utf-8", "surrogateescape").decode("utf-8", "replace"),
+                   f"the question is longer than {max_chars} characters, the limit; ask something shorter")
+            continue
         problem = _question_encoding_error(line)
         yield (line.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if problem else line), problem
 
@@ -250,14 +266,15 @@ def cmd_chat(args: argparse.Namespace) -> int:
         print("Ask about the articles; /reset forgets the conversation; Ctrl-D quits.", file=sys.stderr)
 
     def refuse(question: str, error: str) -> None:
-        if args.json:
-            print(json.dumps({"question": question, "error": error}, ensure_ascii=False), flush=True)
+        if args.json:  # the question echoed only as far as it takes to tell which line it was
+            echoed = question if len(question) <= ECHO_CHARS else question[:ECHO_CHARS] + "…"
+            print(json.dumps({"question": echoed, "error": error}, ensure_ascii=False), flush=True)
         else:
             print(f"citebot: {error}", file=sys.stderr, flush=True)
 
     if interactive:
         print("? ", end="", file=sys.stderr, flush=True)
-    for question, problem in _lines():
+    for question, problem in _lines(settings.limits.max_question_chars):
         if problem:
             refuse(question, problem)
         elif question.strip() == "/reset":
@@ -372,7 +389,7 @@ def _parser() -> argparse.ArgumentParser:
                             help="where the vectors live (default: [store] kind in the config, faiss); milvus "
                                  "uses [store] uri and collection")
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="citebot", parents=[common],
         description="Answers questions about a folder of articles with verbatim, checkable citations.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -427,7 +444,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ask.add_argument("question", help="the question, in quotes")
-    ask.add_argument("--top-k", type=int, metavar="N",
+    ask.add_argument("--top-k", type=positive_int("--top-k", 3), metavar="N",
                      help="number of passages to show (default: [retrieval] top_k, 5)")
     ask.add_argument("--json", action="store_true", help="print one JSON object (see the README for its fields)")
     ask.set_defaults(run=cmd_ask)
@@ -510,7 +527,10 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a mistake already said in one line (bot/cli/arguments.py)
+        return exc.code if isinstance(exc.code, int) else 2
     _configure_logging(getattr(args, "verbose", False))
     try:
         return args.run(args)
