@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from citebot.bot.cli.arguments import OneLineParser, positive_int
 from citebot.bot.cli.common import configured_model, display_path, where
+from citebot.bot.display import PrintableLogs, json_text, printable
 from citebot.config.errors import CitebotError, IndexInvalidError, IndexMissingError, QuestionError
 from citebot.config.settings import Settings, load_settings
 
@@ -72,7 +73,7 @@ def _build(settings: Settings, sources: Path, full: bool = False) -> None:
     print(f"Indexing the articles in {sources} into {where(settings)} ...", file=sys.stderr)
     report = build_store(sources, settings, progress=True, full=full)
     for skipped in report.skipped:
-        print(f"skipped {sources / skipped.path}: {skipped.reason}", file=sys.stderr)
+        print(printable(f"skipped {sources / skipped.path}: {skipped.reason}"), file=sys.stderr)
     print(f"Indexed {report.articles} article(s) as {report.chunks} passages in {report.seconds:.1f} s; "
           f"{report.rechunked} article(s) chunked, the others' chunks reused; {report.embedded} texts embedded, "
           f"{report.reused} reused ({display_path(report.path)})",
@@ -191,7 +192,7 @@ def cmd_index_status(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     status = gather_status(settings)
-    print(json.dumps(status.to_json(), ensure_ascii=False, indent=2) if args.json else
+    print(json_text(status.to_json(), indent=2) if args.json else
           render_status(status, rebuild_command(args, settings)))
     return 0
 
@@ -216,7 +217,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         raise QuestionError(problem)
     check_question(args.question, settings.limits.max_question_chars)  # before loading anything
     result = _engine(args, settings, build_if_missing=True).ask(args.question, top_k=args.top_k)
-    print(json.dumps(result.to_json(), ensure_ascii=False) if args.json else render_result(result))
+    print(json_text(result.to_json()) if args.json else render_result(result))
     return 0
 
 
@@ -268,9 +269,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
     def refuse(question: str, error: str) -> None:
         if args.json:  # the question echoed only as far as it takes to tell which line it was
             echoed = question if len(question) <= ECHO_CHARS else question[:ECHO_CHARS] + "…"
-            print(json.dumps({"question": echoed, "error": error}, ensure_ascii=False), flush=True)
+            print(json_text({"question": echoed, "error": error}), flush=True)
         else:
-            print(f"citebot: {error}", file=sys.stderr, flush=True)
+            print(f"citebot: {printable(error)}", file=sys.stderr, flush=True)
 
     if interactive:
         print("? ", end="", file=sys.stderr, flush=True)
@@ -289,7 +290,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 logging.getLogger(__name__).debug("question %r failed", question, exc_info=True)
                 refuse(question, f"internal error ({type(exc).__name__}: {exc}); the session goes on")
             else:
-                print(json.dumps(result.to_json(), ensure_ascii=False) if args.json
+                print(json_text(result.to_json()) if args.json
                       else render_result(result) + "\n", flush=True)
         if interactive:
             print("? ", end="", file=sys.stderr, flush=True)
@@ -339,7 +340,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if refusal:
         raise CitebotError(refusal)
     report = evaluate_golden(engine, golden, misses=Path(args.misses) if args.misses else None)
-    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else render_report(report))
+    print(json_text(report, indent=2) if args.json else printable(render_report(report), newlines=True))
     return 0
 
 
@@ -523,6 +524,9 @@ def _configure_logging(verbose: bool) -> None:
                         "%(asctime)s %(name)s %(levelname)s: %(message)s")
     for noisy in ("sentence_transformers", "transformers", "bm25s", "faiss", "httpx", "huggingface_hub"):
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.ERROR)
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, PrintableLogs) for f in handler.filters):
+            handler.addFilter(PrintableLogs())
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
@@ -535,10 +539,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except QuestionError as exc:
-        print(f"citebot: error: {exc}", file=sys.stderr)
+        print(f"citebot: error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except CitebotError as exc:
-        print(f"citebot: error: {exc}", file=sys.stderr)
+        print(f"citebot: error: {printable(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("citebot: interrupted", file=sys.stderr)
@@ -549,6 +553,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except OSError as exc:  # a path that cannot be read or written: say which, not a traceback
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"citebot: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        print(f"citebot: error: {printable(f'{exc.strerror or exc}{where}')}", file=sys.stderr)
         return 1
 

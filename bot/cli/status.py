@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from citebot.bot.cli.common import configured_model, display_path, where
+from citebot.bot.display import printable
 from citebot.config.errors import IndexInvalidError
 from citebot.config.settings import Settings
 
@@ -128,4 +129,4 @@ def render_status(status: IndexStatus, rebuild: str = "citebot index build") -> 
         lines.append(f"leftover   {name} (collections of an interrupted build; the next build drops them)")
     lines.append("status     up to date" if not status.changes else f"status     STALE, run: {rebuild}")
     lines += [f"           {change}" for change in status.changes]
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)  # a file name's control characters shown, not obeyed

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import discord
 
+from citebot.bot.display import shown_url
 from citebot.retrieval.citations import Passage, Result
 
 CONTENT_LIMIT = 2000
@@ -55,11 +56,12 @@ def cite(passage: Passage) -> str:
     where = Path(c.document.file if c.document else c.source).name
     if c.page is not None:
         where += f", page {c.page}"
-    elif c.document is not None and c.document.row:
-        where += f", {c.document.row}"
+    elif c.row is not None:
+        where += f", row {c.row}"
     text = f"{where}, paragraph {c.paragraph}, chars {c.start}–{c.end}"
-    if c.link and len(c.link) <= 512:
-        return f"[{text}](<{c.link}>)"  # <...>: no preview card; the text fragment scrolls to the passage
+    link = shown_url(c.link)  # None for a URL that is not plain http(s) or could end the masked link early
+    if link and len(link) <= 512:
+        return f"[{discord.utils.escape_markdown(text)}](<{link}>)"  # <...>: no preview card
     return text
 
 
