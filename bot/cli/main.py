@@ -50,8 +50,9 @@ question file: JSON Lines, each question on one line; for an article saved as ~/
   id        any name, unique in the file
   category  any label the figures are grouped by; "unanswerable" (no evidence) is right when citebot abstains
   turns     one conversation: the earlier turns are asked first, only the last one is scored
-  evidence  source: the start of the article's file name; quote: words copied exactly from that article.
-            A passage is relevant when it covers half of a quote, the answer when it overlaps one.
+  evidence  source: the article's file name or its start (a collection's row: the file and "row": N, as
+            citations number rows); quote: words copied from the article (whitespace and Markdown markup
+            ignored). A passage is relevant when it covers half of a quote, the answer when it overlaps one.
 At least half of the articles the file cites must be in the index. More: docs/evaluation.md
 """
 
