@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
 import tracemalloc
 from pathlib import Path
 
@@ -84,6 +85,31 @@ def test_build_then_status(capsys, hash_config: Path, seeds_copy: Path) -> None:
     (seeds_copy / "new.txt").write_text("New headline\n\nNew story.\n", encoding="utf-8")
     _, out, _ = run(capsys, "index", "status", "--json", "--config", str(hash_config))
     assert json.loads(out)["changes"] == ["added: new.txt"]  # named relative to the sources folder
+
+
+def test_a_mistyped_index_gets_did_you_mean_and_commands_that_work_when_pasted(
+        capsys, monkeypatch, tmp_path: Path, seeds_copy: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = write_config(tmp_path)
+    articles = tmp_path / "articles"
+    seeds_copy.rename(articles)
+    code, _, err = run(capsys, "index", "build", "--sources", "articles", "--index", "articles-index",
+                       "--config", str(config))
+    assert code == 0 and "every article chunked;" in err and "others" not in err  # a first build reuses nothing
+    code, out, _ = run(capsys, "index", "status", "--index", "articles-index", "--config", str(config))
+    assert "chunking   128 tokens at most a passage, 48 tokens of overlap" in out and "{" not in out
+    for command in (["index", "status"], ["ask", "Who is Ian Lavery?"], ["index", "build"], ["eval"]):
+        code, _, err = run(capsys, *command, "--index", "articles-idx", "--config", str(config))
+        assert code == 1 and len(err.strip().splitlines()) == 1, err
+        assert "did you mean articles-index? run: citebot " in err, err
+        pasted = err.split(" run: ", 1)[1].split(" (or build", 1)[0]
+        assert shlex.split(pasted)[:len(command) + 1] == ["citebot", *command]
+        assert main(shlex.split(pasted)[1:]) == 0, capsys.readouterr().err
+        capsys.readouterr()
+        build = err.split("(or build an index there: ", 1)[1].rstrip(")\n")
+        assert build == f"citebot index build --sources articles --index articles-idx --config {config}"
+    assert main(shlex.split(build)[1:]) == 0  # the build hint works when pasted too: --sources guessed
+    assert (tmp_path / "articles-idx" / "current").is_symlink()
 
 
 def test_build_with_missing_sources_is_one_line(capsys, hash_config: Path, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from citebot.bot.cli.arguments import OneLineParser, positive_int
 from citebot.bot.cli.common import configured_model, display_path, where
+from citebot.bot.cli.hints import did_you_mean, index_missing, likely_sources
 from citebot.bot.display import PrintableLogs, json_text, printable
 from citebot.config.errors import CitebotError, IndexInvalidError, IndexMissingError, QuestionError
 from citebot.config.settings import Settings, load_settings
@@ -76,9 +77,18 @@ def _build(settings: Settings, sources: Path, full: bool = False) -> None:
     for skipped in report.skipped:
         print(printable(f"skipped {sources / skipped.path}: {skipped.reason}"), file=sys.stderr)
     print(f"Indexed {report.articles} article(s) as {report.chunks} passages in {report.seconds:.1f} s; "
-          f"{report.rechunked} article(s) chunked, the others' chunks reused; {report.embedded} texts embedded, "
+          f"{_chunked(report.rechunked, report.articles)}; {report.embedded} texts embedded, "
           f"{report.reused} reused ({display_path(report.path)})",
           file=sys.stderr)
+
+
+def _chunked(rechunked: int, articles: int) -> str:
+    """How many articles a build chunked, and how many kept the chunks of the build before."""
+    if rechunked >= articles:
+        return "every article chunked" if articles != 1 else "the article chunked"
+    if rechunked == 0:
+        return "every article's chunks reused"
+    return f"{rechunked} article(s) chunked, {articles - rechunked} kept their chunks"
 
 
 def import_bm25s_lean() -> None:
@@ -123,6 +133,23 @@ def rebuild_command(args: argparse.Namespace, settings: Settings, sources: Path 
     return " ".join(parts)
 
 
+def no_index_message(args: argparse.Namespace, settings: Settings, built_on_first_use: bool = False) -> str:
+    """Why there is no index where the command looked, with a command that fixes it when pasted: the same
+    command at an index with a close name (a typo), else the build of this one (--sources guessed from the
+    index's name, NAME-index from NAME, or DIR to fill in)."""
+    where = display_path(settings.paths.index)
+    default = _is_default_index(args, settings)
+    sources = likely_sources(settings) or (settings.paths.sources if default else None)
+    build = rebuild_command(args, settings, sources or Path("DIR"))
+    fill_in = "" if sources else " (DIR: your folder of articles)"
+    near = did_you_mean(args, settings)
+    if near:
+        return f"no index at {where}; {near} (or build an index there: {build}{fill_in})"
+    if built_on_first_use:
+        return f"no index at {where}; build it from your articles with: {build}{fill_in}"
+    return f"no index at {where} yet; say which folder of articles to build it from: {build}{fill_in}"
+
+
 def recorded_sources(settings: Settings) -> Path | None:
     """The sources folder the index was built from, or None when there is no index yet."""
     from citebot.index.store import store_location
@@ -151,10 +178,8 @@ def _engine(args: argparse.Namespace, settings: Settings, build_if_missing: bool
     except IndexMissingError:
         default = _is_default_index(args, settings)
         if not build_if_missing or not default or (settings.store.kind == "faiss" and settings.paths.index.exists()):
-            if not default and not settings.paths.index.exists():
-                raise IndexMissingError(
-                    f"no index at {display_path(settings.paths.index)}; build it from your articles with: "
-                    f"{rebuild_command(args, settings, Path('DIR'))}") from None
+            if not default and index_missing(settings):
+                raise IndexMissingError(no_index_message(args, settings, built_on_first_use=True)) from None
             raise
     print(f"No index in {where(settings)} yet; building it first (once) from "
           f"{display_path(settings.paths.sources)}.", file=sys.stderr)
@@ -182,8 +207,7 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     elif _is_default_index(args, settings):
         sources = display_path(settings.paths.sources)
     else:
-        raise CitebotError(f"no index at {where(settings)} yet; say which folder of articles to build it from: "
-                           f"{rebuild_command(args, settings, Path('DIR'))}")
+        raise CitebotError(no_index_message(args, settings))
     _build(settings, sources, args.full)
     return 0
 
@@ -192,6 +216,8 @@ def cmd_index_status(args: argparse.Namespace) -> int:
     from citebot.bot.cli.status import gather_status, render_status
 
     settings = _settings(args)
+    if index_missing(settings):
+        raise IndexMissingError(no_index_message(args, settings))
     status = gather_status(settings)
     print(json_text(status.to_json(), indent=2) if args.json else
           render_status(status, rebuild_command(args, settings)))
@@ -351,7 +377,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     token = os.environ.get("DISCORD_TOKEN", "").strip()
     settings = _settings(args)
     if args.check:
-        print(service.check(settings, token, configured_model(settings)))
+        no_index = no_index_message(args, settings) if index_missing(settings) else None
+        try:
+            print(service.check(settings, token, configured_model(settings), no_index))
+        except service.ChecksFailed as failed:  # every problem, one line each, so one start fixes them all
+            for problem in failed.problems:
+                print(f"citebot: error: {printable(problem)}", file=sys.stderr)
+            return 1
         return 0
     import_bm25s_lean()
     service.run(settings, token, verbose=getattr(args, "verbose", False))
@@ -495,7 +527,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--check", action="store_true",
                        help="check the config, the index, the model, the data folder and the token's shape without "
-                            "connecting; one line, exit 0 or 1 (a service manager's pre-start check)")
+                            "connecting; one line and exit 0, or a line for every problem found and exit 1 (a service "
+                            "manager's pre-start check)")
     serve.set_defaults(run=cmd_serve)
 
     config = commands.add_parser(
@@ -536,6 +569,7 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # --help, or a mistake already said in one line (bot/cli/arguments.py)
         return exc.code if isinstance(exc.code, int) else 2
+    args.argv = list(argv) if argv is not None else sys.argv[1:]  # for hints that repeat the command
     _configure_logging(getattr(args, "verbose", False))
     try:
         return args.run(args)
