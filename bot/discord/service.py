@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from citebot.bot.display import printable
 from citebot.config.errors import CitebotError
 
 if TYPE_CHECKING:
@@ -111,7 +112,8 @@ class RedactSecrets(logging.Filter):
 
 
 class OneLineFormatter(logging.Formatter):
-    """`2026-12-05T12:00:00.123Z INFO citebot.bot.discord.client: message`, a traceback folded in with \\n."""
+    """`2026-12-05T12:00:00.123Z INFO citebot.bot.discord.client: message`, a traceback folded in with \\n, and
+    control characters (from file names or questions) shown as escapes, so the journal shows what was there."""
 
     converter = time.gmtime
     default_time_format = "%Y-%m-%dT%H:%M:%S"
@@ -121,7 +123,7 @@ class OneLineFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        return super().format(record).replace("\r", "").replace("\n", "\\n")
+        return printable(super().format(record).replace("\r", "").replace("\n", "\\n"))
 
 
 def configure_logging(token: str, verbose: bool = False, stream: Any = None) -> logging.Handler:
