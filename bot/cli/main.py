@@ -385,6 +385,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 print(f"citebot: error: {printable(problem)}", file=sys.stderr)
             return 1
         return 0
+    if index_missing(settings):  # the store's own message cannot know the command the user ran
+        raise IndexMissingError(no_index_message(args, settings))
     import_bm25s_lean()
     service.run(settings, token, verbose=getattr(args, "verbose", False))
     return 0
@@ -486,7 +488,8 @@ def _parser() -> argparse.ArgumentParser:
     chat = commands.add_parser(
         "chat", parents=[common, with_index], help="a conversation: one question per line on stdin",
         description="Read one question per line from stdin and answer each; follow-ups use the earlier turns. "
-                    "A line '/reset' forgets the conversation.",
+                    "A line '/reset' forgets the conversation. A line longer than [limits] max_question_chars is "
+                    "refused (its first 200 characters echoed) without being held in memory whole.",
         epilog="example: printf 'Who is Ian Lavery?\\nWhat did he do at the meeting?\\n' | citebot chat --json",
     )
     chat.add_argument("--json", action="store_true", help="print one JSON object per input line")
