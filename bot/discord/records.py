@@ -74,8 +74,8 @@ class JsonlLog:
                         raise
             except OSError as exc:
                 if not self._failing:
-                    log.warning("cannot write the %s to %s (%s); answering goes on, the %s are kept in memory "
-                                "until it can", self.what, self.path, exc.strerror or exc, self.what)
+                    log.warning("cannot write the %s to %s (%s); answering goes on without writing them until "
+                                "it can", self.what, self.path, exc.strerror or exc)
                 self._failing = True
                 return None
             if self._failing:
@@ -114,11 +114,15 @@ class JsonlLog:
         return row if isinstance(row, dict) else None
 
 
+UNSAVED_ANSWERS_KEPT = 1000
+"""Answers that could not be written, kept in memory for their buttons: a bound, not a setting (a few KB each)."""
+
+
 class AnswerLog:
     """Answers by id: on disk, with where each one's line starts in memory. An answer that cannot be written is
     kept in memory instead (the newest `unsaved_limit` of them), so its buttons work until the bot restarts."""
 
-    def __init__(self, path: Path, unsaved_limit: int = 1000) -> None:
+    def __init__(self, path: Path, unsaved_limit: int = UNSAVED_ANSWERS_KEPT) -> None:
         self._log = JsonlLog(path, "answers")
         self._offsets = {row["id"]: offset for offset, row in self._log.offsets() if isinstance(row.get("id"), str)}
         self._unsaved: OrderedDict[str, AnswerRecord] = OrderedDict()
