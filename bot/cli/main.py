@@ -144,10 +144,10 @@ def no_index_message(args: argparse.Namespace, settings: Settings, built_on_firs
     fill_in = "" if sources else " (DIR: your folder of articles)"
     near = did_you_mean(args, settings)
     if near:
-        return f"no index at {where}; {near} (or build an index there: {build}{fill_in})"
+        return f"no index in {where}; {near} (or build an index there: {build}{fill_in})"
     if built_on_first_use:
-        return f"no index at {where}; build it from your articles with: {build}{fill_in}"
-    return f"no index at {where} yet; say which folder of articles to build it from: {build}{fill_in}"
+        return f"no index in {where}; build it from your articles with: {build}{fill_in}"
+    return f"no index in {where} yet; say which folder of articles to build it from: {build}{fill_in}"
 
 
 def recorded_sources(settings: Settings) -> Path | None:
