@@ -94,6 +94,7 @@ def assert_citations_verbatim(body: dict) -> None:
             found = re.match(r"(\S+), paragraph (\d+), chars (\d+)–(\d+)", field["value"])
             assert found, field
             name, _, start, end = found.groups()
+            name = name.replace("\\", "")  # shown with Markdown escaped
             text = (Path(__file__).resolve().parent.parent / "seeds" / name).read_text(encoding="utf-8")
             span = text[int(start):int(end)]
             first_quoted = field["value"].split("\n")[1].removeprefix("> ").rstrip(" …").replace("\\", "")

@@ -133,3 +133,20 @@ def test_printable_escapes_once_and_keeps_newlines_only_when_asked() -> None:
     assert printable("a\x1b[2J\nb", newlines=True) == "a\\x1b[2J\nb"
     assert printable(printable(HOSTILE)) == printable(HOSTILE)
     assert printable("tab\tand café — “quotes” 👍") == "tab\tand café — “quotes” 👍"
+
+
+@pytest.mark.parametrize("url", [None, "https://news.example.org/ferry"])
+def test_discord_shows_a_file_name_that_looks_like_markup_as_text(url: str | None) -> None:
+    """A file name (no "/" in it, but "]", "[", "(" and "*" are allowed) cannot end the masked link's text early,
+    start a masked link of its own, or turn the line bold."""
+    from citebot.bot.discord.render import passage_field
+    from citebot.index.ingest.corpus import Document
+    from citebot.retrieval.citations import Passage, cite
+
+    text = "The harbour ferry runs daily at noon."
+    document = Document("notes] [Official](evil.example) **now**.md", url=url)
+    citation = cite("idx/texts/notes.md.0123.txt", "Ferry notice", 0, len(text), 1, document, text)
+    _, value = passage_field(Passage(1, 1.0, text, citation, "c1", 0.5))
+    header = value.split("\n", 1)[0]
+    shown = "notes\\] \\[Official\\](evil.example) \\*\\*now\\*\\*.md, paragraph 1, chars 0–37"
+    assert header == (f"[{shown}](<{citation.link}>)" if url else shown)
