@@ -62,6 +62,7 @@ def test_top_k_must_be_positive(capsys, hash_config: Path) -> None:
     (["index", "stat"], "did you mean 'status'? see: citebot index --help"),
     (["chat", "--store", "fais"], "did you mean 'faiss'?"),
     (["eval", "--golden"], "argument --golden: expected one argument; see: citebot eval --help"),
+    (["index", "status", "--bogus"], "unrecognized arguments: --bogus; see: citebot index status --help"),
 ])
 def test_every_argument_mistake_is_one_line_with_the_fix(capsys, argv: list[str], expect: str) -> None:
     code, out, err = run(capsys, *argv)

@@ -15,11 +15,26 @@ class OneLineParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line naming the argument at fault and the help that shows the right
     form; its subcommands' parsers are of the same class (argparse makes them with type(parser))."""
 
+    argv: list[str] | None = None
+    """The arguments being parsed (set by the caller): an unknown flag is reported by the top parser, and the
+    help it points to is then that of the command the words name."""
+
     def error(self, message: str) -> NoReturn:
         guess = _close_choice(message)
-        fix = f"did you mean {guess!r}? see: {self.prog} --help" if guess else f"see: {self.prog} --help"
+        prog = self._command_named(self.argv or []).prog
+        fix = f"did you mean {guess!r}? see: {prog} --help" if guess else f"see: {prog} --help"
         print(f"citebot: error: {message}; {fix}", file=sys.stderr)
         raise SystemExit(2)
+
+
+    def _command_named(self, argv: list[str]) -> argparse.ArgumentParser:
+        """The parser of the (sub)command argv's words name ("citebot index status"), else this one."""
+        parser: argparse.ArgumentParser = self
+        for word in argv:
+            commands = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+            if commands is not None and word in commands.choices:
+                parser = commands.choices[word]
+        return parser
 
 
 def _close_choice(message: str) -> str | None:

@@ -411,7 +411,7 @@ def _help_of(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
     return show_help
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> OneLineParser:
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS: given before or after the command, the flag is kept (argparse would reset it otherwise).
     common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
@@ -569,7 +569,9 @@ def _configure_logging(verbose: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = _parser().parse_args(argv)
+        parser = _parser()
+        parser.argv = list(argv) if argv is not None else sys.argv[1:]
+        args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a mistake already said in one line (bot/cli/arguments.py)
         return exc.code if isinstance(exc.code, int) else 2
     args.argv = list(argv) if argv is not None else sys.argv[1:]  # for hints that repeat the command
