@@ -11,6 +11,19 @@ from citebot.retrieval.abstain import Evidence
 from citebot.retrieval.text_fragment import fragment_link
 
 
+def row_number(document: Document | None) -> int | None:
+    """A collection row's number among the file's data rows, 1 for the first: in a CSV file the header is not
+    counted (the index names rows as a spreadsheet does, "row 2" for the first), in JSON Lines it is the line
+    number. None for an article that is not a row."""
+    if document is None or not document.row:
+        return None
+    try:
+        number = int(document.row.removeprefix("row").strip())
+    except ValueError:
+        return None
+    return number - 1 if document.file.lower().endswith(".csv") else number
+
+
 @dataclass(frozen=True)
 class Citation:
     source: str
@@ -27,14 +40,20 @@ class Citation:
 
     @property
     def page(self) -> int | None:
+        """The PDF page that holds the passage's first character (1 for the first page)."""
         return self.document.page_at(self.start) if self.document else None
+
+    @property
+    def row(self) -> int | None:
+        """The collection row the passage is from (row_number)."""
+        return row_number(self.document)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"source": self.source, "title": self.title, "start": self.start, "end": self.end,
                                "paragraph": self.paragraph, "text_file": self.source}
         if self.document is not None:
             out["document"] = self.document.file
-            out.update({k: v for k, v in (("row", self.document.row), ("page", self.page),
+            out.update({k: v for k, v in (("row", self.row), ("page", self.page),
                                           ("url", self.document.url), ("date", self.document.date),
                                           ("author", self.document.author)) if v is not None})
         if self.link:

@@ -50,7 +50,8 @@ def arrange(rows: list[int], chunks: list[Chunk], wanted: int, max_per_article: 
         twin = next((s for s in kept if s.chunk.source != chunk.source
                      and repeats(grams[s.row], grams[row], duplicate_share)), None)
         if twin is not None:
-            twin.also_in.append(row)
+            if all(chunks[r].source != chunk.source for r in twin.also_in):  # each other article (row) once
+                twin.also_in.append(row)
             continue
         slot = Slot(row, chunk)
         if per_article.get(chunk.source, 0) >= max_per_article:

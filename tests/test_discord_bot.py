@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -41,15 +42,16 @@ class Harness:
             await asyncio.wait_for(self.task, 10)
 
 
-@pytest.fixture
-async def harness(real_engine, tmp_path: Path):
+@contextlib.asynccontextmanager
+async def running_bot(real_engine, data: Path):
+    """The bot against a fresh fake Discord, its data folder at data."""
     server = FakeDiscord()
     await server.start()
     saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     discord.http.Route.BASE = server.api_base
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(server.gateway_url)
     settings = real_engine.settings
-    settings = replace(settings, paths=replace(settings.paths, data=tmp_path / "data"),
+    settings = replace(settings, paths=replace(settings.paths, data=data),
                        bot=replace(settings.bot, dev_guild=int(GUILD_ID)))
     h = Harness(server, settings, real_engine)
     await h.start()
@@ -59,6 +61,12 @@ async def harness(real_engine, tmp_path: Path):
         await h.stop()
         discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
         await server.stop()
+
+
+@pytest.fixture
+async def harness(real_engine, tmp_path: Path):
+    async with running_bot(real_engine, tmp_path / "data") as h:
+        yield h
 
 
 def callback_of(interaction_id: str):
@@ -86,6 +94,7 @@ def assert_citations_verbatim(body: dict) -> None:
             found = re.match(r"(\S+), paragraph (\d+), chars (\d+)–(\d+)", field["value"])
             assert found, field
             name, _, start, end = found.groups()
+            name = name.replace("\\", "")  # shown with Markdown escaped
             text = (Path(__file__).resolve().parent.parent / "seeds" / name).read_text(encoding="utf-8")
             span = text[int(start):int(end)]
             first_quoted = field["value"].split("\n")[1].removeprefix("> ").rstrip(" …").replace("\\", "")
@@ -284,3 +293,39 @@ async def test_an_empty_mention_gets_a_short_explanation_and_no_thread(harness: 
     assert "empty" in reply.body["content"] and reply.body["message_reference"]
     assert_no_pings(reply.body)
     assert not server.find(lambda r: r.path.endswith("/threads"))
+
+
+def _unwritable_data_folder(tmp_path: Path, kind: str) -> Path:
+    """A data folder that cannot be written even by root: one under a file, or one whose records go to /dev/full."""
+    if kind == "read-only":
+        (tmp_path / "a-file").write_text("")
+        return tmp_path / "a-file" / "data"
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("answers.jsonl", "feedback.jsonl", "conversations.json"):
+        (data / name).symlink_to("/dev/full")
+    return data
+
+
+@pytest.mark.parametrize("kind", ["read-only", "disk full"])
+async def test_an_unwritable_data_folder_still_answers_with_one_warning(
+        real_engine, tmp_path: Path, kind: str, caplog: pytest.LogCaptureFixture) -> None:
+    async with running_bot(real_engine, _unwritable_data_folder(tmp_path, kind)) as harness:
+        server = harness.server
+        with caplog.at_level(logging.WARNING):
+            first = await server.slash("ask", {"question": "What did Theresa May say about racial hatred?"})
+            second = await server.slash("ask", {"question": "Who signed the letter calling for a second referendum?"})
+            followups = [(await server.wait_for(followup_of(i), timeout=60))[0] for i in (first, second)]
+        for followup in followups:
+            assert followup.body["embeds"][0]["fields"], followup.body
+            assert_citations_verbatim(followup.body)
+        warnings = [r.getMessage() for r in caplog.records if "cannot write the answers" in r.getMessage()]
+        assert len(warnings) == 1, caplog.text
+        # the buttons of an answer that could not be written still work while the bot runs
+        ids = custom_ids(followups[1].body)
+        click = await server.click(next(i for i in ids if i.startswith("citebot:more:")))
+        (callback,) = await server.wait_for(callback_of(click))
+        assert callback.body["data"]["embeds"][0]["title"] == "More sources"
+        click = await server.click(next(i for i in ids if i.endswith(":up")))
+        (callback,) = await server.wait_for(callback_of(click))
+        assert "could not be saved" in callback.body["data"]["content"]

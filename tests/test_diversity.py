@@ -26,6 +26,19 @@ def test_the_same_quote_in_another_article_goes_under_also_in() -> None:
     assert [(s.row, s.also_in) for s in slots] == [(0, [1]), (2, [])]
 
 
+def test_also_in_names_each_other_article_once() -> None:
+    """Two passages of one collection row (a long row, chunked with overlap) that both repeat a quote listed
+    above: that row is "also in" once."""
+    row = "news.csv#row 4"
+    chunks = [
+        _chunk("a.txt", 0, f"A spokeswoman said: \u2018{STATEMENT} to rooting it out.\u2019"),
+        _chunk(row, 0, f'A party spokeswoman said: "{STATEMENT} to rooting it out of our party."'),
+        _chunk(row, 900, f'Asked again, a spokeswoman said: "{STATEMENT} to rooting it out."'),
+    ]
+    slots = arrange([0, 1, 2], chunks, wanted=5, max_per_article=3, duplicate_share=0.4)
+    assert [(s.row, s.also_in) for s in slots] == [(0, [1])]
+
+
 def test_one_article_cannot_fill_the_list_unless_nothing_else_matches() -> None:
     chunks = [_chunk("a.txt", i * 100, f"Distinct passage number {i} of article a.") for i in range(5)]
     chunks.append(_chunk("b.txt", 0, "The only passage of article b."))

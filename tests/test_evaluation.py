@@ -89,8 +89,64 @@ def test_the_question_path_does_not_import_evaluation() -> None:
 
 @pytest.mark.parametrize("argv", [["eval", "--help"]])
 def test_eval_help_documents_the_question_file(capsys, argv: list[str]) -> None:
-    with pytest.raises(SystemExit):
-        main(argv)
+    assert main(argv) == 0
     out = capsys.readouterr().out
     line = next(s.strip() for s in out.splitlines() if s.strip().startswith('{"id": "q1"'))
     assert set(json.loads(line)) == {"id", "category", "turns", "evidence"} and "docs/evaluation.md" in out
+
+
+MARKDOWN_POST = """---
+title: Harbour works
+---
+
+# Harbour works
+
+The council said the **new** breakwater, described in [the engineers' report](https://example.org/r.pdf),
+will be finished in `March 2025`, two months late.
+
+Boats will use the _north_ quay until then.
+"""
+
+
+def test_your_own_questions_with_quotes_copied_from_the_original_files(capsys, tmp_path: Path) -> None:
+    """A quote copied from a Markdown file (markup, a link, a line break) is found in the text read from it, and
+    a CSV row is named as a citation names it: its file and its data row number."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "harbour.md").write_text(MARKDOWN_POST, encoding="utf-8")
+    (folder / "news.csv").write_text(
+        "title,text\nFerry fares,The chain ferry fares stay at two pounds this year.\n"
+        "Bridge repairs,The Tamar footbridge closed on Friday for repairs to its deck.\n", encoding="utf-8")
+    config = write_config(tmp_path, sources=str(folder))
+    assert main(["index", "build", "--config", str(config)]) == 0
+    copied = MARKDOWN_POST.split("\n\n")[2].split(", two")[0]  # "The council said the **new** ... `March 2025`"
+    items = [
+        {"id": "md", "category": "plain", "turns": ["When will the new breakwater be finished?"],
+         "evidence": [{"source": "harbour.md", "quote": copied}]},
+        {"id": "csv", "category": "plain", "turns": ["Which footbridge closed for repairs?"],
+         "evidence": [{"source": "news.csv", "row": 2, "quote": "The Tamar footbridge closed on Friday"}]},
+    ]
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps(item) + "\n" for item in items), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["eval", "--config", str(config), "--golden", str(questions), "--json"]) == 0, capsys.readouterr()
+    details = {d["id"]: d for d in json.loads(capsys.readouterr().out)["details"]}
+    assert details["md"]["evidence_rank"] == 1 and details["csv"]["evidence_rank"] == 1
+    assert main(["ask", "Which footbridge closed for repairs?", "--config", str(config), "--json"]) == 0
+    cited = json.loads(capsys.readouterr().out)["passages"][0]["citation"]
+    assert cited["document"].endswith("news.csv") and cited["row"] == 2  # what the evidence above names
+
+
+@pytest.mark.parametrize(("evidence", "message"), [
+    ([{"source": "news.csv", "row": "two", "quote": "x"}], "evidence row must be a whole number"),
+    ([{"quote": "x"}], "each evidence needs a source and a quote"),
+    ("news.csv", "evidence must be a list"),
+])
+def test_a_malformed_evidence_is_one_line(capsys, hash_config: Path, tmp_path: Path, evidence: object,
+                                          message: str) -> None:
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(json.dumps({"id": "x", "category": "plain", "turns": ["q?"], "evidence": evidence}) + "\n",
+                         encoding="utf-8")
+    assert main(["eval", "--config", str(hash_config), "--golden", str(questions)]) == 1
+    err = capsys.readouterr().err
+    assert f"questions.jsonl:1: {message}" in err and len(err.strip().splitlines()) == 1

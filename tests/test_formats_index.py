@@ -90,7 +90,10 @@ def test_every_format_is_indexed_and_every_quote_is_a_slice_of_its_text_file(mix
     assert not any("cookies" in c["text"] or "Related stories" in c["text"] for c in citations)
     pdf = [c for c in citations if c.get("document", "").endswith("log.pdf")]
     assert {c["page"] for c in pdf} <= {1, 2} and all("page" in c for c in pdf)
-    bridge = next(c for c in citations if c.get("row") == "row 1" and c["document"].endswith("archive.jsonl"))
+    bridge = next(c for c in citations if c.get("row") == 1 and c["document"].endswith("archive.jsonl"))
+    gigs = next(c for c in citations if c.get("document", "").endswith("more.csv"))
+    assert gigs["row"] == 1  # a number: the first data row, the header not counted
+    assert all(isinstance(c.get("row", 0), int) and isinstance(c.get("page", 0), int) for c in citations)
     assert bridge["url"] == "https://news.example.org/bridge?id=1&x=2" and bridge["date"] == "2024-02-01"
     assert "%26" not in bridge["link"].split("#")[0]  # the page's own query string is left as it is
 

@@ -58,7 +58,7 @@ def test_another_folder_for_an_existing_index_is_refused_unless_replaced(folder:
 def test_a_mistyped_index_is_an_error_not_a_build_of_the_seeds(folder: Path) -> None:
     ask = _run("ask", "Who is Ian Lavery?", "--config", "hash.toml", "--index", "typo", cwd=folder)
     assert ask.returncode == 1 and not (folder / "typo").exists()
-    assert "no index at typo" in ask.stderr and "--sources DIR --index typo" in ask.stderr
+    assert "no index in typo" in ask.stderr and "--sources DIR --index typo" in ask.stderr
 
 
 def test_an_edited_article_is_named_in_the_answer_with_the_command_that_rebuilds(folder: Path) -> None:

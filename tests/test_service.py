@@ -240,6 +240,19 @@ def test_check_fails_in_one_line_with_the_fix(tmp_path: Path, hash_index: Path, 
     assert run.stderr.count("\n") == 1 and run.stderr.startswith("citebot: error: ") and said in run.stderr, run.stderr
 
 
+def test_check_lists_every_problem_it_finds(tmp_path: Path) -> None:
+    from tests.conftest import write_config
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    config = write_config(tmp_path / "other", index=str(tmp_path / "index"), data=str(blocker / "data"))
+    run = check(config, SHAPED[:-20])
+    lines = run.stderr.splitlines()
+    assert run.returncode == 1 and run.stdout == "" and len(lines) == 3, run.stderr
+    assert all(line.startswith("citebot: error: ") for line in lines)
+    assert "too short" in lines[0] and "citebot index build --sources" in lines[1] and "[paths] data" in lines[2]
+
+
 def test_check_needs_no_network(hash_index: Path) -> None:
     """Checked with Discord unresolvable: nothing is sent anywhere."""
     run = subprocess.run([sys.executable, "-m", "tests.fake_serve", "http://citebot-test.invalid/api/v10",

@@ -16,7 +16,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from citebot.bot.cli.arguments import OneLineParser, positive_int
 from citebot.bot.cli.common import configured_model, display_path, where
+from citebot.bot.cli.hints import did_you_mean, index_missing, likely_sources
+from citebot.bot.display import PrintableLogs, json_text, printable
 from citebot.config.errors import CitebotError, IndexInvalidError, IndexMissingError, QuestionError
 from citebot.config.settings import Settings, load_settings
 
@@ -48,8 +51,9 @@ question file: JSON Lines, each question on one line; for an article saved as ~/
   id        any name, unique in the file
   category  any label the figures are grouped by; "unanswerable" (no evidence) is right when citebot abstains
   turns     one conversation: the earlier turns are asked first, only the last one is scored
-  evidence  source: the start of the article's file name; quote: words copied exactly from that article.
-            A passage is relevant when it covers half of a quote, the answer when it overlaps one.
+  evidence  source: the article's file name or its start (a collection's row: the file and "row": N, as
+            citations number rows); quote: words copied from the article (whitespace and Markdown markup
+            ignored). A passage is relevant when it covers half of a quote, the answer when it overlaps one.
 At least half of the articles the file cites must be in the index. More: docs/evaluation.md
 """
 
@@ -74,11 +78,20 @@ def _build(settings: Settings, sources: Path, full: bool = False) -> None:
     print(f"Indexing the articles in {sources} into {where(settings)} ...", file=sys.stderr)
     report = build_store(sources, settings, progress=True, full=full)
     for skipped in report.skipped:
-        print(f"skipped {sources / skipped.path}: {skipped.reason}", file=sys.stderr)
+        print(printable(f"skipped {sources / skipped.path}: {skipped.reason}"), file=sys.stderr)
     print(f"Indexed {report.articles} article(s) as {report.chunks} passages in {report.seconds:.1f} s; "
-          f"{report.rechunked} article(s) chunked, the others' chunks reused; {report.embedded} texts embedded, "
+          f"{_chunked(report.rechunked, report.articles)}; {report.embedded} texts embedded, "
           f"{report.reused} reused ({display_path(report.path)})",
           file=sys.stderr)
+
+
+def _chunked(rechunked: int, articles: int) -> str:
+    """How many articles a build chunked, and how many kept the chunks of the build before."""
+    if rechunked >= articles:
+        return "every article chunked" if articles != 1 else "the article chunked"
+    if rechunked == 0:
+        return "every article's chunks reused"
+    return f"{rechunked} article(s) chunked, {articles - rechunked} kept their chunks"
 
 
 def import_bm25s_lean() -> None:
@@ -123,6 +136,23 @@ def rebuild_command(args: argparse.Namespace, settings: Settings, sources: Path 
     return " ".join(parts)
 
 
+def no_index_message(args: argparse.Namespace, settings: Settings, built_on_first_use: bool = False) -> str:
+    """Why there is no index where the command looked, with a command that fixes it when pasted: the same
+    command at an index with a close name (a typo), else the build of this one (--sources guessed from the
+    index's name, NAME-index from NAME, or DIR to fill in)."""
+    where = display_path(settings.paths.index)
+    default = _is_default_index(args, settings)
+    sources = likely_sources(settings) or (settings.paths.sources if default else None)
+    build = rebuild_command(args, settings, sources or Path("DIR"))
+    fill_in = "" if sources else " (DIR: your folder of articles)"
+    near = did_you_mean(args, settings)
+    if near:
+        return f"no index in {where}; {near} (or build an index there: {build}{fill_in})"
+    if built_on_first_use:
+        return f"no index in {where}; build it from your articles with: {build}{fill_in}"
+    return f"no index in {where} yet; say which folder of articles to build it from: {build}{fill_in}"
+
+
 def recorded_sources(settings: Settings) -> Path | None:
     """The sources folder the index was built from, or None when there is no index yet."""
     from citebot.index.store import store_location
@@ -151,10 +181,8 @@ def _engine(args: argparse.Namespace, settings: Settings, build_if_missing: bool
     except IndexMissingError:
         default = _is_default_index(args, settings)
         if not build_if_missing or not default or (settings.store.kind == "faiss" and settings.paths.index.exists()):
-            if not default and not settings.paths.index.exists():
-                raise IndexMissingError(
-                    f"no index at {display_path(settings.paths.index)}; build it from your articles with: "
-                    f"{rebuild_command(args, settings, Path('DIR'))}") from None
+            if not default and index_missing(settings):
+                raise IndexMissingError(no_index_message(args, settings, built_on_first_use=True)) from None
             raise
     print(f"No index in {where(settings)} yet; building it first (once) from "
           f"{display_path(settings.paths.sources)}.", file=sys.stderr)
@@ -182,8 +210,7 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     elif _is_default_index(args, settings):
         sources = display_path(settings.paths.sources)
     else:
-        raise CitebotError(f"no index at {where(settings)} yet; say which folder of articles to build it from: "
-                           f"{rebuild_command(args, settings, Path('DIR'))}")
+        raise CitebotError(no_index_message(args, settings))
     _build(settings, sources, args.full)
     return 0
 
@@ -192,8 +219,10 @@ def cmd_index_status(args: argparse.Namespace) -> int:
     from citebot.bot.cli.status import gather_status, render_status
 
     settings = _settings(args)
+    if index_missing(settings):
+        raise IndexMissingError(no_index_message(args, settings))
     status = gather_status(settings)
-    print(json.dumps(status.to_json(), ensure_ascii=False, indent=2) if args.json else
+    print(json_text(status.to_json(), indent=2) if args.json else
           render_status(status, rebuild_command(args, settings)))
     return 0
 
@@ -217,27 +246,42 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if problem:
         raise QuestionError(problem)
     check_question(args.question, settings.limits.max_question_chars)  # before loading anything
-    if args.top_k is not None and args.top_k < 1:
-        raise QuestionError(f"--top-k must be at least 1, got {args.top_k}")
     result = _engine(args, settings, build_if_missing=True).ask(args.question, top_k=args.top_k)
-    print(json.dumps(result.to_json(), ensure_ascii=False) if args.json else render_result(result))
+    print(json_text(result.to_json()) if args.json else render_result(result))
     return 0
 
 
-def _lines() -> Iterator[tuple[str, str | None]]:
-    """Lines of stdin without their newline, each with why it cannot be a question (not UTF-8) or None."""
-    binary = getattr(sys.stdin, "buffer", None)
+ECHO_CHARS = 200
+"""How much of a refused question `chat --json` echoes: enough to tell which line it was."""
+
+
+def _read_bounded(readline: Callable[[int], Any], limit: int) -> tuple[Any, bool]:
+    """One line of at most limit bytes (or characters) and whether it was longer; the rest of a longer line is
+    read in pieces of that size and dropped, so a 200 MB line never sits in memory whole."""
+    line = readline(limit)
+    if len(line) < limit or line[-1:] in (b"\n", "\n"):
+        return line, False
     while True:
-        if binary is not None:
-            raw = binary.readline()
-            if not raw:
-                return
-            line = raw.decode("utf-8", errors="surrogateescape")
-        else:
-            line = sys.stdin.readline()
-            if not line:
-                return
+        rest = readline(limit)
+        if not rest or rest[-1:] in (b"\n", "\n"):
+            return line, True
+
+
+def _lines(max_chars: int) -> Iterator[tuple[str, str | None]]:
+    """Lines of stdin without their newline, each with why it cannot be a question (not UTF-8, or longer than
+    max_chars) or None. A longer line is read in bounded pieces and only its start kept."""
+    binary = getattr(sys.stdin, "buffer", None)
+    limit = 4 * max_chars + 2  # a question of max_chars characters in UTF-8, and its line end, always fits
+    while True:
+        raw, too_long = _read_bounded(binary.readline if binary is not None else sys.stdin.readline, limit)
+        if not raw:
+            return
+        line = raw.decode("utf-8", errors="surrogateescape") if isinstance(raw, bytes) else raw
         line = line.rstrip("\n").removesuffix("\r")
+        if too_long:
+            yield (line[:ECHO_CHARS].encode("utf-8", "surrogateescape").decode("utf-8", "replace"),
+                   f"the question is longer than {max_chars} characters, the limit; ask something shorter")
+            continue
         problem = _question_encoding_error(line)
         yield (line.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if problem else line), problem
 
@@ -253,14 +297,15 @@ def cmd_chat(args: argparse.Namespace) -> int:
         print("Ask about the articles; /reset forgets the conversation; Ctrl-D quits.", file=sys.stderr)
 
     def refuse(question: str, error: str) -> None:
-        if args.json:
-            print(json.dumps({"question": question, "error": error}, ensure_ascii=False), flush=True)
+        if args.json:  # the question echoed only as far as it takes to tell which line it was
+            echoed = question if len(question) <= ECHO_CHARS else question[:ECHO_CHARS] + "…"
+            print(json_text({"question": echoed, "error": error}), flush=True)
         else:
-            print(f"citebot: {error}", file=sys.stderr, flush=True)
+            print(f"citebot: {printable(error)}", file=sys.stderr, flush=True)
 
     if interactive:
         print("? ", end="", file=sys.stderr, flush=True)
-    for question, problem in _lines():
+    for question, problem in _lines(settings.limits.max_question_chars):
         if problem:
             refuse(question, problem)
         elif question.strip() == "/reset":
@@ -275,7 +320,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 logging.getLogger(__name__).debug("question %r failed", question, exc_info=True)
                 refuse(question, f"internal error ({type(exc).__name__}: {exc}); the session goes on")
             else:
-                print(json.dumps(result.to_json(), ensure_ascii=False) if args.json
+                print(json_text(result.to_json()) if args.json
                       else render_result(result) + "\n", flush=True)
         if interactive:
             print("? ", end="", file=sys.stderr, flush=True)
@@ -325,7 +370,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if refusal:
         raise CitebotError(refusal)
     report = evaluate_golden(engine, golden, misses=Path(args.misses) if args.misses else None)
-    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else render_report(report))
+    print(json_text(report, indent=2) if args.json else printable(render_report(report), newlines=True))
     return 0
 
 
@@ -335,8 +380,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     token = os.environ.get("DISCORD_TOKEN", "").strip()
     settings = _settings(args)
     if args.check:
-        print(service.check(settings, token, configured_model(settings)))
+        no_index = no_index_message(args, settings) if index_missing(settings) else None
+        try:
+            print(service.check(settings, token, configured_model(settings), no_index))
+        except service.ChecksFailed as failed:  # every problem, one line each, so one start fixes them all
+            for problem in failed.problems:
+                print(f"citebot: error: {printable(problem)}", file=sys.stderr)
+            return 1
         return 0
+    if index_missing(settings):  # the store's own message cannot know the command the user ran
+        raise IndexMissingError(no_index_message(args, settings))
     import_bm25s_lean()
     service.run(settings, token, verbose=getattr(args, "verbose", False))
     return 0
@@ -361,7 +414,7 @@ def _help_of(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], 
     return show_help
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> OneLineParser:
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS: given before or after the command, the flag is kept (argparse would reset it otherwise).
     common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
@@ -375,7 +428,7 @@ def _parser() -> argparse.ArgumentParser:
                             help="where the vectors live (default: [store] kind in the config, faiss); milvus "
                                  "uses [store] uri and collection")
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="citebot", parents=[common],
         description="Answers questions about a folder of articles with verbatim, checkable citations.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -430,7 +483,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ask.add_argument("question", help="the question, in quotes")
-    ask.add_argument("--top-k", type=int, metavar="N",
+    ask.add_argument("--top-k", type=positive_int("--top-k", 3), metavar="N",
                      help="number of passages to show (default: [retrieval] top_k, 5)")
     ask.add_argument("--json", action="store_true", help="print one JSON object (see the README for its fields)")
     ask.set_defaults(run=cmd_ask)
@@ -438,7 +491,8 @@ def _parser() -> argparse.ArgumentParser:
     chat = commands.add_parser(
         "chat", parents=[common, with_index], help="a conversation: one question per line on stdin",
         description="Read one question per line from stdin and answer each; follow-ups use the earlier turns. "
-                    "A line '/reset' forgets the conversation.",
+                    "A line '/reset' forgets the conversation. A line longer than [limits] max_question_chars is "
+                    "refused (its first 200 characters echoed) without being held in memory whole.",
         epilog="example: printf 'Who is Ian Lavery?\\nWhat did he do at the meeting?\\n' | citebot chat --json",
     )
     chat.add_argument("--json", action="store_true", help="print one JSON object per input line")
@@ -479,7 +533,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--check", action="store_true",
                        help="check the config, the index, the model, the data folder and the token's shape without "
-                            "connecting; one line, exit 0 or 1 (a service manager's pre-start check)")
+                            "connecting; one line and exit 0, or a line for every problem found and exit 1 (a service "
+                            "manager's pre-start check)")
     serve.set_defaults(run=cmd_serve)
 
     config = commands.add_parser(
@@ -509,19 +564,28 @@ def _configure_logging(verbose: bool) -> None:
                         "%(asctime)s %(name)s %(levelname)s: %(message)s")
     for noisy in ("sentence_transformers", "transformers", "bm25s", "faiss", "httpx", "huggingface_hub"):
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.ERROR)
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, PrintableLogs) for f in handler.filters):
+            handler.addFilter(PrintableLogs())
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        parser = _parser()
+        parser.argv = list(argv) if argv is not None else sys.argv[1:]
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a mistake already said in one line (bot/cli/arguments.py)
+        return exc.code if isinstance(exc.code, int) else 2
+    args.argv = list(argv) if argv is not None else sys.argv[1:]  # for hints that repeat the command
     _configure_logging(getattr(args, "verbose", False))
     try:
         return args.run(args)
     except QuestionError as exc:
-        print(f"citebot: error: {exc}", file=sys.stderr)
+        print(f"citebot: error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except CitebotError as exc:
-        print(f"citebot: error: {exc}", file=sys.stderr)
+        print(f"citebot: error: {printable(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("citebot: interrupted", file=sys.stderr)
@@ -532,6 +596,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except OSError as exc:  # a path that cannot be read or written: say which, not a traceback
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"citebot: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        print(f"citebot: error: {printable(f'{exc.strerror or exc}{where}')}", file=sys.stderr)
         return 1
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from citebot.bot.cli.common import configured_model, display_path, where
+from citebot.bot.display import printable
 from citebot.config.errors import IndexInvalidError
 from citebot.config.settings import Settings
 
@@ -95,6 +96,16 @@ def gather_status(settings: Settings) -> IndexStatus:
     )
 
 
+CHUNKING_WORDS = {"max_tokens": "tokens at most a passage", "overlap_tokens": "tokens of overlap",
+                  "model_max_tokens": "tokens the model reads"}
+
+
+def chunking_line(chunking: dict[str, Any]) -> str:
+    """The chunking settings as a reader would say them: "128 tokens at most a passage, 48 tokens of overlap"."""
+    return ", ".join(f"{value} {CHUNKING_WORDS[key]}" if key in CHUNKING_WORDS else f"{key} {value}"
+                     for key, value in chunking.items()) or "(none recorded)"
+
+
 def _megabytes(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
 
@@ -106,7 +117,7 @@ def render_status(status: IndexStatus, rebuild: str = "citebot index build") -> 
     runtime = f", built on {status.runtime}" if status.runtime else ""
     lines.append(f"model      {status.model} (weights sha256 {str(status.weights_sha256)[:12]}…{runtime})")
     lines.append(f"sources    {status.sources_root}: {status.articles} article(s), {status.passages} passages")
-    lines.append(f"chunking   {status.chunking}")
+    lines.append(f"chunking   {chunking_line(status.chunking)}")
     if status.vectors["embedded"] is not None:
         reused_from = status.vectors["reused_from"] or ""  # a Milvus build's first: the FAISS folder's build
         in_milvus = status.store.get("kind") == "milvus"
@@ -128,4 +139,4 @@ def render_status(status: IndexStatus, rebuild: str = "citebot index build") -> 
         lines.append(f"leftover   {name} (collections of an interrupted build; the next build drops them)")
     lines.append("status     up to date" if not status.changes else f"status     STALE, run: {rebuild}")
     lines += [f"           {change}" for change in status.changes]
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)  # a file name's control characters shown, not obeyed

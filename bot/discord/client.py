@@ -327,7 +327,8 @@ class Vote(discord.ui.DynamicItem[discord.ui.Button],
         if record is None:
             return await _gone(interaction)
         client: CitebotClient = interaction.client  # type: ignore[assignment]
-        client.feedback.record(record, self.vote)
-        await interaction.response.send_message("Thanks, your feedback is recorded.", ephemeral=True,
+        recorded = client.feedback.record(record, self.vote)
+        await interaction.response.send_message("Thanks, your feedback is recorded." if recorded else
+                                                "Thanks; your feedback could not be saved just now.", ephemeral=True,
                                                 allowed_mentions=NO_MENTIONS)
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from citebot.bot.discord.records import open_regular
 from citebot.config.settings import ConversationSettings
 from citebot.retrieval.conversation import Conversation, Turn
 from citebot.retrieval.question import Question
@@ -102,12 +103,14 @@ class KeptConversations:
 
     def _load(self) -> None:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            with open_regular(self.path) as handle:
+                data = json.loads(handle.read().decode("utf-8"))
             rows = data["conversations"] if data.get("version") == VERSION else {}
         except FileNotFoundError:
             return
         except (OSError, ValueError, KeyError, AttributeError) as exc:
-            log.warning("cannot read the saved conversations in %s (%s); starting without them", self.path, exc)
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            log.warning("cannot read the saved conversations in %s (%s); starting without them", self.path, why)
             return
         for channel_id, turns in rows.items():
             conversation = self._new()

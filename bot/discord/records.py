@@ -7,14 +7,20 @@ memory does not grow with the answers it has given.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
+import os
 import secrets
+import stat
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 log = logging.getLogger(__name__)
 
@@ -31,40 +37,76 @@ class AnswerRecord:
     at: float
 
 
-class JsonlLog:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
+def open_regular(path: Path) -> BinaryIO:
+    """path opened for binary reading, only when it is a regular file: a record file replaced by a link to
+    /dev/full, /dev/zero or a FIFO would otherwise be read forever (or block) when the bot starts."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    return os.fdopen(fd, "rb")
 
-    def append(self, row: dict) -> int:
-        """Append row as one line; the byte offset where the line starts."""
+
+class JsonlLog:
+    def __init__(self, path: Path, what: str) -> None:
+        self.path = path
+        self.what = what
+        """What the rows are, as the warning names them ("answers", "feedback")."""
+        self._lock = threading.Lock()
+        self._failing = False
+
+    def append(self, row: dict) -> int | None:
+        """Append row as one line; the byte offset where the line starts, or None when the file cannot be
+        written (a full disk, a read-only or missing data folder). The reply matters more than its record: one
+        warning when writing starts to fail (and one line when it works again), never an exception."""
+        line = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("ab") as handle:
-                offset = handle.tell()
-                handle.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with self.path.open("ab") as handle:
+                    offset = handle.tell()
+                    try:
+                        handle.write(line)
+                        handle.flush()  # a full disk raises here, inside the try, not at an unguarded close
+                    except OSError:
+                        with contextlib.suppress(OSError):  # no half line for the next one to be glued to
+                            handle.truncate(offset)
+                        raise
+            except OSError as exc:
+                if not self._failing:
+                    log.warning("cannot write the %s to %s (%s); answering goes on without writing them until "
+                                "it can", self.what, self.path, exc.strerror or exc)
+                self._failing = True
+                return None
+            if self._failing:
+                log.warning("writing the %s to %s works again", self.what, self.path)
+                self._failing = False
         return offset
 
     def offsets(self) -> Iterator[tuple[int, dict]]:
         """Each row that is a JSON object, with the byte offset of its line."""
-        if not self.path.is_file():
-            return
         offset = 0
-        with self.path.open("rb") as handle:
-            for number, line in enumerate(handle, start=1):
-                try:
-                    row = json.loads(line)
-                except ValueError:
-                    log.warning("%s:%d is not JSON; skipped", self.path, number)
-                else:
-                    if isinstance(row, dict):
-                        yield offset, row
-                offset += len(line)
+        try:
+            with open_regular(self.path) as handle:
+                for number, line in enumerate(handle, start=1):
+                    try:
+                        row = json.loads(line)
+                    except ValueError:
+                        log.warning("%s:%d is not JSON; skipped", self.path, number)
+                    else:
+                        if isinstance(row, dict):
+                            yield offset, row
+                    offset += len(line)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            log.warning("cannot read the %s in %s (%s); starting without them", self.what, self.path,
+                        exc.strerror or exc)
 
     def row_at(self, offset: int) -> dict | None:
         """The row whose line starts at offset, or None (the file changed or went away)."""
         try:
-            with self.path.open("rb") as handle:
+            with open_regular(self.path) as handle:
                 handle.seek(offset)
                 row = json.loads(handle.readline())
         except (OSError, ValueError):
@@ -72,22 +114,37 @@ class JsonlLog:
         return row if isinstance(row, dict) else None
 
 
-class AnswerLog:
-    """Answers by id: on disk, with where each one's line starts in memory."""
+UNSAVED_ANSWERS_KEPT = 1000
+"""Answers that could not be written, kept in memory for their buttons: a bound, not a setting (a few KB each)."""
 
-    def __init__(self, path: Path) -> None:
-        self._log = JsonlLog(path)
+
+class AnswerLog:
+    """Answers by id: on disk, with where each one's line starts in memory. An answer that cannot be written is
+    kept in memory instead (the newest `unsaved_limit` of them), so its buttons work until the bot restarts."""
+
+    def __init__(self, path: Path, unsaved_limit: int = UNSAVED_ANSWERS_KEPT) -> None:
+        self._log = JsonlLog(path, "answers")
         self._offsets = {row["id"]: offset for offset, row in self._log.offsets() if isinstance(row.get("id"), str)}
+        self._unsaved: OrderedDict[str, AnswerRecord] = OrderedDict()
+        self._unsaved_limit = unsaved_limit
 
     def __len__(self) -> int:
-        return len(self._offsets)
+        return len(self._offsets) + len(self._unsaved)
 
     def add(self, question: str, searched: str, chunk_ids: list[str], more_chunk_ids: list[str]) -> AnswerRecord:
         record = AnswerRecord(secrets.token_hex(6), question, searched, chunk_ids, more_chunk_ids, time.time())
-        self._offsets[record.id] = self._log.append(asdict(record))
+        offset = self._log.append(asdict(record))
+        if offset is not None:
+            self._offsets[record.id] = offset
+        else:
+            self._unsaved[record.id] = record
+            while len(self._unsaved) > self._unsaved_limit:
+                self._unsaved.popitem(last=False)
         return record
 
     def get(self, answer_id: str) -> AnswerRecord | None:
+        if answer_id in self._unsaved:
+            return self._unsaved[answer_id]
         offset = self._offsets.get(answer_id)
         row = self._log.row_at(offset) if offset is not None else None
         try:
@@ -99,9 +156,10 @@ class AnswerLog:
 
 class FeedbackLog:
     def __init__(self, path: Path) -> None:
-        self._log = JsonlLog(path)
+        self._log = JsonlLog(path, "feedback")
 
-    def record(self, answer: AnswerRecord, vote: str) -> None:
-        self._log.append({"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "answer": answer.id,
+    def record(self, answer: AnswerRecord, vote: str) -> bool:
+        """Append the vote; False when it could not be written (warned once)."""
+        return self._log.append({"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "answer": answer.id,
                           "question": answer.question, "searched": answer.searched,
-                          "chunk_ids": answer.chunk_ids, "vote": vote})
+                          "chunk_ids": answer.chunk_ids, "vote": vote}) is not None

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import discord
 
+from citebot.bot.display import shown_url
 from citebot.retrieval.citations import Passage, Result
 
 CONTENT_LIMIT = 2000
@@ -55,12 +56,19 @@ def cite(passage: Passage) -> str:
     where = Path(c.document.file if c.document else c.source).name
     if c.page is not None:
         where += f", page {c.page}"
-    elif c.document is not None and c.document.row:
-        where += f", {c.document.row}"
-    text = f"{where}, paragraph {c.paragraph}, chars {c.start}–{c.end}"
-    if c.link and len(c.link) <= 512:
-        return f"[{text}](<{c.link}>)"  # <...>: no preview card; the text fragment scrolls to the passage
+    elif c.row is not None:
+        where += f", row {c.row}"
+    text = f"{plain(where)}, paragraph {c.paragraph}, chars {c.start}–{c.end}"
+    link = shown_url(c.link)  # None for a URL that is not plain http(s) or could end the masked link early
+    if link and len(link) <= 512:
+        return f"[{text}](<{link}>)"  # <...>: no preview card
     return text
+
+
+def plain(name: str) -> str:
+    """A file name shown as written: Markdown escaped, and "]" too (discord.py leaves it), so a file named
+    `x](https://evil.example)` can neither end a masked link's text nor start a link of its own."""
+    return discord.utils.escape_markdown(name).replace("]", "\\]")
 
 
 def passage_field(passage: Passage, limit: int = FIELD_VALUE_LIMIT) -> tuple[str, str]:
@@ -103,7 +111,8 @@ def render_result(result: Result, shown: int) -> Rendered:
         answer = result.answer
         title = "Answer"
         lines.insert(0, quote_block(answer.text, ANSWER_QUOTE_LIMIT))
-        lines.insert(1, f"— from [{answer.passage}], {Path(answer.source).name}, chars {answer.start}–{answer.end}")
+        lines.insert(1, f"— from [{answer.passage}], {plain(Path(answer.source).name)}, chars {answer.start}–"
+                        f"{answer.end}")
     if result.left_out:
         names = ", ".join(Path(left.source).name for left in result.left_out[:3])
         more = f" and {len(result.left_out) - 3} more" if len(result.left_out) > 3 else ""

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from citebot.bot.display import printable
 from citebot.config.errors import CitebotError
 
 if TYPE_CHECKING:
@@ -111,7 +112,8 @@ class RedactSecrets(logging.Filter):
 
 
 class OneLineFormatter(logging.Formatter):
-    """`2026-12-05T12:00:00.123Z INFO citebot.bot.discord.client: message`, a traceback folded in with \\n."""
+    """`2026-12-05T12:00:00.123Z INFO citebot.bot.discord.client: message`, a traceback folded in with \\n, and
+    control characters (from file names or questions) shown as escapes, so the journal shows what was there."""
 
     converter = time.gmtime
     default_time_format = "%Y-%m-%dT%H:%M:%S"
@@ -121,7 +123,7 @@ class OneLineFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        return super().format(record).replace("\r", "").replace("\n", "\\n")
+        return printable(super().format(record).replace("\r", "").replace("\n", "\\n"))
 
 
 def configure_logging(token: str, verbose: bool = False, stream: Any = None) -> logging.Handler:
@@ -296,29 +298,58 @@ def _writable(folder: Path) -> str | None:
     return None
 
 
-def check(settings: Settings, token: str, model: tuple[str, str, int | None]) -> str:
-    """`citebot serve --check`: what serve needs, without connecting; the one line to print, or CitebotError.
-    model: the name, weights sha256 and dimension (if known without loading) the index must have."""
+class ChecksFailed(CitebotError):
+    """Every problem `serve --check` found, each a line with its fix."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def check(settings: Settings, token: str, model: tuple[str, str, int | None], no_index: str | None = None) -> str:
+    """`citebot serve --check`: what serve needs, without connecting; the one line to print, or ChecksFailed
+    naming every problem found (the token, the model runtime and weights, the index, the data folder are checked
+    apart, so one fix does not reveal the next problem only at the next start).
+    model: the name, weights sha256 and dimension (if known without loading) the index must have; no_index: what
+    to say when the caller knows there is no index (with the command that builds it), instead of opening it."""
     import importlib.util
 
     from citebot.index.embedding.minilm import MINILM, REFERENCE_INSTALL, verified_weights
     from citebot.index.store import open_index, store_location
 
-    _check_token(token)
+    problems: list[str] = []
+
+    def checked(step: Callable[[], Any]) -> Any:
+        try:
+            return step()
+        except CitebotError as exc:
+            problems.append(str(exc))
+            return None
+
+    checked(lambda: _check_token(token))
     embedding = settings.embedding
-    if embedding.model == MINILM:
+
+    def runtime_and_weights() -> None:
         needed = ("onnxruntime", "tokenizers") if embedding.runtime == "onnx" else ("torch", "sentence_transformers")
         missing = [name for name in needed if importlib.util.find_spec(name) is None]
         if missing:
             fix = REFERENCE_INSTALL if embedding.runtime == "torch" else "pip install -e ."
             raise CitebotError(f'[embedding] runtime = "{embedding.runtime}" needs {", ".join(missing)}: {fix}')
         verified_weights(embedding)
+
+    if embedding.model == MINILM:
+        checked(runtime_and_weights)
     name, weights, dimension = model
-    stored = open_index(settings, model_name=name, weights_sha256=weights, dimension=dimension, with_lexical=False)
+    if no_index:
+        problems.append(no_index)
+    stored = None if no_index else checked(lambda: open_index(
+        settings, model_name=name, weights_sha256=weights, dimension=dimension, with_lexical=False))
     unwritable = _writable(settings.paths.data)
     if unwritable:
-        raise CitebotError(f"the bot cannot keep its records in [paths] data: {unwritable}; make it writable by "
-                           f"the user the bot runs as: chown -R USER {settings.paths.data}")
+        problems.append(f"the bot cannot keep its records in [paths] data: {unwritable}; make it writable by "
+                        f"the user the bot runs as: chown -R USER {settings.paths.data}")
+    if problems:
+        raise ChecksFailed(problems)
     where = store_location(settings).folder if settings.store.kind == "faiss" else settings.store.uri
     runtime = f" on {embedding.runtime}, weights verified" if name == MINILM else ""
     return (f"citebot serve --check: ok: index {where} ({stored.path.name}, {len(stored.chunks)} passages), "

@@ -2,15 +2,17 @@
 format: collect_golden (ask and judge, one plain record per question), score_golden (the figures),
 render_report (text), as sentence-transformers' InformationRetrievalEvaluator keeps them apart.
 
-Each line: {"id", "category", "turns": [question, ...], "evidence": [{"source": file-name prefix,
-"quote": verbatim text}]}. Only the last turn is scored; earlier turns build the conversation.
-A passage is relevant when it covers at least half of an evidence quote; an answer quote is right
-when it overlaps an evidence quote. A quote found several times counts wherever it is.
-Unanswerable questions have no evidence.
+Each line: {"id", "category", "turns": [question, ...], "evidence": [{"source": file-name prefix or file name,
+"row": a collection's data row (optional), "quote": text copied from the article}]}. Only the last turn is
+scored; earlier turns build the conversation. A quote is looked up as written, else with whitespace and
+Markdown/HTML markup ignored (quote_places). A passage is relevant when it covers at least half of an evidence
+quote; an answer quote is right when it overlaps an evidence quote. A quote found several times counts wherever
+it is. Unanswerable questions have no evidence.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections import defaultdict
@@ -19,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from citebot.config.errors import CitebotError
-from citebot.index.ingest.corpus import read_corpus
-from citebot.retrieval.citations import Passage, quote_matches_source
+from citebot.index.ingest.corpus import Document, read_corpus
+from citebot.retrieval.citations import Passage, quote_matches_source, row_number
 from citebot.retrieval.conversation import Conversation
 from citebot.retrieval.engine import Engine
 from citebot.retrieval.evaluation.metrics import hit_at, ndcg_at, reciprocal_rank_at
@@ -53,28 +55,58 @@ def load_golden(path: Path) -> list[dict[str, Any]]:
                 item["turns"], item["category"], item["evidence"]  # noqa: B018 - required keys
             except (ValueError, KeyError, TypeError):
                 raise CitebotError(f"{path}:{number} is not a golden item (need turns, category, evidence)") from None
+            problem = _evidence_problem(item["evidence"])
+            if problem:
+                raise CitebotError(f"{path}:{number}: {problem}")
             items.append(item)
     return items
 
 
+def _evidence_problem(evidence: object) -> str | None:
+    """Why a line's evidence cannot be read, or None."""
+    example = '{"source": "news.csv", "row": 4, "quote": "..."}'
+    if not isinstance(evidence, list):
+        return f"evidence must be a list of {example}"
+    for ev in evidence:
+        if not isinstance(ev, dict) or not isinstance(ev.get("source"), str) or not isinstance(ev.get("quote"), str):
+            return f"each evidence needs a source and a quote, like {example}"
+        row = ev.get("row")
+        if row is not None and not (isinstance(row, int) and row >= 1 or isinstance(row, str) and row.isdigit()):
+            return f"evidence row must be a whole number (the row a citation names), got {row!r}"
+    return None
+
+
+def evidence_name(ev: dict[str, Any]) -> str:
+    """The article an evidence entry names: its source's file name (or prefix), with "#row N" when it names a row
+    of a collection by "row" (the number a citation's `row` shows)."""
+    source = Path(ev["source"]).name
+    return f"{source}#row {int(ev['row'])}" if ev.get("row") is not None else source
+
+
 def cited_articles(items: list[dict[str, Any]]) -> set[str]:
-    """The articles a question file's evidence names (file-name prefixes)."""
-    return {ev["source"] for item in items for ev in item["evidence"]}
+    """The articles a question file's evidence names (evidence_name)."""
+    return {evidence_name(ev) for item in items for ev in item["evidence"]}
 
 
-def names_article(name: str, evidence_source: str) -> bool:
+def names_article(name: str, evidence: str) -> bool:
     """Whether an article's name is the one evidence names: a file-name prefix ("politics-232" names
     politics-232.txt and politics-232.html), or exactly a collection's row ("news.jsonl#row 12")."""
-    return name == evidence_source or ("#" not in evidence_source and name.startswith(evidence_source))
+    return name == evidence or ("#" not in evidence and name.startswith(evidence))
+
+
+def name_of(source: str, document: Document | None) -> str:
+    """An article's name as evidence names it: its file's name, and for a collection's row "file#row N", N the
+    data row a citation's `row` shows."""
+    if document is None:
+        return Path(source).name
+    row = row_number(document)
+    return Path(document.file).name + (f"#row {row}" if row is not None else "")
 
 
 def article_name(engine: Engine, source: str) -> str:
-    """The name evidence uses for the article a citation's source belongs to: its file's name, and for a row of
-    a collection "file#row N" (the source of an article read from another format is its text in the index)."""
-    document = engine.document_of(source)
-    if document is None:
-        return Path(source).name
-    return Path(document.file).name + (f"#{document.row}" if document.row else "")
+    """name_of the article a citation's source belongs to (the source of an article read from another format is
+    its text in the index)."""
+    return name_of(source, engine.document_of(source))
 
 
 def _held(prefixes: set[str], names: set[str]) -> int:
@@ -89,7 +121,7 @@ def articles_in_index(items: list[dict[str, Any]], engine: Engine) -> tuple[int,
 
 def folder_holds(folder: Path, items: list[dict[str, Any]]) -> bool:
     """Whether a folder holds at least half of the articles the items cite."""
-    cited = cited_articles(items)
+    cited = {name.split("#", 1)[0] for name in cited_articles(items)}  # a row is there when its file is
     names = {p.name for p in folder.rglob("*") if p.is_file()} if folder.is_dir() else set()
     return bool(cited) and 2 * _held(cited, names) >= len(cited)
 
@@ -108,15 +140,56 @@ def source_texts(engine: Engine) -> dict[str, str]:
     return {name: Path(source).read_text(encoding="utf-8") for name, source in sources.items()}
 
 
-def evidence_spans(evidence: list[dict[str, str]], texts: dict[str, str]) -> list[Span]:
+_MARKUP = frozenset("`*_~#>|[]\\")
+"""Characters Markdown uses for markup, ignored when a quote is compared (quote_places)."""
+_LINK_TARGET = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_TAG = re.compile(r"<[^>]{1,500}>")
+
+
+def loose_form(text: str) -> tuple[str, list[int]]:
+    """text with Markdown markup characters dropped and every run of whitespace as one space, and for each of its
+    characters the offset in text it came from."""
+    kept: list[str] = []
+    where: list[int] = []
+    for offset, ch in enumerate(text):
+        if ch in _MARKUP:
+            continue
+        if ch.isspace():
+            if not kept or kept[-1] == " ":
+                continue
+            ch = " "
+        kept.append(ch)
+        where.append(offset)
+    return "".join(kept), where
+
+
+def quote_places(quote: str, text: str) -> list[tuple[int, int]]:
+    """Where quote is in text, as (start, end) spans of text: as written when it is there; otherwise compared
+    loosely, so a quote copied from the original file matches the text the index read of it: Markdown links and
+    images as their text, HTML tags dropped and entities decoded, the markup characters `*_~#>|[]\\ and backticks
+    ignored, and any run of whitespace (line breaks too) the same as one space."""
+    exact = [(m.start(), m.start() + len(quote)) for m in re.finditer(re.escape(quote), text)] if quote else []
+    if exact:
+        return exact
+    wanted, _ = loose_form(html.unescape(_TAG.sub(" ", _LINK_TARGET.sub(r"\1", quote))))
+    wanted = wanted.strip()
+    if not wanted:
+        return []
+    loose, where = loose_form(text)
+    return [(where[m.start()], where[m.start() + len(wanted) - 1] + 1)
+            for m in re.finditer(re.escape(wanted), loose)]
+
+
+def evidence_spans(evidence: list[dict[str, Any]], texts: dict[str, str]) -> list[Span]:
     spans = []
     for ev in evidence:
         for name, text in texts.items():
-            if names_article(name, ev["source"]):
-                starts = [m.start() for m in re.finditer(re.escape(ev["quote"]), text)]
-                if not starts:
-                    raise CitebotError(f"golden evidence not found in {name}: {ev['quote']!r}")
-                spans.extend(Span(name, start, start + len(ev["quote"])) for start in starts)
+            if names_article(name, evidence_name(ev)):
+                places = quote_places(ev["quote"], text)
+                if not places:
+                    raise CitebotError(f"golden evidence not found in {name}, even with whitespace and markup "
+                                       f"ignored: {ev['quote']!r}")
+                spans.extend(Span(name, start, end) for start, end in places)
     return spans
 
 
@@ -134,7 +207,7 @@ def collect_golden(engine: Engine, items: list[dict[str, Any]], k: int = 5) -> l
     texts = source_texts(engine)
     chunk_spans = [(article_name(engine, c.source), c.start, c.end) for c in engine.stored.chunks]
     root = engine.stored.sources_root
-    dropped = [Span(Path(a.source).name, p.start, p.end)
+    dropped = [Span(name_of(a.source, a.document), p.start, p.end)
                for a in read_corpus(root, engine.settings.ingest).articles for p in a.paragraphs if p.dropped] \
         if root.is_dir() else []
     records = []
