@@ -65,13 +65,17 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _build(settings: Settings, sources: Path, full: bool = False) -> None:
     from citebot.index.build import build_store
+    from citebot.index.ingest import reader_warnings
     from citebot.index.store import store_location
 
     store_location(settings).current_name()  # Milvus not installed or unreachable: one line, before anything else
     print(f"Indexing the articles in {sources} into {where(settings)} ...", file=sys.stderr)
-    report = build_store(sources, settings, progress=True, full=full)
+    with reader_warnings.counting_files() as warned:
+        report = build_store(sources, settings, progress=True, full=full)
     for skipped in report.skipped:
         print(f"skipped {sources / skipped.path}: {skipped.reason}", file=sys.stderr)
+    if summary := reader_warnings.summary(warned):
+        print(summary, file=sys.stderr)
     print(f"Indexed {report.articles} article(s) as {report.chunks} passages in {report.seconds:.1f} s; "
           f"{report.rechunked} article(s) chunked, the others' chunks reused; {report.embedded} texts embedded, "
           f"{report.reused} reused ({display_path(report.path)})",

@@ -10,7 +10,8 @@ from pypdf import PdfReader
 from pypdf.errors import DependencyError
 
 from .extracted import Extracted, clean_line, iso_date, lay_out, same_line
-from .pdf_lines import Segment, drop_furniture, page_lines, paragraphs
+from .pdf_budget import BudgetExceeded, DecodeBudget, PdfLimits, decode_budget
+from .pdf_lines import Line, Segment, drop_furniture, page_lines, paragraphs
 
 log = logging.getLogger(__name__)
 
@@ -22,25 +23,32 @@ _SENTENCE_END = re.compile(r"[.!?,;]$")
 _PDF_DATE = re.compile(r"^(?:D:)?(\d{4})(\d{2})(\d{2})")
 
 
-def read_pdf(raw: bytes) -> Extracted | str:
+AES_REASON = "is encrypted with AES (install the cryptography package to read it: pip install cryptography)"
+
+
+def read_pdf(raw: bytes, limits: PdfLimits) -> Extracted | str:
     """The text of a PDF with each page's span, its title (metadata, else a headline opening page 1),
-    creation date and author, or why it cannot be read."""
+    creation date and author, or why it cannot be read; reading it may cost at most limits."""
+    try:
+        with decode_budget(limits) as budget:
+            return _read_pdf(raw, budget)
+    except BudgetExceeded as exc:
+        return str(exc)
+    except DependencyError:  # pypdf without cryptography meets AES: at opening (AES-256) or per stream (AES-128)
+        return AES_REASON
+
+
+def _read_pdf(raw: bytes, budget: DecodeBudget) -> Extracted | str:
     reader = PdfReader(io.BytesIO(raw))
-    if reader.is_encrypted:
-        try:
-            opened = reader.decrypt("")
-        except DependencyError:
-            return "is encrypted with AES (install the cryptography package to read it)"
-        if not opened:
-            return "is encrypted (it needs a password)"
-    pages = []
-    for number, page in enumerate(reader.pages, start=1):
-        try:
-            pages.append(page_lines(page))
-        except Exception as exc:  # one unreadable page should not lose the others
-            log.warning("page %d of a PDF could not be read: %s", number, exc)
-            pages.append([])
+    if reader.is_encrypted and not reader.decrypt(""):
+        return "is encrypted (it needs a password)"
+    pages, failed = _read_pages(reader, budget)
     found = paragraphs(drop_furniture(pages))
+    if not found and failed:
+        number, exc = failed[0]
+        detail = " ".join(str(exc).split())[:160]
+        return (f"could not be read on {len(failed)} of its {len(pages)} page(s) (page {number}: "
+                f"{type(exc).__name__}{': ' + detail if detail else ''})")
     if not found:
         return f"has no text layer on its {len(pages)} page(s) (a scan? run OCR on it first)"
     meta = _metadata(reader)
@@ -65,6 +73,24 @@ def read_pdf(raw: bytes) -> Extracted | str:
     pages_spans = tuple((page, start, end) for page, (start, end) in sorted(spans.items()))
     return Extracted("", text, title, _date(meta.get("/CreationDate")), None,
                      clean_line(str(meta.get("/Author") or "")) or None, pages_spans)
+
+
+def _read_pages(reader: PdfReader, budget: DecodeBudget) -> tuple[list[list[Line]], list[tuple[int, Exception]]]:
+    """Each page's lines (none for a page that failed), and the pages that failed with why."""
+    pages: list[list[Line]] = []
+    failed: list[tuple[int, Exception]] = []
+    for number, page in enumerate(reader.pages, start=1):
+        try:
+            pages.append(page_lines(page, budget.check))
+        except (BudgetExceeded, DependencyError):
+            raise
+        except Exception as exc:  # one unreadable page should not lose the others
+            budget.check()  # unless the budget ran out inside pypdf, which turned that into another error
+            log.warning("page %d could not be read: %s", number, exc)
+            failed.append((number, exc))
+            pages.append([])
+        budget.check()
+    return pages, failed
 
 
 def _text(paragraph: list[Segment]) -> str:
