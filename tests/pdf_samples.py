@@ -5,11 +5,12 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
+HELVETICA = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
 
-def pdf_with_pages(contents: list[bytes], *, filter_name: bytes = b"/FlateDecode") -> bytes:
-    """A PDF whose pages have these content streams (already encoded by filter_name), in Helvetica as /F1."""
-    objects = {1: b"<< /Type /Catalog /Pages 2 0 R >>",
-               3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"}
+
+def pdf_with_pages(contents: list[bytes], *, filter_name: bytes = b"/FlateDecode", font: bytes = HELVETICA) -> bytes:
+    """A PDF whose pages have these content streams (already encoded by filter_name), in font as /F1."""
+    objects = {1: b"<< /Type /Catalog /Pages 2 0 R >>", 3: font}
     kids = []
     for i, data in enumerate(contents):
         page, stream = 4 + 2 * i, 5 + 2 * i
@@ -42,3 +43,20 @@ def write_bomb(path: Path, pages: int = 60, mib: int = 70) -> None:
     60 pages of 70 MiB make a 4.3 MB file)."""
     stream = zlib.compress(b"BT /F1 12 Tf 72 700 Td (Hello) Tj ET\n" + b" " * (mib << 20), 9)
     path.write_bytes(pdf_with_pages([stream] * pages))
+
+
+def glyph_code_pdf(lines: list[str], seed: int = 1) -> bytes:
+    """A PDF showing lines in a font with its own encoding: each letter drawn by a code whose glyph has a name of
+    the font's own (/g0, /g1, ...), as subsetted fonts do, and no /ToUnicode map; a viewer shows the glyphs, a
+    text extractor can only give their names or codes. Spaces stay spaces."""
+    import random
+
+    letters = sorted(set("".join(lines)) - {" "})
+    codes = list(range(33, 33 + len(letters)))
+    random.Random(seed).shuffle(codes)
+    table = dict(zip(letters, codes, strict=True)) | {" ": 32}
+    shown = b"".join(b"<%s> Tj 0 -16 Td " % bytes(table[c] for c in line).hex().encode() for line in lines)
+    differences = b"[33 " + b" ".join(b"/g%d" % i for i in range(len(letters))) + b"]"
+    font = (b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding << /Type /Encoding /Differences "
+            + differences + b" >> >>")
+    return pdf_with_pages([zlib.compress(b"BT /F1 12 Tf 72 720 Td " + shown + b"ET")], font=font)

@@ -9,6 +9,8 @@ import re
 from pypdf import PdfReader
 from pypdf.errors import DependencyError
 
+from citebot.index.ingest.language import not_language_reason
+
 from .extracted import Extracted, clean_line, iso_date, lay_out, same_line
 from .pdf_budget import BudgetExceeded, DecodeBudget, PdfLimits, decode_budget
 from .pdf_lines import Line, Segment, drop_furniture, page_lines, paragraphs
@@ -51,6 +53,8 @@ def _read_pdf(raw: bytes, budget: DecodeBudget) -> Extracted | str:
                 f"{type(exc).__name__}{': ' + detail if detail else ''})")
     if not found:
         return f"has no text layer on its {len(pages)} page(s) (a scan? run OCR on it first)"
+    if gibberish := not_language_reason(" ".join(_text(paragraph) for paragraph in found)):
+        return f"its text layer cannot be decoded ({gibberish}); OCR it first"
     meta = _metadata(reader)
     title = _title(meta.get("/Title"), found)
     on_page = found[0] if title is not None and same_line(title, _text(found[0])) else None
