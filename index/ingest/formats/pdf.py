@@ -11,16 +11,13 @@ from pypdf.errors import DependencyError
 
 from citebot.index.ingest.language import not_language_reason
 
-from .extracted import Extracted, clean_line, iso_date, lay_out, same_line
+from .extracted import Extracted, clean_line, iso_date, lay_out
 from .pdf_budget import BudgetExceeded, DecodeBudget, PdfLimits, decode_budget
 from .pdf_lines import Line, Segment, drop_furniture, page_lines, paragraphs
+from .pdf_title import largest_text_on_top, metadata_title, title_paragraphs
 
 log = logging.getLogger(__name__)
 
-# Titles that name the file or the program rather than the document.
-_PLACEHOLDER_TITLE = re.compile(
-    r"^(untitled|document\d*|microsoft (word|powerpoint) - .*|.*\.(docx?|pdf|tex|indd|odt|rtf))$", re.IGNORECASE
-)
 _SENTENCE_END = re.compile(r"[.!?,;]$")
 _PDF_DATE = re.compile(r"^(?:D:)?(\d{4})(\d{2})(\d{2})")
 
@@ -45,7 +42,8 @@ def _read_pdf(raw: bytes, budget: DecodeBudget) -> Extracted | str:
     if reader.is_encrypted and not reader.decrypt(""):
         return "is encrypted (it needs a password)"
     pages, failed = _read_pages(reader, budget)
-    found = paragraphs(drop_furniture(pages))
+    kept = drop_furniture(pages)
+    found = paragraphs(kept)
     if not found and failed:
         number, exc = failed[0]
         detail = " ".join(str(exc).split())[:160]
@@ -56,11 +54,7 @@ def _read_pdf(raw: bytes, budget: DecodeBudget) -> Extracted | str:
     if gibberish := not_language_reason(" ".join(_text(paragraph) for paragraph in found)):
         return f"its text layer cannot be decoded ({gibberish}); OCR it first"
     meta = _metadata(reader)
-    title = _title(meta.get("/Title"), found)
-    on_page = found[0] if title is not None and same_line(title, _text(found[0])) else None
-    if on_page is not None:
-        title = _text(on_page)
-        found = found[1:]
+    title, on_page, found = _title(meta.get("/Title"), kept[0] if kept else [], found)
     if not found:
         return "has a title but no text"
     body = [_text(paragraph) for paragraph in found]
@@ -108,15 +102,25 @@ def _metadata(reader: PdfReader) -> dict[str, object]:
         return {}
 
 
-def _title(value: object, found: list[list[Segment]]) -> str | None:
-    """The metadata's title unless it is a placeholder; else page 1's first paragraph if it reads as a headline."""
-    title = clean_line(str(value)) if isinstance(value, str) else ""
-    if title and not _PLACEHOLDER_TITLE.match(title):
-        return title
-    first = _text(found[0])
-    if len(found) > 1 and len(first.split()) <= 20 and not _SENTENCE_END.search(first):
-        return first
-    return None
+def _title(value: object, first_page: list[Line], found: list[list[Segment]]
+           ) -> tuple[str | None, list[Segment] | None, list[list[Segment]]]:
+    """The title (metadata's when it names the document, else the largest text at the top of page 1, else page
+    1's first paragraph if it reads as a headline), the paragraph of the text that is the title when it is one
+    (its lines joined), and the other paragraphs."""
+    title = metadata_title(value) or largest_text_on_top(first_page)
+    if title is None:
+        first = _text(found[0])
+        if len(found) > 1 and len(first.split()) <= 20 and not _SENTENCE_END.search(first):
+            return first, found[0], found[1:]
+        return None, None, found
+    where = title_paragraphs(title, found)
+    if where is None:
+        return title, None, found
+    index, count = where
+    on_page: list[Segment] = []
+    for paragraph in found[index:index + count]:
+        on_page += ([(None, " ")] if on_page else []) + paragraph
+    return _text(on_page), on_page, found[:index] + found[index + count:]
 
 
 def _date(value: object) -> str | None:
