@@ -65,7 +65,7 @@ class DecodeBudget:
 
     def over_bytes(self) -> None:
         limit = self.limits.max_decompressed_bytes
-        self.exceeded = (f"decompresses to over {limit:,} bytes (a decompression bomb?; raise [ingest] "
+        self.exceeded = (f"decompresses to over {limit:,} bytes, likely a decompression bomb (raise [ingest] "
                          "pdf_max_decompressed_bytes to read it)")
         raise BudgetExceeded(self.exceeded)
 
