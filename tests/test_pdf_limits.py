@@ -77,7 +77,7 @@ def test_a_pdf_that_reads_too_long_is_skipped_with_that_reason(tmp_path: Path) -
     path.write_bytes(pdf_with_pages([text_stream(f"Page {n} opens.", SENTENCE, SENTENCE) for n in "abc"]))
     assert isinstance(read(path), Extraction)
     reason = read(path, replace(INGEST, pdf_max_seconds=0.0))
-    assert reason == "took over 0 s to read (raise [ingest] pdf_max_seconds to read it)"
+    assert reason == "took over 0 s of CPU to read (raise [ingest] pdf_max_seconds to read it)"
 
 
 def test_pages_that_fail_are_named_not_taken_for_a_scan(tmp_path: Path) -> None:

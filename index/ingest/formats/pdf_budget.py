@@ -3,7 +3,8 @@
 pypdf bounds each stream on its own (75 MB by default), not a file: 60 pages of 70 MiB of spaces each, 71 KB
 compressed, are all under that bound, and reading them took 10 minutes and 4.5 GB. Here every stream pypdf
 decodes while a budget is open is counted against the file's allowance, each decode may produce at most what is
-left of it, and the time is checked as each stream is decoded and as each piece of text is read.
+left of it, and the time is checked as each stream is decoded and as each piece of text is read. The time is the
+reading thread's CPU time: on a loaded machine a 200-page book took 49 s by the clock for 6.5 s of CPU.
 """
 
 from __future__ import annotations
@@ -36,12 +37,12 @@ class BudgetExceeded(Exception):
 
 
 class DecodeBudget:
-    """The bytes decoded and the time spent so far on one PDF."""
+    """The bytes decoded and the CPU time spent so far on one PDF (the thread's that opened it)."""
 
     def __init__(self, limits: PdfLimits) -> None:
         self.limits = limits
         self.decoded = 0
-        self.deadline = time.monotonic() + limits.max_seconds
+        self.deadline = time.thread_time() + limits.max_seconds
         self.exceeded: str | None = None
         """The reason, once the allowance is gone (kept: pypdf may swallow the exception raised)."""
 
@@ -51,9 +52,9 @@ class DecodeBudget:
 
     def check(self) -> None:
         """Raise BudgetExceeded when the allowance is gone (or was found gone before)."""
-        if self.exceeded is None and time.monotonic() > self.deadline:
-            self.exceeded = (f"took over {self.limits.max_seconds:g} s to read (raise [ingest] pdf_max_seconds "
-                             "to read it)")
+        if self.exceeded is None and time.thread_time() > self.deadline:
+            self.exceeded = (f"took over {self.limits.max_seconds:g} s of CPU to read (raise [ingest] "
+                             "pdf_max_seconds to read it)")
         if self.exceeded is not None:
             raise BudgetExceeded(self.exceeded)
 
