@@ -80,3 +80,26 @@ def test_a_metadata_title_that_names_the_document_is_kept(tmp_path: Path) -> Non
 ])
 def test_metadata_titles(value: str, kept: bool) -> None:
     assert (metadata_title(value) == value) is kept
+
+
+def test_a_venue_after_the_title_is_not_part_of_it() -> None:
+    assert metadata_title("Sparse partitions - Foundations of Computer Science, 1990. Proceedings., 31st Annual "
+                          "Symposium on") == "Sparse partitions"
+    assert metadata_title("Lock-free queues - a survey") == "Lock-free queues - a survey"
+
+
+def test_a_footnote_mark_after_the_title_on_the_page_is_left_out(tmp_path: Path) -> None:
+    fpdf = pytest.importorskip("fpdf", reason="fpdf2 (the test extra) writes the test PDFs")
+    doc = fpdf.FPDF()
+    doc.set_title("paper.dvi")
+    doc.add_page()
+    doc.set_font("Helvetica", "B", 20)
+    doc.multi_cell(0, 9, "Age-Based Garbage Collection*")
+    doc.ln(4)
+    doc.set_font("Helvetica", size=11)
+    doc.multi_cell(0, 6, BODY * 3)
+    doc.ln(4)
+    doc.multi_cell(0, 6, "* Supported by a grant of the harbour board.")
+    doc.output(str(tmp_path / "gc.pdf"))
+    title, text = title_and_text(tmp_path / "gc.pdf")
+    assert title == "Age-Based Garbage Collection" and text.startswith(title + "\n\nThe harbour board")

@@ -14,7 +14,7 @@ from citebot.index.ingest.language import not_language_reason
 from .extracted import Extracted, clean_line, iso_date, lay_out
 from .pdf_budget import BudgetExceeded, DecodeBudget, PdfLimits, decode_budget
 from .pdf_lines import Line, Segment, drop_furniture, page_lines, paragraphs
-from .pdf_title import largest_text_on_top, metadata_title, title_paragraphs
+from .pdf_title import FOOTNOTE_MARKS, largest_text_on_top, metadata_title, title_paragraphs
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,9 @@ def _title(value: object, first_page: list[Line], found: list[list[Segment]]
     on_page: list[Segment] = []
     for paragraph in found[index:index + count]:
         on_page += ([(None, " ")] if on_page else []) + paragraph
+    page, last = on_page[-1]
+    if last.rstrip(FOOTNOTE_MARKS).strip():  # "Age-Based Garbage Collection*": the mark is a footnote's
+        on_page[-1] = (page, last.rstrip(FOOTNOTE_MARKS).rstrip())
     return _text(on_page), on_page, found[:index] + found[index + count:]
 
 

@@ -23,6 +23,11 @@ _FILE_OR_PROGRAM = re.compile(
     """, re.IGNORECASE | re.VERBOSE)
 _BOILERPLATE = re.compile(r"\b(is included in the proceedings|proceedings of the|all rights reserved|copyright"
                           r"|submitted to|permission to make digital)\b", re.IGNORECASE)
+# IEEE Xplore's "Title - Venue": "Sparse partitions - Foundations of Computer Science, 1990. Proceedings., ...".
+_VENUE = re.compile(r"^(?P<title>.+?)\s+-\s+.*\b(proceedings|symposium|conference|journal|transactions|workshop)\b",
+                    re.IGNORECASE)
+FOOTNOTE_MARKS = "*\u2217\u2020\u2021\u00a7\u00b6"
+"""Marks after a title that point to a footnote (* \u2217 \u2020 \u2021 \u00a7 \u00b6): not part of it."""
 _MAX_TITLE_WORDS = 40
 _TOP_SHARE = 0.4
 """The top of a page: its text's upper 40 % (by baseline height between its highest and lowest line)."""
@@ -33,6 +38,8 @@ _LARGER = 1.15
 def metadata_title(value: object) -> str | None:
     """The metadata's title when it names the document, not a file, program or boilerplate."""
     title = clean_line(value) if isinstance(value, str) else ""
+    if venue := _VENUE.match(title):
+        title = venue["title"]
     if not title or _FILE_OR_PROGRAM.match(title) or _BOILERPLATE.search(title):
         return None
     if not re.search(r"[^\W\d_]{2}", title) or len(title.split()) > _MAX_TITLE_WORDS:
