@@ -30,6 +30,8 @@ class IngestSettings:
     corpus_repeat_fraction: float
     max_file_bytes: int
     allow_links_outside: bool
+    pdf_max_decompressed_bytes: int
+    pdf_max_seconds: float
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ def test_unreadable_files_are_skipped_with_a_warning(tmp_path: Path, hash_settin
     (tmp_path / "empty.txt").write_text("  \n", encoding="utf-8")
     (tmp_path / "binary.txt").write_bytes(b"\x89PNG\x00\x01\x02")
     (tmp_path / "latin1.txt").write_bytes("caf\xe9 society".encode("latin-1"))
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.INFO):  # INFO: a command lists the skipped files once, at its end
         corpus = read_corpus(tmp_path, hash_settings.ingest)
     assert [Path(a.source).name for a in corpus.articles] == ["good.txt"]
     reasons = {Path(s.path).name: s.reason for s in corpus.skipped}

@@ -15,16 +15,18 @@ from pathlib import Path
 
 import pytest
 
+from citebot.config.settings import load_settings
 from citebot.index.ingest.formats import SUFFIXES, Extracted, Extraction, SkippedRow, read_document
 from citebot.index.ingest.formats.extracted import iso_date
 from tests.conftest import PROJECT_ROOT
 from tests.format_samples import BOILERPLATE, FERRY, Story, div_page, heavy_page, semantic_page
 
 BBC = PROJECT_ROOT.parent / "shared" / "data" / "bbc_news" / "articles.jsonl.gz"
+INGEST = load_settings().ingest
 
 
 def read(path: Path) -> Extraction | str:
-    return read_document(path, path.read_bytes())
+    return read_document(path, path.read_bytes(), INGEST)
 
 
 def only(path: Path) -> Extracted:
@@ -503,7 +505,7 @@ def test_no_input_makes_read_document_raise(tmp_path: Path) -> None:
                 flipped[rng.randrange(len(flipped))] = rng.randrange(256)
             inputs.append(bytes(flipped))
         for raw in inputs:
-            found = read_document(Path(f"x{suffix}"), raw)
+            found = read_document(Path(f"x{suffix}"), raw, INGEST)
             assert isinstance(found, str | Extraction)
             if isinstance(found, str):
                 assert "\n" not in found

@@ -21,11 +21,13 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from benchmarks.common import BBC_ARTICLES, parser, write_result
+from citebot.config.settings import load_settings
 from citebot.index.ingest.formats import Extraction, read_document
 from citebot.index.ingest.formats.html import read_html
 from tests.format_samples import FERRY, Story, heavy_page  # run from the project root, tests/ is importable
 
 BBC = BBC_ARTICLES
+INGEST = load_settings().ingest
 
 
 def stories(count: int) -> tuple[str, list[Story]]:
@@ -40,7 +42,7 @@ def stories(count: int) -> tuple[str, list[Story]]:
 def read_one(path: str) -> tuple[bool, str, float]:
     """Whether the page gave an article, its text (or the reason), and the CPU seconds the read took."""
     cpu = time.process_time()
-    found = read_document(Path(path), Path(path).read_bytes())
+    found = read_document(Path(path), Path(path).read_bytes(), INGEST)
     text = found.articles[0].text if isinstance(found, Extraction) else found
     return isinstance(found, Extraction), text, time.process_time() - cpu
 

@@ -69,6 +69,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _build(settings: Settings, sources: Path, full: bool = False) -> None:
     from citebot.index.build import build_store
+    from citebot.index.ingest import reader_warnings
     from citebot.index.store import store_location
     from citebot.index.store.faiss.ownership import check_build_target
 
@@ -76,9 +77,12 @@ def _build(settings: Settings, sources: Path, full: bool = False) -> None:
     location.current_name()  # Milvus not installed or unreachable: one line, before anything else
     check_build_target(sources, location.folder)  # the same check as the build's, before the line below
     print(f"Indexing the articles in {sources} into {where(settings)} ...", file=sys.stderr)
-    report = build_store(sources, settings, progress=True, full=full)
+    with reader_warnings.counting_files() as warned:
+        report = build_store(sources, settings, progress=True, full=full)
     for skipped in report.skipped:
         print(printable(f"skipped {sources / skipped.path}: {skipped.reason}"), file=sys.stderr)
+    if summary := reader_warnings.summary(warned):
+        print(summary, file=sys.stderr)
     print(f"Indexed {report.articles} article(s) as {report.chunks} passages in {report.seconds:.1f} s; "
           f"{_chunked(report.rechunked, report.articles)}; {report.embedded} texts embedded, "
           f"{report.reused} reused ({display_path(report.path)})",

@@ -423,7 +423,7 @@ def read_document_under(path: Path, sources: Path, settings: IngestSettings
         raw = path.read_bytes()
     except OSError as exc:
         return Skipped(str(path), f"cannot be read ({exc.strerror})")
-    found = read_document(path, raw)
+    found = read_document(path, raw, settings)
     if isinstance(found, str):
         return Skipped(str(path), found)
     name = relative_source(path, sources)
@@ -491,7 +491,7 @@ def _read_files(files: Iterable[Path], sources: Path, settings: IngestSettings,
         skipped.append(item)
         if item not in known:
             known.add(item)
-            log.warning("skipping %s: %s", shown, item.reason)
+            log.info("skipping %s: %s", shown, item.reason)  # the command lists them once, at its end
 
     for path, found in _read_each(files, sources, settings, note):
         if found is not None:

@@ -1,21 +1,27 @@
 """Articles in other formats than .txt: web pages, Markdown, PDF, and collections (JSON Lines, CSV).
 
-`read_document(path, raw)` returns an `Extraction` (the articles, and the rows of a collection left out) or a
-one-line reason to skip the whole file; it never raises on a bad file. Each article's `text` is laid out like
-citebot's .txt files, and every quote is a slice of it.
+`read_document(path, raw, settings)` returns an `Extraction` (the articles, and the rows of a collection left out)
+or a one-line reason to skip the whole file; it never raises on a bad file. Each article's `text` is laid out like
+citebot's .txt files, and every quote is a slice of it. What the reading libraries say about the file is kept for
+it (index/ingest/reader_warnings.py), never printed raw.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+
+from citebot.config.settings import IngestSettings
+from citebot.index.ingest.reader_warnings import reading
 
 from .collection import read_csv, read_jsonl
 from .extracted import Extracted, Extraction, SkippedRow
 from .html import read_html
 from .markdown import read_markdown
 from .pdf import read_pdf
+from .pdf_budget import PdfLimits
 
 __all__ = ["READERS", "SUFFIXES", "Extracted", "Extraction", "SkippedRow", "read_document"]
 
@@ -48,16 +54,26 @@ READERS: dict[str, tuple[str, Reader]] = {
 SUFFIXES = frozenset(READERS)
 
 
-def read_document(path: Path, raw: bytes) -> Extraction | str:
-    """The articles in a file of one of SUFFIXES (its bytes are raw), or a one-line reason to skip it."""
+def _reader(suffix: str, settings: IngestSettings) -> Reader:
+    """The reader of a suffix, given the limits the settings set for its format."""
+    read = READERS[suffix][1]
+    if read is read_pdf:
+        return partial(read_pdf, limits=PdfLimits(settings.pdf_max_decompressed_bytes, settings.pdf_max_seconds))
+    return read
+
+
+def read_document(path: Path, raw: bytes, settings: IngestSettings) -> Extraction | str:
+    """The articles in a file of one of SUFFIXES (its bytes are raw), or a one-line reason to skip it; what the
+    reading libraries say meanwhile is logged as one line naming path (see reader_warnings)."""
     suffix = path.suffix.casefold()
     if suffix not in READERS:
         return f"has no reader for {suffix or 'files without a suffix'} (readable: {', '.join(sorted(SUFFIXES))})"
-    kind, read = READERS[suffix]
+    kind = READERS[suffix][0]
     if not raw.strip():
         return "is empty"
     try:
-        found = read(raw)
+        with reading(str(path)):
+            found = _reader(suffix, settings)(raw)
     except Exception as exc:  # a bad file is skipped with its reason, never fatal to the build
         log.debug("reading %s failed", path, exc_info=True)
         detail = " ".join(str(exc).split())[:200]

@@ -9,46 +9,52 @@ import re
 from pypdf import PdfReader
 from pypdf.errors import DependencyError
 
-from .extracted import Extracted, clean_line, iso_date, lay_out, same_line
-from .pdf_lines import Segment, drop_furniture, page_lines, paragraphs
+from citebot.index.ingest.language import not_language_reason
+
+from .extracted import Extracted, clean_line, iso_date, lay_out
+from .pdf_budget import BudgetExceeded, DecodeBudget, PdfLimits, decode_budget
+from .pdf_lines import Line, Segment, drop_furniture, page_lines, paragraphs
+from .pdf_title import FOOTNOTE_MARKS, largest_text_on_top, metadata_title, title_paragraphs
 
 log = logging.getLogger(__name__)
 
-# Titles that name the file or the program rather than the document.
-_PLACEHOLDER_TITLE = re.compile(
-    r"^(untitled|document\d*|microsoft (word|powerpoint) - .*|.*\.(docx?|pdf|tex|indd|odt|rtf))$", re.IGNORECASE
-)
 _SENTENCE_END = re.compile(r"[.!?,;]$")
 _PDF_DATE = re.compile(r"^(?:D:)?(\d{4})(\d{2})(\d{2})")
 
 
-def read_pdf(raw: bytes) -> Extracted | str:
+AES_REASON = "is encrypted with AES (install the cryptography package to read it: pip install cryptography)"
+
+
+def read_pdf(raw: bytes, limits: PdfLimits) -> Extracted | str:
     """The text of a PDF with each page's span, its title (metadata, else a headline opening page 1),
-    creation date and author, or why it cannot be read."""
+    creation date and author, or why it cannot be read; reading it may cost at most limits."""
+    try:
+        with decode_budget(limits) as budget:
+            return _read_pdf(raw, budget)
+    except BudgetExceeded as exc:
+        return str(exc)
+    except DependencyError:  # pypdf without cryptography meets AES: at opening (AES-256) or per stream (AES-128)
+        return AES_REASON
+
+
+def _read_pdf(raw: bytes, budget: DecodeBudget) -> Extracted | str:
     reader = PdfReader(io.BytesIO(raw))
-    if reader.is_encrypted:
-        try:
-            opened = reader.decrypt("")
-        except DependencyError:
-            return "is encrypted with AES (install the cryptography package to read it)"
-        if not opened:
-            return "is encrypted (it needs a password)"
-    pages = []
-    for number, page in enumerate(reader.pages, start=1):
-        try:
-            pages.append(page_lines(page))
-        except Exception as exc:  # one unreadable page should not lose the others
-            log.warning("page %d of a PDF could not be read: %s", number, exc)
-            pages.append([])
-    found = paragraphs(drop_furniture(pages))
+    if reader.is_encrypted and not reader.decrypt(""):
+        return "is encrypted (it needs a password)"
+    pages, failed = _read_pages(reader, budget)
+    kept = drop_furniture(pages)
+    found = paragraphs(kept)
+    if not found and failed:
+        number, exc = failed[0]
+        detail = " ".join(str(exc).split())[:160]
+        return (f"could not be read on {len(failed)} of its {len(pages)} page(s) (page {number}: "
+                f"{type(exc).__name__}{': ' + detail if detail else ''})")
     if not found:
         return f"has no text layer on its {len(pages)} page(s) (a scan? run OCR on it first)"
+    if gibberish := not_language_reason(" ".join(_text(paragraph) for paragraph in found)):
+        return f"its text layer cannot be decoded ({gibberish}); OCR it first"
     meta = _metadata(reader)
-    title = _title(meta.get("/Title"), found)
-    on_page = found[0] if title is not None and same_line(title, _text(found[0])) else None
-    if on_page is not None:
-        title = _text(on_page)
-        found = found[1:]
+    title, on_page, found = _title(meta.get("/Title"), kept[0] if kept else [], found)
     if not found:
         return "has a title but no text"
     body = [_text(paragraph) for paragraph in found]
@@ -67,6 +73,24 @@ def read_pdf(raw: bytes) -> Extracted | str:
                      clean_line(str(meta.get("/Author") or "")) or None, pages_spans)
 
 
+def _read_pages(reader: PdfReader, budget: DecodeBudget) -> tuple[list[list[Line]], list[tuple[int, Exception]]]:
+    """Each page's lines (none for a page that failed), and the pages that failed with why."""
+    pages: list[list[Line]] = []
+    failed: list[tuple[int, Exception]] = []
+    for number, page in enumerate(reader.pages, start=1):
+        try:
+            pages.append(page_lines(page, budget.check))
+        except (BudgetExceeded, DependencyError):
+            raise
+        except Exception as exc:  # one unreadable page should not lose the others
+            budget.check()  # unless the budget ran out inside pypdf, which turned that into another error
+            log.warning("page %d could not be read: %s", number, exc)
+            failed.append((number, exc))
+            pages.append([])
+        budget.check()
+    return pages, failed
+
+
 def _text(paragraph: list[Segment]) -> str:
     return "".join(piece for _, piece in paragraph)
 
@@ -78,15 +102,28 @@ def _metadata(reader: PdfReader) -> dict[str, object]:
         return {}
 
 
-def _title(value: object, found: list[list[Segment]]) -> str | None:
-    """The metadata's title unless it is a placeholder; else page 1's first paragraph if it reads as a headline."""
-    title = clean_line(str(value)) if isinstance(value, str) else ""
-    if title and not _PLACEHOLDER_TITLE.match(title):
-        return title
-    first = _text(found[0])
-    if len(found) > 1 and len(first.split()) <= 20 and not _SENTENCE_END.search(first):
-        return first
-    return None
+def _title(value: object, first_page: list[Line], found: list[list[Segment]]
+           ) -> tuple[str | None, list[Segment] | None, list[list[Segment]]]:
+    """The title (metadata's when it names the document, else the largest text at the top of page 1, else page
+    1's first paragraph if it reads as a headline), the paragraph of the text that is the title when it is one
+    (its lines joined), and the other paragraphs."""
+    title = metadata_title(value) or largest_text_on_top(first_page)
+    if title is None:
+        first = _text(found[0])
+        if len(found) > 1 and len(first.split()) <= 20 and not _SENTENCE_END.search(first):
+            return first, found[0], found[1:]
+        return None, None, found
+    where = title_paragraphs(title, found)
+    if where is None:
+        return title, None, found
+    index, count = where
+    on_page: list[Segment] = []
+    for paragraph in found[index:index + count]:
+        on_page += ([(None, " ")] if on_page else []) + paragraph
+    page, last = on_page[-1]
+    if last.rstrip(FOOTNOTE_MARKS).strip():  # "Age-Based Garbage Collection*": the mark is a footnote's
+        on_page[-1] = (page, last.rstrip(FOOTNOTE_MARKS).rstrip())
+    return _text(on_page), on_page, found[:index] + found[index + count:]
 
 
 def _date(value: object) -> str | None:

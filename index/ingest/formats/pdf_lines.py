@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import median
 
@@ -44,14 +45,16 @@ Segment = tuple[int | None, str]
 """A piece of a paragraph: (page number, text) for words read from a page, (None, separator) between lines."""
 
 
-def page_lines(page: PageObject) -> list[Line]:
-    """The lines pypdf reads from a page, each placed where its first words are."""
+def page_lines(page: PageObject, check: Callable[[], None] = lambda: None) -> list[Line]:
+    """The lines pypdf reads from a page, each placed where its first words are (check is called as each piece
+    of text is read: it may raise to stop the reading)."""
     lines: list[Line] = []
     parts: list[str] = []
     place: tuple[float, float, float] | None = None
 
     def visit(text: str, cm: list[float], tm: list[float], _font: object, size: float) -> None:
         nonlocal place
+        check()
         for i, part in enumerate(text.split("\n")):
             if i:
                 lines.append(Line(clean_line("".join(parts)), *(place or (0.0, 0.0, 0.0))))
