@@ -12,6 +12,7 @@ batches with faiss's own header patched for the row count, so no build holds all
 
 from __future__ import annotations
 
+import mmap
 import os
 from pathlib import Path
 
@@ -83,6 +84,9 @@ class TwoStepSearch:
     def __init__(self, compressed: faiss.Index, exact: np.ndarray) -> None:
         self.compressed = compressed
         self.exact = exact
+        mapping = getattr(exact, "_mmap", None)
+        if mapping is not None:  # a few rows a question: no read-ahead of the pages around them
+            mapping.madvise(mmap.MADV_RANDOM)
 
     def top(self, query: np.ndarray, k: int) -> Ranked:
         total = len(self.exact)
