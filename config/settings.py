@@ -157,6 +157,9 @@ class StoreSettings:
     """Milvus: the environment variable holding the token (user:password or an API key); never the file."""
     lexical: str
     """Milvus: where the BM25 ranking comes from, "bm25s" (as the FAISS path) or "milvus" (its BM25 function)."""
+    compressed_from: int
+    """FAISS: passages or sentences from which a table is searched by its 8-bit copy, the candidates re-scored
+    exactly (index/store/faiss/compressed.py); 0: always exact."""
 
     @property
     def is_server(self) -> bool:

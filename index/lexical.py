@@ -17,7 +17,7 @@ import re
 import shutil
 import tempfile
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -202,7 +202,7 @@ class LexicalIndex:
         """Every folded word of the passages' own text."""
         self.tokenizer = tokenizer
         self.size = int(model.scores["num_docs"])
-        self._terms: list[set[str]] | None = None
+        self._terms: PassageTerms | None = None
 
     @classmethod
     def build(cls, chunks: list[Chunk], recipe: LexicalRecipe) -> LexicalIndex:
@@ -215,7 +215,7 @@ class LexicalIndex:
     def load(cls, folder: Path, recipe: LexicalRecipe) -> LexicalIndex:
         """Read a saved index (its files already checked against the manifest)."""
         bm25s = _quiet_bm25s()
-        model = bm25s.BM25.load(str(folder), mmap=False, show_progress=False)
+        model = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
         words = frozenset(json.loads((folder / WORDS).read_text(encoding="utf-8")))
         return cls(model, recipe, words, Tokenizer(recipe.options))
 
@@ -236,22 +236,45 @@ class LexicalIndex:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._model.get_scores(tokens), dtype=np.float32)
 
-    def passage_terms(self) -> list[set[str]]:
-        """Each passage's distinct terms, read back from the score matrix (a passage's terms are its nonzeros)."""
+    def passage_terms(self) -> PassageTerms:
+        """Each passage's distinct terms and each term's passage count, read from the score matrix."""
         if self._terms is None:
-            scores = self._model.scores
-            indptr = np.asarray(scores["indptr"])
-            docs = np.asarray(scores["indices"])
-            term_ids = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
-            order = np.argsort(docs, kind="stable")
-            bounds = np.searchsorted(docs[order], np.arange(self.size + 1))
-            vocabulary = [""] * max(len(indptr) - 1, len(self._model.vocab_dict))
-            for term, i in self._model.vocab_dict.items():
-                vocabulary[i] = term
-            ids = term_ids[order].tolist()
-            self._terms = [{vocabulary[i] for i in ids[bounds[row]:bounds[row + 1]]} - {""}
-                           for row in range(self.size)]
+            self._terms = PassageTerms(self._model, self.size)
         return self._terms
+
+
+class PassageTerms(Sequence[set[str]]):
+    """Each passage's distinct terms, read back from bm25s's score matrix (a passage's terms are its nonzeros) as
+    they are asked for: the matrix re-sorted by passage as 4-byte term ids, not a set of strings a passage."""
+
+    def __init__(self, model: Any, size: int) -> None:
+        scores = model.scores
+        indptr = np.asarray(scores["indptr"])
+        docs = np.asarray(scores["indices"])
+        self._counts = np.diff(indptr)
+        term_ids = np.repeat(np.arange(len(indptr) - 1, dtype=np.int32), self._counts)
+        order = np.argsort(docs, kind="stable")
+        self._by_passage = term_ids[order]
+        self._bounds = np.searchsorted(docs[order], np.arange(size + 1))
+        del order, term_ids
+        self._ids: dict[str, int] = model.vocab_dict
+        self._vocabulary = [""] * max(len(indptr) - 1, len(self._ids))
+        for term, i in self._ids.items():
+            self._vocabulary[i] = term
+
+    def __len__(self) -> int:
+        return len(self._bounds) - 1
+
+    def __getitem__(self, row):  # type: ignore[override]
+        if isinstance(row, slice):
+            return [self[r] for r in range(*row.indices(len(self)))]
+        ids = self._by_passage[self._bounds[row]:self._bounds[row + 1]].tolist()
+        return {self._vocabulary[i] for i in ids} - {""}
+
+    def document_frequency(self, term: str) -> int:
+        """How many passages hold the term (0 for a term no passage has)."""
+        i = self._ids.get(term)
+        return int(self._counts[i]) if term and i is not None and i < len(self._counts) else 0
 
 
 class ArticleTerms:

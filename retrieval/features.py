@@ -8,13 +8,13 @@ their weights in config/ can be read side by side.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from citebot.index.chunking import Chunk
+from citebot.index.lexical import PassageTerms
 from citebot.retrieval.question import Question, QuestionKind, word_set
 
 FEATURES = (
@@ -62,17 +62,16 @@ class CorpusView:
     """Per-chunk and per-article term sets and idf, built lazily from the chunks."""
 
     def __init__(self, chunks: list[Chunk], tokenize: Callable[[str], list[str]],
-                 chunk_terms: list[set[str]]) -> None:
+                 chunk_terms: PassageTerms) -> None:
+        if len(chunk_terms) != len(chunks):
+            raise ValueError(f"{len(chunk_terms)} passages' terms for {len(chunks)} passages")
         self.chunks = chunks
         self.tokenize = tokenize
-        frequency: Counter[str] = Counter()
         self.rows_by_source: dict[str, list[int]] = {}
-        for row, (chunk, terms) in enumerate(zip(chunks, chunk_terms, strict=True)):
-            frequency.update(terms)
+        for row, chunk in enumerate(chunks):
             self.rows_by_source.setdefault(chunk.source, []).append(row)
-        total = max(1, len(chunks))
-        self.idf = {t: math.log(1 + (total - n + 0.5) / (n + 0.5)) for t, n in frequency.items()}
-        self.max_idf = math.log(1 + (total + 0.5) / 0.5)
+        self._total = max(1, len(chunks))
+        self.max_idf = math.log(1 + (self._total + 0.5) / 0.5)
         self.chunk_terms = chunk_terms
         self._article_terms: dict[str, set[str]] = {}
         self._article_words: dict[str, set[str]] = {}
@@ -81,7 +80,9 @@ class CorpusView:
         self._chunk_words: dict[int, set[str]] = {}
 
     def weight(self, term: str) -> float:
-        return self.idf.get(term, self.max_idf)
+        """The term's idf over the passages (a term none holds weighs the most)."""
+        n = self.chunk_terms.document_frequency(term)
+        return math.log(1 + (self._total - n + 0.5) / (n + 0.5)) if n else self.max_idf
 
     def article_terms(self, source: str) -> set[str]:
         if source not in self._article_terms:

@@ -12,7 +12,7 @@ import numpy as np
 from citebot.config.settings import RetrievalSettings
 from citebot.index.chunking import Chunk
 from citebot.index.embedding.protocol import Embedder
-from citebot.index.store.protocol import LoadedIndex, Ranked, SearchStore
+from citebot.index.store.protocol import LoadedIndex, Ranked, SearchStore, SentenceTable
 from citebot.index.store.ranking import top_rows
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,40 @@ def _top(signal: RowScores | np.ndarray, depth: int) -> list[int]:
     return signal.top(depth) if isinstance(signal, RowScores) else top_rows(np.asarray(signal), depth)
 
 
+class SentencesByChunk:
+    """Each chunk's sentence rows, as the dict it replaces answered them (get, [] and in), from the table."""
+
+    def __init__(self, table: SentenceTable) -> None:
+        self.table = table
+
+    def get(self, row: int, default: list[int] | None = None) -> list[int]:
+        return self.table.of_chunk(row) or (default if default is not None else [])
+
+    def __getitem__(self, row: int) -> list[int]:
+        found = self.table.of_chunk(row)
+        if not found:
+            raise KeyError(row)
+        return found
+
+    def __contains__(self, row: object) -> bool:
+        return isinstance(row, int | np.integer) and bool(self.table.of_chunk(int(row)))
+
+
+class SentenceSpans(Sequence[tuple[int, int]]):
+    """Each sentence's (start, end), from the table."""
+
+    def __init__(self, table: SentenceTable) -> None:
+        self.table = table
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self.table.span(j) for j in range(*i.indices(len(self)))]
+        return self.table.span(i)
+
+
 class HybridSearcher:
     """The first stage over a loaded build: every ranking is a top-k search of its store, fused here."""
 
@@ -131,11 +165,10 @@ class HybridSearcher:
         self.store: SearchStore = stored.store
         self.embedder = embedder
         self.settings = settings
-        self.sentence_chunk = np.array([ref.chunk for ref in stored.sentences], dtype=np.int64)
-        self.sentences_by_chunk: dict[int, list[int]] = {}
-        for i, ref in enumerate(stored.sentences):
-            self.sentences_by_chunk.setdefault(ref.chunk, []).append(i)
-        self.sentence_spans = [(ref.start, ref.end) for ref in stored.sentences]
+        self.sentence_table = SentenceTable.of(stored.sentences)
+        self.sentence_chunk = self.sentence_table.chunk
+        self.sentences_by_chunk = SentencesByChunk(self.sentence_table)
+        self.sentence_spans = SentenceSpans(self.sentence_table)
         self.lexical = stored.bm25
 
     def embed_query(self, query: str) -> np.ndarray:

@@ -56,7 +56,7 @@ def test_the_saved_index_is_loaded_not_rebuilt_and_scores_as_a_fresh_one(
     assert loaded.scores(QUESTIONS[0]).max() > 0
     recipe = loaded.recipe
     tokenizer, context = Tokenizer(recipe.options), ArticleContext(recipe.context)
-    assert loaded.passage_terms() == [
+    assert list(loaded.passage_terms()) == [
         set(tokenizer.terms(passage_text(c, recipe.titles, recipe.options, context.before(c))))
         for c in engine.stored.chunks]
     assert "corbyn" in loaded.words and "Corbyn" not in loaded.words
@@ -146,7 +146,7 @@ def test_empty_passages_give_zero_scores_not_errors(tmp_path: Path) -> None:
     loaded = LexicalIndex.load(tmp_path / "lexical", lexical.recipe)
     assert list(loaded.scores("otters") > 0) == [False, True]
     assert loaded.scores("nothing here").tolist() == [0.0, 0.0]
-    assert loaded.passage_terms() == [set(), {"otter"}]
+    assert list(loaded.passage_terms()) == [set(), {"otter"}]
 
 
 # [lexical] options: each changes the terms it should and nothing else.

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from citebot.config.errors import IndexInvalidError
 from citebot.index.chunking import Chunk
 from citebot.index.ingest.texts import cited_sources
 from citebot.index.lexical import LexicalRecipe
-from citebot.index.store.protocol import SentenceRef, SourceFile
+from citebot.index.store.protocol import SentenceRef, SentenceTable, SourceFile
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -112,7 +114,7 @@ def chunk_from_json(line: str) -> Chunk:
     return chunk
 
 
-def contents_problem(manifest: dict[str, Any], chunks: list[Chunk], sentences: list[SentenceRef],
+def contents_problem(manifest: dict[str, Any], chunks: list[Chunk], sentences: Sequence[SentenceRef],
                      passage_vectors: tuple[int, int], sentence_vectors: tuple[int, int]) -> str | None:
     """What does not fit between a build's manifest, chunks, sentences and vectors (each given as (count,
     dimension)), or None: the counts, the dimension, each chunk's source listed, each sentence inside its chunk."""
@@ -124,10 +126,17 @@ def contents_problem(manifest: dict[str, Any], chunks: list[Chunk], sentences: l
     unknown = next((c.source for c in chunks if c.source not in manifest["sources"]), None)
     if unknown is not None:
         return f"a chunk cites {unknown!r}, which the manifest does not list"
-    for s in sentences:
-        if not (isinstance(s.chunk, int) and 0 <= s.chunk < len(chunks) and isinstance(s.start, int)
-                and isinstance(s.end, int) and chunks[s.chunk].start <= s.start < s.end <= chunks[s.chunk].end):
-            return "a sentence lies outside its chunk"
+    if not isinstance(sentences, SentenceTable) and any(
+            not all(type(v) is int for v in (s.chunk, s.start, s.end)) for s in sentences):  # noqa: E721
+        return "a sentence lies outside its chunk"
+    table = SentenceTable.of(sentences)
+    bounds = np.array([(c.start, c.end) for c in chunks], dtype=np.int64).reshape(-1, 2)
+    inside = (table.chunk >= 0) & (table.chunk < len(chunks))
+    if not inside.all():
+        return "a sentence lies outside its chunk"
+    own = bounds[table.chunk]
+    if not ((own[:, 0] <= table.start) & (table.start < table.end) & (table.end <= own[:, 1])).all():
+        return "a sentence lies outside its chunk"
     return None
 
 

@@ -13,6 +13,8 @@ Layout of an index folder:
     build-<id>/sentences.faiss  one unit vector per line of sentences.jsonl
     build-<id>/vectors.keys     per row of vectors.faiss, the key of the text embedded (sha256, hex)
     build-<id>/sentences.keys   the same for sentences.faiss; a later build reuses vectors by these keys
+    build-<id>/vectors.sq8      8-bit copies of vectors.faiss and sentences.faiss (compressed.py), the first stage
+    build-<id>/sentences.sq8    of a large index's search; a build made before them has none
     build-<id>/articles.jsonl   per article, in chunk order: its source, chunking key and chunk count (a later
                                 build reuses the chunks of unchanged articles; see index/chunk_cache.py)
     build-<id>/lexical/         the BM25 index of the chunks (bm25s's own files) and the corpus's words
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import faiss
+import numpy as np
 
 from citebot.config.errors import IndexInvalidError
 from citebot.index.lexical import ARTICLE_TERMS, LEXICAL_FILES
@@ -48,6 +51,10 @@ SENTENCE_VECTORS = "sentences.faiss"
 VECTOR_KEYS = "vectors.keys"
 SENTENCE_KEYS = "sentences.keys"
 ARTICLES = "articles.jsonl"
+VECTORS_SQ8 = "vectors.sq8"
+SENTENCE_VECTORS_SQ8 = "sentences.sq8"
+COMPRESSED_FILES = (VECTORS_SQ8, SENTENCE_VECTORS_SQ8)
+"""8-bit copies of the two vector files (compressed.py); builds made before them have none."""
 DATA_FILES = (CHUNKS, VECTORS, SENTENCES, SENTENCE_VECTORS, VECTOR_KEYS, SENTENCE_KEYS)
 """Every build has these; ARTICLES and the lexical files came later (see expected_files)."""
 
@@ -55,7 +62,8 @@ DATA_FILES = (CHUNKS, VECTORS, SENTENCES, SENTENCE_VECTORS, VECTOR_KEYS, SENTENC
 def expected_files(m: dict[str, Any]) -> tuple[str, ...]:
     """The files a manifest must hash: every build's, the article list when it has one, BM25 when it has one."""
     files = m.get("files")
-    optional = tuple(name for name in (ARTICLES, ARTICLE_TERMS) if isinstance(files, dict) and name in files)
+    optional = tuple(name for name in (ARTICLES, ARTICLE_TERMS, *COMPRESSED_FILES)
+                     if isinstance(files, dict) and name in files)
     return DATA_FILES + optional + (LEXICAL_FILES if "lexical" in m else ())
 
 
@@ -71,6 +79,21 @@ def flat_header(dimension: int, rows: int) -> bytes:
     header[8:16] = rows.to_bytes(8, "little")
     header[37:45] = (rows * dimension).to_bytes(8, "little")
     return bytes(header)
+
+
+def mapped_rows(path: Path) -> np.ndarray:
+    """The vectors of a faiss IndexFlatIP file as a read-only (rows, d) memory map; its header checked."""
+    with path.open("rb") as handle:
+        head = handle.read(FLAT_HEADER_BYTES)
+    if len(head) < FLAT_HEADER_BYTES or head[:4] != b"IxFI":
+        raise ValueError(f"{path.name} is not a flat inner-product index")
+    d, rows = int.from_bytes(head[4:8], "little", signed=True), int.from_bytes(head[8:16], "little", signed=True)
+    if d <= 0 or rows < 0 or head != flat_header(d, rows) or path.stat().st_size != FLAT_HEADER_BYTES + rows * d * 4:
+        raise ValueError(f"{path.name} does not hold {rows} vectors of {d} dimensions")
+    if rows == 0:
+        return np.zeros((0, d), dtype=np.float32)
+    return np.memmap(path, dtype=np.float32, mode="r", offset=FLAT_HEADER_BYTES, shape=(rows, d))
+
 
 
 def check_folder(index_dir: Path) -> None:

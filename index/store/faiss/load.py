@@ -4,20 +4,31 @@ store makes (index/store/checks.py); a build swapped in while one is read is rea
 from __future__ import annotations
 
 import json
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import faiss
+import numpy as np
 
 from citebot.config.errors import IndexInvalidError
 from citebot.index.chunking import Chunk
 from citebot.index.hashing import file_sha256
 from citebot.index.lexical import ARTICLE_TERMS, LEXICAL_DIR, LexicalIndex
 from citebot.index.store.checks import check_model, chunk_from_json, contents_problem, lexical_recipe, named_sources
-from citebot.index.store.faiss.layout import CHUNKS, SENTENCE_VECTORS, SENTENCES, VECTORS
+from citebot.index.store.faiss.compressed import open_compressed
+from citebot.index.store.faiss.layout import (
+    CHUNKS,
+    SENTENCE_VECTORS,
+    SENTENCE_VECTORS_SQ8,
+    SENTENCES,
+    VECTORS,
+    VECTORS_SQ8,
+    mapped_rows,
+)
 from citebot.index.store.faiss.manifest import current_build, read_manifest, rebuild_hint
-from citebot.index.store.protocol import SentenceRef, SourceFile
+from citebot.index.store.protocol import SentenceTable, SourceFile
 
 
 @dataclass(frozen=True)
@@ -26,14 +37,19 @@ class StoredIndex:
     manifest: dict[str, Any]
     chunks: list[Chunk]
     vectors: faiss.Index
-    sentences: list[SentenceRef]
-    sentence_vectors: faiss.Index
+    """The passage vectors, memory-mapped (faiss searches the file's pages; processes share them)."""
+    sentences: SentenceTable
+    sentence_matrix: np.ndarray
+    """The sentence vectors: a read-only memory map of the file's rows, never copied."""
     sources_root: Path
     """The sources folder as found now (see checks.find_sources_root)."""
     sources: dict[str, SourceFile]
     """Each source as chunks name it (Chunk.source) -> (its file, its sha256 at build time)."""
     lexical: LexicalIndex | None = None
     """The saved BM25 index; None in a build made before builds saved one."""
+    compressed: tuple[faiss.Index, faiss.Index] | None = None
+    """The 8-bit copies of the passage and sentence vectors (compressed.py), memory-mapped; None in a build made
+    before builds wrote them."""
 
 
 def load_index(index_dir: Path, *, model_name: str, weights_sha256: str, dimension: int | None) -> StoredIndex:
@@ -62,21 +78,39 @@ def _load_build(index_dir: Path, build: Path, model_name: str, weights_sha256: s
     check_model(manifest, model_name=model_name, weights_sha256=weights_sha256, dimension=dimension,
                 where=index_dir, rebuild=rebuild)
     try:
-        vectors = faiss.read_index(str(build / VECTORS))
-        sentence_vectors = faiss.read_index(str(build / SENTENCE_VECTORS))
+        vectors = faiss.read_index(str(build / VECTORS), faiss.IO_FLAG_MMAP_IFC)
+        sentence_matrix = mapped_rows(build / SENTENCE_VECTORS)
         with (build / CHUNKS).open(encoding="utf-8") as handle:
             chunks = [chunk_from_json(line) for line in handle]
-        with (build / SENTENCES).open(encoding="utf-8") as handle:
-            sentences = [SentenceRef(*json.loads(line)) for line in handle]
+        sentences = read_sentences(build / SENTENCES)
+        compressed = ((open_compressed(build / VECTORS_SQ8, vectors.ntotal, vectors.d),
+                       open_compressed(build / SENTENCE_VECTORS_SQ8, *sentence_matrix.shape))
+                      if VECTORS_SQ8 in manifest["files"] else None)
         lexical = (LexicalIndex.load(build / LEXICAL_DIR, lexical_recipe(manifest["lexical"]))  # type: ignore[arg-type]
                    if "lexical" in manifest else None)
     except (RuntimeError, ValueError, TypeError, KeyError) as exc:
         raise IndexInvalidError(f"index in {build} cannot be read ({exc}); {rebuild}") from None
     problem = contents_problem(manifest, chunks, sentences, (vectors.ntotal, vectors.d),
-                               (sentence_vectors.ntotal, sentence_vectors.d))
+                               sentence_matrix.shape)
     if problem is None and lexical is not None and lexical.size != len(chunks):
         problem = f"the lexical index holds {lexical.size} passages, the index {len(chunks)}"
     if problem:
         raise IndexInvalidError(f"index in {build} is inconsistent ({problem}); {rebuild}")
     root, chunks, sources = named_sources(manifest, index_dir, chunks)
-    return StoredIndex(build, manifest, chunks, vectors, sentences, sentence_vectors, root, sources, lexical)
+    return StoredIndex(build, manifest, chunks, vectors, sentences, sentence_matrix, root, sources, lexical,
+                       compressed)
+
+
+def read_sentences(path: Path) -> SentenceTable:
+    """sentences.jsonl ([chunk row, start, end] a line) into a SentenceTable, every value checked an integer."""
+    columns = (array("q"), array("q"), array("q"))
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            values = json.loads(line)
+            if not (isinstance(values, list) and len(values) == 3
+                    and all(type(v) is int for v in values)):  # noqa: E721 (bool and float are not offsets)
+                raise ValueError(f"a line of {path.name} is not three integers")
+            for column, value in zip(columns, values, strict=True):
+                column.append(value)
+    chunk, start, end = (np.frombuffer(c, dtype=np.int64) if len(c) else np.zeros(0, np.int64) for c in columns)
+    return SentenceTable(chunk, start, end)

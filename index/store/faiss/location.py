@@ -19,6 +19,8 @@ from citebot.config.settings import Settings
 from citebot.index.lexical import LexicalIndex, LexicalRecipe, effective_lexical
 from citebot.index.store import checks
 from citebot.index.store.faiss import lock, manifest
+from citebot.index.store.faiss.compressed import TwoStepSearch
+from citebot.index.store.faiss.layout import VECTORS, mapped_rows
 from citebot.index.store.faiss.load import StoredIndex, load_index
 from citebot.index.store.faiss.reuse import FaissReuse
 from citebot.index.store.faiss.writer import BuildWriter
@@ -26,17 +28,26 @@ from citebot.index.store.protocol import Counts, Leftover, LoadedIndex, Ranked
 from citebot.index.store.ranking import RecentScores, top_ranked
 
 
+def _query(vector: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
+
+
 class FaissSearch:
     """SearchStore over a loaded FAISS folder build."""
 
-    def __init__(self, stored: StoredIndex, lexical: LexicalIndex | None) -> None:
+    def __init__(self, stored: StoredIndex, lexical: LexicalIndex | None, compressed_from: int | None = None) -> None:
         self.stored = stored
         self.vectors = stored.vectors
         self.lexical = lexical
-        count = stored.sentence_vectors.ntotal
-        self.sentence_matrix = (stored.sentence_vectors.reconstruct_n(0, count) if count
-                                else np.zeros((0, stored.sentence_vectors.d), dtype=np.float32))
+        self.sentence_matrix = stored.sentence_matrix
+        self.passage_matrix = mapped_rows(stored.path / VECTORS)
         self._recent = RecentScores()
+        two_step = stored.compressed is not None and bool(compressed_from)
+        passages_sq8, sentences_sq8 = stored.compressed or (None, None)
+        self._passages_two_step = (TwoStepSearch(passages_sq8, self.passage_matrix)
+                                   if two_step and self.vectors.ntotal >= (compressed_from or 0) else None)
+        self._sentences_two_step = (TwoStepSearch(sentences_sq8, self.sentence_matrix)
+                                    if two_step and len(self.sentence_matrix) >= (compressed_from or 0) else None)
 
     def _dense(self, vector: np.ndarray) -> np.ndarray:
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
@@ -63,23 +74,32 @@ class FaissSearch:
         return self._recent.get(("lexical", query.encode("utf-8", "surrogatepass")), lambda: lexical.scores(query))
 
     def search_passages(self, vector: np.ndarray, k: int) -> Ranked:
+        if self._passages_two_step is not None:
+            return self._passages_two_step.top(_query(vector), k)
         return top_ranked(self._dense(vector), k)
 
     def search_sentences(self, vector: np.ndarray, k: int) -> Ranked:
+        if self._sentences_two_step is not None:
+            return self._sentences_two_step.top(_query(vector), k)
         return top_ranked(self._sentences(vector), k)
 
     def passage_scores(self, vector: np.ndarray, rows: Sequence[int]) -> np.ndarray:
+        if self._passages_two_step is not None:
+            return self._passages_two_step.scores(_query(vector), np.asarray(rows, dtype=np.int64))
         return self._dense(vector)[np.asarray(rows, dtype=np.int64)]
 
     def sentence_scores(self, vector: np.ndarray, rows: Sequence[int]) -> np.ndarray:
+        if self._sentences_two_step is not None:
+            return self._sentences_two_step.scores(_query(vector), np.asarray(rows, dtype=np.int64))
         return self._sentences(vector)[np.asarray(rows, dtype=np.int64)]
 
     def passage_vectors(self, rows: Sequence[int]) -> np.ndarray:
-        return np.array([self.vectors.reconstruct(int(r)) for r in rows], dtype=np.float32).reshape(
+        return np.array(self.passage_matrix[np.asarray(rows, dtype=np.int64)], dtype=np.float32).reshape(
             len(rows), self.vectors.d)
 
     def sentence_vectors(self, rows: Sequence[int]) -> np.ndarray:
-        return self.sentence_matrix[np.asarray(rows, dtype=np.int64)].reshape(len(rows), self.sentence_matrix.shape[1])
+        return np.array(self.sentence_matrix[np.asarray(rows, dtype=np.int64)], dtype=np.float32).reshape(
+            len(rows), self.sentence_matrix.shape[1])
 
     def lexical_search(self, query: str, k: int) -> Ranked:
         return top_ranked(self._lexical(query), k, positive=True)
@@ -88,11 +108,14 @@ class FaissSearch:
         return self._lexical(query)[np.asarray(rows, dtype=np.int64)]
 
     def count(self) -> Counts:
-        return Counts(self.vectors.ntotal, self.stored.sentence_vectors.ntotal)
+        return Counts(self.vectors.ntotal, len(self.sentence_matrix))
 
     def describe(self) -> dict[str, Any]:
+        two_step = "8-bit candidates re-scored exactly (IndexScalarQuantizer, then IndexFlatIP rows)"
         return {"kind": "faiss", "folder": str(self.stored.path.parent), "build": self.stored.path.name,
-                "search": "exact (IndexFlatIP)", "lexical": "bm25s"}
+                "search": {"passages": two_step if self._passages_two_step else "exact (IndexFlatIP)",
+                           "sentences": two_step if self._sentences_two_step else "exact (IndexFlatIP)"},
+                "lexical": "bm25s"}
 
 
 class FaissFolder:
@@ -115,7 +138,8 @@ class FaissFolder:
         recipe = LexicalRecipe.of(settings.retrieval, bool(stored.manifest.get("title_in_vectors")), settings.lexical)
         bm25 = effective_lexical(stored.lexical, stored.chunks, recipe) if with_lexical else None
         return LoadedIndex(stored.path, stored.manifest, stored.chunks, stored.sentences, stored.sources_root,
-                           stored.sources, stored.lexical, bm25, FaissSearch(stored, bm25))
+                           stored.sources, stored.lexical, bm25,
+                           FaissSearch(stored, bm25, settings.store.compressed_from))
 
     def current_name(self) -> str | None:
         return manifest.current_name(self.folder)

@@ -20,9 +20,11 @@ from citebot.config.errors import IndexInvalidError, IndexWriteError
 from citebot.index.chunking import Chunk
 from citebot.index.hashing import file_sha256
 from citebot.index.lexical import ARTICLE_TERMS, LEXICAL_DIR, LEXICAL_FILES, LexicalIndex, LexicalRecipe
+from citebot.index.store.faiss.compressed import write_compressed
 from citebot.index.store.faiss.layout import (
     ARTICLES,
     CHUNKS,
+    COMPRESSED_FILES,
     CURRENT,
     DATA_FILES,
     FLAT_HEADER_BYTES,
@@ -30,10 +32,13 @@ from citebot.index.store.faiss.layout import (
     MANIFEST,
     SENTENCE_KEYS,
     SENTENCE_VECTORS,
+    SENTENCE_VECTORS_SQ8,
     SENTENCES,
     VECTOR_KEYS,
     VECTORS,
+    VECTORS_SQ8,
     flat_header,
+    mapped_rows,
 )
 from citebot.index.store.faiss.ownership import mark_build, own_build
 from citebot.index.store.protocol import SentenceRef
@@ -209,13 +214,16 @@ class BuildWriter:
                 vectors.close()
 
     def _files(self) -> tuple[str, ...]:
-        return (DATA_FILES + (ARTICLES,) + (LEXICAL_FILES if self.lexical_recipe is not None else ())
+        return (DATA_FILES + (ARTICLES, *COMPRESSED_FILES) + (LEXICAL_FILES if self.lexical_recipe is not None else ())
                 + ((ARTICLE_TERMS,) if self._article_terms else ()))
 
     def commit(self, manifest: dict[str, Any]) -> Path:
         """Sync every file, write the manifest last, then point `current` at the build in one atomic rename."""
         self.vectors.finish(self.chunk_count)
         self.sentence_vectors.finish(self.sentence_count)
+        for flat, compressed in ((VECTORS, VECTORS_SQ8), (SENTENCE_VECTORS, SENTENCE_VECTORS_SQ8)):
+            with _writing(self.partial / compressed):
+                write_compressed(mapped_rows(self.partial / flat), self.partial / compressed)
         for name, handle in self._text.items():
             with _writing(self.partial / name):
                 handle.flush()
