@@ -14,6 +14,8 @@ commit pinned below. When it is missing, the script says how to get it (`git clo
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import shutil
 import subprocess
 import sys
@@ -26,10 +28,12 @@ DEFAULT_MIRRORS = Path("/work/.mirror")
 
 @dataclass(frozen=True)
 class Source:
-    """Files taken from one repository at one commit: `select(path) -> name in the folder, or None`."""
+    """Files taken from one repository at one commit: `select(path) -> name in the folder, or None`, each file's
+    bytes passed through `convert` (a collection reduced to the rows and columns citebot reads)."""
     repo: str
     commit: str
     select: Callable[[str], str | None]
+    convert: Callable[[bytes], bytes] = bytes
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,33 @@ def fuzzing_paper(path: str) -> str | None:
     return f"{name}.pdf" if path == f"Paper/{name}.pdf" and name in FUZZING_PAPERS else None
 
 
+NEWS_ROWS = 200
+
+
+def ndtv_export(path: str) -> str | None:
+    """NDTV's articles of 1 January 2024 with their text, as scraped into one CSV."""
+    return "ndtv-2024-01-01.csv" if path == "ndtv_articles_with_text.csv" else None
+
+
+def is_english(text: str) -> bool:
+    return sum(c.isascii() for c in text) > 0.95 * len(text)
+
+
+def english_news_rows(data: bytes) -> bytes:
+    """The first NEWS_ROWS English articles of at least 800 characters (the export mixes in Hindi ones), with the
+    columns renamed to what citebot reads: title, text, date, url."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=["title", "text", "date", "url"], lineterminator="\n")
+    writer.writeheader()
+    kept = 0
+    for row in csv.DictReader(io.StringIO(data.decode("utf-8"))):
+        text = row["article_text"] or ""
+        if kept < NEWS_ROWS and len(text) >= 800 and is_english(text) and is_english(row["headline"]):
+            writer.writerow({"title": row["headline"], "text": text, "date": "2024-01-01", "url": row["url"]})
+            kept += 1
+    return out.getvalue().encode("utf-8")
+
+
 KINDS: dict[str, Kind] = {
     "docs": Kind(
         "Homebrew's documentation and blog in Markdown",
@@ -85,6 +116,11 @@ KINDS: dict[str, Kind] = {
     "papers": Kind(
         "research papers on fuzzing as PDF",
         (Source("wcventure/FuzzingPaper", "0b6a622f2fed1b3ebaa4bb247561271a019710e9", fuzzing_paper),),
+    ),
+    "news": Kind(
+        "200 English NDTV articles of 1 January 2024 in one CSV",
+        (Source("Nostradamus2x/perspective", "de8f738072f98656fc6d6b44a04d2335122a4a20", ndtv_export,
+                english_news_rows),),
     ),
 }
 
@@ -117,7 +153,7 @@ def write_kind(kind: Kind, folder: Path, mirrors: Path) -> dict[str, int]:
             name = source.select(path)
             if name is None:
                 continue
-            data = git(git_dir, "show", f"{source.commit}:{path}")
+            data = source.convert(git(git_dir, "show", f"{source.commit}:{path}"))
             target = folder / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
