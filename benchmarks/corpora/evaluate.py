@@ -6,6 +6,8 @@ benchmarks/results/corpora.json:
 - answer quote when the evidence is in the top 5 (the issue's measure of choosing the sentence that answers);
 - refused: answerable questions refused; declined: off-corpus questions declined.
 
+Kinds not run keep their previous figures in the file.
+
     python -m benchmarks.corpora.evaluate                      # every kind whose index exists under var/corpora
     python -m benchmarks.corpora.evaluate --kinds docs --corpora /work/var/corpora --misses /tmp/misses
 """
@@ -18,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import write_result
+from benchmarks.common import result_file, write_result
 from citebot.config.settings import load_settings
 from citebot.retrieval.engine import Engine
 from citebot.retrieval.evaluation.golden import UNANSWERABLE, evaluate_golden
@@ -64,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
     parser.add_argument("--misses", type=Path, help="write KIND-misses.jsonl files into this folder")
     args = parser.parse_args(argv)
-    results = {}
+    previous = result_file("corpora")
+    results = json.loads(previous.read_text(encoding="utf-8"))["corpora"] if previous.exists() else {}
     for kind in args.kinds:
         index = (args.corpora / f"{kind}-index").resolve()
         if not index.is_dir():
