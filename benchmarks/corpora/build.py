@@ -142,11 +142,11 @@ def snapshot(mirrors: Path, source: Source) -> Path:
 
 def write_kind(kind: Kind, folder: Path, mirrors: Path) -> dict[str, int]:
     """Write the kind's folder afresh; the number of files and bytes taken from each repository."""
+    git_dirs = [snapshot(mirrors, source) for source in kind.sources]  # all found before the old folder goes
     if folder.exists():
         shutil.rmtree(folder)
     counts = {}
-    for source in kind.sources:
-        git_dir = snapshot(mirrors, source)
+    for source, git_dir in zip(kind.sources, git_dirs, strict=True):
         paths = git(git_dir, "ls-tree", "-r", "--name-only", "-z", source.commit).decode().split("\0")
         files = size = 0
         for path in sorted(p for p in paths if p):
