@@ -423,3 +423,20 @@ def format_quality(name: str = "format_quality") -> str:
     body = table(["folder", *(f"{label} hit@1" for _, label in KINDS), "answer quote",
                   "refused / wrongly answered", "non-verbatim", "furniture passages"], rows)
     return _with_source(name, body, data=data)
+
+
+def own_corpora(name: str = "corpora") -> str:
+    """Our own question sets on three non-BBC corpora (benchmarks/corpora): retrieval, answer quote, abstention."""
+    data = load(name)
+    labels = {"docs": "docs (Markdown)", "papers": "papers (PDF)", "news": "news export (CSV)"}
+    rows = []
+    for kind, label in labels.items():
+        if kind not in data["corpora"]:
+            continue
+        r = data["corpora"][kind]
+        rows.append([label, f"{r['answerable']} + {r['off_corpus']}", num(r["hit@1"]), num(r["answer_quote"]),
+                     f"{num(r['answer_quote_when_top5'])} ({r['evidence_in_top5']})",
+                     f"{r['refused']} / {r['answerable']}", f"{r['declined']} / {r['off_corpus']}"])
+    body = table(["corpus", "questions (answerable + off-corpus)", "hit@1", "answer quote",
+                  "answer quote, evidence in top 5 (n)", "answerable refused", "off-corpus declined"], rows)
+    return _with_source(name, body, data=data)
