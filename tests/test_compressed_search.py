@@ -59,8 +59,8 @@ def test_every_build_writes_checked_8_bit_copies(built: Settings) -> None:
 
 def test_two_step_search_gives_the_exact_rows_and_scores(built: Settings) -> None:
     exact, two_step = _open(built, 0), _open(built, 1)
-    assert "8-bit" in two_step.store.describe()["search"]["sentences"]
-    assert exact.store.describe()["search"]["passages"].startswith("exact")
+    assert "sentences 8-bit candidates" in two_step.store.describe()["search"]
+    assert exact.store.describe()["search"].startswith("passages exact")
     rng = np.random.default_rng(7)
     queries = [exact.store.sentence_vectors([i])[0] for i in range(0, len(exact.sentences), 7)]
     queries += [v / np.linalg.norm(v) for v in rng.standard_normal((20, HashEmbedder().dimension))]

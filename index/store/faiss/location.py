@@ -111,10 +111,11 @@ class FaissSearch:
         return Counts(self.vectors.ntotal, len(self.sentence_matrix))
 
     def describe(self) -> dict[str, Any]:
-        two_step = "8-bit candidates re-scored exactly (IndexScalarQuantizer, then IndexFlatIP rows)"
+        def way(two_step: TwoStepSearch | None) -> str:
+            return "8-bit candidates re-scored exactly" if two_step else "exact (IndexFlatIP)"
+
         return {"kind": "faiss", "folder": str(self.stored.path.parent), "build": self.stored.path.name,
-                "search": {"passages": two_step if self._passages_two_step else "exact (IndexFlatIP)",
-                           "sentences": two_step if self._sentences_two_step else "exact (IndexFlatIP)"},
+                "search": f"passages {way(self._passages_two_step)}, sentences {way(self._sentences_two_step)}",
                 "lexical": "bm25s"}
 
 
