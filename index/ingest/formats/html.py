@@ -1,15 +1,28 @@
-"""Web pages: trafilatura finds the article (no menus, banners, share prompts or related links) and its metadata."""
+"""Web pages: trafilatura finds the article (no menus, banners, share prompts or related links) and its metadata.
+
+Around it: character references to control characters (`&#x1b;`, which make lxml refuse the whole page) are
+read as spaces; a redirect stub is skipped with the address it points to; a page saved by a browser, SingleFile
+or monolith keeps the address it was saved from (from its comment) when the page names no canonical URL; a line
+break after a heading or a byline keeps it on a line of its own; lists of links only are not text; the log lines
+trafilatura and lxml write are collected (third_party_logs) rather than printed.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from html import unescape
+from typing import Any
 
 import trafilatura
 from lxml import etree
+from trafilatura.settings import use_config
 
-from .extracted import Extracted, article, clean_line
+from .extracted import Extracted, article, clean_line, web_url
+
+log = logging.getLogger(__name__)
 
 # Elements of trafilatura's XML body that start a line; the rest (hi, ref, lb, del) are inline.
 _BLOCKS = frozenset({"p", "head", "list", "item", "quote", "table", "row", "div"})
@@ -20,6 +33,36 @@ _DATE_PARAMS = {"extensive_search": False, "original_date": True}
 _TITLE_TAG = re.compile(r"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
 MIN_WORDS = 5
 """Fewer words than this is a page of links (trafilatura's last resort returns a bare menu), not an article."""
+REDIRECT_MAX_WORDS = 50
+"""A page that redirects (meta refresh, or a "Redirecting" heading) with fewer words than this is a stub."""
+SHORT_WORDS = 60
+"""A find this short is compared with trafilatura's fallback (baseline), which may find more but as one line."""
+HEADING_MAX_WORDS = 12
+"""A line this short before a line break, without a final full stop, is a heading or a byline, not wrapping."""
+_THIRD_PARTY_LOGGERS = ("trafilatura", "htmldate", "courlan", "justext", "readability", "lxml")
+
+# trafilatura replaces a find under min_extracted_size characters (250) by its baseline: every text of the
+# <article> or body as one paragraph, which glues a short page's heading and byline to its first paragraph.
+_STRUCTURED = use_config()
+_STRUCTURED.set("DEFAULT", "MIN_EXTRACTED_SIZE", "1")
+_FALLBACK = use_config()
+
+_CONTROL_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
+_RAW_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_REFRESH = re.compile(r"<meta\b[^>]*http-equiv\s*=\s*[\"']?refresh\b[^>]*>", re.IGNORECASE)
+_REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"\s>]+)", re.IGNORECASE)
+_SAVED_FROM = (
+    re.compile(r"<!--\s*saved from url=\(\d+\)(\S+?)\s*-->", re.IGNORECASE),  # Chromium, Internet Explorer
+    re.compile(r"Page saved with SingleFile\s[^>]*?\burl:\s*(\S+)"),  # SingleFile's header comment
+    re.compile(r"<!--\s*Saved from (\S+) at \S+ using monolith"),  # monolith's
+)
+# Where the page has a <br>: trafilatura keeps some as <lb/> and turns others into a newline, which in its text
+# can also be the source's own wrapping; a private-use character written after each <br> tells them apart.
+_BREAK = "\ue000"
+_BR_TAG = re.compile(r"<br\b[^>]*>", re.IGNORECASE)
+_PART_BREAK = re.compile(f"{_BREAK}|\n[ \t]*\n")
+_WORD = re.compile(r"\w")
+_SENTENCE_END = ".!?:;…\"”’)]"
 
 
 def read_html(raw: bytes, *, fast: bool = True) -> Extracted | str:
@@ -32,32 +75,161 @@ def read_html(raw: bytes, *, fast: bool = True) -> Extracted | str:
         page: bytes | str = raw.decode("utf-8")  # most pages; else trafilatura reads the declared charset
     except UnicodeDecodeError:
         page = raw
-    found = trafilatura.bare_extraction(
-        page, fast=fast, with_metadata=True, include_comments=False, include_tables=True, include_images=False,
-        include_links=False, deduplicate=False, date_extraction_params=_DATE_PARAMS,
-    )
-    if found is None or getattr(found, "body", None) is None:
-        return "no article text found in the page"
-    lines = list(_lines(found.body))
-    if sum(len(line.split()) for line in lines) < MIN_WORDS:
+    page = without_controls(page)
+    if isinstance(page, str):
+        page = _BR_TAG.sub(lambda m: m[0] + _BREAK, page.replace(_BREAK, " "))
+    head = page[:200_000] if isinstance(page, str) else page[:200_000].decode("utf-8", "replace")
+    with third_party_logs() as logged:
+        found = _extract(page, fast, _STRUCTURED)
+        lines = list(_lines(found.body)) if found is not None and found.body is not None else []
+        if _words(lines) < SHORT_WORDS:
+            fallback = _extract(page, fast, _FALLBACK)
+            more = list(_lines(fallback.body)) if fallback is not None and fallback.body is not None else []
+            if _words(more) > 1.5 * _words(lines) + 10:
+                found, lines = fallback, more
+    if (stub := _redirect(head, lines)) is not None:
+        return stub
+    if found is None or found.body is None:
+        said = f" (the parser said: {clean_line(logged[-1].getMessage())[:120]})" if logged else ""
+        return f"no article text found in the page{said}"
+    if _words(lines) < MIN_WORDS:
         return f"no article text found in the page (under {MIN_WORDS} words)"
-    title = _opening_heading(found.body, page, found.title) or found.title
-    return article(title, lines, date=found.date, url=found.url, author=found.author)
+    title = _opening_heading(found.body, head, found.title) or found.title
+    url = web_url(found.url) or saved_from(head)
+    return article(title, lines, date=found.date, url=url, author=found.author)
+
+
+def _extract(page: bytes | str, fast: bool, config: Any) -> Any:
+    return trafilatura.bare_extraction(
+        page, fast=fast, with_metadata=True, include_comments=False, include_tables=True, include_images=False,
+        include_links=True, deduplicate=False, date_extraction_params=_DATE_PARAMS, config=config,
+    )
+
+
+def _words(lines: list[str]) -> int:
+    return sum(len(line.split()) for line in lines)
+
+
+class _Collect(logging.Handler):
+    def __init__(self, records: list[logging.LogRecord]) -> None:
+        super().__init__(logging.DEBUG)
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def third_party_logs() -> Iterator[list[logging.LogRecord]]:
+    """The records trafilatura, htmldate, lxml and the like log meanwhile, kept from the terminal: their lines
+    ("parsed tree length: 1, wrong data type or not valid HTML") name no file. They are logged at DEBUG here;
+    a reason to skip the page quotes the last one."""
+    records: list[logging.LogRecord] = []
+    handler = _Collect(records)
+    loggers = [logging.getLogger(name) for name in _THIRD_PARTY_LOGGERS]
+    saved = [logger.propagate for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.propagate = False
+    try:
+        yield records
+    finally:
+        for logger, propagate in zip(loggers, saved, strict=True):
+            logger.removeHandler(handler)
+            logger.propagate = propagate
+        for record in records:
+            log.debug("%s: %s", record.name, record.getMessage())
+
+
+def without_controls(page: bytes | str) -> bytes | str:
+    """page with control characters, and references to them (`&#x1b;`, `&#7;`), as spaces: lxml refuses a
+    document holding one, and trafilatura then finds nothing in the whole page."""
+    def replace(match: re.Match[str]) -> str:
+        code = int(match[1], 16) if match[1] else int(match[2])
+        bad = code < 32 and code not in (9, 10, 13) or code == 127 or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF
+        return " " if bad else match[0]
+
+    if isinstance(page, bytes):  # an ASCII-compatible charset: references and controls are single bytes
+        text = page.decode("latin-1")
+        return _RAW_CONTROL.sub(" ", _CONTROL_REFERENCE.sub(replace, text)).encode("latin-1")
+    return _RAW_CONTROL.sub(" ", _CONTROL_REFERENCE.sub(replace, page))
+
+
+def saved_from(head: str) -> str | None:
+    """The address a saved page came from, as its saver wrote it in a comment (Chromium and Internet Explorer's
+    `<!-- saved from url=(0042)https://... -->`, SingleFile's `url: https://...`, monolith's `Saved from ...`)."""
+    for pattern in _SAVED_FROM:
+        if (match := pattern.search(head)) and (url := web_url(unescape(match[1]))):
+            return url
+    return None
+
+
+def _redirect(head: str, lines: list[str]) -> str | None:
+    """Why a page is a redirect stub (a refresh to another address, or a "Redirecting" heading, with almost
+    no text), or None."""
+    if _words([line for line in lines if not line.casefold().startswith("redirect")]) >= REDIRECT_MAX_WORDS:
+        return None
+    refresh = _REFRESH.search(head)
+    target = _REFRESH_URL.search(refresh[0]) if refresh else None
+    heading = any(line.casefold().startswith("redirect") for line in lines)
+    if not (refresh and target) and not heading:
+        return None
+    where = f" to {unescape(target[1])}" if target else ""
+    return f"is a redirect{where}, not an article (index the page it points to)"
 
 
 def _lines(body: etree._Element) -> Iterator[str]:
-    """One string per paragraph, heading, list item or table row, in reading order."""
+    """One string per paragraph, heading, list item or table row, in reading order; a line break in a
+    paragraph after a heading or byline, or after a full sentence, starts a line of its own."""
     buffer: list[str] = []
-    yield from _walk(body, buffer)
-    yield "".join(buffer)
+    for block in (*_walk(body, buffer), "".join(buffer)):
+        yield from _broken(block)
+
+
+def _broken(block: str) -> Iterator[str]:
+    """block's lines: its parts between <br>s (or blank lines) each joined to the one before unless that one
+    ends a sentence or is short (a heading, a byline) and the next starts like a new line; and the short lines
+    that open a part before a plain newline (trafilatura's text for a <br> in a <div>) kept apart likewise."""
+    current = ""
+    for part in _PART_BREAK.split(block):
+        for line in _opening_lines(part):
+            if current and _ends_line(current, line):
+                yield current
+                current = line
+            else:
+                current = f"{current} {line}" if current else line
+    yield current
+
+
+def _opening_lines(part: str) -> list[str]:
+    """part as one line, but with the short heading-like lines that open it before a newline on their own;
+    other newlines are the source's wrapping."""
+    segments = [" ".join(segment.split()) for segment in part.split("\n")]
+    segments = [segment for segment in segments if segment]
+    lines: list[str] = []
+    while len(segments) > 1 and segments[0][-1] not in _SENTENCE_END and _ends_line(segments[0], segments[1]):
+        lines.append(segments.pop(0))
+    return [*lines, " ".join(segments)] if segments else lines
+
+
+def _ends_line(line: str, following: str) -> bool:
+    """Whether line stands apart from the text following it: it ends a sentence, or it is short (a heading, a
+    byline) and what follows starts like a line of its own."""
+    starts_line = following[0].isupper() or following[0].isdigit() or following[0] in "\"“‘('"
+    return line[-1] in _SENTENCE_END or (len(line.split()) <= HEADING_MAX_WORDS and starts_line)
 
 
 def _walk(element: etree._Element, buffer: list[str]) -> Iterator[str]:
-    for child in element:
+    children = list(element)
+    for i, child in enumerate(children):
         tag = child.tag if isinstance(child.tag, str) else ""
         listing = tag == "code" and element.tag in _CODE_CONTAINERS
+        following = children[i + 1] if i + 1 < len(children) else None
         if listing and "\n" in "".join(child.itertext()).strip():
             pass  # several lines of code are not prose, and collapsed into one line they would read as nonsense
+        elif _link_only(child) or (tag == "head" and following is not None and _link_only(following)
+                                   and following.tag == "list"):
+            pass  # a list of links ("Related stories", a table of contents, "Read more") and its heading
         elif tag in _BLOCKS or listing:
             yield "".join(buffer)
             buffer.clear()
@@ -70,7 +242,7 @@ def _walk(element: etree._Element, buffer: list[str]) -> Iterator[str]:
             if tag == "cell" and "".join(buffer).strip():
                 buffer.append("; ")  # cells of a row read as one line
             elif tag == "lb":
-                buffer.append(" ")
+                buffer.append(" ")  # the _BREAK written after the <br> follows
             if tag and child.text:
                 buffer.append(child.text)
             yield from _walk(child, buffer)
@@ -78,14 +250,25 @@ def _walk(element: etree._Element, buffer: list[str]) -> Iterator[str]:
             buffer.append(child.tail)
 
 
-def _opening_heading(body: etree._Element, page: bytes | str, title: str | None) -> str | None:
+def _link_only(element: etree._Element) -> bool:
+    """Whether a list or a paragraph holds nothing but links (and spaces or punctuation between them)."""
+    if element.tag == "list":
+        items = [child for child in element if child.tag == "item"]
+        return bool(items) and len(items) == len(element) and all(_link_only(item) for item in items)
+    if element.tag not in ("p", "item"):
+        return False
+    refs = [ref for ref in element.iter("ref") if ref.get("target")]  # a ref without one is an anchor
+    in_links = sum(len(_WORD.findall("".join(ref.itertext()))) for ref in refs)
+    return in_links > 0 and in_links == len(_WORD.findall("".join(element.itertext())))
+
+
+def _opening_heading(body: etree._Element, head: str, title: str | None) -> str | None:
     """The h1 that opens the article, unless the title trafilatura found is in the page's <title>: that one
     can come from a dialog or a menu ("Keyboard shortcuts") when a page has several h1."""
     if not len(body) or body[0].tag != "head" or body[0].get("rend") != "h1":
         return None
-    text = page if isinstance(page, str) else page[:200_000].decode("utf-8", "replace")
-    match = _TITLE_TAG.search(text)
+    match = _TITLE_TAG.search(head)
     page_title = clean_line(unescape(match[1])).casefold() if match else ""
     if title and clean_line(title).casefold() in page_title:
         return None
-    return clean_line("".join(body[0].itertext())) or None
+    return clean_line("".join(body[0].itertext()).replace(_BREAK, " ")) or None
