@@ -90,7 +90,8 @@ def read_html(raw: bytes, *, fast: bool = True) -> Extracted | str:
     if (stub := _redirect(head, lines)) is not None:
         return stub
     if found is None or found.body is None:
-        said = f" (the parser said: {clean_line(logged[-1].getMessage())[:120]})" if logged else ""
+        errors = [record for record in logged if record.levelno >= logging.ERROR]
+        said = f" (the parser said: {clean_line(errors[0].getMessage())[:120]})" if errors else ""
         return f"no article text found in the page{said}"
     if _words(lines) < MIN_WORDS:
         return f"no article text found in the page (under {MIN_WORDS} words)"
@@ -123,7 +124,7 @@ class _Collect(logging.Handler):
 def third_party_logs() -> Iterator[list[logging.LogRecord]]:
     """The records trafilatura, htmldate, lxml and the like log meanwhile, kept from the terminal: their lines
     ("parsed tree length: 1, wrong data type or not valid HTML") name no file. They are logged at DEBUG here;
-    a reason to skip the page quotes the last one."""
+    a reason to skip the page quotes the first error among them."""
     records: list[logging.LogRecord] = []
     handler = _Collect(records)
     loggers = [logging.getLogger(name) for name in _THIRD_PARTY_LOGGERS]
