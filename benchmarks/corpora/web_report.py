@@ -4,10 +4,11 @@ origin URLs, passages that are only links, and passages with a heading or byline
     python -m benchmarks.corpora.web_report [--folder var/corpora/web] [--label after]
 
 Each file is read with read_document as a build reads it. The two checks look at the source, not at the reader:
-a link-only passage is an extracted line that is the whole text of a Markdown list item or paragraph made of one
-link (`- [Read more](...)`), or of an HTML <li> holding only an <a>; a glued heading is an extracted line that
-starts with the text of a heading (h1-h4, Markdown #) or a byline element and goes on with more words. Writes
-benchmarks/results/web_corpus.json under the label (run it on the old code with --label before).
+a link-only passage is an extracted line that is the whole text of a Markdown list item or paragraph made of
+one link (`- [Read more](...)`), or of an HTML <li> holding only an <a>, and not also a heading's; a glued
+heading is an extracted line that starts with the text of a heading (h1-h4, Markdown #) or a byline element
+and goes on with more words. Writes benchmarks/results/web_corpus.json under the label (run it on the old code
+with --label before).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from citebot.index.ingest.formats.extracted import clean_line
 ROOT = Path(__file__).resolve().parents[2]
 RESULT = ROOT / "benchmarks/results/web_corpus.json"
 _MD_LINK_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])?\s*\[([^\]]+)\]\([^)]*\)\s*$", re.MULTILINE)
-_MD_HEADING = re.compile(r"^#{1,4}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+_MD_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 
 def source_marks(path: Path, raw: bytes) -> tuple[set[str], set[str]]:
@@ -48,8 +49,9 @@ def source_marks(path: Path, raw: bytes) -> tuple[set[str], set[str]]:
         heads |= {clean_line(e.text_content()) for e in tree.xpath('//*[contains(@class,"byline")]')}
         blocks = [clean_line(e.text_content()) for tag in ("p", "li", "td") for e in tree.iter(tag)]
         blocks += [clean_line(div.text or "") for div in tree.iter("div")]
+    links = {t for t in links if t and t not in heads}  # a table of contents names the headings it links to
     heads = {h for h in heads if h and not any(b.startswith(h) for b in blocks)}
-    return {t for t in links if t}, heads
+    return links, heads
 
 
 def report(folder: Path) -> dict:

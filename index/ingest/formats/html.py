@@ -229,8 +229,10 @@ def _walk(element: etree._Element, buffer: list[str]) -> Iterator[str]:
         if listing and "\n" in "".join(child.itertext()).strip():
             pass  # several lines of code are not prose, and collapsed into one line they would read as nonsense
         elif _link_only(child) or (tag == "head" and following is not None and _link_only(following)
-                                   and following.tag == "list"):
-            pass  # a list of links ("Related stories", a table of contents, "Read more") and its heading
+                                   and following.tag == "list") or (element.tag == "body"
+                                                                    and _empty_heading(child, following)):
+            pass  # a list of links ("Related stories", a table of contents, "Read more"), its heading, or a
+            # heading left over nothing once trafilatura dropped such a list
         elif tag in _BLOCKS or listing:
             yield "".join(buffer)
             buffer.clear()
@@ -252,15 +254,28 @@ def _walk(element: etree._Element, buffer: list[str]) -> Iterator[str]:
 
 
 def _link_only(element: etree._Element) -> bool:
-    """Whether a list or a paragraph holds nothing but links (and spaces or punctuation between them)."""
-    if element.tag == "list":
-        items = [child for child in element if child.tag == "item"]
-        return bool(items) and len(items) == len(element) and all(_link_only(item) for item in items)
-    if element.tag not in ("p", "item"):
+    """Whether a list (nested lists and all) or a paragraph holds nothing but links, with spaces or punctuation
+    between them."""
+    if element.tag not in ("list", "p", "item"):
         return False
     refs = [ref for ref in element.iter("ref") if ref.get("target")]  # a ref without one is an anchor
     in_links = sum(len(_WORD.findall("".join(ref.itertext()))) for ref in refs)
     return in_links > 0 and in_links == len(_WORD.findall("".join(element.itertext())))
+
+
+def _empty_heading(element: etree._Element, following: etree._Element | None) -> bool:
+    """Whether element is a heading over nothing: the last of the article, or followed by a heading of its rank
+    or above (what it headed, a list of related links, was dropped)."""
+    if element.tag != "head":
+        return False
+    if following is None:
+        return True
+    return following.tag == "head" and _rank(following) <= _rank(element)
+
+
+def _rank(head: etree._Element) -> int:
+    rend = head.get("rend") or ""
+    return int(rend[1]) if len(rend) == 2 and rend[0] == "h" and rend[1].isdigit() else 9
 
 
 def _opening_heading(body: etree._Element, head: str, title: str | None) -> str | None:

@@ -150,9 +150,9 @@ def _link_only(tokens: Sequence[Token]) -> set[int]:
         if token.type in ("bullet_list_open", "ordered_list_open"):
             end = _closing(tokens, i)
             inlines = [j for j in range(i, end) if tokens[j].type == "inline"]
-            items = sum(1 for j in range(i, end) if tokens[j].type == "list_item_open")
-            nested = any(tokens[j].type.endswith("list_open") for j in range(i + 1, end))
-            if inlines and len(inlines) == items and not nested and all(_is_links(tokens[j]) for j in inlines):
+            runs = [_links_in(tokens[j]) for j in inlines]
+            # every item only links (nested lists too), some of them words: code-only links are an API list
+            if inlines and all(run is not None for run in runs) and any(run for run in runs):
                 dropped.update(inlines)
                 if i >= 3 and tokens[i - 1].type == "heading_close":
                     dropped.add(i - 2)
@@ -174,6 +174,12 @@ def _closing(tokens: Sequence[Token], start: int) -> int:
 
 def _is_links(token: Token) -> bool:
     """Whether an inline run is only links (with spaces and punctuation between), of words rather than code."""
+    return bool(_links_in(token))
+
+
+def _links_in(token: Token) -> bool | None:
+    """None when an inline run holds more than links (with spaces and punctuation between), else whether one
+    of its links is words rather than code."""
     inside, links, words = 0, 0, False
     for child in token.children or []:
         if child.type == "link_open":
@@ -182,10 +188,10 @@ def _is_links(token: Token) -> bool:
             inside -= 1
         elif not inside and (child.type == "code_inline"
                              or (child.type == "text" and not set(child.content) <= _LINK_GLUE)):
-            return False
+            return None
         elif child.type == "text" and inside and child.content.strip():
             words = True
-    return links > 0 and words
+    return words if links else None
 
 
 def _inline(children: Sequence[Token]) -> str:
