@@ -38,7 +38,7 @@ class IngestSettings:
 
 
 COLUMN_FIELDS = ("title", "text", "url", "date", "author")
-"""The fields a collection's row gives an article; title and text are required."""
+"""The fields a collection's row gives an article; text is required."""
 ColumnNames = dict[str, list[str]]
 MERGED_TABLES = {("ingest", "columns")}
 """Tables a config file changes key by key (naming `text` keeps the default `title`), not as a whole."""

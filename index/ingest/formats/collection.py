@@ -1,6 +1,6 @@
 """Collections: JSON Lines (an object a line) and CSV (a header row), one article a row.
 
-Which column gives each field (title and text required; url, date, author optional) is [ingest] columns: the
+Which column gives each field (text required; title, url, date, author optional) is [ingest] columns: the
 first name listed there that the file has, case-insensitively, "*" matching any characters (`published*` finds
 `published_date_gmt`). A row is named "row N": in JSON Lines N is the line number, in CSV the spreadsheet row
 (the header is row 1). A row without text, or that is not an object, is left out and named in the Extraction's
@@ -20,7 +20,7 @@ from citebot.config.settings import ColumnNames, IngestSettings
 
 from .extracted import Extracted, Extraction, SkippedRow, article
 
-REQUIRED = ("title", "text")
+REQUIRED = ("text",)
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _CSV_FIELD_LIMIT = 64 * 1024 * 1024  # the csv module's default, 128 KiB, is shorter than a long article
 
@@ -82,7 +82,7 @@ def read_csv(text: str, settings: IngestSettings) -> Extraction | str:
 
 def choose_columns(names: Iterable[str], wanted: ColumnNames) -> dict[str, str] | str:
     """field -> the column that gives it (its name case-folded, as rows are keyed), for the fields the file has;
-    or, when title or text has none, why not: the names looked for and the columns found."""
+    or, when text has none, why not: the names looked for and the columns found."""
     names = [name for name in names if isinstance(name, str)]
     chosen: dict[str, str] = {}
     for field, patterns in wanted.items():
