@@ -1,14 +1,15 @@
 """What citebot reads from the folder benchmarks/corpora/web.py rebuilds: skipped files and reasons, titles,
-origin URLs, passages that are only links, and passages with a heading or byline glued in front.
+origin URLs, paragraphs (the lines passages are cut from) that are only links, and paragraphs with a heading
+or byline glued in front.
 
     python -m benchmarks.corpora.web_report [--folder var/corpora/web] [--label after]
 
 Each file is read with read_document as a build reads it. The two checks look at the source, not at the reader:
-a link-only passage is an extracted line that is the whole text of a Markdown list item or paragraph made of
+a link-only paragraph is an extracted line that is the whole text of a Markdown list item or paragraph made of
 one link (`- [Read more](...)`), or of an HTML <li> holding only an <a>, and not also a heading's; a glued
 heading is an extracted line that starts with the text of a heading (h1-h4, Markdown #) or a byline element
 and goes on with more words. Writes benchmarks/results/web_corpus.json under the label (run it on the old code
-with --label before).
+with --label before), and every title and URL beside the folder (var/corpora/web_report_LABEL.json).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -60,11 +62,14 @@ def report(folder: Path) -> dict:
     urls: dict[str, str | None] = {}
     link_lines: list[str] = []
     glued: list[str] = []
-    passages = 0
+    paragraphs: Counter[str] = Counter()
+    cpu = 0.0
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         name = str(path.relative_to(folder))
         raw = path.read_bytes()
+        start = time.process_time()
         found = read_document(path, raw)
+        cpu += time.process_time() - start
         if not isinstance(found, Extraction):
             skipped[name] = found
             continue
@@ -73,17 +78,18 @@ def report(folder: Path) -> dict:
             key = f"{name}#{item.key}" if item.key else name
             titles[key], urls[key] = item.title, item.url
             lines = [line for line in item.text.split("\n") if line][1 if item.title else 0:]
-            passages += len(lines)
+            paragraphs[path.suffix] += len(lines)
             link_lines += [f"{key}: {line}" for line in lines if line in links]
             glued += [f"{key}: {line[:120]}" for line in lines
                       if any(line.startswith(h + " ") and len(line) > len(h) + 20 for h in heads)]
     return {
         "files": len(skipped) + len({k.split("#")[0] for k in titles}),
-        "articles": len(titles), "passages": passages,
+        "articles": len(titles), "paragraphs": sum(paragraphs.values()), "paragraphs_by_suffix": dict(paragraphs),
+        "read_cpu_seconds": round(cpu, 1),
         "skipped": skipped, "skip_reasons": Counter(r.split("(")[0].strip() for r in skipped.values()),
         "untitled": sorted(k for k, t in titles.items() if not t),
         "titles": titles, "urls": {k: u for k, u in urls.items() if u},
-        "link_only_passages": link_lines, "glued_heading_passages": glued,
+        "link_only_paragraphs": link_lines, "glued_heading_paragraphs": glued,
     }
 
 
@@ -94,13 +100,17 @@ def main() -> None:
     cli.add_argument("--out", type=Path, default=RESULT)
     args = cli.parse_args()
     found = report(args.folder)
+    details = args.folder.parent / f"{args.folder.name}_report_{args.label}.json"  # under var/, not committed
+    details.write_text(json.dumps(found, indent=1, ensure_ascii=False) + "\n")
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
-    results[args.label] = found
+    results[args.label] = {key: value for key, value in found.items() if key not in ("titles", "urls")} | {
+        "with_url": len(found["urls"]), "untitled": found["untitled"]}
     args.out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
-    print(f"{args.label}: {found['files']} files, {found['articles']} articles, {found['passages']} passages; "
+    print(f"{args.label}: {found['files']} files, {found['articles']} articles, {found['paragraphs']} paragraphs "
+          f"{found['paragraphs_by_suffix']} read in {found['read_cpu_seconds']} s CPU; "
           f"{len(found['skipped'])} skipped {dict(found['skip_reasons'])}; {len(found['untitled'])} untitled; "
-          f"{len(found['urls'])} with a URL; {len(found['link_only_passages'])} link-only passages; "
-          f"{len(found['glued_heading_passages'])} with a glued heading")
+          f"{len(found['urls'])} with a URL; {len(found['link_only_paragraphs'])} link-only paragraphs; "
+          f"{len(found['glued_heading_paragraphs'])} with a glued heading")
 
 
 if __name__ == "__main__":
