@@ -313,3 +313,11 @@ def test_a_folder_whose_only_collection_cannot_be_read_says_so_plainly(tmp_path:
     assert build.returncode != 0
     assert "none could be read" not in build.stderr and "readable file(s)" not in build.stderr
     assert "stories.csv: has no text column" in build.stderr, build.stderr
+
+
+def test_a_utf16_page_is_read(tmp_path: Path) -> None:
+    """Control characters are blanked before parsing; a UTF-16 page's NUL bytes are not theirs to blank."""
+    path = tmp_path / "unicode.html"
+    path.write_bytes(f"<html><body><article><h1>Wireless prices</h1><p>{STORY}</p></article></body></html>"
+                     .encode("utf-16"))
+    assert lines(only(path)) == ["Wireless prices", STORY]

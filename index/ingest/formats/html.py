@@ -1,10 +1,10 @@
 """Web pages: trafilatura finds the article (no menus, banners, share prompts or related links) and its metadata.
 
-Around it: character references to control characters (`&#x1b;`, which make lxml refuse the whole page) are
-read as spaces; a redirect stub is skipped with the address it points to; a page saved by a browser, SingleFile
-or monolith keeps the address it was saved from (from its comment) when the page names no canonical URL; a line
-break after a heading or a byline keeps it on a line of its own; lists of links only are not text; the log lines
-trafilatura and lxml write are collected (third_party_logs) rather than printed.
+Around it (page_source.py): character references to control characters (`&#x1b;`, which make lxml refuse the
+whole page) are read as spaces; a redirect stub is skipped with the address it points to; a page saved by a
+browser, SingleFile or monolith keeps the address it was saved from (from its comment) when the page names no
+canonical URL; the log lines trafilatura and lxml write are collected rather than printed. Here: a line break
+after a heading or a byline keeps it on a line of its own; lists of links only are not text.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from html import unescape
 from typing import Any
 
@@ -21,8 +20,7 @@ from lxml import etree
 from trafilatura.settings import use_config
 
 from .extracted import Extracted, article, clean_line, web_url
-
-log = logging.getLogger(__name__)
+from .page_source import BREAK, decoded, prepared, redirect_stub, saved_from, third_party_logs
 
 # Elements of trafilatura's XML body that start a line; the rest (hi, ref, lb, del) are inline.
 _BLOCKS = frozenset({"p", "head", "list", "item", "quote", "table", "row", "div"})
@@ -33,13 +31,10 @@ _DATE_PARAMS = {"extensive_search": False, "original_date": True}
 _TITLE_TAG = re.compile(r"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
 MIN_WORDS = 5
 """Fewer words than this is a page of links (trafilatura's last resort returns a bare menu), not an article."""
-REDIRECT_MAX_WORDS = 50
-"""A page that redirects (meta refresh, or a "Redirecting" heading) with fewer words than this is a stub."""
 SHORT_WORDS = 60
 """A find this short is compared with trafilatura's fallback (baseline), which may find more but as one line."""
 HEADING_MAX_WORDS = 12
 """A line this short before a line break, without a final full stop, is a heading or a byline, not wrapping."""
-_THIRD_PARTY_LOGGERS = ("trafilatura", "htmldate", "courlan", "justext", "readability", "lxml")
 
 # trafilatura replaces a find under min_extracted_size characters (250) by its baseline: every text of the
 # <article> or body as one paragraph, which glues a short page's heading and byline to its first paragraph.
@@ -47,20 +42,7 @@ _STRUCTURED = use_config()
 _STRUCTURED.set("DEFAULT", "MIN_EXTRACTED_SIZE", "1")
 _FALLBACK = use_config()
 
-_CONTROL_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
-_RAW_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_REFRESH = re.compile(r"<meta\b[^>]*http-equiv\s*=\s*[\"']?refresh\b[^>]*>", re.IGNORECASE)
-_REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"\s>]+)", re.IGNORECASE)
-_SAVED_FROM = (
-    re.compile(r"<!--\s*saved from url=\(\d+\)(\S+?)\s*-->", re.IGNORECASE),  # Chromium, Internet Explorer
-    re.compile(r"Page saved with SingleFile\s[^>]*?\burl:\s*(\S+)"),  # SingleFile's header comment
-    re.compile(r"<!--\s*Saved from (\S+) at \S+ using monolith"),  # monolith's
-)
-# Where the page has a <br>: trafilatura keeps some as <lb/> and turns others into a newline, which in its text
-# can also be the source's own wrapping; a private-use character written after each <br> tells them apart.
-_BREAK = "\ue000"
-_BR_TAG = re.compile(r"<br\b[^>]*>", re.IGNORECASE)
-_PART_BREAK = re.compile(f"{_BREAK}|\n[ \t]*\n")
+_PART_BREAK = re.compile(f"{BREAK}|\n[ \t]*\n")
 _WORD = re.compile(r"\w")
 _SENTENCE_END = ".!?:;…\"”’)]"
 
@@ -71,13 +53,7 @@ def read_html(raw: bytes, *, fast: bool = True) -> Extracted | str:
     fast skips trafilatura's second opinions (readability and jusText), which triple the time on a large page
     (benchmarks/performance/format_reading.py) and changed nothing on the test pages.
     """
-    try:
-        page: bytes | str = raw.decode("utf-8")  # most pages; else trafilatura reads the declared charset
-    except UnicodeDecodeError:
-        page = raw
-    page = without_controls(page)
-    if isinstance(page, str):
-        page = _BR_TAG.sub(lambda m: m[0] + _BREAK, page.replace(_BREAK, " "))
+    page = prepared(decoded(raw))
     head = page[:200_000] if isinstance(page, str) else page[:200_000].decode("utf-8", "replace")
     with third_party_logs() as logged:
         found = _extract(page, fast, _STRUCTURED)
@@ -87,7 +63,7 @@ def read_html(raw: bytes, *, fast: bool = True) -> Extracted | str:
             more = list(_lines(fallback.body)) if fallback is not None and fallback.body is not None else []
             if _words(more) > 1.5 * _words(lines) + 10:
                 found, lines = fallback, more
-    if (stub := _redirect(head, lines)) is not None:
+    if (stub := redirect_stub(head, lines)) is not None:
         return stub
     if found is None or found.body is None:
         errors = [record for record in logged if record.levelno >= logging.ERROR]
@@ -109,74 +85,6 @@ def _extract(page: bytes | str, fast: bool, config: Any) -> Any:
 
 def _words(lines: list[str]) -> int:
     return sum(len(line.split()) for line in lines)
-
-
-class _Collect(logging.Handler):
-    def __init__(self, records: list[logging.LogRecord]) -> None:
-        super().__init__(logging.DEBUG)
-        self.records = records
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-@contextmanager
-def third_party_logs() -> Iterator[list[logging.LogRecord]]:
-    """The records trafilatura, htmldate, lxml and the like log meanwhile, kept from the terminal: their lines
-    ("parsed tree length: 1, wrong data type or not valid HTML") name no file. They are logged at DEBUG here;
-    a reason to skip the page quotes the first error among them."""
-    records: list[logging.LogRecord] = []
-    handler = _Collect(records)
-    loggers = [logging.getLogger(name) for name in _THIRD_PARTY_LOGGERS]
-    saved = [logger.propagate for logger in loggers]
-    for logger in loggers:
-        logger.addHandler(handler)
-        logger.propagate = False
-    try:
-        yield records
-    finally:
-        for logger, propagate in zip(loggers, saved, strict=True):
-            logger.removeHandler(handler)
-            logger.propagate = propagate
-        for record in records:
-            log.debug("%s: %s", record.name, record.getMessage())
-
-
-def without_controls(page: bytes | str) -> bytes | str:
-    """page with control characters, and references to them (`&#x1b;`, `&#7;`), as spaces: lxml refuses a
-    document holding one, and trafilatura then finds nothing in the whole page."""
-    def replace(match: re.Match[str]) -> str:
-        code = int(match[1], 16) if match[1] else int(match[2])
-        bad = code < 32 and code not in (9, 10, 13) or code == 127 or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF
-        return " " if bad else match[0]
-
-    if isinstance(page, bytes):  # an ASCII-compatible charset: references and controls are single bytes
-        text = page.decode("latin-1")
-        return _RAW_CONTROL.sub(" ", _CONTROL_REFERENCE.sub(replace, text)).encode("latin-1")
-    return _RAW_CONTROL.sub(" ", _CONTROL_REFERENCE.sub(replace, page))
-
-
-def saved_from(head: str) -> str | None:
-    """The address a saved page came from, as its saver wrote it in a comment (Chromium and Internet Explorer's
-    `<!-- saved from url=(0042)https://... -->`, SingleFile's `url: https://...`, monolith's `Saved from ...`)."""
-    for pattern in _SAVED_FROM:
-        if (match := pattern.search(head)) and (url := web_url(unescape(match[1]))):
-            return url
-    return None
-
-
-def _redirect(head: str, lines: list[str]) -> str | None:
-    """Why a page is a redirect stub (a refresh to another address, or a "Redirecting" heading, with almost
-    no text), or None."""
-    if _words([line for line in lines if not line.casefold().startswith("redirect")]) >= REDIRECT_MAX_WORDS:
-        return None
-    refresh = _REFRESH.search(head)
-    target = _REFRESH_URL.search(refresh[0]) if refresh else None
-    heading = any(line.casefold().startswith("redirect") for line in lines)
-    if not (refresh and target) and not heading:
-        return None
-    where = f" to {unescape(target[1])}" if target else ""
-    return f"is a redirect{where}, not an article (index the page it points to)"
 
 
 def _lines(body: etree._Element) -> Iterator[str]:
@@ -245,7 +153,7 @@ def _walk(element: etree._Element, buffer: list[str]) -> Iterator[str]:
             if tag == "cell" and "".join(buffer).strip():
                 buffer.append("; ")  # cells of a row read as one line
             elif tag == "lb":
-                buffer.append(" ")  # the _BREAK written after the <br> follows
+                buffer.append(" ")  # the BREAK written after the <br> follows
             if tag and child.text:
                 buffer.append(child.text)
             yield from _walk(child, buffer)
@@ -287,4 +195,4 @@ def _opening_heading(body: etree._Element, head: str, title: str | None) -> str 
     page_title = clean_line(unescape(match[1])).casefold() if match else ""
     if title and clean_line(title).casefold() in page_title:
         return None
-    return clean_line("".join(body[0].itertext()).replace(_BREAK, " ")) or None
+    return clean_line("".join(body[0].itertext()).replace(BREAK, " ")) or None
