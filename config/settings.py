@@ -32,6 +32,18 @@ class IngestSettings:
     allow_links_outside: bool
     pdf_max_decompressed_bytes: int
     pdf_max_seconds: float
+    front_matter_max_bytes: int
+    """Markdown front matter longer than this is not read (the article is, without its fields)."""
+    columns: ColumnNames
+    """Collection field ("title", "text", "url", "date", "author") -> the column names read for it, in order
+    of preference, case-insensitive, "*" matching any characters (index/ingest/formats/collection.py)."""
+
+
+COLUMN_FIELDS = ("title", "text", "url", "date", "author")
+"""The fields a collection's row gives an article; text is required."""
+ColumnNames = dict[str, list[str]]
+MERGED_TABLES = {("ingest", "columns")}
+"""Tables a config file changes key by key (naming `text` keeps the default `title`), not as a whole."""
 
 
 @dataclass(frozen=True)
@@ -239,12 +251,43 @@ def _build_section(name: str, cls: type, table: dict[str, Any], root: Path) -> A
                     isinstance(v, int | float) and not isinstance(v, bool) for v in value.values()):
                 raise ConfigError(f"config [{name}] {key} must be a table of numbers, got {value!r}")
             value = {k: float(v) for k, v in value.items()}
+        elif kind == "ColumnNames":
+            value = _column_names(name, key, value)
         elif kind == "str" and not isinstance(value, str):
             raise ConfigError(f"config [{name}] {key} must be a string, got {value!r}")
         if kind in ("int", "float") and value < 0:
             raise ConfigError(f"config [{name}] {key} must not be negative, got {value!r}")
         values[key] = value
     return cls(**values)
+
+
+def _column_names(name: str, key: str, value: Any) -> ColumnNames:
+    """A table of field -> column names (a list of strings, or one string), checked."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"config [{name}] {key} must be a table of field = [column names], got {value!r}")
+    unknown = sorted(set(value) - set(COLUMN_FIELDS))
+    if unknown:
+        raise ConfigError(f"config [{name}.{key}]: unknown field(s) {', '.join(unknown)} "
+                          f"(known: {', '.join(COLUMN_FIELDS)})")
+    missing = [field for field in COLUMN_FIELDS if field not in value]
+    if missing:
+        raise ConfigError(f"config [{name}.{key}]: {', '.join(missing)} not set in {DEFAULT_CONFIG}")
+    names: ColumnNames = {}
+    for field in COLUMN_FIELDS:
+        listed = [value[field]] if isinstance(value[field], str) else value[field]
+        if not isinstance(listed, list | tuple) or not listed or not all(
+                isinstance(n, str) and n.strip() for n in listed):
+            raise ConfigError(f"config [{name}.{key}] {field} must be a list of column names, "
+                              f"got {value[field]!r}")
+        names[field] = [n.strip() for n in listed]
+    return names
+
+
+def _layered(name: str, key: str, old: Any, new: Any) -> Any:
+    """new over old: a whole value, or key by key for MERGED_TABLES."""
+    if (name, key) in MERGED_TABLES and isinstance(old, dict) and isinstance(new, dict):
+        return {**old, **new}
+    return new
 
 
 @dataclass(frozen=True)
@@ -301,7 +344,7 @@ def load_config(config_path: Path | str | None = None) -> LoadedConfig:
     for path, root, origin in layers:
         for name, table in _read_toml(path).items():
             for key, value in table.items():
-                tables[name][key] = _resolved(name, key, value, root)
+                tables[name][key] = _layered(name, key, tables[name].get(key), _resolved(name, key, value, root))
                 origins[f"{name}.{key}"] = origin
     sections = {name: _build_section(name, cls, tables[name], PROJECT_ROOT) for name, cls in _SECTIONS.items()}
     settings = Settings(**sections)
@@ -315,7 +358,7 @@ def load_settings(config_path: Path | str | None = None) -> Settings:
 
 
 AT_LEAST_ONE = {
-    "ingest": ("max_file_bytes",),
+    "ingest": ("max_file_bytes", "front_matter_max_bytes"),
     "chunking": ("model_max_tokens",),
     "embedding": ("batch_size",),
     "lexical": ("title_repeat",),
@@ -373,7 +416,7 @@ def with_overrides(settings: Settings, overrides: list[str]) -> Settings:
         table = {f.name: getattr(current, f.name) for f in fields(current)}
         if key not in table:
             raise ConfigError(f"override {override!r}: [{section}] has no setting {key!r}")
-        table[key] = value
+        table[key] = _layered(section, key, table[key], value)
         # Path fields are already absolute, so the root passed here is not used.
         rebuilt = _build_section(section, _SECTIONS[section], table, PROJECT_ROOT)
         settings = replace(settings, **{section: rebuilt})

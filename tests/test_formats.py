@@ -457,7 +457,8 @@ def test_csv_with_semicolons(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name, raw, reason", [
-    ("columns.csv", b"headline,body\nA,B\n", "has no title and text columns (its header reads: headline, body)"),
+    ("columns.csv", b"Heading,Story\nA,B\n", "has no text column (looked for text: text, body, content, raw_text, "
+                                             "article; found Heading, Story; name yours in [ingest] columns)"),
     ("latin.csv", "title,text\nCaf\u00e9,Caf\u00e9 au lait.\n".encode("latin-1"), "is not UTF-8"),
     ("header.csv", b"title,text\n", "has a header but no rows"),
     ("blank.csv", b"title,text\n,\n", "has a header but no rows"),

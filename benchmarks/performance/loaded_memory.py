@@ -124,10 +124,10 @@ def main() -> None:
     pss = [p["steps"]["held"]["pss"] - p["steps"]["imports"]["pss"] for p in pair]
     print(f"{args.index}: {passages:,} passages, {alone['sentences']:,} sentences; search {alone['search']}")
     for name, step in alone["steps"].items():
-        print(f"  {name:13s} RSS {step['rss']:8.1f} MB  PSS {step['pss']:8.1f}  anonymous {step.get('anonymous', 0):8.1f}"
-              f"  shared {step.get('shared_clean', 0):8.1f}")
-    print(f"  index in memory after {args.questions} answers: {grown:.1f} MB = {per_100k:.1f} MB per 100,000 passages;"
-          f" ask p50 {alone['ask_ms_p50']} ms; load {alone['load_seconds']} s")
+        print(f"  {name:13s} RSS {step['rss']:8.1f} MB  PSS {step['pss']:8.1f}  "
+              f"anonymous {step.get('anonymous', 0):8.1f}  shared {step.get('shared_clean', 0):8.1f}")
+    print(f"  index in memory after {args.questions} answers: {grown:.1f} MB = {per_100k:.1f} MB per 100,000 "
+          f"passages; ask p50 {alone['ask_ms_p50']} ms; load {alone['load_seconds']} s")
     print(f"  two processes at once: PSS over the imports {pss[0]:.1f} + {pss[1]:.1f} MB "
           f"(each alone: {alone['steps']['last answer']['pss'] - alone['steps']['imports']['pss']:.1f})")
     if not args.no_write:

@@ -465,7 +465,8 @@ def scan_corpus(sources: Path, settings: IngestSettings) -> CorpusScan:
             count += 1
             line_hashes.extend(hash(key) for key in _short_keys(text, settings))
     if not count:
-        found = f"{len(files)} readable file(s), none could be read" if files else "no articles"
+        found = (f"none of its {len(files)} file(s) of a kind citebot reads gave an article (each is named above "
+                 "with the reason)") if files else "no articles"
         raise SourcesError(f"nothing to index in {sources}: {found} (citebot reads {', '.join(sorted(READABLE))})")
     hashes, counts = np.unique(np.frombuffer(line_hashes, dtype=np.int64), return_counts=True)
     candidates = set(hashes[counts >= _repeat_threshold(count, settings)].tolist())
