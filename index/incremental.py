@@ -20,6 +20,7 @@ import os
 import tempfile
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -59,8 +60,10 @@ class Vectorizer:
     token count. At most batch_size - 1 texts wait per token count, so memory does not grow with the corpus."""
 
     def __init__(self, embedder: Embedder, batch_size: int, reuse: ReuseSource | None,
-                 spool: Path | None = None) -> None:
+                 spool: Path | None = None, on_embedded: Callable[[int, int], None] | None = None) -> None:
+        """on_embedded(texts, tokens) is told of each batch run through the model."""
         self.embedder = embedder
+        self.on_embedded = on_embedded
         self.batch_size = max(1, batch_size)
         self.reuse = reuse
         self.embedded = 0
@@ -113,6 +116,8 @@ class Vectorizer:
             self._done.put(key, *targets[0])
         self.embedded += len(keys)
         self.tokens += length * len(keys)
+        if self.on_embedded is not None:
+            self.on_embedded(len(keys), length * len(keys))
 
     def close(self) -> None:
         """Let the map's temporary files go (a build does, when it ends or fails)."""

@@ -108,6 +108,21 @@ def source_texts(engine: Engine) -> dict[str, str]:
     return {name: Path(source).read_text(encoding="utf-8") for name, source in sources.items()}
 
 
+def dropped_lines(engine: Engine) -> list[tuple[str, int, int]]:
+    """(article, start, end) of every line cleaning leaves out of the articles now (boilerplate). A file of another
+    format that did not change since the build is not read again: its text is the one the index kept."""
+    from citebot.index.ingest.read_cache import ReadCache
+    from citebot.index.store import store_location
+
+    root = engine.stored.sources_root
+    if not root.is_dir():
+        return []
+    folder = store_location(engine.settings).folder  # type: ignore[attr-defined]
+    kept = ReadCache.of_build(engine.stored.manifest, folder, engine.settings.ingest, keep_new=False)
+    return [(a.source, p.start, p.end) for a in read_corpus(root, engine.settings.ingest, kept).articles
+            for p in a.paragraphs if p.dropped]
+
+
 def evidence_spans(evidence: list[dict[str, str]], texts: dict[str, str]) -> list[Span]:
     spans = []
     for ev in evidence:
@@ -133,10 +148,7 @@ def collect_golden(engine: Engine, items: list[dict[str, Any]], k: int = 5) -> l
     what a misses file shows (every passage listed, with its judgment)."""
     texts = source_texts(engine)
     chunk_spans = [(article_name(engine, c.source), c.start, c.end) for c in engine.stored.chunks]
-    root = engine.stored.sources_root
-    dropped = [Span(Path(a.source).name, p.start, p.end)
-               for a in read_corpus(root, engine.settings.ingest).articles for p in a.paragraphs if p.dropped] \
-        if root.is_dir() else []
+    dropped = [Span(Path(source).name, start, end) for source, start, end in dropped_lines(engine)]
     records = []
     for item in items:
         conversation = replay_earlier_turns(engine, item)
