@@ -146,8 +146,9 @@ class ReadCache:
             if rows:
                 record["rows_skipped"] = [[row.path, row.reason] for row in rows]
             record["characters"] = sum(len(text) for text, _, _ in articles)
-            self._articles[name] = [{**document.to_json(), "text": save_text(text, document, self.index_dir),
-                                     "title": title} for text, document, title in articles]
+            self._articles[name] = [
+                {**document.to_json(), "text": save_text(text, document, self.index_dir, check=True), "title": title}
+                for text, document, title in articles]
         self._records[name] = record
         self._see(name, stamp, record)
 

@@ -34,13 +34,13 @@ def _file_name(text: str, document: Document) -> str:
     return f"{safe}.{hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}.txt"
 
 
-def save_text(text: str, document: Document, index_dir: Path) -> str:
-    """Write the text of an article read from document's file (once: a file of that name holds that text); its
-    name relative to the index folder."""
+def save_text(text: str, document: Document, index_dir: Path, *, check: bool = False) -> str:
+    """Write the text of an article read from document's file (once: a file of that name holds that text; with
+    check, one that holds another text is written again); its name relative to the index folder."""
     name = _file_name(text, document)
     folder = index_dir / TEXTS
     target = folder / name
-    if not target.exists():
+    if not target.exists() or (check and not _holds(target, text)):
         folder.mkdir(parents=True, exist_ok=True)
         handle, partial = tempfile.mkstemp(dir=folder, prefix=".partial-", suffix=".txt")
         try:
@@ -53,6 +53,14 @@ def save_text(text: str, document: Document, index_dir: Path) -> str:
             if os.path.exists(partial):
                 os.unlink(partial)
     return f"{TEXTS}/{name}"
+
+
+def _holds(path: Path, text: str) -> bool:
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            return handle.read() == text
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def save_texts(articles: tuple[Article, ...] | list[Article], index_dir: Path) -> dict[str, dict[str, Any]]:
