@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from citebot.config.errors import IndexInvalidError
+from citebot.config.errors import CitebotError, IndexInvalidError
 from citebot.config.settings import IngestSettings, Settings
 from citebot.index.chunk_cache import ChunkCache, article_key
 from citebot.index.chunking import Chunk, Chunker, chunk_sentences, vector_text
@@ -130,7 +130,7 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
     chunker = Chunker(settings.chunking, count_tokens, embedder.count_tokens)
     prefix = key_prefix(embedder, settings.embedding)
     reuse = None if full else location.reuse_source(prefix, embedder.dimension)
-    previous_manifest = reuse.manifest if reuse is not None else None
+    previous_manifest = None if reuse is None else reuse.manifest or _manifest_of(location)
     # Files of other formats that did not change are taken from the last build, not read again.
     reads = ReadCache.of_build(previous_manifest, index_dir, settings.ingest)
     corpus = scan_corpus(sources, settings.ingest, reads)  # articles are read one at a time, in the loop below
@@ -213,6 +213,14 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
             reuse.close()
     return BuildReport(path, len(fingerprints), chunk_count, corpus.skipped, time.perf_counter() - began,
                        timed.seconds, vectorizer.embedded, vectorizer.reused, rechunked)
+
+
+def _manifest_of(location: StoreLocation) -> dict | None:
+    """The current build's manifest (a Milvus build's reuse source does not carry it), or None."""
+    try:
+        return location.read_manifest()
+    except (CitebotError, OSError):
+        return None
 
 
 def new_characters(reads: dict[str, dict], previous: dict | None) -> int:
