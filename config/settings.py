@@ -30,6 +30,7 @@ class IngestSettings:
     corpus_repeat_fraction: float
     max_file_bytes: int
     allow_links_outside: bool
+    min_row_words: int
 
 
 @dataclass(frozen=True)

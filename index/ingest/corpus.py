@@ -339,13 +339,38 @@ def _read_document(path: Path, sources: Path, settings: IngestSettings
     if isinstance(found, str):
         return Skipped(str(path), found), digest
     name = relative_source(path, sources)
-    articles = [(a.text, Document(name, a.key or None, a.url, a.date, a.author, a.pages), a.title)
-                for a in found.articles]
-    rows = [Skipped(f"{name}#{row.key}", row.reason) for row in found.skipped]
+    too_short = f"is too short to be an article (under {settings.min_row_words} words)"
+    articles, left_out = [], [(row.key, row.reason) for row in found.skipped]
+    for a in found.articles:
+        if a.key and len(a.text.split()) < settings.min_row_words:
+            left_out.append((a.key, too_short))
+        else:
+            articles.append((a.text, Document(name, a.key or None, a.url, a.date, a.author, a.pages), a.title))
+    rows = rows_left_out(name, left_out)
     if not articles:
-        return Skipped(str(path), f"has no article to index ({len(rows)} row(s) left out"
+        return Skipped(str(path), f"has no article to index ({len(left_out):,} row(s) left out"
                                   f"{': ' + rows[0].reason if rows else ''})"), digest
     return (articles, rows, digest), digest
+
+
+ROWS_NAMED = 3
+"""Rows left out for one reason that are named one by one; more are counted in one line."""
+
+
+def rows_left_out(file: str, rows: list[tuple[str, str]]) -> list[Skipped]:
+    """The rows of a collection left out, (row, reason) each: up to ROWS_NAMED a reason named one by one, the
+    others counted in one more line, so a file of a million short rows reports a few lines, not a million."""
+    by_reason: dict[str, list[str]] = {}
+    for key, reason in rows:
+        by_reason.setdefault(reason, []).append(key)
+    found = []
+    for reason, keys in by_reason.items():
+        named = keys if len(keys) <= ROWS_NAMED + 1 else keys[:ROWS_NAMED]
+        found += [Skipped(f"{file}#{key}", reason) for key in named]
+        if len(keys) > len(named):
+            found.append(Skipped(f"{file}#{keys[ROWS_NAMED]}", f"{reason}; so are {len(keys) - ROWS_NAMED - 1:,} more "
+                                                               f"rows of this file ({len(keys):,} in all)"))
+    return found
 
 
 def read_corpus(sources: Path, settings: IngestSettings, cache: ReadCache | None = None) -> Corpus:
