@@ -18,10 +18,10 @@ from typing import Any
 
 from citebot.config.settings import ChunkSettings
 
-TOKENS_PER_CHARACTER = 0.6
+TOKENS_PER_CHARACTER = 0.51
 """Model tokens (passages and their sentences, special tokens included) per character of article text, at the
-default chunking (max 256, overlap 32): measured in docs/performance.md."""
-DEFAULT_OVERLAP = 32 / (256 - 32)
+default chunking (max 128, overlap 48): measured in docs/performance.md."""
+DEFAULT_OVERLAP = 48 / (128 - 48)
 """The share of a passage's tokens that overlap the passage before, at the default chunking."""
 REFRESH_SECONDS = 0.2
 """How often the article count is redrawn while no text is embedded (an unchanged folder, chunking ahead)."""

@@ -46,11 +46,13 @@ def run_build(python: str, sources: Path, index: Path, config: str | None, *extr
     if done.returncode != 0:
         raise SystemExit(f"build failed:\n{done.stderr[-2000:]}")
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
+    cpu = sum(float(m) for m in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", done.stderr))
     final = next(line for line in done.stderr.splitlines() if line.startswith("Indexed "))
     counts = re.search(r"(\d+) texts embedded, (\d+) reused", final)
     chunked = re.search(r"(\d+) article\(s\) chunked", final)
     return {"chunked": int(chunked.group(1)) if chunked else None,
-            "seconds": round(seconds, 1), "peak_rss_mb": round(int(rss.group(1)) / 1024) if rss else None,
+            "seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1),
+            "peak_rss_mb": round(int(rss.group(1)) / 1024) if rss else None,
             "embedded": int(counts.group(1)) if counts else None, "reused": int(counts.group(2)) if counts else None,
             "final_line": final}
 
@@ -131,7 +133,8 @@ def mixed(args) -> None:  # noqa: ANN001
               "load_average_after": round(os.getloadavg()[0], 1),
               "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **runs}
     for name, run in runs.items():
-        print(f"{args.label:8} {name:24} {run['seconds']:7.1f} s  peak RSS {run['peak_rss_mb']} MB  "
+        print(f"{args.label:8} {name:24} {run['seconds']:7.1f} s ({run['cpu_seconds']} s CPU)  "
+              f"peak RSS {run['peak_rss_mb']} MB  "
               f"embedded {run['embedded']}  reused {run['reused']}  texts/ {run['texts_files']} files, "
               f"{run['texts_used']} used")
     previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else []
