@@ -47,6 +47,18 @@ def trusted_stamp(before: tuple[int, int] | None, after: tuple[int, int] | None)
     return before
 
 
+def _well_formed(record: Any) -> bool:
+    """Whether a manifest's record of a file has the shape put() writes (a record that has not is not used)."""
+    def count(value: Any) -> bool:
+        return value is None or (isinstance(value, int) and not isinstance(value, bool))
+
+    rows = record.get("rows_skipped", []) if isinstance(record, dict) else None
+    return (isinstance(record, dict) and isinstance(record.get("sha256"), str) and count(record.get("size"))
+            and count(record.get("mtime_ns")) and isinstance(record.get("skipped") or "", str)
+            and isinstance(rows, list) and all(isinstance(r, list) and len(r) == 2
+                                               and all(isinstance(x, str) for x in r) for r in rows))
+
+
 class ReadCache:
     """Per file (named relative to the sources folder): what was read of it, by its stamp and sha256."""
 
@@ -76,7 +88,8 @@ class ReadCache:
         articles: dict[str, list[dict[str, Any]]] = {}
         for document in (manifest.get("documents") or {}).values():
             articles.setdefault(document["file"], []).append(document)
-        return cls(index_dir, settings, kept["files"], articles, keep_new=keep_new)
+        records = {name: record for name, record in kept["files"].items() if _well_formed(record)}
+        return cls(index_dir, settings, records, articles, keep_new=keep_new)
 
     def manifest_entry(self) -> dict[str, Any]:
         return {"reader": self.version, "files": self.seen}
