@@ -142,8 +142,9 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
         chunk_cache = ChunkCache.open(reuse.folder, previous)
         previous_terms = ArticleTerms.open(reuse.folder, previous, recipe)
     rechunked = 0
-    bar = EmbeddingProgress(expected_tokens(new_characters(reads.seen, previous_manifest), settings.chunking),
-                            corpus.count, enabled=progress)
+    characters = new_characters(reads.seen, previous_manifest)
+    bar = EmbeddingProgress(expected_tokens(characters, settings.chunking), characters, corpus.count,
+                            enabled=progress)
     timed = _TimedEmbedder(embedder)
     # The map of texts to rows and the BM25 terms grow with the corpus: they are kept in unnamed temporary files
     # in the index folder (made by the build lock), which go with the build.
@@ -158,7 +159,8 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
             for article in corpus.articles:
                 chunking_key = article_key(prefix, settings.chunking, article)
                 pieces = chunk_cache.get(chunking_key) if chunk_cache else None
-                if pieces is None:
+                chunked = pieces is None
+                if chunked:
                     pieces = [(chunk, chunk_sentences(chunk)) for chunk in chunker.chunk_article(article)]
                     rechunked += 1
                 for chunk, sentences in pieces:
@@ -175,7 +177,7 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
                 writer.add_article(article.source, chunking_key, len(pieces))
                 fingerprints[article.source] = article.fingerprint
                 documents.update(save_texts([article], index_dir))
-                bar.article_done()
+                bar.article_done(len(article.text) if chunked else 0)
             vectorizer.finish()
             bar.close()
             vectorizer.close()  # its temporary files go before the build's last files are made

@@ -35,44 +35,74 @@ def expected_tokens(characters: int, chunking: ChunkSettings) -> int:
 
 
 class EmbeddingProgress:
-    """The bar. Call `embedded(texts, tokens)` after each model call and `article_done()` after each article is
-    queued; `close()` ends it. With enabled False it prints nothing."""
+    """The bar. Call `embedded(texts, tokens, seconds)` after each model call and `article_done(characters)` after
+    each article is queued; `close()` ends it. With enabled False it prints nothing."""
 
-    def __init__(self, tokens: int, articles: int, *, enabled: bool) -> None:
-        """tokens: the model tokens expected (expected_tokens); articles: how many the build reads."""
+    def __init__(self, tokens: int, characters: int, articles: int, *, enabled: bool) -> None:
+        """tokens: the model tokens expected (expected_tokens of characters); characters: of the new articles;
+        articles: how many the build reads."""
         from tqdm import tqdm
 
         self._articles = articles
         self._done = 0
         self.total = tokens
         """Fixed from the start."""
+        self.characters = characters
+        self.chunked = 0
+        """Characters of the articles chunked anew so far."""
         self.tokens = 0
         """Tokens run through the model so far."""
         self.texts = 0
         """Texts run through the model so far."""
-        self._drawn = time.monotonic()
+        self.model_seconds = 0.0
+        self._began = self._drawn = time.monotonic()
         self.bar: Any = tqdm(total=tokens, desc="Embedding", unit="token", unit_scale=True, file=sys.stderr,
-                             disable=not enabled, dynamic_ncols=True, smoothing=0.05)
+                             disable=not enabled, dynamic_ncols=True,
+                             bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}, "
+                                        "{rate_fmt}{postfix}]")
 
-    def embedded(self, texts: int, tokens: int) -> None:
-        """texts more, of tokens in all, were run through the model."""
+    def seconds_left(self, now: float | None = None) -> float | None:
+        """The time left: the characters left to chunk at the seconds per character spent outside the model so
+        far, plus the tokens left to embed at the model's seconds per token; None before the model has run (0
+        when there is nothing to embed)."""
+        if not self.total:
+            return 0.0
+        if not self.tokens:
+            return None
+        elapsed = (now if now is not None else time.monotonic()) - self._began
+        reading = max(0.0, elapsed - self.model_seconds)
+        share = min(1.0, self.chunked / self.characters) if self.characters else 1.0
+        left = reading / share * (1 - share) if share else 0.0
+        return left + self.model_seconds / self.tokens * max(0, self.total - self.tokens)
+
+    def _postfix(self) -> str:
+        left = self.seconds_left()
+        shown = "?" if left is None else f"{int(left) // 60}:{int(left) % 60:02d}"
+        return f"{shown} left, article {self._done}/{self._articles}"
+
+    def embedded(self, texts: int, tokens: int, seconds: float = 0.0) -> None:
+        """texts more, of tokens in all, were run through the model in seconds."""
         self.texts += texts
+        self.model_seconds += seconds
         # The bar stops just short of its total while the estimate runs short; close() fills it.
         step = max(0, min(tokens, self.total - 1 - self.bar.n)) if self.total else 0
         self.tokens += tokens
+        self.bar.set_postfix_str(self._postfix(), refresh=False)
         if step:
             self.bar.update(step)
         else:
             self.bar.refresh()
 
-    def article_done(self) -> None:
-        """One more article was queued (chunked, or its chunks taken from the last build)."""
+    def article_done(self, characters: int = 0) -> None:
+        """One more article was queued: characters, its length when it was chunked anew (0 when its chunks were
+        taken from the last build)."""
         self._done += 1
+        self.chunked += characters
         now = time.monotonic()
         redraw = now - self._drawn >= REFRESH_SECONDS
         if redraw:
             self._drawn = now
-        self.bar.set_postfix_str(f"article {self._done}/{self._articles}", refresh=redraw)
+        self.bar.set_postfix_str(self._postfix(), refresh=redraw)
 
     def close(self) -> None:
         """The bar ends full (a second call does nothing)."""

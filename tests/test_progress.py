@@ -33,7 +33,7 @@ def test_one_bar_counts_the_tokens_embedded_to_their_total(hash_settings: Settin
 
     again = _build(seeds_copy, hash_settings)  # unchanged: nothing to embed, the bar's total is 0
     err = capsys.readouterr().err
-    assert again.embedded == 0 and "Embedding: 0.00token" in err and "article 3/3" in err
+    assert again.embedded == 0 and "0.00/0.00" in err and "0:00 left, article 3/3" in err
 
 
 def test_no_progress_prints_nothing(hash_settings: Settings, seeds_copy: Path,
@@ -52,12 +52,12 @@ class RecordingProgress(EmbeddingProgress):
         self.totals = [self.total]
         RecordingProgress.made.append(self)
 
-    def embedded(self, texts: int, tokens: int) -> None:
-        super().embedded(texts, tokens)
+    def embedded(self, texts: int, tokens: int, seconds: float = 0.0) -> None:
+        super().embedded(texts, tokens, seconds)
         self.totals.append(self.bar.total)
 
-    def article_done(self) -> None:
-        super().article_done()
+    def article_done(self, characters: int = 0) -> None:
+        super().article_done(characters)
         self.totals.append(self.bar.total)
 
 
@@ -77,6 +77,7 @@ def test_the_total_is_fixed_from_the_scan_on_a_mixed_folder(hash_settings: Setti
     bar, = RecordingProgress.made
     total = expected_tokens(_characters(folder, settings), settings.chunking)
     assert total > 0 and set(bar.totals) == {total}  # known before the first article, never changed
+    assert bar.chunked == bar.characters == _characters(folder, settings) and bar.model_seconds > 0
     assert bar.texts == report.embedded == len(embedder.texts)
     manifest = json.loads((report.path / "manifest.json").read_text(encoding="utf-8"))
     assert bar.tokens == manifest["vectors"]["tokens"] == sum(embedder.count_tokens(t) for t in embedder.texts)
@@ -91,13 +92,25 @@ def test_the_total_is_fixed_from_the_scan_on_a_mixed_folder(hash_settings: Setti
     assert set(RecordingProgress.made[0].totals) == {0}
 
 
+def test_the_time_left_adds_the_chunking_and_the_model_each_at_its_own_rate() -> None:
+    bar = EmbeddingProgress(1000, 100, 2, enabled=False)
+    assert bar.seconds_left() is None  # the model has not run yet
+    began = bar._began
+    bar.article_done(50)  # half the new characters chunked ...
+    bar.embedded(31, 200, seconds=10.0)  # ... a fifth of the tokens embedded, in 10 s of the model
+    # 30 s in: 20 s outside the model for half the characters (20 s more), 10 s per 200 tokens (40 s for 800)
+    assert bar.seconds_left(began + 30.0) == pytest.approx(20.0 + 40.0)
+    bar.article_done(50)
+    assert bar.seconds_left(began + 30.0) == pytest.approx(40.0)  # all chunked: only the model's part is left
+
+
 def test_the_bar_stops_short_of_a_low_estimate_and_ends_full(capsys: pytest.CaptureFixture[str]) -> None:
-    bar = EmbeddingProgress(1000, 2, enabled=True)
-    bar.embedded(32, 600)
-    bar.article_done()
-    bar.embedded(32, 600)  # more than the estimate: held at 999
+    bar = EmbeddingProgress(1000, 10, 2, enabled=True)
+    bar.embedded(32, 600, 1.0)
+    bar.article_done(5)
+    bar.embedded(32, 600, 1.0)  # more than the estimate: held at 999
     assert bar.bar.n == 999 and bar.tokens == 1200 and bar.total == 1000
-    bar.article_done()
+    bar.article_done(5)
     bar.close()
     bar.close()  # a build's finally closes it again: nothing more
     err = capsys.readouterr().err
@@ -114,4 +127,4 @@ def test_the_milvus_store_shows_the_same_bar(tmp_path: Path, milvus_available: b
     build_store(SEEDS, settings, embedder=HashEmbedder(), progress=True)
     assert "Embedding: 100%" in capsys.readouterr().err
     again = build_store(SEEDS, settings, embedder=HashEmbedder(), progress=True)
-    assert again.embedded == 0 and "Embedding: 0.00token" in capsys.readouterr().err
+    assert again.embedded == 0 and "0.00/0.00" in capsys.readouterr().err

@@ -25,8 +25,8 @@ import numpy as np
 from benchmarks.common import parser, result_file
 
 RESULTS = result_file("bar_estimate")
-_BAR = re.compile(r"Embedding:\s+(\d+)%\|[^|]*\|\s*([\d.]+)([kM]?)/([\d.]+)([kM]?) \[(\d+):(\d+)(?::(\d+))?<"
-                  r"(?:(\d+):(\d+)(?::(\d+))?|\?)")
+_BAR = re.compile(r"Embedding:\s+(\d+)%\|[^|]*\|\s*([\d.]+)([kM]?)/([\d.]+)([kM]?) \[(\d+):(\d+)(?::(\d+))?, "
+                  r"[^,\]]*, (?:(\d+):(\d+)(?::(\d+))?|\?) left")
 
 
 class _CountingOnly:
