@@ -37,6 +37,8 @@ class IngestSettings:
     columns: ColumnNames
     """Collection field ("title", "text", "url", "date", "author") -> the column names read for it, in order
     of preference, case-insensitive, "*" matching any characters (index/ingest/formats/collection.py)."""
+    min_row_words: int
+    """A collection's row of fewer words (title and text together) is left out: too short to be an article."""
 
 
 COLUMN_FIELDS = ("title", "text", "url", "date", "author")

@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from citebot.config.errors import IndexInvalidError
+from citebot.config.errors import CitebotError, IndexInvalidError
 from citebot.config.settings import IngestSettings, Settings
 from citebot.index.chunk_cache import ChunkCache, article_key
 from citebot.index.chunking import Chunk, Chunker, chunk_sentences, vector_text
@@ -31,9 +30,10 @@ from citebot.index.ingest.corpus import (
     source_files,
     unnamed_source,
 )
-from citebot.index.ingest.texts import save_texts
+from citebot.index.ingest.read_cache import ReadCache
+from citebot.index.ingest.texts import remove_unused_texts, save_texts
 from citebot.index.lexical import ArticleTerms, LexicalBuilder, LexicalRecipe
-from citebot.index.progress import EmbeddingProgress, prior_texts_per_character
+from citebot.index.progress import EmbeddingProgress, expected_tokens
 from citebot.index.skipped_files import SKIPPED_FILES, skipped_stamps, still_skipped
 from citebot.index.store.faiss.ownership import check_build_target
 from citebot.index.store.protocol import SentenceRef
@@ -73,12 +73,11 @@ def chunk_corpus(sources: Path, settings: Settings, embedder: Embedder,
 
 
 class _TimedEmbedder:
-    """The embedder, with the seconds spent in encode() added up and each call's texts told to on_texts."""
+    """The embedder, with the seconds spent in encode() added up."""
 
-    def __init__(self, embedder: Embedder, on_texts: Callable[[int], None] | None = None) -> None:
+    def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
         self.seconds = 0.0
-        self.on_texts = on_texts
 
     def count_tokens(self, text: str) -> int:
         return self.embedder.count_tokens(text)
@@ -92,8 +91,6 @@ class _TimedEmbedder:
             vectors = self.embedder.encode(texts)
         finally:
             self.seconds += time.perf_counter() - began
-        if self.on_texts is not None:
-            self.on_texts(len(texts))
         return vectors
 
 
@@ -134,10 +131,13 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
     # peak on 200 articles); a small cache keeps the peak at the model's. oneDNN reads this when it first runs.
     os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
     embedder = embedder or make_embedder(settings.embedding)
-    corpus = scan_corpus(sources, settings.ingest)  # articles are read one at a time, in the loop below
     chunker = Chunker(settings.chunking, count_tokens, embedder.count_tokens)
     prefix = key_prefix(embedder, settings.embedding)
     reuse = None if full else location.reuse_source(prefix, embedder.dimension)
+    previous_manifest = None if reuse is None else reuse.manifest or _manifest_of(location)
+    # Files of other formats that did not change are taken from the last build, not read again.
+    reads = ReadCache.of_build(previous_manifest, index_dir, settings.ingest)
+    corpus = scan_corpus(sources, settings.ingest, reads)  # articles are read one at a time, in the loop below
     recipe = LexicalRecipe.of(settings.retrieval, settings.embedding.title_in_vectors, settings.lexical)
     # Chunks and BM25 terms are reused from an index folder's build (a Milvus build's are not read back).
     chunk_cache, previous_terms = None, None
@@ -146,13 +146,14 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
         chunk_cache = ChunkCache.open(reuse.folder, previous)
         previous_terms = ArticleTerms.open(reuse.folder, previous, recipe)
     rechunked = 0
-    characters = sum(path.stat().st_size for path in corpus.files)  # about: markup and boilerplate are dropped
-    bar = EmbeddingProgress(corpus.count, prior_texts_per_character(settings.chunking) * characters
-                            / max(1, corpus.count), enabled=progress)
-    timed = _TimedEmbedder(embedder, bar.embedded)
+    characters = new_characters(reads.seen, previous_manifest)
+    bar = EmbeddingProgress(expected_tokens(characters, settings.chunking), characters, corpus.count,
+                            enabled=progress)
+    timed = _TimedEmbedder(embedder)
     # The map of texts to rows and the BM25 terms grow with the corpus: they are kept in unnamed temporary files
     # in the index folder (made by the build lock), which go with the build.
-    vectorizer = Vectorizer(timed, settings.embedding.batch_size, reuse, spool=index_dir)  # type: ignore[arg-type]
+    vectorizer = Vectorizer(timed, settings.embedding.batch_size, reuse, spool=index_dir,  # type: ignore[arg-type]
+                            on_embedded=bar.embedded)
     with_title = settings.embedding.title_in_vectors
     lexical = LexicalBuilder(recipe, previous_terms, spool=index_dir)
     fingerprints: dict[str, str] = {}  # what the manifest keeps of each article (and of one read from another
@@ -162,7 +163,8 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
             for article in corpus.articles:
                 chunking_key = article_key(prefix, settings.chunking, article)
                 pieces = chunk_cache.get(chunking_key) if chunk_cache else None
-                if pieces is None:
+                chunked = pieces is None
+                if chunked:
                     pieces = [(chunk, chunk_sentences(chunk)) for chunk in chunker.chunk_article(article)]
                     rechunked += 1
                 for chunk, sentences in pieces:
@@ -179,7 +181,7 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
                 writer.add_article(article.source, chunking_key, len(pieces))
                 fingerprints[article.source] = article.fingerprint
                 documents.update(save_texts([article], index_dir))
-                bar.article_done(vectorizer.queued)
+                bar.article_done(len(article.text) if chunked else 0)
             vectorizer.finish()
             bar.close()
             vectorizer.close()  # its temporary files go before the build's last files are made
@@ -199,6 +201,8 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
                 "documents": documents,
                 "skipped": [asdict(s) for s in corpus.skipped],
                 SKIPPED_FILES: skipped_stamps(sources, corpus.skipped),  # so status knows them unchanged
+                # Per file read: its size, time and sha256 then, so the next build need not read it again.
+                "source_files": reads.manifest_entry(),
                 "vectors": {"key_prefix": prefix.hex(), "key_scheme": KEY_SCHEME,
                             "embedded": vectorizer.embedded, "reused": vectorizer.reused,
                             "tokens": vectorizer.tokens,
@@ -206,6 +210,8 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
             }
             path = writer.commit(manifest)
             chunk_count = writer.chunk_count
+        if location.rollback_builds() is None:  # only the build just made is kept: its texts are the ones used
+            remove_unused_texts(index_dir, {d["text"] for d in documents.values()})
     finally:
         bar.close()
         vectorizer.close()
@@ -214,6 +220,21 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
             reuse.close()
     return BuildReport(path, len(fingerprints), chunk_count, corpus.skipped, time.perf_counter() - began,
                        timed.seconds, vectorizer.embedded, vectorizer.reused, rechunked)
+
+
+def _manifest_of(location: StoreLocation) -> dict | None:
+    """The current build's manifest (a Milvus build's reuse source does not carry it), or None."""
+    try:
+        return location.read_manifest()
+    except (CitebotError, OSError):
+        return None
+
+
+def new_characters(reads: dict[str, dict], previous: dict | None) -> int:
+    """Characters of the articles read from files that are new or changed since the build of previous (the text a
+    build must chunk and embed; a file's unchanged articles are reused all the same)."""
+    built = built_files(previous) if previous is not None else {}
+    return sum(read.get("characters", 0) for name, read in reads.items() if built.get(name) != read["sha256"])
 
 
 def source_fingerprints(sources: Path, ingest: IngestSettings) -> dict[str, str]:

@@ -19,7 +19,9 @@ import logging
 import os
 import tempfile
 import threading
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -59,8 +61,10 @@ class Vectorizer:
     token count. At most batch_size - 1 texts wait per token count, so memory does not grow with the corpus."""
 
     def __init__(self, embedder: Embedder, batch_size: int, reuse: ReuseSource | None,
-                 spool: Path | None = None) -> None:
+                 spool: Path | None = None, on_embedded: Callable[[int, int, float], None] | None = None) -> None:
+        """on_embedded(texts, tokens, seconds) is told of each batch run through the model."""
         self.embedder = embedder
+        self.on_embedded = on_embedded
         self.batch_size = max(1, batch_size)
         self.reuse = reuse
         self.embedded = 0
@@ -105,7 +109,9 @@ class Vectorizer:
         if self._warming is not None:
             self._warming.join()
         keys = self._buckets.pop(length)
+        began = time.perf_counter()
         vectors = self.embedder.encode([self._pending[k][0] for k in keys])
+        seconds = time.perf_counter() - began
         for key, vector in zip(keys, vectors, strict=True):
             _, targets = self._pending.pop(key)
             for out, row in targets:
@@ -113,6 +119,8 @@ class Vectorizer:
             self._done.put(key, *targets[0])
         self.embedded += len(keys)
         self.tokens += length * len(keys)
+        if self.on_embedded is not None:
+            self.on_embedded(len(keys), length * len(keys), seconds)
 
     def close(self) -> None:
         """Let the map's temporary files go (a build does, when it ends or fails)."""

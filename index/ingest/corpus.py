@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from citebot.config.errors import SourcesError
 from citebot.config.settings import IngestSettings
 from citebot.index.ingest.bounded import NotRegular, not_regular, read_bounded
 from citebot.index.ingest.formats import SUFFIXES, read_document
+
+if TYPE_CHECKING:
+    from citebot.index.ingest.read_cache import ReadCache
 
 log = logging.getLogger(__name__)
 
@@ -413,38 +417,73 @@ def read_document_under(path: Path, sources: Path, settings: IngestSettings
                         ) -> tuple[list[tuple[str, Document, str | None]], list[Skipped], str] | Skipped:
     """The articles of a file in another format than .txt: (text, document, title) each, the rows left out, and
     the sha256 of the file's bytes; or why the file is not indexed."""
+    return _read_document(path, sources, settings)[0]
+
+
+def _read_document(path: Path, sources: Path, settings: IngestSettings
+                   ) -> tuple[tuple[list[tuple[str, Document, str | None]], list[Skipped], str] | Skipped, str | None]:
+    """read_document_under's result and the sha256 of the bytes read (None when none were)."""
     problem = None if settings.allow_links_outside else outside_link(path, sources)
     if problem:
-        return problem
+        return problem, None
     try:
         if (size := path.stat().st_size) > settings.max_file_bytes:
             return Skipped(str(path), f"is {size:,} bytes, over the limit of {settings.max_file_bytes:,} "
-                                      "(raise [ingest] max_file_bytes to index it)")
+                                      "(raise [ingest] max_file_bytes to index it)"), None
         raw = path.read_bytes()
     except OSError as exc:
-        return Skipped(str(path), f"cannot be read ({exc.strerror})")
+        return Skipped(str(path), f"cannot be read ({exc.strerror})"), None
+    digest = hashlib.sha256(raw).hexdigest()
     found = read_document(path, raw, settings)
     if isinstance(found, str):
-        return Skipped(str(path), found)
+        return Skipped(str(path), found), digest
     name = relative_source(path, sources)
-    articles = [(a.text, Document(name, a.key or None, a.url, a.date, a.author, a.pages), a.title)
-                for a in found.articles]
-    rows = [Skipped(f"{name}#{row.key}", row.reason) for row in found.skipped]
+    too_short = f"is too short to be an article (under {settings.min_row_words} words)"
+    articles, left_out = [], [(row.key, row.reason) for row in found.skipped]
+    for a in found.articles:
+        if a.key and len(a.text.split()) < settings.min_row_words:
+            left_out.append((a.key, too_short))
+        else:
+            articles.append((a.text, Document(name, a.key or None, a.url, a.date, a.author, a.pages), a.title))
+    rows = rows_left_out(name, left_out)
     if not articles:
-        return Skipped(str(path), f"has no article to index ({len(rows)} row(s) left out"
-                                  f"{': ' + rows[0].reason if rows else ''})")
-    return articles, rows, hashlib.sha256(raw).hexdigest()
+        return Skipped(str(path), f"has no article to index ({len(left_out):,} row(s) left out"
+                                  f"{': ' + rows[0].reason if rows else ''})"), digest
+    return (articles, rows, digest), digest
 
 
-def read_corpus(sources: Path, settings: IngestSettings) -> Corpus:
-    """Read every article under sources; they are named relative to the folder, skipped files logged."""
-    found = scan_corpus(sources, settings)
+ROWS_NAMED = 3
+"""Rows left out for one reason that are named one by one; more are counted in one line."""
+
+
+def rows_left_out(file: str, rows: list[tuple[str, str]]) -> list[Skipped]:
+    """The rows of a collection left out, (row, reason) each: up to ROWS_NAMED a reason named one by one, the
+    others counted in one more line, so a file of a million short rows reports a few lines, not a million."""
+    by_reason: dict[str, list[str]] = {}
+    for key, reason in rows:
+        by_reason.setdefault(reason, []).append(key)
+    found = []
+    for reason, keys in by_reason.items():
+        named = keys if len(keys) <= ROWS_NAMED + 1 else keys[:ROWS_NAMED]
+        found += [Skipped(f"{file}#{key}", reason) for key in named]
+        if len(keys) > len(named):
+            found.append(Skipped(f"{file}#{keys[ROWS_NAMED]}", f"{reason}; so are {len(keys) - ROWS_NAMED - 1:,} more "
+                                                               f"rows of this file ({len(keys):,} in all)"))
+    return found
+
+
+def read_corpus(sources: Path, settings: IngestSettings, cache: ReadCache | None = None) -> Corpus:
+    """Read every article under sources; they are named relative to the folder, skipped files logged (cache: see
+    scan_corpus)."""
+    found = scan_corpus(sources, settings, cache)
     articles = tuple(found.articles)
     return Corpus(articles, found.skipped)
 
 
-def scan_corpus(sources: Path, settings: IngestSettings) -> CorpusScan:
-    """The articles under sources, to be read one at a time (see CorpusScan); skipped files logged.
+def scan_corpus(sources: Path, settings: IngestSettings, cache: ReadCache | None = None) -> CorpusScan:
+    """The articles under sources, to be read one at a time (see CorpusScan); skipped files logged. With a cache,
+    a file of another format than .txt that did not change since the cache's build is not read again (see
+    index/ingest/read_cache.py), and every file read is recorded in it.
 
     This reads every file once to learn what a build needs before its first article: which files are read,
     how many articles they hold, and the lines repeated across many of them (boilerplate, see
@@ -456,10 +495,10 @@ def scan_corpus(sources: Path, settings: IngestSettings) -> CorpusScan:
     readable: list[Path] = []
     skipped: list[Skipped] = list(walk.skipped)
     for passed in walk.skipped:
-        log.warning("skipping %s: %s", sources / passed.path, passed.reason)
+        log.info("skipping %s: %s", sources / passed.path, passed.reason)  # the command lists them once, at its end
     line_hashes = array("q")  # the distinct short lines of each article, hashed: 8 bytes each
     count = 0
-    for path, found in _read_files(files, sources, settings, skipped):
+    for path, found in _read_files(files, sources, settings, skipped, cache=cache):
         readable.append(path)
         for text, *_ in found:
             count += 1
@@ -473,17 +512,18 @@ def scan_corpus(sources: Path, settings: IngestSettings) -> CorpusScan:
     del line_hashes, hashes, counts
     boilerplate: frozenset[str] = frozenset()
     if candidates:  # the same hash may be two lines: count the lines themselves
-        texts = (text for _, found in _read_files(readable, sources, settings, [], skipped) for text, *_ in found)
+        texts = (text for _, found in _read_files(readable, sources, settings, [], skipped, cache=cache)
+                 for text, *_ in found)
         boilerplate = _repeated_lines(texts, count, settings, keep=lambda key: hash(key) in candidates)
-    return CorpusScan(sources, settings, tuple(readable), skipped, count, boilerplate)
+    return CorpusScan(sources, settings, tuple(readable), skipped, count, boilerplate, cache)
 
 
 _Found = list[tuple[str, str, str, Document | None, str | None]]
 """The articles of one file: (text, name, sha256 of the file, document, title) each."""
 
 
-def _read_files(files: Iterable[Path], sources: Path, settings: IngestSettings,
-                skipped: list[Skipped], known: Iterable[Skipped] = ()) -> Iterator[tuple[Path, _Found]]:
+def _read_files(files: Iterable[Path], sources: Path, settings: IngestSettings, skipped: list[Skipped],
+                known: Iterable[Skipped] = (), cache: ReadCache | None = None) -> Iterator[tuple[Path, _Found]]:
     """Each file that reads with its articles; the others (and the rows of a collection left out) are logged
     and added to skipped, unless known already."""
     known = set(known)
@@ -494,26 +534,35 @@ def _read_files(files: Iterable[Path], sources: Path, settings: IngestSettings,
             known.add(item)
             log.info("skipping %s: %s", shown, item.reason)  # the command lists them once, at its end
 
-    for path, found in _read_each(files, sources, settings, note):
+    for path, found in _read_each(files, sources, settings, note, cache):
         if found is not None:
             yield path, found
 
 
 def _read_each(files: Iterable[Path], sources: Path, settings: IngestSettings,
-               note: Callable[[Skipped, str], None]) -> Iterator[tuple[Path, _Found | None]]:
+               note: Callable[[Skipped, str], None], cache: ReadCache | None = None
+               ) -> Iterator[tuple[Path, _Found | None]]:
     for path in files:
         name = relative_source(path, sources)
         if unnamed := unnamed_source(path, sources):
             note(unnamed, unnamed.path)
             yield path, None
             continue
+        stamp = file_stamp(path) if cache is not None else None  # taken before the file is read
         if path.suffix.casefold() == ".txt":
             found = read_file_under(path, sources, settings)
             if not isinstance(found, Skipped):
+                if cache is not None:
+                    cache.note_text_file(path, name, stamp, found[1], len(found[0]))
                 yield path, [(found[0], name, found[1], None, None)]
                 continue
         else:
-            read = read_document_under(path, sources, settings)
+            problem = None if settings.allow_links_outside else outside_link(path, sources)
+            read = problem or (cache.take(path, name) if cache is not None else None)
+            if read is None:
+                read, digest = _read_document(path, sources, settings)
+                if cache is not None:
+                    cache.put(path, name, stamp, read, digest)
             if not isinstance(read, Skipped):
                 articles, rows, digest = read
                 for row in rows:
@@ -523,6 +572,15 @@ def _read_each(files: Iterable[Path], sources: Path, settings: IngestSettings,
             found = read
         note(Skipped(name, found.reason), str(path))
         yield path, None
+
+
+def file_stamp(path: Path) -> tuple[int, int] | None:
+    """(size, modification time in ns) of a file, or None when it cannot be stat'ed."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 class CorpusArticles:
@@ -539,7 +597,7 @@ class CorpusArticles:
         scan = self._scan
         later: list[Skipped] = []  # a file that changed since the scan is read as it is now
         known = (*scan.skipped_first, *scan.skipped_later)
-        for _, found in _read_files(scan.files, scan.sources, scan.settings, later, known):
+        for _, found in _read_files(scan.files, scan.sources, scan.settings, later, known, scan.cache):
             for text, name, digest, document, title in found:
                 yield clean_article(name, text, digest, scan.settings, scan.boilerplate, None, document, title)
         scan.skipped_later.extend(s for s in later if s not in known)
@@ -557,6 +615,8 @@ class CorpusScan:
     count: int
     """Articles in those files."""
     boilerplate: frozenset[str]
+    cache: ReadCache | None = None
+    """Where the articles are taken from when their file did not change, and what was read is recorded."""
     skipped_later: list[Skipped] = field(default_factory=list)
     """Files that no longer read when the articles were read."""
 

@@ -180,6 +180,21 @@ def quote_places(quote: str, text: str) -> list[tuple[int, int]]:
             for m in re.finditer(re.escape(wanted), loose)]
 
 
+def dropped_lines(engine: Engine) -> list[tuple[str, int, int]]:
+    """(article as evidence names it, start, end) of every line cleaning leaves out of the articles now (boilerplate). A file of another
+    format that did not change since the build is not read again: its text is the one the index kept."""
+    from citebot.index.ingest.read_cache import ReadCache
+    from citebot.index.store import store_location
+
+    root = engine.stored.sources_root
+    if not root.is_dir():
+        return []
+    folder = store_location(engine.settings).folder  # type: ignore[attr-defined]
+    kept = ReadCache.of_build(engine.stored.manifest, folder, engine.settings.ingest, keep_new=False)
+    return [(name_of(a.source, a.document), p.start, p.end) for a in read_corpus(root, engine.settings.ingest, kept).articles
+            for p in a.paragraphs if p.dropped]
+
+
 def evidence_spans(evidence: list[dict[str, Any]], texts: dict[str, str]) -> list[Span]:
     spans = []
     for ev in evidence:
@@ -206,10 +221,7 @@ def collect_golden(engine: Engine, items: list[dict[str, Any]], k: int = 5) -> l
     what a misses file shows (every passage listed, with its judgment)."""
     texts = source_texts(engine)
     chunk_spans = [(article_name(engine, c.source), c.start, c.end) for c in engine.stored.chunks]
-    root = engine.stored.sources_root
-    dropped = [Span(name_of(a.source, a.document), p.start, p.end)
-               for a in read_corpus(root, engine.settings.ingest).articles for p in a.paragraphs if p.dropped] \
-        if root.is_dir() else []
+    dropped = [Span(name, start, end) for name, start, end in dropped_lines(engine)]
     records = []
     for item in items:
         conversation = replay_earlier_turns(engine, item)
