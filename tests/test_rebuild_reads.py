@@ -119,6 +119,6 @@ def test_eval_cleans_the_articles_without_extracting_a_file(tmp_path: Path, hash
     engine = Engine(hash_settings)
     found = dropped_lines(engine)
     assert reads == []
-    expected = [(name_of(a.source, a.document), p.start, p.end) for a in corpus.read_corpus(folder, hash_settings.ingest).articles
-                for p in a.paragraphs if p.dropped]
+    articles = corpus.read_corpus(folder, hash_settings.ingest).articles
+    expected = [(name_of(a.source, a.document), p.start, p.end) for a in articles for p in a.paragraphs if p.dropped]
     assert found == expected and reads  # what reading every file again finds

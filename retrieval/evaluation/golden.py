@@ -181,8 +181,9 @@ def quote_places(quote: str, text: str) -> list[tuple[int, int]]:
 
 
 def dropped_lines(engine: Engine) -> list[tuple[str, int, int]]:
-    """(article as evidence names it, start, end) of every line cleaning leaves out of the articles now (boilerplate). A file of another
-    format that did not change since the build is not read again: its text is the one the index kept."""
+    """(article as evidence names it, start, end) of every line cleaning leaves out of the articles now
+    (boilerplate). A file of another format that did not change since the build is not read again: its text is the
+    one the index kept."""
     from citebot.index.ingest.read_cache import ReadCache
     from citebot.index.store import store_location
 
@@ -191,8 +192,8 @@ def dropped_lines(engine: Engine) -> list[tuple[str, int, int]]:
         return []
     folder = store_location(engine.settings).folder  # type: ignore[attr-defined]
     kept = ReadCache.of_build(engine.stored.manifest, folder, engine.settings.ingest, keep_new=False)
-    return [(name_of(a.source, a.document), p.start, p.end) for a in read_corpus(root, engine.settings.ingest, kept).articles
-            for p in a.paragraphs if p.dropped]
+    articles = read_corpus(root, engine.settings.ingest, kept).articles
+    return [(name_of(a.source, a.document), p.start, p.end) for a in articles for p in a.paragraphs if p.dropped]
 
 
 def evidence_spans(evidence: list[dict[str, Any]], texts: dict[str, str]) -> list[Span]:
