@@ -125,6 +125,7 @@ class AnswerSettings:
 class ConversationSettings:
     max_turns: int
     idle_minutes: float
+    topic_max_share: float
 
 
 @dataclass(frozen=True)

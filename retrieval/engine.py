@@ -22,7 +22,7 @@ from citebot.retrieval.conversation import Conversation
 from citebot.retrieval.diversity import arrange
 from citebot.retrieval.features import Context
 from citebot.retrieval.freshness import SourceWatcher
-from citebot.retrieval.question import Question, word_set
+from citebot.retrieval.question import OPENERS, STOPWORDS, Question, word_set
 from citebot.retrieval.rerank import Reranker
 from citebot.retrieval.search import Hit, HybridSearcher, RowScores, Signals
 from citebot.retrieval.text_fragment import fragment_link
@@ -95,6 +95,22 @@ class Engine:
         return Evidence(best, tuple(self.unknown_names(searched)), missing, specifics,
                         missing_years=missing_years(searched, words), names_shown=shown)
 
+    def topic_words(self, text: str) -> list[str]:
+        """The words of text that at most [conversation] topic_max_share of the passages use (any case, "nginx"):
+        what a follow-up carries as the topic of the turn before it."""
+        limit = self.settings.conversation.topic_max_share
+        if limit <= 0:
+            return []
+        view = self.reranker.view
+        found = []
+        for word in dict.fromkeys(re.findall(r"\w[\w'\u2019-]*\w|\w", text)):
+            if word.casefold() in STOPWORDS or word.casefold() in OPENERS:
+                continue
+            terms = view.tokenize(word)
+            if terms and all(view.share(term) <= limit for term in terms):
+                found.append(word)
+        return found
+
     def new_conversation(self) -> Conversation:
         c = self.settings.conversation
         return Conversation(c.max_turns, c.idle_minutes * 60)
@@ -155,7 +171,7 @@ class Engine:
     def first_stage(self, question: Question, conversation: Conversation | None = None) -> Candidates:
         """The searched question (a follow-up rewritten) and the fused ranking of fresh sources, before the
         second stage."""
-        searched = conversation.searched_for(question) if conversation else question
+        searched = conversation.searched_for(question, self.topic_words) if conversation else question
         previous = conversation.previous_answer(question) if conversation else None
         query_vector = self.searcher.embed_query(searched.text)
         sentence_scores = self.searcher.sentence_scores(query_vector)

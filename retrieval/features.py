@@ -72,6 +72,8 @@ class CorpusView:
             self.rows_by_source.setdefault(chunk.source, []).append(row)
         total = max(1, len(chunks))
         self.idf = {t: math.log(1 + (total - n + 0.5) / (n + 0.5)) for t, n in frequency.items()}
+        self.frequency = frequency
+        self.total = total
         self.max_idf = math.log(1 + (total + 0.5) / 0.5)
         self.chunk_terms = chunk_terms
         self._article_terms: dict[str, set[str]] = {}
@@ -82,6 +84,10 @@ class CorpusView:
 
     def weight(self, term: str) -> float:
         return self.idf.get(term, self.max_idf)
+
+    def share(self, term: str) -> float:
+        """The share of passages that use a term (0 for a term none uses)."""
+        return self.frequency.get(term, 0) / self.total
 
     def article_terms(self, source: str) -> set[str]:
         if source not in self._article_terms:

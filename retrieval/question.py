@@ -220,9 +220,14 @@ _DEPENDENT = re.compile(
 )
 
 
+_DEFINITION = re.compile(r"^\W*(?:what|who)\s+(?:is|are|was|were)\s+(?!(?:the|a|an)\b)[a-z]", re.IGNORECASE)
+""""What is nginx?", "What is redis used for?": a short question that names its own topic, in any case."""
+
+
 def _leans_on_earlier(question: str, names: list[str]) -> bool:
     """Whether a question needs an earlier turn to make sense: a pronoun or "that film" whose referent it
-    does not name itself (`names`: its entities), an opening "And ...", or too few words of its own."""
+    does not name itself (`names`: its entities), an opening "And ...", or too few words of its own (unless it
+    asks what something is)."""
     asked = _ASKED_ABOUT.match(question)
     rest = question[asked.end():] if asked else question  # "Who claims he gave ...": he is the one asked about
     pronoun = _PRONOUN.search(rest)
@@ -235,7 +240,7 @@ def _leans_on_earlier(question: str, names: list[str]) -> bool:
     if _DEPENDENT.search(rest):
         return True
     content = [w for w in re.findall(r"[A-Za-z0-9']+", question) if w.casefold() not in OPENERS]
-    return not names and len(content) <= 2
+    return not names and len(content) <= 2 and not _DEFINITION.match(question)
 
 
 @dataclass(frozen=True)
