@@ -200,10 +200,13 @@ def score_golden(records: list[dict[str, Any]], k: int = 5, threshold: float | N
     """Collected records -> hit@1, hit@3, MRR@k and nDCG@k by category, answer-quote and abstention accuracy,
     citation checks, and one line of details per question (threshold: the abstention threshold, as reported)."""
     per_category: dict[str, list[dict[str, float]]] = defaultdict(list)
+    declined: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     details = []
     answer_right = answerable = refused = answered_unanswerable = unanswerable = 0
     for record in records:
         detail = {key: record[key] for key in DETAIL}
+        declined[record["category"]][0] += record["abstained"]
+        declined[record["category"]][1] += 1
         if record["category"] == UNANSWERABLE:
             unanswerable += 1
             answered_unanswerable += not record["abstained"]
@@ -236,6 +239,7 @@ def score_golden(records: list[dict[str, Any]], k: int = 5, threshold: float | N
             "answerable": answerable,
             "unanswerable": unanswerable,
             "threshold": threshold,
+            "declined": {c: {"declined": d, "n": n} for c, (d, n) in sorted(declined.items())},
         },
         "non_verbatim_citations": sum(r["non_verbatim"] for r in records),
         "boilerplate_passages": sum(r["boilerplate"] for r in records),
@@ -285,6 +289,10 @@ def render_report(report: dict[str, Any]) -> str:
         f"{a['unanswerable_answered']}/{a['unanswerable']} unanswerable answered)",
         f"non-verbatim citations  {report['non_verbatim_citations']}",
         f"boilerplate passages    {report['boilerplate_passages']}",
+        "",
+        "declined (abstained) by category: " + ", ".join(
+            f"{c} {d['declined']}/{d['n']}" + (" refused" if c != UNANSWERABLE else "")
+            for c, d in a.get("declined", {}).items()),
     ]
     misses = [d for d in report["details"] if d.get("hit@3") == 0.0]
     if misses:
