@@ -26,7 +26,8 @@ def test_entities_drop_question_openers() -> None:
 
 
 def test_questions_that_lean_on_the_last_turn_are_recognised() -> None:
-    for question in ("How old is she?", "What is the price?", "Is it leaving Iraq altogether?", "How much did that film take?",
+    for question in ("How old is she?", "What is the price?", "Is it leaving Iraq altogether?",
+                     "How much did that film take?",
                      "And which other phone company held talks with it?", "According to him, what happens next?",
                      "Why?", "Who signed it?"):
         assert depends_on_earlier(question), question
@@ -114,7 +115,8 @@ def test_a_follow_up_carries_a_lowercase_topic_the_last_question_named_nothing_e
 
 
 def test_a_follow_up_carries_the_rare_words_of_a_question_that_named_names() -> None:
-    history = [_turn("A fire at which company's Texas refinery shut down petrol production?", "The refinery belongs to BP.")]
+    history = [_turn("A fire at which company's Texas refinery shut down petrol production?",
+                     "The refinery belongs to BP.")]
     searched = rewrite_follow_up(Question.read("Could the firm say when it would be running again?"), history,
                                  _rare_words)
     assert searched == "Could the firm say when it would be running again? (refinery, Texas, BP)"
