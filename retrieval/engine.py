@@ -13,10 +13,19 @@ from citebot.index.chunking import Chunk
 from citebot.index.embedding import make_embedder
 from citebot.index.embedding.protocol import Embedder
 from citebot.index.ingest.corpus import Document, normalise_line
+from citebot.index.lexical import folded_words
 from citebot.index.store import open_index
 from citebot.index.store.protocol import LoadedIndex
-from citebot.retrieval.abstain import Evidence, abstain_reason, missing_specifics, missing_years, names_shown
+from citebot.retrieval.abstain import (
+    Evidence,
+    abstain_reason,
+    key_cover,
+    missing_specifics,
+    missing_years,
+    names_shown,
+)
 from citebot.retrieval.answer import Sentence, pick_answer
+from citebot.retrieval.calibration import load_calibration
 from citebot.retrieval.citations import Answer, LeftOut, Passage, Result, cite
 from citebot.retrieval.conversation import Conversation
 from citebot.retrieval.diversity import arrange
@@ -67,6 +76,13 @@ class Engine:
         self.reranker = Reranker(self.searcher, settings.rerank)
         self.sources = SourceWatcher(self.stored.sources, rebuild_hint)  # changed sources are never cited
         self.sources.check_all()
+        r = settings.retrieval
+        self.calibration = load_calibration(self.stored.path, self.stored.store, self.embedder) \
+            if r.abstain_bank_quantile > 0 else None
+        self.abstain_below = max(r.abstain_below, self.calibration.floor(r.abstain_bank_quantile,
+                                                                         r.abstain_bank_margin)) \
+            if self.calibration else r.abstain_below
+        """The similarity below which a question is declined: the configured floor, or this index's own."""
         for change in changed_settings(self.stored.manifest, settings):
             log.warning("%s; run %s to apply it", change, rebuild_hint)
 
@@ -92,8 +108,16 @@ class Engine:
         words = [self.reranker.view.article_words(source) for source in sources]
         missing, specifics = missing_specifics(searched, words)
         shown = bool(slots) and names_shown(searched, word_set(slots[0].chunk.text))
+        view = self.reranker.view
+        keys = searched.key_words
+        terms = list(dict.fromkeys(t for word in keys for t in view.tokenize(word)))
+        top = view.chunk_terms[slots[0].row] | view.title_terms(slots[0].chunk.source, slots[0].chunk.title) \
+            if slots else set()
+        unknown = [w for w in keys if not folded_words(w) <= self.searcher.lexical.words]
         return Evidence(best, tuple(self.unknown_names(searched)), missing, specifics,
-                        missing_years=missing_years(searched, words), names_shown=shown)
+                        missing_years=missing_years(searched, words), names_shown=shown,
+                        key_cover=key_cover(terms, top, view.weight),
+                        unknown_share=len(unknown) / len(keys) if keys else 0.0)
 
     def topic_words(self, text: str) -> list[str]:
         """The words of text that at most [conversation] topic_max_share of the passages use (any case, "nginx"):
@@ -196,7 +220,8 @@ class Engine:
         passages = [self._passage(rank, hits[s.row], s.chunk, [hits[row] for row in s.also_in])
                     for rank, s in enumerate(slots, 1)]
         evidence = self.abstention_evidence(searched, slots, hits)
-        reason = abstain_reason(evidence, r.abstain_below, r.abstain_missing, r.abstain_missing_year)
+        reason = abstain_reason(evidence, self.abstain_below, r.abstain_missing, r.abstain_missing_year,
+                                r.abstain_min_cover, r.abstain_max_unknown)
         abstained = reason is not None
         answer, core = None, ""
         if not abstained:

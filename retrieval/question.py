@@ -192,6 +192,13 @@ def content_stems(text: str) -> set[str]:
     return {w[:6] for w in _CONTENT_WORD.findall(text.casefold()) if w not in _NOT_CONTENT}
 
 
+def key_words(text: str) -> list[str]:
+    """The words of text that say what it is about, each once: no question word, function word or number."""
+    words = (re.sub(r"['\u2019]s$", "", w) for w in re.findall(r"[A-Za-z][\w'\u2019-]*", text))
+    return list(dict.fromkeys(w for w in words if w.casefold() not in STOPWORDS and w.casefold() not in OPENERS
+                              and w.casefold() not in _NOT_CONTENT))
+
+
 _ENTITY = re.compile(r"[A-Z][\w'\u2019.-]*(?:\s+(?:of\s+the\s+|of\s+|de\s+|van\s+der\s+)?[A-Z][\w'\u2019.-]*)*")
 
 
@@ -269,6 +276,8 @@ class Question:
     """The kind of fact the answer quote should hold (also read from a role or quantity noun)."""
     leans_on_earlier: bool
     """It needs an earlier turn to make sense ("How old is she?", "Who signed it?")."""
+    key_words: tuple[str, ...] = ()
+    """Its words that say what it is about, as written: not question words, function words or numbers."""
 
     @classmethod
     def read(cls, text: str) -> Question:
@@ -287,4 +296,5 @@ class Question:
             kind=question_kind(text),
             answer_kind=answer_kind(text),
             leans_on_earlier=_leans_on_earlier(text, names),
+            key_words=tuple(key_words(text)),
         )

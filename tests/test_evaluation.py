@@ -20,7 +20,8 @@ from tests.conftest import SEEDS, write_config
 def record(category: str, **fields: object) -> dict:
     base = {"id": category, "category": category, "turns": ["q?"], "evidence": [], "searched": "q?",
             "abstained": False, "abstain_reason": None, "best_similarity": 0.5, "missing": [],
-            "names_shown": False, "missing_years": [], "non_verbatim": 0, "boilerplate": 0, "passages": []}
+            "names_shown": False, "missing_years": [], "key_cover": 1.0, "unknown_share": 0.0,
+            "non_verbatim": 0, "boilerplate": 0, "passages": []}
     return base | fields
 
 

@@ -166,6 +166,7 @@ def collect_golden(engine: Engine, items: list[dict[str, Any]], k: int = 5) -> l
             "searched": result.searched, "abstained": result.abstained, "abstain_reason": result.abstain_reason,
             "best_similarity": round(evidence.best_similarity, 4), "missing": list(evidence.missing),
             "names_shown": evidence.names_shown, "missing_years": list(evidence.missing_years),
+            "key_cover": round(evidence.key_cover, 4), "unknown_share": round(evidence.unknown_share, 4),
             "non_verbatim": non_verbatim, "boilerplate": boilerplate,
             "passages": [_passage_record(r, p, answerable and bool(covered(p))) for r, p in enumerate(listed, 1)],
         }
@@ -192,7 +193,7 @@ def collect_golden(engine: Engine, items: list[dict[str, Any]], k: int = 5) -> l
 
 
 DETAIL = ("id", "category", "searched", "abstained", "abstain_reason", "best_similarity", "missing", "names_shown",
-          "missing_years")
+          "missing_years", "key_cover", "unknown_share")
 """What every question's line in a report's details holds, before its scores."""
 
 
@@ -265,7 +266,7 @@ def evaluate_golden(engine: Engine, golden_path: Path, k: int = 5, misses: Path 
     write each question missed at rank 1 (or wrongly answered or refused) to that JSONL file with what
     was searched, the passages returned and where the evidence ranked."""
     records = collect_golden(engine, load_golden(golden_path), k)
-    report = {"golden": str(golden_path), **score_golden(records, k, engine.settings.retrieval.abstain_below)}
+    report = {"golden": str(golden_path), **score_golden(records, k, round(engine.abstain_below, 4))}
     if misses is not None:
         misses.parent.mkdir(parents=True, exist_ok=True)
         misses.write_text("".join(json.dumps(m, ensure_ascii=False) + "\n" for m in missed(records, report["details"])),
