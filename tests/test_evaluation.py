@@ -38,6 +38,7 @@ def test_golden_scores_come_from_plain_records() -> None:
     ]
     report = score_golden(records, k=5, threshold=0.3)
     assert report["categories"]["plain"] == {"hit@1": 0.5, "hit@3": 1.0, "mrr@5": 0.75, "ndcg@5": 0.622, "n": 2}
+    assert report["answer_accuracy_in_top"] == {"right": 1, "n": 2, "k": 5, "share": 0.5}
     assert report["answer_accuracy"] == 0.3333 and report["non_verbatim_citations"] == 1
     assert report["abstention"] == {
         "accuracy": 0.6, "answerable_refused": 1, "unanswerable_answered": 1, "answerable": 3, "unanswerable": 2,

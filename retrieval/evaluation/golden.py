@@ -204,6 +204,7 @@ def score_golden(records: list[dict[str, Any]], k: int = 5, threshold: float | N
     declined: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     details = []
     answer_right = answerable = refused = answered_unanswerable = unanswerable = 0
+    in_top = right_in_top = 0
     for record in records:
         detail = {key: record[key] for key in DETAIL}
         declined[record["category"]][0] += record["abstained"]
@@ -220,6 +221,9 @@ def score_golden(records: list[dict[str, Any]], k: int = 5, threshold: float | N
                       "ndcg@5": ndcg_at(record["novel"], k, record["reachable"])}
             per_category[record["category"]].append(scores)
             answer_right += record["answer_right"]
+            if record["evidence_rank"] is not None and record["evidence_rank"] <= k:
+                in_top += 1
+                right_in_top += record["answer_right"]
             detail.update(scores, answer_right=record["answer_right"], answer=record["answer"],
                           evidence_rank=record["evidence_rank"])
         details.append(detail)
@@ -233,6 +237,8 @@ def score_golden(records: list[dict[str, Any]], k: int = 5, threshold: float | N
         "categories": {c: mean(rows) for c, rows in sorted(per_category.items())},
         "answerable": mean(all_rows),
         "answer_accuracy": round(answer_right / answerable, 4) if answerable else None,
+        "answer_accuracy_in_top": {"right": right_in_top, "n": in_top, "k": k,
+                                   "share": round(right_in_top / in_top, 4) if in_top else None},
         "abstention": {
             "accuracy": round(1 - (refused + answered_unanswerable) / len(records), 4) if records else None,
             "answerable_refused": refused,
@@ -284,7 +290,9 @@ def render_report(report: dict[str, Any]) -> str:
     a = report["abstention"]
     lines += [
         "",
-        f"answer-quote accuracy   {report['answer_accuracy']:.3f}",
+        f"answer-quote accuracy   {report['answer_accuracy']:.3f}" + (
+            f"  ({t['right']}/{t['n']} when the evidence is in the top {t['k']})"
+            if (t := report.get("answer_accuracy_in_top")) and t["n"] else ""),
         f"abstention accuracy     {a['accuracy']:.3f}  (threshold {a['threshold']}: "
         f"{a['answerable_refused']}/{a['answerable']} answerable refused, "
         f"{a['unanswerable_answered']}/{a['unanswerable']} unanswerable answered)",
