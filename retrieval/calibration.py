@@ -1,16 +1,19 @@
 """The abstention floor of one index: where questions about other subjects land against it.
 
 A fixed bank of general questions (off_topic.BANK: cooking, gardening, astronomy, sport, law ...) is asked of
-the index once; each question's best similarity (any passage or sentence) is what a question the folder cannot
-answer reaches here. A folder of papers, whose sentences are long and alike, lifts them higher than a folder of
-news; the floor follows. The engine abstains below max([retrieval] abstain_below, the bank's
-`abstain_bank_quantile` quantile + `abstain_bank_margin`).
+the index once (at its first load; the answer is kept in the build's folder); each question's best similarity
+(any passage or sentence) is what a question the folder cannot answer reaches here. A folder of software docs,
+whose short how-to sentences meet any how-to question, lifts them higher than a folder of news; the floor
+follows. The engine abstains below max([retrieval] abstain_below, the bank's `abstain_bank_quantile` quantile +
+`abstain_bank_margin`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +26,12 @@ from citebot.retrieval.off_topic import BANK
 log = logging.getLogger(__name__)
 
 CALIBRATION_FILE = "abstention.json"
-"""Written into a build's folder (index/build.py) so that loading need not ask the bank again."""
+"""Written into a build's folder by the first load that asks the bank, so that later loads need not."""
+
+
+def bank_fingerprint() -> str:
+    """sha256 of the bank's questions: a calibration made with another bank is asked again."""
+    return hashlib.sha256("\n".join(BANK).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,7 @@ class Calibration:
         return float(np.quantile(np.array(self.similarities), min(quantile, 1.0))) + margin
 
     def to_json(self) -> str:
-        return json.dumps({"model": self.model, "questions": len(BANK),
+        return json.dumps({"model": self.model, "bank": bank_fingerprint(),
                            "similarities": [round(s, 4) for s in self.similarities]})
 
 
@@ -62,22 +70,31 @@ def calibrate(store: SearchStore, embedder: Embedder) -> Calibration:
     return Calibration(tuple(sorted(best_similarities(store, embedder))), embedder.name)
 
 
-def write_calibration(folder: Path, store: SearchStore, embedder: Embedder) -> Calibration:
-    """Calibrate a finished build and keep the result in its folder (called by index/build.py)."""
-    calibration = calibrate(store, embedder)
-    (folder / CALIBRATION_FILE).write_text(calibration.to_json() + "\n", encoding="utf-8")
-    return calibration
+def keep_calibration(folder: Path, calibration: Calibration) -> None:
+    """Keep a calibration in its build's folder (written whole, then renamed); a folder that cannot be written
+    (a shared, read-only index, or a Milvus build) is left alone and asked again at the next load."""
+    if not folder.is_dir():
+        return
+    path = folder / CALIBRATION_FILE
+    partial = path.with_name(f".{CALIBRATION_FILE}.{os.getpid()}")
+    try:
+        partial.write_text(calibration.to_json() + "\n", encoding="utf-8")
+        os.replace(partial, path)
+    except OSError:
+        partial.unlink(missing_ok=True)
 
 
 def load_calibration(folder: Path, store: SearchStore, embedder: Embedder) -> Calibration:
     """The build's calibration: read from its folder when it was made with this bank and model, else asked now
-    (a build made before calibration existed; about a second)."""
+    (about a second) and kept there."""
     path = folder / CALIBRATION_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data["model"] == embedder.name and data["questions"] == len(BANK):
+        if data["model"] == embedder.name and data["bank"] == bank_fingerprint():
             return Calibration(tuple(float(s) for s in data["similarities"]), data["model"])
     except (OSError, ValueError, KeyError, TypeError):
         pass
     log.info("calibrating abstention on %s (%d general questions)", folder, len(BANK))
-    return calibrate(store, embedder)
+    calibration = calibrate(store, embedder)
+    keep_calibration(folder, calibration)
+    return calibration
