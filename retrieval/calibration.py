@@ -67,7 +67,7 @@ def best_similarities(store: SearchStore, embedder: Embedder, questions: tuple[s
 
 def calibrate(store: SearchStore, embedder: Embedder) -> Calibration:
     """Ask the bank of the store."""
-    return Calibration(tuple(sorted(best_similarities(store, embedder))), embedder.name)
+    return Calibration(tuple(sorted(round(s, 4) for s in best_similarities(store, embedder))), embedder.name)
 
 
 def keep_calibration(folder: Path, calibration: Calibration) -> None:
