@@ -5,16 +5,17 @@
 
 Every question of the golden set (over the seeds), the news dev set (over the BBC folder) and each --corpus
 (NAME=QUESTIONS:INDEX) is asked with abstention off, except the unknown-names rule, which always holds.
-Recorded per question: the best cosine similarity of any passage or sentence, whether it names a year none of
+Recorded per question: the best cosine similarity of any passage or sentence, how many of its names and numbers
+none of the top articles holds, whether it names a year none of
 the top articles mentions, whether it asks about nothing but names that the top passage holds (answered at any
 similarity), the share of its key words the top passage holds (key_cover) and the share no passage uses
 (unknown_share); per index, where the bank of general questions (retrieval/off_topic.py) lands.
 
 Every combination is scored on each set: the fixed floor (abstain_below), the index's own floor (the bank's
-quantile plus a margin; the higher of the two holds), the least key cover and the most unknown words, the year
-rule as configured. Chosen: the one that refuses at most 2% of the answerable questions of the golden and news
-sets and 3% of each other set and, within that, answers the fewest unanswerable ones (mean share over the
-sets); ties go to the rules switched off. Put it in config as [retrieval] abstain_*.
+quantile plus a margin; the higher of the two holds), the least key cover, the most unknown words and the most
+missing names and numbers, the year rule as configured. Chosen: the one that refuses at most 2% of the
+answerable questions of the golden and news sets and 3% of each other set and, within that, answers the fewest
+unanswerable ones (mean share over the sets); ties go to the rules switched off. Put it in config as [retrieval] abstain_*.
 """
 
 from __future__ import annotations
@@ -51,12 +52,14 @@ THRESHOLDS = [round(t, 2) for t in np.arange(0.26, 0.47, 0.02)]
 QUANTILES = (0.0, 0.75, 0.9, 1.0)
 MARGINS = (0.0, 0.05, 0.1, 0.15, 0.2)
 COVERS = (0.0, 0.1, 0.2, 0.3)
-UNKNOWNS = (1.0, 0.67, 0.5)
+UNKNOWNS = (1.0, 0.67, 0.5, 0.34)
+MISSING = (0, 1, 2)
 
 
 @dataclass(frozen=True)
 class Row:
     best: float
+    missing: int
     answerable: bool
     by_name: bool
     shown: bool
@@ -73,6 +76,7 @@ class Rule:
     margin: float
     min_cover: float
     max_unknown: float
+    missing: int = 0
 
     def floor(self, bank: Calibration) -> float:
         return max(self.threshold, bank.floor(self.quantile, self.margin))
@@ -80,14 +84,15 @@ class Rule:
 
 def rows(engine: Engine, path: Path) -> list[Row]:
     report = evaluate_golden(engine, path)
-    return [Row(d["best_similarity"], d["category"] != "unanswerable", d["abstained"], d["names_shown"],
-                bool(d["missing_years"]), d["key_cover"], d["unknown_share"], d["category"])
+    return [Row(d["best_similarity"], len(d["missing"]), d["category"] != "unanswerable", d["abstained"],
+                d["names_shown"], bool(d["missing_years"]), d["key_cover"], d["unknown_share"], d["category"])
             for d in report["details"]]
 
 
 def abstains(row: Row, floor: float, rule: Rule, year_rule: bool) -> bool:
     """As retrieval/abstain.py's abstain_reason decides."""
     return (row.by_name or (row.best < floor and not row.shown) or (year_rule and row.year_missing)
+            or (rule.missing > 0 and row.missing >= rule.missing)
             or row.unknown_share > rule.max_unknown or (row.key_cover < rule.min_cover and not row.shown))
 
 
@@ -139,14 +144,14 @@ def main() -> None:
     limits = {name: MAX_REFUSED.get(name, OTHER_MAX_REFUSED) for name in data}
 
     grid = []
-    for t, q, m, c, u in itertools.product(THRESHOLDS, QUANTILES, MARGINS, COVERS, UNKNOWNS):
+    for t, q, m, c, u, n in itertools.product(THRESHOLDS, QUANTILES, MARGINS, COVERS, UNKNOWNS, MISSING):
         if q == 0 and m > 0:
             continue
-        rule = Rule(float(t), q, m, c, u)
+        rule = Rule(float(t), q, m, c, u, n)
         scores = {name: score(d, bank, rule, year_rule) for name, (d, bank) in data.items()}
         feasible = all(scores[name][0] <= limits[name] + 1e-9 for name in scores)
         answered = float(np.mean([a for _, a in scores.values()]))
-        off = (q == 0) + (c == 0) + (u == 1.0)
+        off = (q == 0) + (c == 0) + (u == 1.0) + (n == 0)
         grid.append((feasible, -round(answered, 6), off, -t, rule, scores))
     best = max(grid, key=lambda g: g[:4])
     *_, rule, scores = best
@@ -155,7 +160,8 @@ def main() -> None:
         "command": command(),
         "chosen": {"abstain_below": rule.threshold, "abstain_bank_quantile": rule.quantile,
                    "abstain_bank_margin": rule.margin, "abstain_min_cover": rule.min_cover,
-                   "abstain_max_unknown": rule.max_unknown, "abstain_missing_year": year_rule},
+                   "abstain_max_unknown": rule.max_unknown, "abstain_missing": rule.missing,
+                   "abstain_missing_year": year_rule},
         "per_set": {name: _shares(s) for name, s in scores.items()},
         "floor_per_set": {name: round(rule.floor(bank), 4) for name, (_, bank) in data.items()},
         "before": {name: _shares(score(d, bank, configured, year_rule)) for name, (d, bank) in data.items()},
@@ -164,7 +170,8 @@ def main() -> None:
         "max_refused": limits,
     }
     result["table"] = {
-        f"q{q} +{m}": {name: _shares(score(d, bank, Rule(0.38, q, m, rule.min_cover, rule.max_unknown), year_rule))
+        f"q{q} +{m}": {name: _shares(score(d, bank, Rule(0.38, q, m, rule.min_cover, rule.max_unknown, rule.missing),
+                                                 year_rule))
                        for name, (d, bank) in data.items()}
         for q, m in itertools.product(QUANTILES, MARGINS) if not (q == 0 and m > 0)}
     print(json.dumps({k: v for k, v in result.items() if k != "table"}, indent=2))
