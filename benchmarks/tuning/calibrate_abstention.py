@@ -15,7 +15,8 @@ Every combination is scored on each set: the fixed floor (abstain_below), the in
 quantile plus a margin; the higher of the two holds), the least key cover, the most unknown words and the most
 missing names and numbers, the year rule as configured. Chosen: the one that refuses at most 2% of the
 answerable questions of the golden and news sets and 3% of each other set and, within that, answers the fewest
-unanswerable ones (mean share over the sets); ties go to the rules switched off. Put it in config as [retrieval] abstain_*.
+unanswerable ones (mean share over the sets); ties go to the rules switched off.
+Put it in config as [retrieval] abstain_*.
 """
 
 from __future__ import annotations
