@@ -41,6 +41,7 @@ from citebot.retrieval.engine import Engine
 from citebot.retrieval.evaluation.golden import (
     UNANSWERABLE,
     Span,
+    article_name,
     evidence_spans,
     load_golden,
     replay_earlier_turns,
@@ -86,6 +87,9 @@ def collect(engine: Engine, path: Path) -> list[dict]:
                     "sentences": engine.answer_sentences(rows, found.sentence_scores,
                                                          engine.own_scores(asked, found.searched)),
                     "titles": {engine.stored.chunks[r].source: engine.stored.chunks[r].title for r in rows},
+                    # the name evidence uses for each article (a .md article's source is its text in the index)
+                    "names": {engine.stored.chunks[r].source: article_name(engine, engine.stored.chunks[r].source)
+                              for r in rows},
                     "leads": {engine.stored.chunks[r].source: lead[engine.stored.chunks[r].source] for r in rows},
                     "spans": evidence_spans(item["evidence"], texts)})
     return out
@@ -142,7 +146,8 @@ def accuracy(questions: list[dict], settings) -> float:
         picked = pick_answer(_read(q["searched"]), sentences, settings, _read(q["question"]).answer_kind)
         if picked:
             first, last, _ = picked
-            right += any(s.overlap(first.source, first.start, last.end) > 0 for s in q["spans"])
+            name = q.get("names", {}).get(first.source, first.source)
+            right += any(s.overlap(name, first.start, last.end) > 0 for s in q["spans"])
     return right / len(questions) if questions else 0.0
 
 
