@@ -57,7 +57,8 @@ def carried_names(question: Question, turn: Turn, topic_words: TopicWords | None
     own = question.tokens
     carried: dict[str, None] = {}
     topic = topic_of(turn, topic_words) if topic_words else []
-    names = [part.strip() for name in [*turn.searched.entities, *entities(turn.answer)] for part in name.split(". ")]
+    names = [re.sub(r"['\u2019]s$", "", part.strip())
+             for name in [*turn.searched.entities, *entities(turn.answer)] for part in name.split(". ")]
     for name in [*topic, *names]:
         if name not in topic and " " not in name and (
                 name.casefold() in STOPWORDS or name.casefold() in _NOT_NAMES

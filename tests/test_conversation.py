@@ -106,7 +106,7 @@ def _rare_words(text: str) -> list[str]:
 
 def test_a_follow_up_carries_a_lowercase_topic_the_last_question_named_nothing_else() -> None:
     # "nginx" is no capitalised name, and the answer brings names of its own: before, only those were carried.
-    history = [_turn("What is nginx?", "It was written by Igor Sysoev, a Russian software engineer.")]
+    history = [_turn("What is nginx?", "It was written by Igor Sysoev, a Russian software engineer, as nginx's core.")]
     searched = rewrite_follow_up(Question.read("When was it first made public?"), history, _rare_words)
     assert searched == "When was it first made public? (nginx, Igor Sysoev, Russian)"
     # A topic the follow-up repeats is not carried twice.
