@@ -9,7 +9,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from citebot.retrieval.question import OPENERS, STOPWORDS, Question, entities
+from citebot.retrieval.question import STOPWORDS, Question, entities, key_words
 
 _NOT_NAMES = frozenset(
     "former shares computer by however meanwhile but yet also monday tuesday wednesday thursday friday "
@@ -20,7 +20,8 @@ _NOT_NAMES = frozenset(
 
 _GENERIC = frozenset(
     "said say says tell told think thought mean means meant happen happened happens make made get got go went "
-    "use used uses using first last new old one many much more most some other same".split()
+    "use used uses using run runs ran work works worked often usually first last new old one many much more most "
+    "some other same".split()
 )
 """Words of a question that name no topic ("What did he say", "When was it first made")."""
 
@@ -40,15 +41,15 @@ TopicWords = Callable[[str], list[str]]
 
 
 def topic_of(turn: Turn, topic_words: TopicWords) -> list[str]:
-    """What the turn asked about beyond its names: its searched text's words that are no part of a name (names
-    are carried as names) and that few passages use (topic_words), or all of them when it names nothing
-    ("What is nginx?")."""
+    """What the turn asked about beyond its names, in any case: the words of its searched text that few passages
+    use (topic_words), or, when it named nothing and none is rare, all its words that say what it asks about
+    ("What is nginx?" in a folder about nginx)."""
     searched = turn.searched
     in_names = {w.casefold() for name in searched.entities for w in re.findall(r"\w+", name)}
-    words = topic_words(searched.text) if searched.entities else re.findall(r"\w[\w'\u2019-]*\w|\w", searched.text)
-    return list(dict.fromkeys(
-        w for w in words if w.casefold() not in in_names and w.casefold() not in STOPWORDS
-        and w.casefold() not in OPENERS and w.casefold() not in _GENERIC and not any(c.isdigit() for c in w)))
+    words = [w for w in key_words(searched.text)
+             if w.casefold() not in in_names and w.casefold() not in _GENERIC and not any(c.isdigit() for c in w)]
+    rare = set(topic_words(searched.text))
+    return [w for w in words if w in rare] or ([] if searched.entities else words)
 
 
 def carried_names(question: Question, turn: Turn, topic_words: TopicWords | None = None) -> list[str]:
@@ -59,7 +60,7 @@ def carried_names(question: Question, turn: Turn, topic_words: TopicWords | None
     topic = topic_of(turn, topic_words) if topic_words else []
     names = [re.sub(r"['\u2019]s$", "", part.strip())
              for name in [*turn.searched.entities, *entities(turn.answer)] for part in name.split(". ")]
-    for name in [*topic, *names]:
+    for name in [*names, *topic]:  # a topic word the names also give is carried as written there ("Linuxbrew")
         if name not in topic and " " not in name and (
                 name.casefold() in STOPWORDS or name.casefold() in _NOT_NAMES
                 or re.search(rf"(?:^|[.!?]\s+){re.escape(name)}\b", turn.answer)):

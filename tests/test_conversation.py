@@ -108,10 +108,13 @@ def test_a_follow_up_carries_a_lowercase_topic_the_last_question_named_nothing_e
     # "nginx" is no capitalised name, and the answer brings names of its own: before, only those were carried.
     history = [_turn("What is nginx?", "It was written by Igor Sysoev, a Russian software engineer, as nginx's core.")]
     searched = rewrite_follow_up(Question.read("When was it first made public?"), history, _rare_words)
-    assert searched == "When was it first made public? (nginx, Igor Sysoev, Russian)"
-    # A topic the follow-up repeats is not carried twice.
-    assert rewrite_follow_up(Question.read("Who wrote nginx then?"), history, _rare_words) == (
-        "Who wrote nginx then? (Igor Sysoev, Russian)")
+    assert searched == "When was it first made public? (Igor Sysoev, Russian, nginx)"
+    # A rare word of the last question is its topic; without one, every word of a question that named nothing.
+    history = [_turn("How often does brew cleanup run automatically?", "It runs every 30 days.")]
+    assert rewrite_follow_up(Question.read("How can I turn it off?"), history, lambda text: ["cleanup"]) == (
+        "How can I turn it off? (cleanup)")
+    assert rewrite_follow_up(Question.read("How can I turn it off?"), history, lambda text: []) == (
+        "How can I turn it off? (brew, cleanup, automatically)")
 
 
 def test_a_follow_up_carries_the_rare_words_of_a_question_that_named_names() -> None:
@@ -119,7 +122,7 @@ def test_a_follow_up_carries_the_rare_words_of_a_question_that_named_names() -> 
                      "The refinery belongs to BP.")]
     searched = rewrite_follow_up(Question.read("Could the firm say when it would be running again?"), history,
                                  _rare_words)
-    assert searched == "Could the firm say when it would be running again? (refinery, Texas, BP)"
+    assert searched == "Could the firm say when it would be running again? (Texas, BP, refinery)"
     # Without a corpus to say which words are rare, only names are carried, as before.
     assert rewrite_follow_up(Question.read("Could the firm say when it would be running again?"), history) == (
         "Could the firm say when it would be running again? (Texas, BP)")
