@@ -45,13 +45,14 @@ from citebot.retrieval.calibration import Calibration, calibrate
 from citebot.retrieval.engine import Engine
 from citebot.retrieval.evaluation.golden import evaluate_golden
 
+CACHE = ROOT / "var" / "abstention-rows.json"
 MAX_REFUSED = {"golden": 0.02, "news": 0.02}
 """Answerable questions refused at most, per set; 3% on any other set (issue #27's bar)."""
 OTHER_MAX_REFUSED = 0.03
 
 THRESHOLDS = [round(t, 2) for t in np.arange(0.26, 0.47, 0.02)]
-QUANTILES = (0.0, 0.75, 0.9, 1.0)
-MARGINS = (0.0, 0.05, 0.1, 0.15, 0.2)
+QUANTILES = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)
+MARGINS = (-0.05, 0.0, 0.05, 0.1, 0.15, 0.2)
 COVERS = (0.0, 0.1, 0.2, 0.3)
 UNKNOWNS = (1.0, 0.67, 0.5, 0.34)
 MISSING = (0, 1, 2)
@@ -126,6 +127,8 @@ def main() -> None:
     add_config(cli)
     cli.add_argument("--corpus", action="append", default=[], metavar="NAME=QUESTIONS:INDEX",
                      help="another question set and the index it asks (repeatable)")
+    cli.add_argument("--cached", action="store_true",
+                     help=f"score the questions collected by the last run ({CACHE.relative_to(ROOT)}) again")
     args = cli.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("citebot").setLevel(logging.ERROR)
@@ -134,19 +137,28 @@ def main() -> None:
     settings = replace(settings, retrieval=replace(
         settings.retrieval, abstain_below=-1.0, abstain_missing=0, abstain_missing_year=False,
         abstain_bank_quantile=0.0, abstain_min_cover=0.0, abstain_max_unknown=1.0))
-    embedder = make_embedder(settings.embedding)
+    embedder = None if args.cached else make_embedder(settings.embedding)
     sets: dict[str, tuple[Path, Path | None]] = {"golden": (settings.paths.golden, None),
                                                  "news": (NEWS, require_index(args.news_index))}
     for spec in args.corpus:
         name, _, paths = spec.partition("=")
         questions, _, index = paths.partition(":")
         sets[name] = (Path(questions), require_index(Path(index)))
-    data = collect(settings, embedder, sets)
+    if args.cached:
+        cached = json.loads(CACHE.read_text(encoding="utf-8"))
+        data = {name: ([Row(**r) for r in entry["rows"]], Calibration(tuple(entry["bank"]), entry["model"]))
+                for name, entry in cached.items()}
+    else:
+        data = collect(settings, embedder, sets)
+        CACHE.parent.mkdir(exist_ok=True)
+        CACHE.write_text(json.dumps({name: {"rows": [r.__dict__ for r in d], "bank": list(bank.similarities),
+                                            "model": bank.model} for name, (d, bank) in data.items()}),
+                         encoding="utf-8")
     limits = {name: MAX_REFUSED.get(name, OTHER_MAX_REFUSED) for name in data}
 
     grid = []
     for t, q, m, c, u, n in itertools.product(THRESHOLDS, QUANTILES, MARGINS, COVERS, UNKNOWNS, MISSING):
-        if q == 0 and m > 0:
+        if q == 0 and m != 0:
             continue
         rule = Rule(float(t), q, m, c, u, n)
         scores = {name: score(d, bank, rule, year_rule) for name, (d, bank) in data.items()}
@@ -174,11 +186,8 @@ def main() -> None:
         f"q{q} +{m}": {name: _shares(score(d, bank, Rule(0.38, q, m, rule.min_cover, rule.max_unknown, rule.missing),
                                                  year_rule))
                        for name, (d, bank) in data.items()}
-        for q, m in itertools.product(QUANTILES, MARGINS) if not (q == 0 and m > 0)}
+        for q, m in itertools.product(QUANTILES, MARGINS) if not (q == 0 and m != 0)}
     print(json.dumps({k: v for k, v in result.items() if k != "table"}, indent=2))
-    cache = ROOT / "var" / "abstention-rows.json"
-    cache.parent.mkdir(exist_ok=True)
-    cache.write_text(json.dumps({name: [r.__dict__ for r in d] for name, (d, _) in data.items()}), encoding="utf-8")
     write_result("abstention", result)
 
 
