@@ -138,7 +138,8 @@ def abstention(name: str = "abstention") -> str:
                   "before: unanswerable answered", "chosen: answerable refused", "chosen: unanswerable answered"],
                  rows)
     chosen = ", ".join(f"{key} = {value}" for key, value in data["chosen"].items())
-    body += f"\n\nChosen (at most 2% of golden and news answerable questions refused, 3% of any other set): {chosen}."
+    body += (f"\n\nChosen (no more golden and news answerable questions refused than before, at most 3% of any other "
+             f"set): {chosen}.")
     return _with_source(name, body, data=data)
 
 
