@@ -86,7 +86,7 @@ def keep_calibration(folder: Path, calibration: Calibration) -> None:
 
 def load_calibration(folder: Path, store: SearchStore, embedder: Embedder) -> Calibration:
     """The build's calibration: read from its folder when it was made with this bank and model, else asked now
-    (about a second) and kept there."""
+    (2 s on the BBC folder on a busy 2-core machine) and kept there."""
     path = folder / CALIBRATION_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
