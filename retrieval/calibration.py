@@ -10,6 +10,7 @@ follows. The engine abstains below max([retrieval] abstain_below, the bank's `ab
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -81,7 +82,8 @@ def keep_calibration(folder: Path, calibration: Calibration) -> None:
         partial.write_text(calibration.to_json() + "\n", encoding="utf-8")
         os.replace(partial, path)
     except OSError:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a read-only file system refuses the clean-up too
+            partial.unlink(missing_ok=True)
 
 
 def load_calibration(folder: Path, store: SearchStore, embedder: Embedder) -> Calibration:
