@@ -83,6 +83,10 @@ class RetrievalSettings:
     abstain_missing: int
     abstain_articles: int
     abstain_missing_year: bool
+    abstain_bank_quantile: float
+    abstain_bank_margin: float
+    abstain_min_cover: float
+    abstain_max_unknown: float
     max_per_article: int
     duplicate_share: float
 
@@ -141,6 +145,7 @@ class AnswerSettings:
 class ConversationSettings:
     max_turns: int
     idle_minutes: float
+    topic_max_share: float
 
 
 @dataclass(frozen=True)

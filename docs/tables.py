@@ -124,21 +124,22 @@ def rerank_ceiling(name: str = "rerank_ceiling") -> str:
     return _with_source(name, body, data=data)
 
 
-def abstention(name: str = "abstention", configured: float = 0.38) -> str:
-    """Share of answerable questions refused and unanswerable ones answered, by threshold, with the year rule."""
+def abstention(name: str = "abstention") -> str:
+    """Per question set: where the bank of general questions lands, the floor chosen, and answerable questions
+    refused and unanswerable ones answered before (a fixed 0.38) and with the chosen rules."""
     data = load(name)
-    plain = data["table"]
     rows = []
-    for threshold, sets in data["table_with_the_year_rule"].items():
-        mark = " (configured)" if abs(float(threshold) - configured) < 1e-9 else ""
-        rows.append([f"{threshold}{mark}", num(sets["golden"][0]), num(sets["golden"][1]), num(sets["news"][0]),
-                     num(sets["news"][1]), num(plain[threshold]["news"][1])])
-    body = table(["threshold", "golden: answerable refused", "golden: unanswerable answered",
-                  "news: answerable refused", "news: unanswerable answered",
-                  "news: unanswerable answered without the year rule"], rows)
-    body += (f"\n\nThe script's own pick (at most 2% of each set's answerable questions refused, then the fewest "
-             f"unanswerable answered) is {data['abstain_below']}, year rule "
-             f"{'on' if data['abstain_missing_year'] else 'off'}.")
+    for set_name, after in data["per_set"].items():
+        before, bank = data["before"][set_name], data["bank_quantiles"][set_name]
+        rows.append([set_name, num(bank["0.5"]), num(bank["0.9"]), num(data["floor_per_set"][set_name]),
+                     num(before["answerable_refused"]), num(before["unanswerable_answered"]),
+                     num(after["answerable_refused"]), num(after["unanswerable_answered"])])
+    body = table(["set", "bank: median", "bank: 90th percentile", "floor chosen", "before: answerable refused",
+                  "before: unanswerable answered", "chosen: answerable refused", "chosen: unanswerable answered"],
+                 rows)
+    chosen = ", ".join(f"{key} = {value}" for key, value in data["chosen"].items())
+    body += (f"\n\nChosen (no more golden and news answerable questions refused than before, at most 3% of any other "
+             f"set): {chosen}.")
     return _with_source(name, body, data=data)
 
 

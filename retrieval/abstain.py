@@ -4,6 +4,7 @@ top articles lack ("the 2010 New York Marathon" when the articles cover 2004).""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from citebot.retrieval.question import YEAR, Question
@@ -24,6 +25,10 @@ class Evidence:
     """Years the question names ("the 2010 New York Marathon") that none of the top articles mentions."""
     names_shown: bool = False
     """The question asks about nothing but names, and the top passage holds every one of them."""
+    key_cover: float = 1.0
+    """The share of the question's key words (idf-weighted) that the top passage or its title holds."""
+    unknown_share: float = 0.0
+    """The share of the question's key words that no passage uses ("sourdough" in a folder of code)."""
 
 
 def _variants(word: str) -> set[str]:
@@ -55,7 +60,14 @@ def names_shown(question: Question, passage_words: set[str]) -> bool:
     return bool(names) and all(_variants(w) & passage_words for name in names for w in name.split())
 
 
-def abstain_reason(evidence: Evidence, threshold: float, missing_limit: int, year_rule: bool = False) -> str | None:
+def key_cover(key_terms: list[str], passage_terms: set[str], weight: Callable[[str], float]) -> float:
+    """The idf-weighted share of the question's key terms that a passage holds (1 when it has none)."""
+    total = sum(weight(t) for t in key_terms)
+    return sum(weight(t) for t in key_terms if t in passage_terms) / total if total else 1.0
+
+
+def abstain_reason(evidence: Evidence, threshold: float, missing_limit: int, year_rule: bool = False,
+                   min_cover: float = 0.0, max_unknown: float = 1.0) -> str | None:
     """Why to abstain, or None to answer: below the similarity threshold, unknown names, or at least
     `missing_limit` of the question's numbers and names (0: never) in none of the top articles, or (year_rule)
     a year the question names in none of them. A question about nothing but names is answered, whatever its
@@ -70,4 +82,8 @@ def abstain_reason(evidence: Evidence, threshold: float, missing_limit: int, yea
         return f"the closest articles do not mention {', '.join(evidence.missing)}"
     if year_rule and evidence.missing_years:
         return f"the closest articles do not mention {', '.join(evidence.missing_years)}"
+    if evidence.unknown_share > max_unknown:
+        return "most of the question's words are in no article"
+    if evidence.key_cover < min_cover and not evidence.names_shown:
+        return "the closest passage holds too few of the question's words"
     return None

@@ -13,16 +13,25 @@ from citebot.index.chunking import Chunk
 from citebot.index.embedding import make_embedder
 from citebot.index.embedding.protocol import Embedder
 from citebot.index.ingest.corpus import Document, normalise_line
+from citebot.index.lexical import folded_words
 from citebot.index.store import open_index
 from citebot.index.store.protocol import LoadedIndex
-from citebot.retrieval.abstain import Evidence, abstain_reason, missing_specifics, missing_years, names_shown
+from citebot.retrieval.abstain import (
+    Evidence,
+    abstain_reason,
+    key_cover,
+    missing_specifics,
+    missing_years,
+    names_shown,
+)
 from citebot.retrieval.answer import Sentence, pick_answer
+from citebot.retrieval.calibration import load_calibration
 from citebot.retrieval.citations import Answer, Passage, Result, cite
 from citebot.retrieval.conversation import Conversation
 from citebot.retrieval.diversity import arrange
 from citebot.retrieval.features import Context
 from citebot.retrieval.freshness import CheckBounds, SourceWatcher
-from citebot.retrieval.question import Question, word_set
+from citebot.retrieval.question import OPENERS, STOPWORDS, Question, word_set
 from citebot.retrieval.rerank import Reranker
 from citebot.retrieval.search import Hit, HybridSearcher, RowScores, Signals
 from citebot.retrieval.text_fragment import fragment_link
@@ -68,6 +77,13 @@ class Engine:
         self.sources = SourceWatcher(self.stored.sources, CheckBounds.of(settings.ingest, self.stored.sources_root),
                                      rebuild_hint)  # changed sources are never cited
         self.sources.check_all()
+        r = settings.retrieval
+        self.calibration = load_calibration(self.stored.path, self.stored.store, self.embedder) \
+            if r.abstain_bank_quantile > 0 else None
+        self.abstain_below = max(r.abstain_below, self.calibration.floor(r.abstain_bank_quantile,
+                                                                         r.abstain_bank_margin)) \
+            if self.calibration else r.abstain_below
+        """The similarity below which a question is declined: the configured floor, or this index's own."""
         for change in changed_settings(self.stored.manifest, settings):
             log.warning("%s; run %s to apply it", change, rebuild_hint)
 
@@ -93,8 +109,32 @@ class Engine:
         words = [self.reranker.view.article_words(source) for source in sources]
         missing, specifics = missing_specifics(searched, words)
         shown = bool(slots) and names_shown(searched, word_set(slots[0].chunk.text))
+        view = self.reranker.view
+        keys = searched.key_words
+        terms = list(dict.fromkeys(t for word in keys for t in view.tokenize(word)))
+        top = view.chunk_terms[slots[0].row] | view.title_terms(slots[0].chunk.source, slots[0].chunk.title) \
+            if slots else set()
+        unknown = [w for w in keys if not folded_words(w) <= self.searcher.lexical.words]
         return Evidence(best, tuple(self.unknown_names(searched)), missing, specifics,
-                        missing_years=missing_years(searched, words), names_shown=shown)
+                        missing_years=missing_years(searched, words), names_shown=shown,
+                        key_cover=key_cover(terms, top, view.weight),
+                        unknown_share=len(unknown) / len(keys) if keys else 0.0)
+
+    def topic_words(self, text: str) -> list[str]:
+        """The words of text that at most [conversation] topic_max_share of the passages use (any case, "nginx"):
+        what a follow-up carries as the topic of the turn before it."""
+        limit = self.settings.conversation.topic_max_share
+        if limit <= 0:
+            return []
+        view = self.reranker.view
+        found = []
+        for word in dict.fromkeys(re.findall(r"\w[\w'\u2019-]*\w|\w", text)):
+            if word.casefold() in STOPWORDS or word.casefold() in OPENERS:
+                continue
+            terms = view.tokenize(word)
+            if terms and all(view.share(term) <= limit for term in terms):
+                found.append(word)
+        return found
 
     def new_conversation(self) -> Conversation:
         c = self.settings.conversation
@@ -156,7 +196,7 @@ class Engine:
     def first_stage(self, question: Question, conversation: Conversation | None = None) -> Candidates:
         """The searched question (a follow-up rewritten) and the fused ranking of fresh sources, before the
         second stage."""
-        searched = conversation.searched_for(question) if conversation else question
+        searched = conversation.searched_for(question, self.topic_words) if conversation else question
         previous = conversation.previous_answer(question) if conversation else None
         query_vector = self.searcher.embed_query(searched.text)
         sentence_scores = self.searcher.sentence_scores(query_vector)
@@ -181,7 +221,8 @@ class Engine:
         passages = [self._passage(rank, hits[s.row], s.chunk, [hits[row] for row in s.also_in])
                     for rank, s in enumerate(slots, 1)]
         evidence = self.abstention_evidence(searched, slots, hits)
-        reason = abstain_reason(evidence, r.abstain_below, r.abstain_missing, r.abstain_missing_year)
+        reason = abstain_reason(evidence, self.abstain_below, r.abstain_missing, r.abstain_missing_year,
+                                r.abstain_min_cover, r.abstain_max_unknown)
         abstained = reason is not None
         answer, core = None, ""
         if not abstained:

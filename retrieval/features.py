@@ -84,6 +84,10 @@ class CorpusView:
         n = self.chunk_terms.document_frequency(term)
         return math.log(1 + (self._total - n + 0.5) / (n + 0.5)) if n else self.max_idf
 
+    def share(self, term: str) -> float:
+        """The share of passages that use a term (0 for a term none uses)."""
+        return self.chunk_terms.document_frequency(term) / self._total
+
     def article_terms(self, source: str) -> set[str]:
         if source not in self._article_terms:
             self._article_terms[source] = set().union(*(self.chunk_terms[r] for r in self.rows_by_source[source]))

@@ -192,6 +192,13 @@ def content_stems(text: str) -> set[str]:
     return {w[:6] for w in _CONTENT_WORD.findall(text.casefold()) if w not in _NOT_CONTENT}
 
 
+def key_words(text: str) -> list[str]:
+    """The words of text that say what it is about, each once: no question word, function word or number."""
+    words = (re.sub(r"['\u2019]s$", "", w) for w in re.findall(r"[A-Za-z][\w'\u2019-]*", text))
+    return list(dict.fromkeys(w for w in words if w.casefold() not in STOPWORDS and w.casefold() not in OPENERS
+                              and w.casefold() not in _NOT_CONTENT))
+
+
 _ENTITY = re.compile(r"[A-Z][\w'\u2019.-]*(?:\s+(?:of\s+the\s+|of\s+|de\s+|van\s+der\s+)?[A-Z][\w'\u2019.-]*)*")
 
 
@@ -220,9 +227,14 @@ _DEPENDENT = re.compile(
 )
 
 
+_DEFINITION = re.compile(r"^\W*(?:what|who)\s+(?:is|are|was|were)\s+(?!(?:the|a|an)\b)[a-z]", re.IGNORECASE)
+""""What is nginx?", "What is redis used for?": a short question that names its own topic, in any case."""
+
+
 def _leans_on_earlier(question: str, names: list[str]) -> bool:
     """Whether a question needs an earlier turn to make sense: a pronoun or "that film" whose referent it
-    does not name itself (`names`: its entities), an opening "And ...", or too few words of its own."""
+    does not name itself (`names`: its entities), an opening "And ...", or too few words of its own (unless it
+    asks what something is)."""
     asked = _ASKED_ABOUT.match(question)
     rest = question[asked.end():] if asked else question  # "Who claims he gave ...": he is the one asked about
     pronoun = _PRONOUN.search(rest)
@@ -235,7 +247,7 @@ def _leans_on_earlier(question: str, names: list[str]) -> bool:
     if _DEPENDENT.search(rest):
         return True
     content = [w for w in re.findall(r"[A-Za-z0-9']+", question) if w.casefold() not in OPENERS]
-    return not names and len(content) <= 2
+    return not names and len(content) <= 2 and not _DEFINITION.match(question)
 
 
 @dataclass(frozen=True)
@@ -264,6 +276,8 @@ class Question:
     """The kind of fact the answer quote should hold (also read from a role or quantity noun)."""
     leans_on_earlier: bool
     """It needs an earlier turn to make sense ("How old is she?", "Who signed it?")."""
+    key_words: tuple[str, ...] = ()
+    """Its words that say what it is about, as written: not question words, function words or numbers."""
 
     @classmethod
     def read(cls, text: str) -> Question:
@@ -282,4 +296,5 @@ class Question:
             kind=question_kind(text),
             answer_kind=answer_kind(text),
             leans_on_earlier=_leans_on_earlier(text, names),
+            key_words=tuple(key_words(text)),
         )

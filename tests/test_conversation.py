@@ -26,12 +26,13 @@ def test_entities_drop_question_openers() -> None:
 
 
 def test_questions_that_lean_on_the_last_turn_are_recognised() -> None:
-    for question in ("How old is she?", "Is it leaving Iraq altogether?", "How much did that film take?",
+    for question in ("How old is she?", "What is the price?", "Is it leaving Iraq altogether?",
+                     "How much did that film take?",
                      "And which other phone company held talks with it?", "According to him, what happens next?",
                      "Why?", "Who signed it?"):
         assert depends_on_earlier(question), question
     for question in ("What did Sadiq Khan say?", "What did Margaret Hodge say about her party?",
-                     "Which film topped the US box office?"):
+                     "Which film topped the US box office?", "What is nginx?", "What is redis used for?"):
         assert not depends_on_earlier(question), question
 
 
@@ -96,3 +97,32 @@ def test_a_standalone_question_is_searched_as_read() -> None:
     searched = conversation.searched_for(follow_up)
     assert searched.text == "What did he say next? (Sadiq Khan)"
     assert searched.names_and_numbers == ("sadiq", "khan")  # the rewritten text, read
+
+
+def _rare_words(text: str) -> list[str]:
+    """A stand-in for the engine's topic_words over a corpus in which only these words are rare."""
+    return [w for w in text.replace("?", " ").split() if w in {"refinery", "nginx"}]
+
+
+def test_a_follow_up_carries_a_lowercase_topic_the_last_question_named_nothing_else() -> None:
+    # "nginx" is no capitalised name, and the answer brings names of its own: before, only those were carried.
+    history = [_turn("What is nginx?", "It was written by Igor Sysoev, a Russian software engineer, as nginx's core.")]
+    searched = rewrite_follow_up(Question.read("When was it first made public?"), history, _rare_words)
+    assert searched == "When was it first made public? (Igor Sysoev, Russian, nginx)"
+    # A rare word of the last question is its topic; without one, every word of a question that named nothing.
+    history = [_turn("How often does brew cleanup run automatically?", "It runs every 30 days.")]
+    assert rewrite_follow_up(Question.read("How can I turn it off?"), history, lambda text: ["cleanup"]) == (
+        "How can I turn it off? (cleanup)")
+    assert rewrite_follow_up(Question.read("How can I turn it off?"), history, lambda text: []) == (
+        "How can I turn it off? (brew, cleanup, automatically)")
+
+
+def test_a_follow_up_carries_the_rare_words_of_a_question_that_named_names() -> None:
+    history = [_turn("A fire at which company's Texas refinery shut down petrol production?",
+                     "The refinery belongs to BP.")]
+    searched = rewrite_follow_up(Question.read("Could the firm say when it would be running again?"), history,
+                                 _rare_words)
+    assert searched == "Could the firm say when it would be running again? (Texas, BP, refinery)"
+    # Without a corpus to say which words are rare, only names are carried, as before.
+    assert rewrite_follow_up(Question.read("Could the firm say when it would be running again?"), history) == (
+        "Could the firm say when it would be running again? (Texas, BP)")

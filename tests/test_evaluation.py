@@ -13,14 +13,15 @@ import pytest
 
 from citebot.bot.cli.main import main
 from citebot.config.settings import PROJECT_ROOT
-from citebot.retrieval.evaluation.golden import score_golden
+from citebot.retrieval.evaluation.golden import render_report, score_golden
 from tests.conftest import SEEDS, write_config
 
 
 def record(category: str, **fields: object) -> dict:
     base = {"id": category, "category": category, "turns": ["q?"], "evidence": [], "searched": "q?",
             "abstained": False, "abstain_reason": None, "best_similarity": 0.5, "missing": [],
-            "names_shown": False, "missing_years": [], "non_verbatim": 0, "boilerplate": 0, "passages": []}
+            "names_shown": False, "missing_years": [], "key_cover": 1.0, "unknown_share": 0.0,
+            "non_verbatim": 0, "boilerplate": 0, "passages": []}
     return base | fields
 
 
@@ -31,13 +32,21 @@ def test_golden_scores_come_from_plain_records() -> None:
         record("plain", relevant=[True, False], novel=[True, False], reachable=2, answer_right=False, answer=None,
                evidence_rank=1, non_verbatim=1),
         record("unanswerable", abstained=True),
+        record("paraphrase", abstained=True, relevant=[False], novel=[False], reachable=1, answer_right=False,
+               answer=None, evidence_rank=None),
+        record("unanswerable"),
     ]
     report = score_golden(records, k=5, threshold=0.3)
     assert report["categories"]["plain"] == {"hit@1": 0.5, "hit@3": 1.0, "mrr@5": 0.75, "ndcg@5": 0.622, "n": 2}
-    assert report["answer_accuracy"] == 0.5 and report["non_verbatim_citations"] == 1
-    assert report["abstention"] == {"accuracy": 1.0, "answerable_refused": 0, "unanswerable_answered": 0,
-                                    "answerable": 2, "unanswerable": 1, "threshold": 0.3}
-    assert [d["id"] for d in report["details"]] == ["plain", "plain", "unanswerable"]
+    assert report["answer_accuracy_in_top"] == {"right": 1, "n": 2, "k": 5, "share": 0.5}
+    assert report["answer_accuracy"] == 0.3333 and report["non_verbatim_citations"] == 1
+    assert report["abstention"] == {
+        "accuracy": 0.6, "answerable_refused": 1, "unanswerable_answered": 1, "answerable": 3, "unanswerable": 2,
+        "threshold": 0.3, "declined": {"paraphrase": {"declined": 1, "n": 1}, "plain": {"declined": 0, "n": 2},
+                                       "unanswerable": {"declined": 1, "n": 2}}}
+    assert "declined (abstained) by category: paraphrase 1/1 refused, plain 0/2 refused, unanswerable 1/2" in (
+        render_report({"golden": "q.jsonl", **report}))
+    assert [d["id"] for d in report["details"]] == ["plain", "plain", "unanswerable", "paraphrase", "unanswerable"]
     json.dumps(report)  # plain data all the way down
 
 

@@ -26,7 +26,8 @@ def q(text: str) -> Question:
 
 
 def kept(path: Path, clock: Clock) -> KeptConversations:
-    return KeptConversations(path, ConversationSettings(max_turns=4, idle_minutes=30), clock=clock)
+    settings = ConversationSettings(max_turns=4, idle_minutes=30, topic_max_share=0.01)
+    return KeptConversations(path, settings, clock=clock)
 
 
 def test_turns_are_saved_as_they_come_and_restored(tmp_path: Path) -> None:

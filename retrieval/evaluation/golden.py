@@ -252,6 +252,7 @@ def collect_golden(engine: Engine, items: list[dict[str, Any]], k: int = 5) -> l
             "searched": result.searched, "abstained": result.abstained, "abstain_reason": result.abstain_reason,
             "best_similarity": round(evidence.best_similarity, 4), "missing": list(evidence.missing),
             "names_shown": evidence.names_shown, "missing_years": list(evidence.missing_years),
+            "key_cover": round(evidence.key_cover, 4), "unknown_share": round(evidence.unknown_share, 4),
             "non_verbatim": non_verbatim, "boilerplate": boilerplate,
             "passages": [_passage_record(r, p, answerable and bool(covered(p))) for r, p in enumerate(listed, 1)],
         }
@@ -278,7 +279,7 @@ def collect_golden(engine: Engine, items: list[dict[str, Any]], k: int = 5) -> l
 
 
 DETAIL = ("id", "category", "searched", "abstained", "abstain_reason", "best_similarity", "missing", "names_shown",
-          "missing_years")
+          "missing_years", "key_cover", "unknown_share")
 """What every question's line in a report's details holds, before its scores."""
 
 
@@ -286,10 +287,14 @@ def score_golden(records: list[dict[str, Any]], k: int = 5, threshold: float | N
     """Collected records -> hit@1, hit@3, MRR@k and nDCG@k by category, answer-quote and abstention accuracy,
     citation checks, and one line of details per question (threshold: the abstention threshold, as reported)."""
     per_category: dict[str, list[dict[str, float]]] = defaultdict(list)
+    declined: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     details = []
     answer_right = answerable = refused = answered_unanswerable = unanswerable = 0
+    in_top = right_in_top = 0
     for record in records:
         detail = {key: record[key] for key in DETAIL}
+        declined[record["category"]][0] += record["abstained"]
+        declined[record["category"]][1] += 1
         if record["category"] == UNANSWERABLE:
             unanswerable += 1
             answered_unanswerable += not record["abstained"]
@@ -302,6 +307,9 @@ def score_golden(records: list[dict[str, Any]], k: int = 5, threshold: float | N
                       "ndcg@5": ndcg_at(record["novel"], k, record["reachable"])}
             per_category[record["category"]].append(scores)
             answer_right += record["answer_right"]
+            if record["evidence_rank"] is not None and record["evidence_rank"] <= k:
+                in_top += 1
+                right_in_top += record["answer_right"]
             detail.update(scores, answer_right=record["answer_right"], answer=record["answer"],
                           evidence_rank=record["evidence_rank"])
         details.append(detail)
@@ -315,6 +323,8 @@ def score_golden(records: list[dict[str, Any]], k: int = 5, threshold: float | N
         "categories": {c: mean(rows) for c, rows in sorted(per_category.items())},
         "answerable": mean(all_rows),
         "answer_accuracy": round(answer_right / answerable, 4) if answerable else None,
+        "answer_accuracy_in_top": {"right": right_in_top, "n": in_top, "k": k,
+                                   "share": round(right_in_top / in_top, 4) if in_top else None},
         "abstention": {
             "accuracy": round(1 - (refused + answered_unanswerable) / len(records), 4) if records else None,
             "answerable_refused": refused,
@@ -322,6 +332,7 @@ def score_golden(records: list[dict[str, Any]], k: int = 5, threshold: float | N
             "answerable": answerable,
             "unanswerable": unanswerable,
             "threshold": threshold,
+            "declined": {c: {"declined": d, "n": n} for c, (d, n) in sorted(declined.items())},
         },
         "non_verbatim_citations": sum(r["non_verbatim"] for r in records),
         "boilerplate_passages": sum(r["boilerplate"] for r in records),
@@ -347,7 +358,7 @@ def evaluate_golden(engine: Engine, golden_path: Path, k: int = 5, misses: Path 
     write each question missed at rank 1 (or wrongly answered or refused) to that JSONL file with what
     was searched, the passages returned and where the evidence ranked."""
     records = collect_golden(engine, load_golden(golden_path), k)
-    report = {"golden": str(golden_path), **score_golden(records, k, engine.settings.retrieval.abstain_below)}
+    report = {"golden": str(golden_path), **score_golden(records, k, round(engine.abstain_below, 4))}
     if misses is not None:
         misses.parent.mkdir(parents=True, exist_ok=True)
         misses.write_text("".join(json.dumps(m, ensure_ascii=False) + "\n" for m in missed(records, report["details"])),
@@ -365,12 +376,18 @@ def render_report(report: dict[str, Any]) -> str:
     a = report["abstention"]
     lines += [
         "",
-        f"answer-quote accuracy   {report['answer_accuracy']:.3f}",
+        f"answer-quote accuracy   {report['answer_accuracy']:.3f}" + (
+            f"  ({t['right']}/{t['n']} when the evidence is in the top {t['k']})"
+            if (t := report.get("answer_accuracy_in_top")) and t["n"] else ""),
         f"abstention accuracy     {a['accuracy']:.3f}  (threshold {a['threshold']}: "
         f"{a['answerable_refused']}/{a['answerable']} answerable refused, "
         f"{a['unanswerable_answered']}/{a['unanswerable']} unanswerable answered)",
         f"non-verbatim citations  {report['non_verbatim_citations']}",
         f"boilerplate passages    {report['boilerplate_passages']}",
+        "",
+        "declined (abstained) by category: " + ", ".join(
+            f"{c} {d['declined']}/{d['n']}" + (" refused" if c != UNANSWERABLE else "")
+            for c, d in a.get("declined", {}).items()),
     ]
     misses = [d for d in report["details"] if d.get("hit@3") == 0.0]
     if misses:
