@@ -136,7 +136,7 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
     reuse = None if full else location.reuse_source(prefix, embedder.dimension)
     previous_manifest = None if reuse is None else reuse.manifest or _manifest_of(location)
     # Files of other formats that did not change are taken from the last build, not read again.
-    reads = ReadCache.of_build(previous_manifest, index_dir, settings.ingest)
+    reads = ReadCache.of_build(None if full else previous_manifest, index_dir, settings.ingest)  # --full reads all
     corpus = scan_corpus(sources, settings.ingest, reads)  # articles are read one at a time, in the loop below
     recipe = LexicalRecipe.of(settings.retrieval, settings.embedding.title_in_vectors, settings.lexical)
     # Chunks and BM25 terms are reused from an index folder's build (a Milvus build's are not read back).

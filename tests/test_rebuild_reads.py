@@ -23,9 +23,9 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     extract = corpus.read_document
 
-    def counting(path: Path, raw: bytes):  # noqa: ANN202
+    def counting(path: Path, raw: bytes, *settings):  # noqa: ANN202
         seen.append(path.name)
-        return extract(path, raw)
+        return extract(path, raw, *settings)
 
     monkeypatch.setattr(corpus, "read_document", counting)
     return seen

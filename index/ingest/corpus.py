@@ -504,8 +504,10 @@ def scan_corpus(sources: Path, settings: IngestSettings, cache: ReadCache | None
             count += 1
             line_hashes.extend(hash(key) for key in _short_keys(text, settings))
     if not count:
-        found = (f"none of its {len(files)} file(s) of a kind citebot reads gave an article (each is named above "
-                 "with the reason)") if files else "no articles"
+        reasons = "; ".join(f"{item.path}: {item.reason}" for item in skipped[:3])
+        reasons += "; ..." if len(skipped) > 3 else ""
+        found = (f"none of its {len(files)} file(s) of a kind citebot reads gave an article ({reasons})"
+                 if files else "no articles")
         raise SourcesError(f"nothing to index in {sources}: {found} (citebot reads {', '.join(sorted(READABLE))})")
     hashes, counts = np.unique(np.frombuffer(line_hashes, dtype=np.int64), return_counts=True)
     candidates = set(hashes[counts >= _repeat_threshold(count, settings)].tolist())

@@ -111,4 +111,4 @@ def summary(warned: set[str]) -> str | None:
     """The one line a command closes with when files gave reader warnings, else None."""
     if not warned:
         return None
-    return f"{len(warned)} file(s) gave reader warnings; see --verbose"
+    return f"{len(warned)} file(s) gave reader warnings; see --verbose (with --full, files read before too)"

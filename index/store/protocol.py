@@ -68,6 +68,14 @@ class SentenceTable(Sequence[SentenceRef]):
             return [self[j] for j in range(*i.indices(len(self)))]
         return SentenceRef(int(self.chunk[i]), int(self.start[i]), int(self.end[i]))
 
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SentenceTable):
+            return all(np.array_equal(a, b) for a, b in ((self.chunk, other.chunk), (self.start, other.start),
+                                                          (self.end, other.end)))
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
     def span(self, i: int) -> tuple[int, int]:
         return int(self.start[i]), int(self.end[i])
 
