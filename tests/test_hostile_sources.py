@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -165,8 +166,25 @@ def _hostile_folder(root: Path, depth: int = 1100) -> Path:
     return deep / "deep.txt"
 
 
-def test_the_walk_skips_what_is_not_a_file_and_goes_any_depth(tmp_path: Path) -> None:
-    deep = _hostile_folder(tmp_path / "src")
+@pytest.fixture
+def hostile(tmp_path: Path) -> Iterator[Path]:
+    """_hostile_folder under tmp_path/src, its nested folders removed bottom up afterwards: shutil.rmtree (and so
+    pytest's clean-up of old temporary folders) recurses once a level and fails 1,100 levels down."""
+    yield _hostile_folder(tmp_path / "src")
+    chain = []
+    level = tmp_path / "src" / "d"
+    while level.is_dir() and not level.is_symlink():
+        chain.append(level)
+        level = level / "d"
+    for folder in reversed(chain):
+        for entry in folder.iterdir():
+            if not entry.is_dir() or entry.is_symlink():
+                entry.unlink()
+        folder.rmdir()
+
+
+def test_the_walk_skips_what_is_not_a_file_and_goes_any_depth(tmp_path: Path, hostile: Path) -> None:
+    deep = hostile
     walk = walk_sources(tmp_path / "src")
     assert deep in walk.files and len(walk.files) == 4
     assert {s.path: s.reason for s in walk.skipped} == {
@@ -177,8 +195,7 @@ def test_the_walk_skips_what_is_not_a_file_and_goes_any_depth(tmp_path: Path) ->
         "elsewhere": f"is a link to a folder ({tmp_path / 'src' / 'd'}); links to folders are not followed"}
 
 
-def test_a_build_and_status_over_a_hostile_folder_end_well(tmp_path: Path) -> None:
-    _hostile_folder(tmp_path / "src")
+def test_a_build_and_status_over_a_hostile_folder_end_well(tmp_path: Path, hostile: Path) -> None:
     (tmp_path / "hash.toml").write_text('[embedding]\nmodel = "hash"\n', encoding="utf-8")
     build = _cli(tmp_path, "index", "build", "--sources", "src", "--index", "idx")
     assert build.returncode == 0 and "Traceback" not in build.stderr, build.stderr[-2000:]
