@@ -395,7 +395,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if index_missing(settings):  # the store's own message cannot know the command the user ran
         raise IndexMissingError(no_index_message(args, settings))
     import_bm25s_lean()
-    service.run(settings, token, verbose=getattr(args, "verbose", False))
+    service.run(settings, token, verbose=getattr(args, "verbose", False), rebuild_hint=rebuild_command(args, settings))
     return 0
 
 

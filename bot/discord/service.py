@@ -255,8 +255,9 @@ async def serve(settings: Settings, token: str, engine_factory: Callable[[], Eng
     return unfinished
 
 
-def run(settings: Settings, token: str, verbose: bool = False) -> None:
-    """`citebot serve`: check the token's shape and the index, then serve; one-line CitebotErrors."""
+def run(settings: Settings, token: str, verbose: bool = False, rebuild_hint: str = "citebot index build") -> None:
+    """`citebot serve`: check the token's shape and the index, then serve; one-line CitebotErrors. rebuild_hint:
+    the command that rebuilds this index, as the log's left-out lines end."""
     _check_token(token)
     configure_logging(token, verbose)  # before the imports below: faiss logs as it loads
     from citebot.index.store import store_location
@@ -265,7 +266,7 @@ def run(settings: Settings, token: str, verbose: bool = False) -> None:
     store_location(settings).read_manifest()  # no index: say so now, not after connecting
     log.info("starting: index %s, data %s", settings.paths.index, settings.paths.data)
     try:
-        unfinished = asyncio.run(serve(settings, token, lambda: Engine(settings)))
+        unfinished = asyncio.run(serve(settings, token, lambda: Engine(settings, rebuild_hint=rebuild_hint)))
     except Exception as exc:
         error = startup_error(exc)
         if error is None:
