@@ -212,3 +212,19 @@ def test_every_command_teaches_by_example(capsys, command: list[str]) -> None:
     assert main([*command, "--help"]) == 0
     out = capsys.readouterr().out
     assert "example" in out and f"citebot {' '.join(command)}" in out.replace("\n", " ")
+
+
+def test_status_after_the_sources_folder_moved_prints_a_rebuild_that_works(
+        capsys, monkeypatch, tmp_path: Path, seeds_copy: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = write_config(tmp_path)
+    seeds_copy.rename(tmp_path / "articles")
+    assert run(capsys, "index", "build", "--sources", "articles", "--index", "idx", "--config", str(config))[0] == 0
+    (tmp_path / "articles").rename(tmp_path / "moved")
+    code, out, _ = run(capsys, "index", "status", "--index", "idx", "--config", str(config))
+    line = next(x for x in out.splitlines() if x.startswith("status"))
+    assert code == 0 and "STALE" in line and "--sources DIR" in line and "--replace" in line, out
+    command = line.split("run: ", 1)[1].split(" (DIR:")[0].replace("DIR", "moved")
+    assert run(capsys, *shlex.split(command)[1:])[0] == 0  # pasted, DIR filled in
+    code, out, _ = run(capsys, "index", "status", "--index", "idx", "--config", str(config))
+    assert "up to date" in out, out

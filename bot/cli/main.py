@@ -226,8 +226,10 @@ def cmd_index_status(args: argparse.Namespace) -> int:
     if index_missing(settings):
         raise IndexMissingError(no_index_message(args, settings))
     status = gather_status(settings)
-    print(json_text(status.to_json(), indent=2) if args.json else
-          render_status(status, rebuild_command(args, settings)))
+    rebuild = rebuild_command(args, settings)
+    if not Path(status.sources_root).is_dir():  # moved or deleted: the build must be told where they are now
+        rebuild = f"{rebuild_command(args, settings, Path('DIR'), replace=True)} (DIR: your folder of articles now)"
+    print(json_text(status.to_json(), indent=2) if args.json else render_status(status, rebuild))
     return 0
 
 
