@@ -278,3 +278,16 @@ def test_a_build_over_folders_without_read_or_search_permission_goes_on(tmp_path
             in build.stderr)
     assert "skipping src/noexec/: is a folder that cannot be searched (Permission denied)" in build.stderr
     assert status.returncode == 0 and "up to date" in status.stdout
+
+
+def test_eval_over_a_source_that_became_a_fifo_ends_in_one_line(built: Path) -> None:
+    """The evidence lookup reads each indexed article within the build's bounds: a FIFO is refused, not read."""
+    victim = built / "articles" / VICTIM
+    victim.unlink()
+    os.mkfifo(victim)
+    golden = built / "golden.jsonl"
+    golden.write_text(json.dumps({"id": "q1", "category": "plain", "turns": ["Who is Ian Lavery?"],
+                                  "evidence": [{"source": "001", "quote": "Ian Lavery"}]}) + "\n", encoding="utf-8")
+    done = _cli(built, "eval", "--index", "idx", "--golden", "golden.jsonl")
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    assert "cannot read 1 indexed article(s) to find evidence in" in done.stderr and VICTIM in done.stderr

@@ -218,3 +218,17 @@ def test_the_library_call_refuses_an_index_inside_its_sources(tmp_path: Path, se
     for _ in range(2):
         report = build_index(seeds_copy, tmp_path / "beside", settings)
         assert report.articles == 3
+
+
+def test_a_damaged_index_hint_repeats_the_config_and_works_when_pasted(project: Path, capsys) -> None:
+    """The index folder's own "rebuild it with" names --config too: without it the paste would build with the
+    default model, not the one this index was made with."""
+    assert citebot("index", "build", "--sources", "arts", "--index", "idx") == 0
+    (Path("idx/current") / "vectors.keys").unlink()
+    capsys.readouterr()
+    assert citebot("ask", "Who is Ian Lavery?", "--index", "idx") == 1
+    line = _one_line(capsys.readouterr().err)
+    hint = line.split("rebuild it with: ", 1)[1]
+    assert hint.endswith("--config config/test.toml"), line
+    assert main(shlex.split(hint)[1:]) == 0
+    assert citebot("ask", "Who is Ian Lavery?", "--index", "idx") == 0

@@ -22,6 +22,7 @@ from citebot.bot.cli.hints import did_you_mean, index_missing, likely_sources
 from citebot.bot.display import PrintableLogs, json_text, printable
 from citebot.config.errors import CitebotError, IndexInvalidError, IndexMissingError, QuestionError
 from citebot.config.settings import Settings, load_settings
+from citebot.index.store.hint import repeat_options
 
 if TYPE_CHECKING:
     from citebot.retrieval.engine import Engine
@@ -585,8 +586,10 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     args.argv = list(argv) if argv is not None else sys.argv[1:]  # for hints that repeat the command
     _configure_logging(getattr(args, "verbose", False))
+    config = getattr(args, "config", None)  # a store's "rebuild it with" hint then rebuilds with the same settings
     try:
-        return args.run(args)
+        with repeat_options(["--config", str(config)] if config else []):
+            return args.run(args)
     except QuestionError as exc:
         print(f"citebot: error: {printable(str(exc))}", file=sys.stderr)
         return 2

@@ -26,6 +26,7 @@ from citebot.retrieval.citations import Passage, quote_matches_source, row_numbe
 from citebot.retrieval.conversation import Conversation
 from citebot.retrieval.engine import Engine
 from citebot.retrieval.evaluation.metrics import hit_at, ndcg_at, reciprocal_rank_at
+from citebot.retrieval.freshness import CheckBounds
 
 UNANSWERABLE = "unanswerable"
 
@@ -137,7 +138,12 @@ def replay_earlier_turns(engine: Engine, item: dict[str, Any]) -> Conversation:
 def source_texts(engine: Engine) -> dict[str, str]:
     """The text of every indexed article, by file name (what golden evidence is looked up in)."""
     sources = {article_name(engine, c.source): c.source for c in engine.stored.chunks}
-    return {name: Path(source).read_text(encoding="utf-8") for name, source in sources.items()}
+    bounds = CheckBounds.of(engine.settings.ingest, engine.stored.sources_root)
+    texts = {name: bounds.read_stored_text(Path(source)) for name, source in sources.items()}
+    if unreadable := sorted(name for name, text in texts.items() if text is None):
+        raise CitebotError(f"cannot read {len(unreadable)} indexed article(s) to find evidence in (not a regular "
+                           f"file, too large or unreadable), e.g. {unreadable[0]}")
+    return texts  # type: ignore[return-value]
 
 
 _MARKUP = frozenset("`*_~#>|[]\\")

@@ -14,14 +14,15 @@ from citebot.config.errors import IndexInvalidError, IndexMissingError
 from citebot.index.store.checks import display_path, find_sources_root
 from citebot.index.store.checks import manifest_problem as _shape_problem
 from citebot.index.store.faiss.layout import CURRENT, FORMAT_VERSION, MANIFEST, check_folder, expected_files
+from citebot.index.store.hint import with_options
 
 
 def rebuild_hint(index_dir: Path, manifest: dict[str, Any] | None = None) -> str:
     """How to rebuild the index in index_dir, as error messages end: a command that works when pasted, so it names
     the sources folder (from manifest, else from a build in the folder that can be read, else DIR to fill in)."""
     sources = _sources_of(index_dir, manifest)
-    return (f"rebuild it with: citebot index build --index {shlex.quote(str(index_dir))} "
-            f"--sources {shlex.quote(display_path(sources)) if sources else 'DIR'}")
+    return with_options(f"rebuild it with: citebot index build --index {shlex.quote(str(index_dir))} "
+                        f"--sources {shlex.quote(display_path(sources)) if sources else 'DIR'}")
 
 
 def _sources_of(index_dir: Path, manifest: dict[str, Any] | None) -> Path | None:

@@ -33,6 +33,7 @@ from citebot.index.store import checks
 from citebot.index.store.faiss import lock
 from citebot.index.store.faiss.layout import FORMAT_VERSION, expected_files
 from citebot.index.store.faiss.reuse import FaissReuse
+from citebot.index.store.hint import with_options
 from citebot.index.store.milvus.connection import MAX_K, collection_names, connect, load_pymilvus, milvus_errors, scan
 from citebot.index.store.milvus.reuse import MilvusReuse
 from citebot.index.store.milvus.search import MilvusSearch
@@ -85,16 +86,18 @@ class MilvusLocation:
         client = self.client
         with milvus_errors(f"reading the manifest of {base}"):
             if not client.has_collection(meta):
-                raise IndexInvalidError(f"the index in {self.where()} is damaged: {base} has no manifest; {REBUILD}")
+                raise IndexInvalidError(f"the index in {self.where()} is damaged: {base} has no manifest; "
+                                        f"{self.rebuild_hint()}")
             client.load_collection(meta)
             parts = client.query(meta, filter="part >= 0", output_fields=["part", "text"], limit=MAX_K)
         try:
             manifest = json.loads("".join(p["text"] for p in sorted(parts, key=lambda p: p["part"])))
         except ValueError as exc:
-            raise IndexInvalidError(f"the manifest of {base} is unreadable ({exc}); {REBUILD}") from None
+            raise IndexInvalidError(f"the manifest of {base} is unreadable ({exc}); {self.rebuild_hint()}") from None
         problem = checks.manifest_problem(manifest, FORMAT_VERSION, expected_files)  # staged as a folder build
         if problem:
-            raise IndexInvalidError(f"the manifest of {base} in {self.where()} is invalid: {problem}; {REBUILD}")
+            raise IndexInvalidError(f"the manifest of {base} in {self.where()} is invalid: {problem}; "
+                                    f"{self.rebuild_hint()}")
         return manifest
 
     def read_manifest(self) -> dict[str, Any]:
@@ -142,7 +145,7 @@ class MilvusLocation:
         return [base for base in self.builds() if base not in keep]
 
     def rebuild_hint(self) -> str:
-        return REBUILD
+        return with_options(REBUILD)
 
     def sources_root(self, manifest: dict[str, Any]) -> Path:
         return checks.find_sources_root(manifest, self.folder)
@@ -213,7 +216,7 @@ class MilvusLocation:
               with_lexical: bool) -> LoadedIndex:
         manifest = self._manifest_of(base)
         checks.check_model(manifest, model_name=model_name, weights_sha256=weights_sha256, dimension=dimension,
-                           where=self.where(), rebuild=REBUILD)
+                           where=self.where(), rebuild=self.rebuild_hint())
         passages, sentences_name, _ = collection_names(base)
         client = self.client
         try:
@@ -226,7 +229,7 @@ class MilvusLocation:
             chunks = [checks.chunk_from_json(text) for _, text in chunk_rows]
             sentences = [SentenceRef(c, s, e) for _, c, s, e in sentence_rows]
         except (ValueError, TypeError, KeyError) as exc:
-            raise IndexInvalidError(f"index in {self.where()} cannot be read ({exc}); {REBUILD}") from None
+            raise IndexInvalidError(f"index in {self.where()} cannot be read ({exc}); {self.rebuild_hint()}") from None
         # Rows are primary keys 0..n-1, each with its vector of the collection's dimension (the manifest's).
         problem = None
         if [r for r, _ in chunk_rows] != list(range(len(chunk_rows))):
@@ -237,7 +240,7 @@ class MilvusLocation:
         problem = problem or checks.contents_problem(manifest, chunks, sentences, (len(chunk_rows), d),
                                                      (len(sentence_rows), d))
         if problem:
-            raise IndexInvalidError(f"index in {self.where()} is inconsistent ({problem}); {REBUILD}")
+            raise IndexInvalidError(f"index in {self.where()} is inconsistent ({problem}); {self.rebuild_hint()}")
         root, chunks, sources = checks.named_sources(manifest, self.folder, chunks)
         recipe = LexicalRecipe.of(settings.retrieval, bool(manifest.get("title_in_vectors")), settings.lexical)
         # Milvus keeps no files: bm25s's index (the bm25s ranking, and the second stage's term statistics) is made here
