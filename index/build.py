@@ -38,6 +38,7 @@ from citebot.index.skipped_files import SKIPPED_FILES, skipped_stamps, still_ski
 from citebot.index.store.faiss.ownership import check_build_target
 from citebot.index.store.protocol import SentenceRef
 from citebot.index.tokens import count_tokens
+from citebot.index.vector_journal import VectorJournal, remove_journals
 
 if TYPE_CHECKING:
     from citebot.index.store.protocol import StoreLocation
@@ -58,6 +59,8 @@ class BuildReport:
     """Distinct texts whose vector was copied from the previous build."""
     rechunked: int = 0
     """Articles chunked anew (the others' chunks were taken from the previous build)."""
+    resumed: int = 0
+    """Distinct texts whose vector an interrupted build had computed (its journal, index/vector_journal.py)."""
 
 
 def chunk_corpus(sources: Path, settings: Settings, embedder: Embedder,
@@ -110,8 +113,10 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
     index_dir); the old index serves until the swap.
 
     Articles are chunked, written and embedded one by one, vectors straight to disk. Unless full, the vector of
-    every text embedded the same way by the current build is reused instead of computed again. One progress bar
-    counts the texts run through the model (index/progress.py).
+    every text embedded the same way by the current build is reused instead of computed again. Every vector
+    computed also goes to the folder's journal, and a build interrupted before it committed is resumed from there
+    (full or not: those vectors were computed by the model, the same way). One progress bar counts the texts run
+    through the model (index/progress.py).
     """
     if location is None:
         from citebot.index.store import index_folder
@@ -147,13 +152,17 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
         previous_terms = ArticleTerms.open(reuse.folder, previous, recipe)
     rechunked = 0
     characters = new_characters(reads.seen, previous_manifest)
-    bar = EmbeddingProgress(expected_tokens(characters, settings.chunking), characters, corpus.count,
-                            enabled=progress)
+    # What a killed build computed: kept in the folder (index/vector_journal.py), used again by key.
+    journal = VectorJournal.open(index_dir, prefix, embedder.dimension, spool=index_dir)
+    bar = EmbeddingProgress(max(0, expected_tokens(characters, settings.chunking) - journal.found_tokens),
+                            characters, corpus.count, enabled=progress)
+    if journal.found:
+        bar.note(f"resuming: {journal.found:,} texts embedded by an interrupted build are reused")
     timed = _TimedEmbedder(embedder)
     # The map of texts to rows and the BM25 terms grow with the corpus: they are kept in unnamed temporary files
     # in the index folder (made by the build lock), which go with the build.
     vectorizer = Vectorizer(timed, settings.embedding.batch_size, reuse, spool=index_dir,  # type: ignore[arg-type]
-                            on_embedded=bar.embedded)
+                            on_embedded=bar.embedded, journal=journal)
     with_title = settings.embedding.title_in_vectors
     lexical = LexicalBuilder(recipe, previous_terms, spool=index_dir)
     fingerprints: dict[str, str] = {}  # what the manifest keeps of each article (and of one read from another
@@ -205,21 +214,24 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
                 "source_files": reads.manifest_entry(),
                 "vectors": {"key_prefix": prefix.hex(), "key_scheme": KEY_SCHEME,
                             "embedded": vectorizer.embedded, "reused": vectorizer.reused,
-                            "tokens": vectorizer.tokens,
+                            "resumed": vectorizer.resumed, "tokens": vectorizer.tokens,
                             "reused_from": str(reuse.build) if reuse is not None else None},
             }
+            journal.close()  # synced: a failed commit leaves it whole for the next build
             path = writer.commit(manifest)
             chunk_count = writer.chunk_count
+        remove_journals(index_dir)  # the build is in: what a killed one computed is in it or was not needed
         if location.rollback_builds() is None:  # only the build just made is kept: its texts are the ones used
             remove_unused_texts(index_dir, {d["text"] for d in documents.values()})
     finally:
         bar.close()
         vectorizer.close()
+        journal.close()
         lexical.close()
         if reuse is not None:
             reuse.close()
     return BuildReport(path, len(fingerprints), chunk_count, corpus.skipped, time.perf_counter() - began,
-                       timed.seconds, vectorizer.embedded, vectorizer.reused, rechunked)
+                       timed.seconds, vectorizer.embedded, vectorizer.reused, rechunked, vectorizer.resumed)
 
 
 def _manifest_of(location: StoreLocation) -> dict | None:

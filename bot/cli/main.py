@@ -85,8 +85,13 @@ def _build(settings: Settings, sources: Path, full: bool = False) -> None:
         print(summary, file=sys.stderr)
     print(f"Indexed {report.articles} article(s) as {report.chunks} passages in {report.seconds:.1f} s; "
           f"{_chunked(report.rechunked, report.articles)}; {report.embedded} texts embedded, "
-          f"{report.reused} reused ({display_path(report.path)})",
+          f"{report.reused} reused{_resumed(report.resumed)} ({display_path(report.path)})",
           file=sys.stderr)
+
+
+def _resumed(texts: int) -> str:
+    """The texts taken from an interrupted build's journal, when there were any."""
+    return f", {texts} resumed from an interrupted build" if texts else ""
 
 
 def _chunked(rechunked: int, articles: int) -> str:
@@ -452,7 +457,8 @@ def _parser() -> OneLineParser:
                     "collections with title and text columns), chunk, embed and index it. The index remembers its "
                     "folder: later builds need only --index. Passages and sentences whose text the current build "
                     "already embedded keep their vectors; only new ones are embedded (--full: all). The new index is "
-                    "written beside the old one and swapped in at the end, so an interrupted build changes nothing.",
+                    "written beside the old one and swapped in at the end, so an interrupted build changes nothing; "
+                    "what it embedded is kept in the index folder and the next build resumes from it.",
         epilog="examples:\n"
                "  citebot index build                                  # seeds/ into var/index (the configured ones)\n"
                "  citebot index build --sources ~/articles --index ~/articles-index\n"
@@ -468,7 +474,8 @@ def _parser() -> OneLineParser:
                             "from (without it, that is refused: a typo would swap your articles for others)")
     build.add_argument("--full", action="store_true",
                        help="embed every passage again instead of reusing the current build's vectors of the "
-                            "texts that did not change")
+                            "texts that did not change (an interrupted build's vectors of the same model and "
+                            "settings are still resumed: they were just computed the same way)")
     build.set_defaults(run=cmd_index_build)
     status = index_commands.add_parser(
         "status", parents=[common, with_index], help="what the index holds, and if it is stale",
