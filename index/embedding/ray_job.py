@@ -63,16 +63,20 @@ def connect(target: RayTarget) -> Any:
     if ray.is_initialized():
         return ray
     try:
+        quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
         if target.address == "local":
-            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+            ray.init(include_dashboard=False, **quiet)
         else:
-            ray.init(address=target.address, log_to_driver=False, configure_logging=False)
+            ray.init(address=target.address, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         hint = ("start one with `ray start --head`, or use --ray local" if target.address == "auto"
                 else "check the address (host:port of the head node, or ray://host:10001)")
         raise CitebotError(f"--ray {target.address}: cannot connect to Ray ({str(exc).splitlines()[0]}); "
                            f"{hint}") from None
-    ray.data.DataContext.get_current().enable_progress_bars = False
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False  # the build's own bar counts the vectors as they arrive
+    context.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
     return ray
 
 
@@ -119,7 +123,8 @@ def run_batches(target: RayTarget, settings: EmbeddingSettings, prefix: bytes,
                                    for keys, texts, tokens in batches], override_num_blocks=min(len(batches),
                                                                                                actors * 8))
     embedded = dataset.map_batches(EmbedBatches, fn_constructor_args=(settings, prefix, target.threads),
-                                   batch_size=1, concurrency=actors, num_cpus=target.threads, batch_format="numpy")
+                                   batch_size=1, compute=ray.data.ActorPoolStrategy(size=actors),
+                                   num_cpus=target.threads, batch_format="numpy")
     done = 0
     for block in embedded.iter_batches(batch_size=None, batch_format="numpy"):
         for length, keys, vectors in _by_length(block):
