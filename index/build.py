@@ -65,6 +65,8 @@ class BuildReport:
     """Articles chunked anew (the others' chunks were taken from the previous build)."""
     resumed: int = 0
     """Distinct texts whose vector an interrupted build had computed (its journal, index/vector_journal.py)."""
+    ray_seconds: float = 0.0
+    """With --ray: the Ray step's time (reading and chunking to form the batches, and the job)."""
 
 
 def chunk_corpus(sources: Path, settings: Settings, embedder: Embedder,
@@ -174,6 +176,7 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
     fingerprints: dict[str, str] = {}  # what the manifest keeps of each article (and of one read from another
     documents: dict[str, dict] = {}  # format: its document and text file), gathered as they go by
     ray_embedded = ray_tokens = 0
+    ray_began = time.perf_counter()
     try:
         if ray is not None:  # the texts without a vector are embedded on Ray first, into the journal
             from citebot.index.embedding.ray_job import embed_missing
@@ -183,6 +186,7 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
                      for text in vector_texts(pieces, with_title, prefix))
             ray_embedded, ray_tokens = embed_missing(ray, texts, embedder, settings.embedding, prefix, reuse,
                                                      journal, index_dir, bar.embedded)
+        ray_seconds = time.perf_counter() - ray_began if ray is not None else 0.0
         with location.writer(embedder.dimension) as writer:
             for article, chunking_key, pieces, chunked in article_pieces(corpus, chunker, chunk_cache, prefix,
                                                                          settings):
@@ -243,7 +247,7 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
             reuse.close()
     return BuildReport(path, len(fingerprints), chunk_count, corpus.skipped, time.perf_counter() - began,
                        timed.seconds, vectorizer.embedded + ray_embedded, vectorizer.reused, rechunked,
-                       vectorizer.resumed - ray_embedded)
+                       vectorizer.resumed - ray_embedded, ray_seconds)
 
 
 def article_pieces(corpus: CorpusScan, chunker: Chunker, chunk_cache: ChunkCache | None, prefix: bytes,
