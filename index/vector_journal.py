@@ -56,15 +56,18 @@ def _check(body: bytes) -> bytes:
     return hashlib.blake2b(body, digest_size=_CHECK).digest()
 
 
+def journals(folder: Path) -> list[Path]:
+    """The vector journals citebot wrote in folder (sorted)."""
+    return sorted(entry for entry in folder.glob(".vectors-*.journal") if own_journal(entry)) if folder.is_dir() else []
+
+
 def remove_journals(folder: Path) -> list[Path]:
     """Remove every vector journal in folder (a build committed: their vectors are in it, or were not needed)."""
     removed = []
-    if folder.is_dir():
-        for entry in folder.glob(".vectors-*.journal"):
-            if own_journal(entry):
-                with contextlib.suppress(OSError):
-                    entry.unlink()
-                    removed.append(entry)
+    for entry in journals(folder):
+        with contextlib.suppress(OSError):
+            entry.unlink()
+            removed.append(entry)
     return removed
 
 

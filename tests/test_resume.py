@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from citebot.bot.cli.status import gather_status, render_status
 from citebot.config.settings import PROJECT_ROOT, Settings, load_settings
 from citebot.index.build import build_index
 from citebot.index.embedding import make_embedder
@@ -173,9 +174,14 @@ def test_a_full_build_still_resumes_an_interrupted_build(hash_settings: Settings
     with pytest.raises(OSError, match="killed"):
         build_index(articles, hash_settings.paths.index, hash_settings, embedder=CountingEmbedder(fail_after=100),
                     full=True)
+    status = gather_status(hash_settings)  # the leftover cleanup it runs keeps the journal, and shows it
+    journal = the_journal(hash_settings, hash_settings.paths.index, CountingEmbedder())
+    assert [j["path"] for j in status.to_json()["journals"]] == [journal.name]
+    assert f"journal    {journal.name} (" in render_status(status) and journal.exists()
     report = build_index(articles, hash_settings.paths.index, hash_settings, embedder=CountingEmbedder(),
                          full=True)
     assert report.reused == 0 and report.resumed >= 64  # the previous build ignored, the journal not
+    assert "journals" not in gather_status(hash_settings).to_json()
 
 
 @pytest.mark.model
