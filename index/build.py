@@ -66,7 +66,9 @@ class BuildReport:
     resumed: int = 0
     """Distinct texts whose vector an interrupted build had computed (its journal, index/vector_journal.py)."""
     ray_seconds: float = 0.0
-    """With --ray: the Ray step's time (reading and chunking to form the batches, and the job)."""
+    """With --ray: the Ray step's time (reading and chunking to form the batches, and the jobs)."""
+    ray_job_seconds: float = 0.0
+    """Of which waiting for the jobs."""
 
 
 def chunk_corpus(sources: Path, settings: Settings, embedder: Embedder,
@@ -175,7 +177,7 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
     lexical = LexicalBuilder(recipe, previous_terms, spool=index_dir)
     fingerprints: dict[str, str] = {}  # what the manifest keeps of each article (and of one read from another
     documents: dict[str, dict] = {}  # format: its document and text file), gathered as they go by
-    ray_embedded = ray_tokens = 0
+    ray_run = None
     ray_began = time.perf_counter()
     try:
         if ray is not None:  # the texts without a vector are embedded on Ray first, into the journal
@@ -184,9 +186,10 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
             bar.note(f"embedding on Ray ({ray.address}) ...")
             texts = (text for _, _, pieces, _ in article_pieces(corpus, chunker, chunk_cache, prefix, settings)
                      for text in vector_texts(pieces, with_title, prefix))
-            ray_embedded, ray_tokens = embed_missing(ray, texts, embedder, settings.embedding, prefix, reuse,
-                                                     journal, index_dir, bar.embedded)
+            ray_run = embed_missing(ray, texts, embedder, settings.embedding, prefix, reuse, journal, index_dir,
+                                    bar.embedded)
         ray_seconds = time.perf_counter() - ray_began if ray is not None else 0.0
+        ray_embedded, ray_tokens = (ray_run.texts, ray_run.tokens) if ray_run is not None else (0, 0)
         with location.writer(embedder.dimension) as writer:
             for article, chunking_key, pieces, chunked in article_pieces(corpus, chunker, chunk_cache, prefix,
                                                                          settings):
@@ -247,7 +250,7 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
             reuse.close()
     return BuildReport(path, len(fingerprints), chunk_count, corpus.skipped, time.perf_counter() - began,
                        timed.seconds, vectorizer.embedded + ray_embedded, vectorizer.reused, rechunked,
-                       vectorizer.resumed - ray_embedded, ray_seconds)
+                       vectorizer.resumed - ray_embedded, ray_seconds, ray_run.job_seconds if ray_run else 0.0)
 
 
 def article_pieces(corpus: CorpusScan, chunker: Chunker, chunk_cache: ChunkCache | None, prefix: bytes,

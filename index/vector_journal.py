@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -91,6 +92,8 @@ class VectorJournal:
         self.usable = True
         """False when the file at path is not a journal of this prefix: it is then neither read nor written."""
         self._synced = time.monotonic()
+        self._lock = threading.Lock()
+        """A Ray build appends from its job's thread while its planning looks keys up (index/embedding/ray_job.py)."""
 
     @classmethod
     def open(cls, folder: Path, prefix: bytes, dimension: int, spool: Path | None = None) -> VectorJournal:
@@ -145,9 +148,10 @@ class VectorJournal:
 
     def vector(self, key: str) -> np.ndarray | None:
         """The vector of the text with this key, when the journal holds it."""
-        if self._index is None or (found := self._index.get(key)) is None:
-            return None
-        return self.read(found[1])
+        with self._lock:
+            if self._index is None or (found := self._index.get(key)) is None:
+                return None
+            return self.read(found[1])
 
     def read(self, row: int) -> np.ndarray:
         """The vector of record number row."""
@@ -158,6 +162,10 @@ class VectorJournal:
         """Add the vectors of a batch of texts (keys: their text keys; tokens: the token count of each)."""
         if not self.usable or not len(keys):
             return
+        with self._lock:
+            self._append(keys, vectors, tokens)
+
+    def _append(self, keys: Sequence[str], vectors: np.ndarray, tokens: int) -> None:
         if self._fd < 0:
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
             self._write(self._header, 0)

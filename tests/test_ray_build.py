@@ -63,7 +63,11 @@ def test_a_ray_build_writes_the_one_machine_build_byte_for_byte(local_ray: RayTa
         assert not list((tmp_path / f"{name}-ray").glob(".vectors-*.journal"))
 
 
-def test_ray_takes_over_an_interrupted_build_and_embeds_only_the_rest(local_ray: RayTarget, tmp_path: Path) -> None:
+def test_ray_takes_over_an_interrupted_build_and_embeds_only_the_rest(local_ray: RayTarget, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from citebot.index.embedding import ray_job
+
+    monkeypatch.setattr(ray_job, "WINDOW_TEXTS", 50)  # several jobs, each run while the next window is planned
     sources = generated_folder(tmp_path / "articles", 12)
     settings = load_settings(write_config(tmp_path, sources=str(sources)))
     killed = HashEmbedder()

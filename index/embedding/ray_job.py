@@ -14,8 +14,10 @@ Imported only with `citebot index build --ray`: Ray is an optional extra (pip in
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -80,6 +82,17 @@ def connect(target: RayTarget) -> Any:
     return ray
 
 
+@dataclass(frozen=True)
+class RayRun:
+    """What the Ray step did: texts embedded, their tokens, and the seconds spent waiting for the jobs (the rest
+    of the step is the pass that reads and chunks the corpus to form the batches)."""
+
+    texts: int
+    tokens: int
+    job_seconds: float
+    """Seconds the planning waited for the jobs (a job runs while the next window is planned)."""
+
+
 class EmbedBatches:
     """The Ray actor: the embedder loaded once, then one build batch per call."""
 
@@ -142,20 +155,26 @@ def _by_length(block: dict[str, np.ndarray]) -> Iterator[tuple[int, list[str], n
 
 class RayBatches:
     """Stands in for the embedder while a build plans its batches: each batch it is given is collected (with its
-    keys) instead of run, answered with zeros that go nowhere, and the collected batches go to Ray every
-    WINDOW_TEXTS texts."""
+    keys) instead of run, answered with zeros that go nowhere. Every WINDOW_TEXTS texts the batches collected go to
+    Ray as one job, run in a thread while the planning goes on (one job at a time), so reading and chunking the
+    next window overlaps embedding this one."""
 
     def __init__(self, embedder: Any, target: RayTarget, settings: EmbeddingSettings, prefix: bytes,
                  on_vectors: Callable[[list[str], np.ndarray, int], None]) -> None:
         from citebot.index.incremental import text_key
 
+        connect(target)  # here, in the build's thread, and before minutes of reading when Ray is not there
         self._key = lambda text: text_key(prefix, text)
         self.embedder, self.target, self.settings, self.prefix = embedder, target, settings, prefix
         self.on_vectors = on_vectors
         self.dimension = embedder.dimension
         self._batches: list[tuple[list[str], list[str], int]] = []
         self._waiting = 0
+        self._job: threading.Thread | None = None
+        self._failed: BaseException | None = None
         self.embedded = 0
+        self.job_seconds = 0.0
+        """Time the planning waited for a job to end (the jobs' time not hidden behind the planning)."""
 
     def count_tokens(self, text: str) -> int:
         return self.embedder.count_tokens(text)
@@ -168,13 +187,35 @@ class RayBatches:
         self._batches.append(([self._key(text) for text in texts], list(texts), length))
         self._waiting += len(texts)
         if self._waiting >= WINDOW_TEXTS:
-            self.flush()
+            self.flush(wait=False)
         return np.zeros((len(texts), self.dimension), dtype=np.float32)
 
-    def flush(self) -> None:
-        """Send the batches collected to Ray, and wait for their vectors."""
+    def flush(self, wait: bool = True) -> None:
+        """Send the batches collected to Ray once the job before has ended; with wait, wait for their vectors."""
+        self.join()
         batches, self._batches, self._waiting = self._batches, [], 0
-        self.embedded += run_batches(self.target, self.settings, self.prefix, batches, self.on_vectors)
+        if batches:
+            self._job = threading.Thread(target=self._run, args=(batches,), name="citebot-ray-job", daemon=True)
+            self._job.start()
+        if wait:
+            self.join()
+
+    def _run(self, batches: list[tuple[list[str], list[str], int]]) -> None:
+        try:
+            self.embedded += run_batches(self.target, self.settings, self.prefix, batches, self.on_vectors)
+        except BaseException as exc:  # raised again in the build's thread
+            self._failed = exc
+
+    def join(self) -> None:
+        """Wait for the job running, if any; raise what it raised."""
+        if self._job is not None:
+            began = time.perf_counter()
+            self._job.join()
+            self.job_seconds += time.perf_counter() - began
+            self._job = None
+        failed, self._failed = self._failed, None
+        if failed is not None:
+            raise failed
 
 
 class _Nowhere:
@@ -202,10 +243,9 @@ class _FirstOf:
 
 def embed_missing(target: RayTarget, texts: Iterable[tuple[str, str]], embedder: Any, settings: EmbeddingSettings,
                   prefix: bytes, reuse: ReuseSource | None, journal: VectorJournal, spool: Path,
-                  on_embedded: Callable[[int, int, float], None] | None = None) -> tuple[int, int]:
+                  on_embedded: Callable[[int, int, float], None] | None = None) -> RayRun:
     """Embed on Ray every text of texts ((text, key), in the build's order) that neither the last build nor the
-    journal holds, in the batches a one-machine build would form, into the journal. Returns the texts embedded
-    and their tokens."""
+    journal holds, in the batches a one-machine build would form, into the journal."""
     from citebot.index.incremental import Vectorizer
 
     last, all_tokens = time.perf_counter(), 0
@@ -228,5 +268,7 @@ def embed_missing(target: RayTarget, texts: Iterable[tuple[str, str]], embedder:
         vectorizer.finish()
         planner.flush()
     finally:
+        with contextlib.suppress(BaseException):  # a job still running ends before the journal closes
+            planner.join()
         vectorizer.close()
-    return planner.embedded, all_tokens
+    return RayRun(planner.embedded, all_tokens, planner.job_seconds)
