@@ -98,3 +98,18 @@ def test_the_command_line_builds_on_a_local_ray(tmp_path: Path) -> None:
     plain = build_index(SEEDS, tmp_path / "plain", load_settings(config))
     assert said and int(said[1]) == plain.embedded
     assert data_files((tmp_path / "index" / "current").resolve()) == data_files(plain.path)
+
+
+def test_a_failed_ray_job_is_one_line_and_keeps_the_last_index(local_ray: RayTarget, hash_settings: Settings,
+                                                                seeds_copy: Path) -> None:
+    from citebot.config.errors import CitebotError
+    from tests.test_incremental import CountingEmbedder
+
+    first = build_index(seeds_copy, hash_settings.paths.index, hash_settings)
+    (seeds_copy / "zz_new.txt").write_text("A new headline\n\nA sentence no build has embedded yet.\n",
+                                           encoding="utf-8")
+    # The workers make the configured embedder (HashEmbedder), not this one: their vectors would not fit its keys.
+    with pytest.raises(CitebotError, match=r"^the Ray job failed \(.*\); the vectors it computed are kept"):
+        build_index(seeds_copy, hash_settings.paths.index, hash_settings, embedder=CountingEmbedder(),
+                    ray=local_ray)
+    assert (hash_settings.paths.index / "current").resolve() == first.path

@@ -203,7 +203,14 @@ class RayBatches:
     def _run(self, batches: list[tuple[list[str], list[str], int]]) -> None:
         try:
             self.embedded += run_batches(self.target, self.settings, self.prefix, batches, self.on_vectors)
-        except BaseException as exc:  # raised again in the build's thread
+        except CitebotError as exc:  # raised again in the build's thread
+            self._failed = exc
+        except Exception as exc:  # Ray's own: a worker or the cluster lost, a worker's embedder refused
+            log.debug("the Ray job failed", exc_info=True)
+            first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+            self._failed = CitebotError(f"the Ray job failed ({first.strip()[:300]}); the vectors it computed are "
+                                        "kept in the index folder: run the same command again to resume")
+        except BaseException as exc:
             self._failed = exc
 
     def join(self) -> None:
