@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 
 RAY_INSTALL = 'pip install -e ".[ray]"'
 WINDOW_TEXTS = 200_000
-"""Texts handed to Ray in one dataset: the driver holds at most this many texts, not the corpus's."""
+"""Texts handed to Ray in one job: the build holds at most two windows of texts (the one embedded, the one
+planned), not the corpus's."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def connect(target: RayTarget) -> Any:
             ray.init(include_dashboard=False, **quiet)
         else:
             ray.init(address=target.address, **quiet)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
+    except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError or gRPC's own here
         hint = ("start one with `ray start --head`, or use --ray local" if target.address == "auto"
                 else "check the address (host:port of the head node, or ray://host:10001)")
         raise CitebotError(f"--ray {target.address}: cannot connect to Ray ({str(exc).splitlines()[0]}); "
@@ -98,10 +99,11 @@ class EmbedBatches:
 
     def __init__(self, settings: EmbeddingSettings, prefix: bytes, threads: int) -> None:
         from citebot.index.embedding import make_embedder
+        from citebot.index.embedding.minilm import MINILM
         from citebot.index.incremental import key_prefix
 
         os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
-        if settings.model == "all-MiniLM-L6-v2" and settings.runtime == "onnx":
+        if settings.model == MINILM and settings.runtime == "onnx":
             from citebot.index.embedding.onnx_runtime import OnnxEmbedder
 
             self.embedder: Any = OnnxEmbedder(settings, threads=threads)
