@@ -209,3 +209,23 @@ def test_a_real_model_build_resumed_is_byte_identical(real_settings: Settings, t
     whole = build_index(sources, tmp_path / "whole", real_settings)
     assert resumed.resumed > 0 and resumed.embedded + resumed.resumed == whole.embedded
     assert data_files(resumed.path) == data_files(whole.path)
+
+
+def test_a_milvus_build_resumes_from_its_staging_folder(tmp_path: Path, articles: Path,
+                                                         milvus_available: bool) -> None:
+    if not milvus_available:
+        pytest.skip('MILVUS TESTS SKIPPED: pymilvus / milvus-lite are not installed (pip install -e ".[milvus]")')
+    from citebot.index.build import build_store
+    from citebot.index.store.milvus.location import MilvusLocation
+    from tests.test_store_conformance import store_settings
+
+    settings = store_settings(tmp_path, "milvus", articles)
+    with pytest.raises(OSError, match="killed"):
+        build_store(articles, settings, embedder=CountingEmbedder(fail_after=200))
+    staging = MilvusLocation(settings).folder
+    journal = the_journal(settings, staging, CountingEmbedder())
+    kept = records(settings, staging, CountingEmbedder())
+    assert journal.exists() and kept > 0
+    report = build_store(articles, settings, embedder=CountingEmbedder())
+    assert report.resumed == kept and report.reused == 0
+    assert not journal.exists() and MilvusLocation(settings).current_name() is not None
