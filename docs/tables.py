@@ -441,3 +441,40 @@ def own_corpora(name: str = "corpora") -> str:
     body = table(["corpus", "questions (answerable + off-corpus)", "hit@1", "answer quote",
                   "answer quote, evidence in top 5 (n)", "answerable refused", "off-corpus declined"], rows)
     return _with_source(name, body, data=data)
+
+
+# Builds that resume and spread (docs/performance.md)
+
+def ray_build(name: str = "ray_build") -> str:
+    data = load(name)
+    rows = []
+    for label, r in data["runs"].items():
+        ray = label != "plain"
+        planning = r["ray_step_seconds"] - r.get("ray_job_seconds", 0.0) if ray and "ray_job_seconds" in r else None
+        rows.append([label, num(r["seconds"], 1), num(r["texts_embedded"]), num(r["texts_per_second"], 1),
+                     num(r["model_seconds"], 1) if not ray else "", num(r.get("ray_job_seconds"), 1) if ray else "",
+                     num(planning, 1) if planning is not None else "",
+                     num(r["seconds"] - r["ray_step_seconds"], 1) if ray else "",
+                     num(r["files_equal_plain"]) if ray else ""])
+    body = table(["build", "seconds", "texts embedded", "texts/s", "model s", "Ray jobs s", "planning pass s",
+                  "writing pass s", "files = plain"], rows)
+    body += (f"\n\n{data['articles']} BBC articles, the real model (ONNX), a local Ray of {data['ray_cpus']} CPUs "
+             f"started once in {data['ray_start_seconds']:.1f} s (not in the builds' seconds); {data['cpus']} "
+             f"shared cores at load average about {data['load_average'][0]:.0f}, so rates are low; their ratios are "
+             f"the point. {data['runs']['plain']['tokens_per_text']:.1f} tokens a text.")
+    return _with_source(name, body, data=data)
+
+
+def resume_build(name: str = "resume_build") -> str:
+    data = load(name)
+    rows = [["run through", num(data["run_through_seconds"], 1), num(data["texts"]), ""],
+            ["killed", num(data["killed_after_seconds"], 1), "", num(data["journal_texts_at_kill"])],
+            ["resumed", num(data["resumed_seconds"], 1), num(data["resumed_texts_embedded"]),
+             num(data["texts_from_journal"])]]
+    body = table(["build", "seconds", "texts embedded", "texts in / from the journal"], rows)
+    body += (f"\n\n{data['articles']} generated articles ({data['config']}). Seconds lost to the kill: "
+             f"**{data['seconds_lost']:.1f}** (without the journal: {data['seconds_lost_without_journal']:.1f}); "
+             f"texts embedded again: {data['texts_re_embedded']}; resumed index = the run through's files: "
+             f"{num(data['files_equal_run_through'])}. {data['cpus']} shared cores at load average about "
+             f"{data['load_average'][0]:.0f}.")
+    return _with_source(name, body, data=data)

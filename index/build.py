@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,7 +14,7 @@ import numpy as np
 
 from citebot.config.errors import CitebotError, IndexInvalidError
 from citebot.config.settings import IngestSettings, Settings
-from citebot.index.chunk_cache import ChunkCache, article_key
+from citebot.index.chunk_cache import ChunkCache, Chunked, article_key
 from citebot.index.chunking import Chunk, Chunker, chunk_sentences, vector_text
 from citebot.index.embedding import make_embedder
 from citebot.index.embedding.protocol import Embedder
@@ -21,6 +22,8 @@ from citebot.index.hashing import file_sha256
 from citebot.index.incremental import KEY_SCHEME, Vectorizer, key_prefix, text_key
 from citebot.index.ingest.bounded import within_size
 from citebot.index.ingest.corpus import (
+    Article,
+    CorpusScan,
     Skipped,
     outside_link,
     read_corpus,
@@ -38,8 +41,10 @@ from citebot.index.skipped_files import SKIPPED_FILES, skipped_stamps, still_ski
 from citebot.index.store.faiss.ownership import check_build_target
 from citebot.index.store.protocol import SentenceRef
 from citebot.index.tokens import count_tokens
+from citebot.index.vector_journal import VectorJournal, remove_journals
 
 if TYPE_CHECKING:
+    from citebot.index.embedding.ray_job import RayTarget
     from citebot.index.store.protocol import StoreLocation
 
 
@@ -58,6 +63,12 @@ class BuildReport:
     """Distinct texts whose vector was copied from the previous build."""
     rechunked: int = 0
     """Articles chunked anew (the others' chunks were taken from the previous build)."""
+    resumed: int = 0
+    """Distinct texts whose vector an interrupted build had computed (its journal, index/vector_journal.py)."""
+    ray_seconds: float = 0.0
+    """With --ray: the Ray step's time (reading and chunking to form the batches, and the jobs)."""
+    ray_job_seconds: float = 0.0
+    """Of which waiting for the jobs."""
 
 
 def chunk_corpus(sources: Path, settings: Settings, embedder: Embedder,
@@ -95,23 +106,27 @@ class _TimedEmbedder:
 
 
 def build_store(sources: Path, settings: Settings, *, embedder: Embedder | None = None, progress: bool = False,
-                full: bool = False) -> BuildReport:
+                full: bool = False, ray: RayTarget | None = None) -> BuildReport:
     """Index sources into the configured store ([store] kind): the FAISS folder at [paths] index, or Milvus."""
     from citebot.index.store import store_location
 
     location = store_location(settings)
     return build_index(sources, location.folder, settings, embedder=embedder, progress=progress, full=full,
-                       location=location)
+                       location=location, ray=ray)
 
 
 def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder: Embedder | None = None,
-                progress: bool = False, full: bool = False, location: StoreLocation | None = None) -> BuildReport:
+                progress: bool = False, full: bool = False, location: StoreLocation | None = None,
+                ray: RayTarget | None = None) -> BuildReport:
     """Index every article under sources into index_dir (location: the store there; default the FAISS folder
     index_dir); the old index serves until the swap.
 
     Articles are chunked, written and embedded one by one, vectors straight to disk. Unless full, the vector of
-    every text embedded the same way by the current build is reused instead of computed again. One progress bar
-    counts the texts run through the model (index/progress.py).
+    every text embedded the same way by the current build is reused instead of computed again. Every vector
+    computed also goes to the folder's journal, and a build interrupted before it committed is resumed from there
+    (full or not: those vectors were computed by the model, the same way). One progress bar counts the texts run
+    through the model (index/progress.py). With ray, the texts without a vector are first embedded by a Ray Data
+    job (index/embedding/ray_job.py) into the journal, and the build then finds them there.
     """
     if location is None:
         from citebot.index.store import index_folder
@@ -119,11 +134,11 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
         location = index_folder(index_dir)
     check_build_target(sources, index_dir)  # apart from the sources, and no folder of the user's
     with location.build_lock():  # one build per location at a time: covers the reuse read and the write
-        return _build_index(sources, index_dir, settings, embedder, progress, full, location)
+        return _build_index(sources, index_dir, settings, embedder, progress, full, location, ray)
 
 
 def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: Embedder | None, progress: bool,
-                 full: bool, location: StoreLocation) -> BuildReport:
+                 full: bool, location: StoreLocation, ray: RayTarget | None = None) -> BuildReport:
     if index_dir.exists() and not index_dir.is_dir():  # say so before minutes of embedding
         raise IndexInvalidError(f"--index {index_dir} is a file, not an index folder")
     began = time.perf_counter()
@@ -147,33 +162,45 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
         previous_terms = ArticleTerms.open(reuse.folder, previous, recipe)
     rechunked = 0
     characters = new_characters(reads.seen, previous_manifest)
-    bar = EmbeddingProgress(expected_tokens(characters, settings.chunking), characters, corpus.count,
-                            enabled=progress)
+    # What a killed build computed: kept in the folder (index/vector_journal.py), used again by key.
+    journal = VectorJournal.open(index_dir, prefix, embedder.dimension, spool=index_dir)
+    bar = EmbeddingProgress(max(0, expected_tokens(characters, settings.chunking) - journal.found_tokens),
+                            characters, corpus.count, enabled=progress)
+    if journal.found:
+        bar.note(f"resuming: {journal.found:,} texts embedded by an interrupted build are reused")
     timed = _TimedEmbedder(embedder)
     # The map of texts to rows and the BM25 terms grow with the corpus: they are kept in unnamed temporary files
     # in the index folder (made by the build lock), which go with the build.
     vectorizer = Vectorizer(timed, settings.embedding.batch_size, reuse, spool=index_dir,  # type: ignore[arg-type]
-                            on_embedded=bar.embedded)
+                            on_embedded=bar.embedded, journal=journal)
     with_title = settings.embedding.title_in_vectors
     lexical = LexicalBuilder(recipe, previous_terms, spool=index_dir)
     fingerprints: dict[str, str] = {}  # what the manifest keeps of each article (and of one read from another
     documents: dict[str, dict] = {}  # format: its document and text file), gathered as they go by
+    ray_run = None
+    ray_began = time.perf_counter()
     try:
+        if ray is not None:  # the texts without a vector are embedded on Ray first, into the journal
+            from citebot.index.embedding.ray_job import embed_missing
+
+            bar.note(f"embedding on Ray ({ray.address}) ...")
+            texts = (text for _, _, pieces, _ in article_pieces(corpus, chunker, chunk_cache, prefix, settings)
+                     for text in vector_texts(pieces, with_title, prefix))
+            ray_run = embed_missing(ray, texts, embedder, settings.embedding, prefix, reuse, journal, index_dir,
+                                    bar.embedded)
+        ray_seconds = time.perf_counter() - ray_began if ray is not None else 0.0
+        ray_embedded, ray_tokens = (ray_run.texts, ray_run.tokens) if ray_run is not None else (0, 0)
         with location.writer(embedder.dimension) as writer:
-            for article in corpus.articles:
-                chunking_key = article_key(prefix, settings.chunking, article)
-                pieces = chunk_cache.get(chunking_key) if chunk_cache else None
-                chunked = pieces is None
-                if chunked:
-                    pieces = [(chunk, chunk_sentences(chunk)) for chunk in chunker.chunk_article(article)]
-                    rechunked += 1
+            for article, chunking_key, pieces, chunked in article_pieces(corpus, chunker, chunk_cache, prefix,
+                                                                         settings):
+                rechunked += chunked
                 for chunk, sentences in pieces:
                     text = vector_text(chunk, with_title)
                     key = text_key(prefix, text)
                     row = writer.add_chunk(chunk, key)
                     vectorizer.add(text, key, writer.vectors, row)
                     for start, end in sentences:
-                        text = chunk.text[start - chunk.start:end - chunk.start]
+                        text = sentence_text(chunk, start, end)
                         key = text_key(prefix, text)
                         vectorizer.add(text, key, writer.sentence_vectors,
                                        writer.add_sentence(SentenceRef(row, start, end), key))
@@ -204,22 +231,55 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
                 # Per file read: its size, time and sha256 then, so the next build need not read it again.
                 "source_files": reads.manifest_entry(),
                 "vectors": {"key_prefix": prefix.hex(), "key_scheme": KEY_SCHEME,
-                            "embedded": vectorizer.embedded, "reused": vectorizer.reused,
-                            "tokens": vectorizer.tokens,
+                            "embedded": vectorizer.embedded + ray_embedded, "reused": vectorizer.reused,
+                            "resumed": vectorizer.resumed - ray_embedded, "tokens": vectorizer.tokens + ray_tokens,
                             "reused_from": str(reuse.build) if reuse is not None else None},
             }
+            journal.close()  # synced: a failed commit leaves it whole for the next build
             path = writer.commit(manifest)
             chunk_count = writer.chunk_count
+        remove_journals(index_dir)  # the build is in: what a killed one computed is in it or was not needed
         if location.rollback_builds() is None:  # only the build just made is kept: its texts are the ones used
             remove_unused_texts(index_dir, {d["text"] for d in documents.values()})
     finally:
         bar.close()
         vectorizer.close()
+        journal.close()
         lexical.close()
         if reuse is not None:
             reuse.close()
     return BuildReport(path, len(fingerprints), chunk_count, corpus.skipped, time.perf_counter() - began,
-                       timed.seconds, vectorizer.embedded, vectorizer.reused, rechunked)
+                       timed.seconds, vectorizer.embedded + ray_embedded, vectorizer.reused, rechunked,
+                       vectorizer.resumed - ray_embedded, ray_seconds, ray_run.job_seconds if ray_run else 0.0)
+
+
+def article_pieces(corpus: CorpusScan, chunker: Chunker, chunk_cache: ChunkCache | None, prefix: bytes,
+                   settings: Settings) -> Iterator[tuple[Article, str, Chunked, bool]]:
+    """Each article with its chunking key, its chunks and their sentences' spans (from the last build when it
+    chunked the same text the same way), and whether it was chunked anew."""
+    for article in corpus.articles:
+        chunking_key = article_key(prefix, settings.chunking, article)
+        pieces = chunk_cache.get(chunking_key) if chunk_cache else None
+        if pieces is None:
+            chunked = [(chunk, chunk_sentences(chunk)) for chunk in chunker.chunk_article(article)]
+            yield article, chunking_key, chunked, True
+        else:
+            yield article, chunking_key, pieces, False
+
+
+def sentence_text(chunk: Chunk, start: int, end: int) -> str:
+    """The text of the sentence at [start, end) of the article, inside chunk."""
+    return chunk.text[start - chunk.start:end - chunk.start]
+
+
+def vector_texts(pieces: Chunked, with_title: bool, prefix: bytes) -> Iterator[tuple[str, str]]:
+    """(text, key) of every text of an article's pieces, in the order a build gives them to the Vectorizer."""
+    for chunk, sentences in pieces:
+        text = vector_text(chunk, with_title)
+        yield text, text_key(prefix, text)
+        for start, end in sentences:
+            text = sentence_text(chunk, start, end)
+            yield text, text_key(prefix, text)
 
 
 def _manifest_of(location: StoreLocation) -> dict | None:

@@ -8,6 +8,9 @@ Reused and new vectors must be identical to a full build's, bit for bit. A trans
 depends, in the last bits, on the padding around it in its batch; so texts are embedded in batches of texts of the
 same token count (no padding at all), which makes each vector a function of its text alone (checked by
 tests/test_incremental.py against full builds with the real model).
+
+Every vector the model computes also goes to the folder's journal (vector_journal.py), so a build killed before
+it commits is resumed by the next: a text the last build does not hold is looked up there before the model runs.
 """
 
 from __future__ import annotations
@@ -23,13 +26,16 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from citebot.config.settings import EmbeddingSettings
 from citebot.index.embedding.protocol import Embedder
 from citebot.index.store.protocol import ReuseSource
+
+if TYPE_CHECKING:
+    from citebot.index.vector_journal import VectorJournal
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +67,12 @@ class Vectorizer:
     token count. At most batch_size - 1 texts wait per token count, so memory does not grow with the corpus."""
 
     def __init__(self, embedder: Embedder, batch_size: int, reuse: ReuseSource | None,
-                 spool: Path | None = None, on_embedded: Callable[[int, int, float], None] | None = None) -> None:
-        """on_embedded(texts, tokens, seconds) is told of each batch run through the model."""
+                 spool: Path | None = None, on_embedded: Callable[[int, int, float], None] | None = None,
+                 journal: VectorJournal | None = None) -> None:
+        """on_embedded(texts, tokens, seconds) is told of each batch run through the model; journal: where every
+        vector computed goes, and where one an interrupted build computed is found."""
         self.embedder = embedder
+        self.journal = journal
         self.on_embedded = on_embedded
         self.batch_size = max(1, batch_size)
         self.reuse = reuse
@@ -71,6 +80,8 @@ class Vectorizer:
         self.tokens = 0
         """Tokens of the texts embedded, special tokens included: the work the model did."""
         self.reused = 0
+        self.resumed = 0
+        """Distinct texts whose vector was found in the journal (computed by an interrupted build)."""
         self.queued = 0
         """Texts queued for the model (embedded, or waiting for their batch to fill)."""
         self._done = RowMap(spool=spool)
@@ -90,6 +101,10 @@ class Vectorizer:
             out.write(row, vector)
             self._done.put(key, out, row)
             self.reused += 1
+        elif self.journal is not None and (vector := self.journal.vector(key)) is not None:
+            out.write(row, vector)
+            self._done.put(key, out, row)
+            self.resumed += 1
         else:
             if self._warming is None:  # the model loads while the build goes on to the texts it reuses
                 self._warming = threading.Thread(target=self._warm_up, daemon=True)
@@ -112,6 +127,8 @@ class Vectorizer:
         began = time.perf_counter()
         vectors = self.embedder.encode([self._pending[k][0] for k in keys])
         seconds = time.perf_counter() - began
+        if self.journal is not None:
+            self.journal.append(keys, vectors, length)
         for key, vector in zip(keys, vectors, strict=True):
             _, targets = self._pending.pop(key)
             for out, row in targets:

@@ -80,6 +80,11 @@ class EmbeddingProgress:
         shown = "?" if left is None else f"{int(left) // 60}:{int(left) % 60:02d}"
         return f"{shown} left, article {self._done}/{self._articles}"
 
+    def note(self, line: str) -> None:
+        """Print a line above the bar (nothing when the bar is off)."""
+        if not self.bar.disable:
+            self.bar.write(line, file=sys.stderr)
+
     def embedded(self, texts: int, tokens: int, seconds: float = 0.0) -> None:
         """texts more, of tokens in all, were run through the model in seconds."""
         self.texts += texts

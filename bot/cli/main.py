@@ -68,7 +68,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _build(settings: Settings, sources: Path, full: bool = False) -> None:
+def _build(settings: Settings, sources: Path, full: bool = False, ray: str | None = None) -> None:
     from citebot.index.build import build_store
     from citebot.index.ingest import reader_warnings
     from citebot.index.store import store_location
@@ -77,17 +77,28 @@ def _build(settings: Settings, sources: Path, full: bool = False) -> None:
     location = store_location(settings)
     location.current_name()  # Milvus not installed or unreachable: one line, before anything else
     check_build_target(sources, location.folder)  # the same check as the build's, before the line below
+    target = None
+    if ray is not None:
+        from citebot.index.embedding.ray_job import RayTarget, load_ray
+
+        load_ray()  # not installed: one line, before anything is read
+        target = RayTarget(ray)
     print(f"Indexing the articles in {sources} into {where(settings)} ...", file=sys.stderr)
     with reader_warnings.counting_files() as warned:
-        report = build_store(sources, settings, progress=True, full=full)
+        report = build_store(sources, settings, progress=True, full=full, ray=target)
     for skipped in report.skipped:
         print(printable(f"skipped {sources / skipped.path}: {skipped.reason}"), file=sys.stderr)
     if summary := reader_warnings.summary(warned):
         print(summary, file=sys.stderr)
     print(f"Indexed {report.articles} article(s) as {report.chunks} passages in {report.seconds:.1f} s; "
           f"{_chunked(report.rechunked, report.articles)}; {report.embedded} texts embedded, "
-          f"{report.reused} reused ({display_path(report.path)})",
+          f"{report.reused} reused{_resumed(report.resumed)} ({display_path(report.path)})",
           file=sys.stderr)
+
+
+def _resumed(texts: int) -> str:
+    """The texts taken from an interrupted build's journal, when there were any."""
+    return f", {texts} resumed from an interrupted build" if texts else ""
 
 
 def _chunked(rechunked: int, articles: int) -> str:
@@ -216,7 +227,7 @@ def cmd_index_build(args: argparse.Namespace) -> int:
         sources = display_path(settings.paths.sources)
     else:
         raise CitebotError(no_index_message(args, settings))
-    _build(settings, sources, args.full)
+    _build(settings, sources, args.full, args.ray)
     return 0
 
 
@@ -453,12 +464,14 @@ def _parser() -> OneLineParser:
                     "collections with title and text columns), chunk, embed and index it. The index remembers its "
                     "folder: later builds need only --index. Passages and sentences whose text the current build "
                     "already embedded keep their vectors; only new ones are embedded (--full: all). The new index is "
-                    "written beside the old one and swapped in at the end, so an interrupted build changes nothing.",
+                    "written beside the old one and swapped in at the end, so an interrupted build changes nothing; "
+                    "what it embedded is kept in the index folder and the next build resumes from it.",
         epilog="examples:\n"
                "  citebot index build                                  # seeds/ into var/index (the configured ones)\n"
                "  citebot index build --sources ~/articles --index ~/articles-index\n"
                "  citebot index build --index ~/articles-index         # again, from the folder it remembers\n"
-               "  citebot index build --index ~/articles-index --sources ~/other --replace",
+               "  citebot index build --index ~/articles-index --sources ~/other --replace\n"
+               "  citebot index build --index ~/articles-index --ray auto    # embed on the Ray cluster (.[ray] extra)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     build.add_argument("--sources", metavar="DIR",
@@ -469,7 +482,13 @@ def _parser() -> OneLineParser:
                             "from (without it, that is refused: a typo would swap your articles for others)")
     build.add_argument("--full", action="store_true",
                        help="embed every passage again instead of reusing the current build's vectors of the "
-                            "texts that did not change")
+                            "texts that did not change (an interrupted build's vectors of the same model and "
+                            "settings are still resumed: they were just computed the same way)")
+    build.add_argument("--ray", metavar="WHERE",
+                       help="embed on a Ray cluster (Ray Data; pip install -e \".[ray]\"): auto (the cluster this "
+                            "machine belongs to, or RAY_ADDRESS), local (a Ray started for this build), or the head's "
+                            "address (host:6379 or ray://host:10001); the articles are read and the index written "
+                            "here, and it is the index a build without --ray writes")
     build.set_defaults(run=cmd_index_build)
     status = index_commands.add_parser(
         "status", parents=[common, with_index], help="what the index holds, and if it is stale",

@@ -42,11 +42,14 @@ class IndexStatus:
     """The builds kept for a rollback; None where the store keeps none (left out of the JSON)."""
     leftover_builds: list[str] | None = None
     """Builds an interrupted build left in the store (None: the store has none of its own; left out)."""
+    journals: list[dict[str, Any]] | None = None
+    """Each journal of vectors an interrupted build computed, which the next build resumes from: its name (path)
+    and size (bytes); left out of the JSON when there is none."""
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        for key in ("rollback", "leftover_builds"):
-            if data[key] is None:
+        for key in ("rollback", "leftover_builds", "journals"):
+            if not data[key] and (key == "journals" or data[key] is None):
                 del data[key]
         return data
 
@@ -56,6 +59,7 @@ def gather_status(settings: Settings) -> IndexStatus:
     Leftovers of interrupted builds are removed when no build is running and the folder can be written."""
     from citebot.index.build import changed_settings, source_changes
     from citebot.index.store import store_location
+    from citebot.index.vector_journal import journals
     from citebot.retrieval.freshness import CheckBounds, corrupt_passages
 
     location = store_location(settings)
@@ -93,6 +97,7 @@ def gather_status(settings: Settings) -> IndexStatus:
         build_running=running,
         rollback=location.rollback_builds(),
         leftover_builds=location.leftover_builds(),
+        journals=[{"path": path.name, "bytes": path.stat().st_size} for path in journals(location.folder)],
     )
 
 
@@ -133,6 +138,9 @@ def render_status(status: IndexStatus, rebuild: str = "citebot index build") -> 
         fate = ("removed" if left["removed"] else "kept: a build is running" if status.build_running
                 else "kept: it cannot be removed here (the folder is read-only, or not yours)")
         lines.append(f"leftover   {left['path']} ({_megabytes(left['bytes'])}, from an interrupted build): {fate}")
+    for journal in status.journals or []:
+        lines.append(f"journal    {journal['path']} ({_megabytes(journal['bytes'])}): vectors an interrupted build "
+                     "computed; the next build resumes from them")
     for name in status.rollback or []:
         lines.append(f"rollback   {name} (the build before, kept)")
     for name in status.leftover_builds or []:

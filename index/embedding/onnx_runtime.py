@@ -57,7 +57,8 @@ class OnnxEmbedder:
 
     runtime = "onnx"
 
-    def __init__(self, settings: EmbeddingSettings, *, precision: str = "fp32") -> None:
+    def __init__(self, settings: EmbeddingSettings, *, precision: str = "fp32", threads: int | None = None) -> None:
+        """threads: onnxruntime's threads for bulk encoding (default: its own choice, one per core)."""
         if precision not in PRECISIONS:
             raise ModelError(f"unknown ONNX precision {precision!r} (use one of {', '.join(PRECISIONS)})")
         try:
@@ -69,7 +70,7 @@ class OnnxEmbedder:
 
         model_dir = minilm_dir()
         limit = max_seq_length(model_dir)
-        self._settings, self.precision = settings, precision
+        self._settings, self.precision, self._threads = settings, precision, threads
         self._export = read_export(settings, precision) or export_model(settings, precision)
         # The files are hashed in the background (hashlib releases the GIL) while the caller loads the
         # index; the first session waits for the verdict.
@@ -103,7 +104,7 @@ class OnnxEmbedder:
     def _session(self, kind: str) -> Any:
         with self._lock:
             if kind not in self._sessions:
-                self._sessions[kind] = open_session(self._verified(), bulk=kind == "bulk")
+                self._sessions[kind] = open_session(self._verified(), bulk=kind == "bulk", threads=self._threads)
             return self._sessions[kind]
 
     @cached_property
@@ -143,12 +144,15 @@ class OnnxEmbedder:
         self._session("bulk")
 
 
-def open_session(export: Export, *, bulk: bool) -> Any:
-    """An onnxruntime session over the export: bulk (optimised, prepacked) or quick to open."""
+def open_session(export: Export, *, bulk: bool, threads: int | None = None) -> Any:
+    """An onnxruntime session over the export: bulk (optimised, prepacked) or quick to open; threads: its intra-op
+    threads (None: one per core)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
+    if threads:
+        options.intra_op_num_threads = threads
     if bulk:
         # Threads waiting for work sleep instead of spinning: the same vectors, fewer CPU-seconds for the same wall
         # time on a shared machine (benchmarks/performance/build_cost.py); a question's session keeps spinning.

@@ -8,6 +8,9 @@ The proofs, entry by entry:
                                 a folder holding BUILD_MARKER, which names <id> (written first by every build);
                                 a complete build from before the marker: a manifest of this layout's shape
     current, .current.<id>      a symbolic link to a build-… name (`.current.<id>` to build-<id> exactly)
+    .vectors-<16 hex>.journal   a regular file beginning with JOURNAL_MAGIC: the vectors an unfinished build
+                                computed (index/vector_journal.py); never a leftover, it is what the next build
+                                resumes from, and the build that commits removes it
 
 A folder is citebot's when it does not exist, is empty, holds citebot's `.lock`, or (an index built before the
 lock said so) its `current` links to a build with a manifest. Anything else is the user's folder: a build refuses
@@ -26,6 +29,9 @@ from citebot.index.store.faiss.layout import CURRENT, LOCK, MANIFEST
 
 BUILD_MARKER = ".citebot-build"
 """Inside every build folder: `citebot build <id>`, written before anything else of the build."""
+JOURNAL_MAGIC = b"citebot vector journal 1\n"
+"""The first bytes of every vector journal (index/vector_journal.py)."""
+_JOURNAL = re.compile(r"\.vectors-[0-9a-f]{16}\.journal")
 _LOCK_TEXT = re.compile(r"(pid \d+, since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\n)?")
 _BUILD = re.compile(r"build-(?P<id>[^/]+)|\.build-(?P<partial>[^/]+)\.partial")
 _SHOWN = 3
@@ -78,6 +84,17 @@ def own_link(path: Path) -> bool:
     if path.name == CURRENT:
         return target.startswith("build-") and "/" not in target
     return path.name.startswith(f".{CURRENT}.") and target == "build-" + path.name[len(CURRENT) + 2:]
+
+
+def own_journal(path: Path) -> bool:
+    """Whether path is a vector journal citebot wrote: its name, a regular file, and its first bytes."""
+    if _JOURNAL.fullmatch(path.name) is None or path.is_symlink() or not path.is_file():
+        return False
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(JOURNAL_MAGIC)) == JOURNAL_MAGIC
+    except OSError:
+        return False
 
 
 def own_lock(path: Path) -> bool:
