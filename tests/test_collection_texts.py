@@ -70,7 +70,7 @@ def test_a_500_row_csv_keeps_one_text_and_one_row_table_and_no_row_in_the_manife
     report = _build(folder, hash_settings)
     assert report.articles == 500
     texts = _texts(hash_settings)
-    assert len(texts) == 2 and texts[0].startswith("items.csv.") and texts[1].endswith(".rows.json")
+    assert len(texts) == 2 and texts[0].startswith("items.csv.") and texts[1].endswith(".rows.jsonl")
     manifest = _manifest(report)
     assert manifest["sources"].keys() == {"items.csv"} and manifest["documents"].keys() == {"items.csv"}
     assert manifest["articles"] == 500 and "#row" not in json.dumps(manifest["documents"])

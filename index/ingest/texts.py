@@ -3,9 +3,10 @@
 swapped in later, or a rollback, finds the texts its citations name.
 
 A collection (CSV, JSON Lines) is kept as one text file for the whole file, its rows' texts one after another, and
-one row table beside it (`<name>.<digest>.rows.json`: each row's name, span in the text, title, url, date and
-author). The manifest names the collection once, by its file, however many rows it has; a loaded index reads a
-collection's row table only when one of its rows is cited or checked.
+one row table beside it (`<name>.<digest>.rows.jsonl`: a line per row, in row order, with its name, span in the
+text, title, url, date and author). The manifest names the collection once, by its file, however many rows it has.
+A loaded index reads a collection's row table when one of its rows is first cited or checked, and then parses only
+the lines a bisection for that row looks at: the cost of a load does not grow with the rows.
 """
 
 from __future__ import annotations
@@ -20,16 +21,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from citebot.index.ingest.corpus import Article, Document
 from citebot.index.store.protocol import SourceFile
 
 TEXTS = "texts"
 """The folder of the texts, inside the index folder."""
-ROWS_SUFFIX = ".rows.json"
+ROWS_SUFFIX = ".rows.jsonl"
 """A collection's row table is named as its text is, with this suffix instead of .txt."""
 ROW_SEPARATOR = "\n\n"
 """Between two rows' texts in a collection's text file (the row table gives each row's exact span)."""
-_WRITTEN = re.compile(r"\.partial-[A-Za-z0-9_]+\.(txt|json)|[A-Za-z0-9._-]+\.[0-9a-f]{16}(\.txt|\.rows\.json)")
+_WRITTEN = re.compile(r"\.partial-[A-Za-z0-9_]+\.(txt|jsonl)|[A-Za-z0-9._-]+\.[0-9a-f]{16}(\.txt|\.rows\.jsonl)")
 """The names save_text and save_collection give the files they write here (and their partial files)."""
 
 RowRead = tuple[str, Document, "str | None"]
@@ -102,7 +105,8 @@ def save_collection(file: str, articles: list[RowRead], index_dir: Path, *, chec
         rows.append([document.row, at, at + len(text), title, document.url, document.date, document.author])
         at += len(text)
     text = "".join(parts)
-    table = json.dumps({"rows": rows}, ensure_ascii=False, separators=(",", ":"))
+    rows.sort(key=lambda row: row_number(row[0]))  # file order already: the table is bisected by row number
+    table = "".join(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n" for row in rows)
     named = Document(file)
     return {"file": file, "text": _save(text, _file_name(text, named), index_dir, check),
             "rows": _save(table, _file_name(table, named, ROWS_SUFFIX), index_dir, check), "articles": len(rows)}
@@ -120,23 +124,80 @@ def read_stored(index_dir: Path, name: str) -> str | None:
 
 
 Row = tuple[str, int, int, "str | None", "str | None", "str | None", "str | None"]
-"""A row table's entry: its name ("row 12"), its span in the collection's text, title, url, date, author."""
+"""A row table's line: the row's name ("row 12"), its span in the collection's text, title, url, date, author."""
+
+
+def row_number(key: str | None) -> int:
+    """N of a collection row's name "row N" (what its table is ordered by)."""
+    found = re.fullmatch(r"row (\d+)", key or "")
+    if found is None:
+        raise ValueError(f"a collection row is named 'row N', not {key!r}")
+    return int(found[1])
+
+
+class RowTable:
+    """A collection's row table, read as bytes and checked whole by its digest; a row is found by bisection over its
+    lines, only the lines looked at parsed."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+        self._starts = np.concatenate(([0], ends[:-1] + 1)) if len(ends) else ends
+        self._ends = ends
+
+    @classmethod
+    def open(cls, index_dir: Path, name: str) -> RowTable | None:
+        """The table stored as name (relative to the index folder), or None when it is missing or not whole."""
+        try:
+            data = (index_dir / name).read_bytes()
+        except OSError:
+            return None
+        expected = Path(name).name.removesuffix(ROWS_SUFFIX).rsplit(".", 1)[-1]
+        return cls(data) if hashlib.sha256(data).hexdigest()[:16] == expected else None
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def line(self, i: int) -> Row | None:
+        """The i-th row, or None when its line is not a row table's."""
+        try:
+            row = json.loads(self._data[self._starts[i]:self._ends[i]])
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return tuple(row) if _well_formed_row(row) else None  # type: ignore[return-value]
+
+    def find(self, key: str) -> Row | None:
+        """The row named key ("row 12"), or None when the table has no such row (or is malformed where looked)."""
+        try:
+            wanted = row_number(key)
+        except ValueError:
+            return None
+        low, high = 0, len(self)
+        while low < high:
+            middle = (low + high) // 2
+            row = self.line(middle)
+            if row is None:
+                return None
+            number = row_number(row[0])
+            if number == wanted:
+                return row
+            low, high = (middle + 1, high) if number < wanted else (low, middle)
+        return None
+
+    def rows(self) -> list[Row] | None:
+        """Every row, or None when a line is not a row table's."""
+        found = [self.line(i) for i in range(len(self))]
+        return None if any(row is None for row in found) else found  # type: ignore[return-value]
 
 
 def read_rows(index_dir: Path, entry: dict[str, Any]) -> list[Row] | None:
     """A collection's row table (entry: its manifest record), or None when it is missing, damaged or malformed."""
-    table = read_stored(index_dir, entry["rows"])
-    try:
-        rows = json.loads(table)["rows"] if table is not None else None
-    except (ValueError, TypeError, KeyError):
-        return None
-    if not isinstance(rows, list) or not all(_well_formed_row(r) for r in rows):
-        return None
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+    table = RowTable.open(index_dir, entry["rows"])
+    return table.rows() if table is not None else None
 
 
 def _well_formed_row(row: Any) -> bool:
-    return (isinstance(row, list) and len(row) == 7 and isinstance(row[0], str)
+    return (isinstance(row, list) and len(row) == 7 and isinstance(row[0], str) and row[0].startswith("row ")
             and all(type(v) is int for v in row[1:3]) and 0 <= row[1] <= row[2]  # noqa: E721
             and all(v is None or isinstance(v, str) for v in row[3:]))
 
@@ -217,36 +278,40 @@ class CitedSources(Mapping[str, SourceFile]):
     def __init__(self, plain: dict[str, SourceFile], collections: dict[str, _Collection] | None = None) -> None:
         self._plain = plain
         self._collections = collections or {}
-        self._rows: dict[str, dict[str, SourceFile] | None] = {}
+        self._tables: dict[str, RowTable | None] = {}
 
     def __getitem__(self, name: str) -> SourceFile:
         found = self._plain.get(name)
         if found is not None:
             return found
         where = collection_of(name, self._collections)
-        rows = self._rows_of(where[0]) if where else None
-        if rows is None or where[1] not in rows:  # type: ignore[index]
+        found = self._row(*where) if where else None
+        if found is None:
             raise KeyError(name)
-        return rows[where[1]]  # type: ignore[index]
+        return found
 
-    def _rows_of(self, unit: str) -> dict[str, SourceFile] | None:
-        if unit not in self._rows:
+    def _row(self, unit: str, key: str) -> SourceFile | None:
+        """A collection's row, from its table (read the first time a row of it is looked up)."""
+        if unit not in self._tables:
             collection = self._collections[unit]
-            whole = collection.whole
-            table = read_rows(collection.index_dir, {"rows": collection.rows})
-            self._rows[unit] = None if table is None else {
-                key: whole._replace(document=replace(whole.document, row=key, url=url, date=date, author=author,
-                                                     offset=start), span=(start, end))
-                for key, start, end, _, url, date, author in table}
-        return self._rows[unit]
+            self._tables[unit] = RowTable.open(collection.index_dir, collection.rows)
+        table = self._tables[unit]
+        row = table.find(key) if table is not None else None
+        if row is None:
+            return None
+        whole = self._collections[unit].whole
+        _, start, end, _, url, date, author = row
+        document = Document(whole.document.file, key, url, date, author, offset=start)  # type: ignore[union-attr]
+        return SourceFile(whole.path, whole.sha256, whole.text, document, (start, end))
 
     def __iter__(self) -> Iterator[str]:
         yield from self._plain
-        for unit in self._collections:
-            yield from (f"{unit}#{row}" for row in self._rows_of(unit) or ())
+        for unit, collection in self._collections.items():
+            rows = read_rows(collection.index_dir, {"rows": collection.rows}) or []
+            yield from (f"{unit}#{row[0]}" for row in rows)
 
     def __len__(self) -> int:
-        return len(self._plain) + sum(len(self._rows_of(unit) or ()) for unit in self._collections)
+        return sum(1 for _ in self)
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and (name in self._plain or self.get(name) is not None)
