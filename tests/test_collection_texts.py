@@ -15,8 +15,9 @@ from citebot.config.settings import Settings
 from citebot.index.build import build_index, stale_sources
 from citebot.index.embedding.hashed import HashEmbedder
 from citebot.index.ingest.corpus import Document
-from citebot.index.ingest.texts import read_rows, save_text
+from citebot.index.ingest.texts import RowTable, read_rows, save_text
 from citebot.retrieval.engine import Engine
+from citebot.retrieval.freshness import CheckBounds, corrupt_passages
 
 CLI = [sys.executable, "-m", "citebot.bot.cli"]
 TOWNS = ("Porthmellin", "Carn Du", "Polwenna", "St Keyne", "Trevose", "Gweek", "Lanreath", "Mousehole")
@@ -204,3 +205,35 @@ def test_an_index_with_a_text_per_row_still_loads_and_a_rebuild_keeps_it_whole(
     again = _build(folder, hash_settings)
     assert again.embedded == 0 and again.rechunked == 0
     assert len(_texts(hash_settings)) == 2 and _manifest(again)["sources"].keys() == {"items.csv"}
+
+
+def test_a_row_is_found_by_its_number_across_rows_left_out_and_a_damaged_table_finds_none(
+        tmp_path: Path, hash_settings: Settings) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    texts = [row_text(i) if i % 3 else "too short" for i in range(30)]  # every third row is left out
+    write_jsonl(folder / "notes.jsonl", texts)
+    report = _build(folder, hash_settings)
+    assert report.articles == 20
+    entry = _manifest(report)["documents"]["notes.jsonl"]
+    table = RowTable.open(hash_settings.paths.index, entry["rows"])
+    assert table is not None and len(table) == 20
+    assert table.find("row 1") is None and table.find("row 31") is None and table.find("row 4") is None
+    stored = (hash_settings.paths.index / entry["text"]).read_text(encoding="utf-8")
+    for number in (2, 3, 5, 29, 30):
+        found = table.find(f"row {number}")
+        assert found is not None and found[0] == f"row {number}" and found[5] == f"2024-03-{number:02d}"
+        assert stored[found[1]:found[2]] == f"Note {number - 1}\n\n{row_text(number - 1)}\n"
+
+    engine = Engine(hash_settings)
+    bounds = CheckBounds.of(hash_settings.ingest, engine.stored.sources_root)
+    assert corrupt_passages(engine.stored.chunks, engine.stored.sources, bounds) == []
+    # The stored text altered in place (same length): every passage of the collection is reported corrupt.
+    (hash_settings.paths.index / entry["text"]).write_text(stored.replace("Volunteers", "Volunteerz"),
+                                                           encoding="utf-8")
+    assert len(corrupt_passages(engine.stored.chunks, engine.stored.sources, bounds)) == len(engine.stored.chunks)
+    # A row table that is not whole names no row: its rows' passages are not cited.
+    rows = hash_settings.paths.index / entry["rows"]
+    rows.write_bytes(rows.read_bytes()[:-5])
+    assert RowTable.open(hash_settings.paths.index, entry["rows"]) is None
+    assert Engine(hash_settings).ask("Which volunteers repaired the harbour wall?").passages == ()
