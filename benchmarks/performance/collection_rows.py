@@ -10,7 +10,8 @@ put first on PYTHONPATH of every command. Builds use the deterministic test embe
 the model does not change what is stored or read, only how long embedding takes) and [ingest] max_file_bytes raised
 above the CSV's size. Records the build's seconds and
 peak RSS, the files and bytes under the index's texts/, the manifest's bytes, and `citebot ask` (a fresh process
-loading the index and answering one question) wall seconds and peak RSS, median of --runs. Results are kept by
+loading the index and answering one question) wall and CPU seconds and peak RSS, median of --runs (CPU seconds
+are the steadier figure on a shared machine). Results are kept by
 label in benchmarks/results/collection_rows.json (a run replaces only its own label).
 """
 
@@ -57,7 +58,7 @@ def write_rows(path: Path, rows: int, pool: list[str]) -> None:
 
 
 def run(command_line: list[str], cwd: Path, env: dict[str, str]) -> dict[str, object]:
-    """Wall seconds, peak RSS in MB and exit code of one command."""
+    """Wall seconds, CPU seconds (user and system), peak RSS in MB and exit code of one command."""
     with tempfile.TemporaryFile() as out:
         began = time.perf_counter()
         child = subprocess.Popen(command_line, cwd=cwd, stdout=out, stderr=out, env=env)
@@ -66,7 +67,8 @@ def run(command_line: list[str], cwd: Path, env: dict[str, str]) -> dict[str, ob
         seconds = time.perf_counter() - began
         out.seek(0)
         tail = out.read().decode("utf-8", "replace").strip().splitlines()[-1:]
-    return {"seconds": round(seconds, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024), "exit": child.returncode,
+    return {"seconds": round(seconds, 2), "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024), "exit": child.returncode,
             "last_line": tail[0][:200] if tail else ""}
 
 
@@ -90,6 +92,7 @@ def measure(rows: int, runs: int, work: Path, env: dict[str, str], bbc: Path) ->
             "manifest_sources": len(json.loads(manifest.read_text(encoding="utf-8"))["sources"])
             if manifest.exists() else None,
             "ask_seconds": statistics.median(a["seconds"] for a in asks),  # type: ignore[misc]
+            "ask_cpu_seconds": statistics.median(a["cpu_seconds"] for a in asks),  # type: ignore[misc]
             "ask_peak_rss_mb": statistics.median(a["peak_rss_mb"] for a in asks),  # type: ignore[misc]
             "ask_exit": [a["exit"] for a in asks]}
 
