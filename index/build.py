@@ -34,7 +34,7 @@ from citebot.index.ingest.corpus import (
     unnamed_source,
 )
 from citebot.index.ingest.read_cache import ReadCache
-from citebot.index.ingest.texts import remove_unused_texts, save_texts
+from citebot.index.ingest.texts import ManifestSources, remove_unused_texts
 from citebot.index.lexical import ArticleTerms, LexicalBuilder, LexicalRecipe
 from citebot.index.progress import EmbeddingProgress, expected_tokens
 from citebot.index.skipped_files import SKIPPED_FILES, skipped_stamps, still_skipped
@@ -175,8 +175,7 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
                             on_embedded=bar.embedded, journal=journal)
     with_title = settings.embedding.title_in_vectors
     lexical = LexicalBuilder(recipe, previous_terms, spool=index_dir)
-    fingerprints: dict[str, str] = {}  # what the manifest keeps of each article (and of one read from another
-    documents: dict[str, dict] = {}  # format: its document and text file), gathered as they go by
+    listed = ManifestSources(index_dir, reads.documents_of)  # the manifest's sources and documents
     ray_run = None
     ray_began = time.perf_counter()
     try:
@@ -206,8 +205,7 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
                                        writer.add_sentence(SentenceRef(row, start, end), key))
                 lexical.add_article(chunking_key, pieces)
                 writer.add_article(article.source, chunking_key, len(pieces))
-                fingerprints[article.source] = article.fingerprint
-                documents.update(save_texts([article], index_dir))
+                listed.add(article)
                 bar.article_done(len(article.text) if chunked else 0)
             vectorizer.finish()
             bar.close()
@@ -223,9 +221,11 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
                 # Sources are named relative to their folder, found absolutely or beside the index (moved together).
                 "sources_root": str(sources.resolve()),
                 "sources_root_from_index": os.path.relpath(sources.resolve(), index_dir.resolve()),
-                "sources": fingerprints,
-                # Articles of other formats than .txt: their file, what it said, and the text read, kept in the index.
-                "documents": documents,
+                "sources": listed.sources,
+                # Articles of other formats than .txt: their file, what it said, and the text read, kept in the index
+                # (a collection: one text for all its rows and a row table).
+                "documents": listed.documents,
+                "articles": listed.articles,
                 "skipped": [asdict(s) for s in corpus.skipped],
                 SKIPPED_FILES: skipped_stamps(sources, corpus.skipped),  # so status knows them unchanged
                 # Per file read: its size, time and sha256 then, so the next build need not read it again.
@@ -240,7 +240,7 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
             chunk_count = writer.chunk_count
         remove_journals(index_dir)  # the build is in: what a killed one computed is in it or was not needed
         if location.rollback_builds() is None:  # only the build just made is kept: its texts are the ones used
-            remove_unused_texts(index_dir, {d["text"] for d in documents.values()})
+            remove_unused_texts(index_dir, listed.stored_files())
     finally:
         bar.close()
         vectorizer.close()
@@ -248,7 +248,7 @@ def _build_index(sources: Path, index_dir: Path, settings: Settings, embedder: E
         lexical.close()
         if reuse is not None:
             reuse.close()
-    return BuildReport(path, len(fingerprints), chunk_count, corpus.skipped, time.perf_counter() - began,
+    return BuildReport(path, listed.articles, chunk_count, corpus.skipped, time.perf_counter() - began,
                        timed.seconds, vectorizer.embedded + ray_embedded, vectorizer.reused, rechunked,
                        vectorizer.resumed - ray_embedded, ray_seconds, ray_run.job_seconds if ray_run else 0.0)
 

@@ -33,8 +33,11 @@ Chunked = list[tuple[Chunk, list[tuple[int, int]]]]
 
 def article_key(prefix: bytes, settings: ChunkSettings, article: Article) -> str:
     """sha256 of everything that decides an article's chunks (prefix: the model's, see incremental.key_prefix)."""
+    # A collection's row is known by its own text: editing one row of a file leaves the other rows' chunks reused.
+    row = article.document is not None and article.document.row is not None
     material = {"chunker": CHUNKER_VERSION, "settings": asdict(settings), "source": article.source,
-                "file": article.fingerprint, "title": article.title,
+                "file": hashlib.sha256(article.text.encode()).hexdigest() if row else article.fingerprint,
+                "title": article.title,
                 "paragraphs": [[p.start, p.end, p.number, p.dropped] for p in article.paragraphs]}
     return hashlib.sha256(prefix + json.dumps(material, sort_keys=True).encode()).hexdigest()
 

@@ -91,6 +91,9 @@ class Answer:
     """Rank of the passage the quote was taken from."""
     link: str | None = None
     """The article's URL with a text fragment that opens the page at the quote, when the URL is known."""
+    article: str | None = None
+    """The article's name in the loaded index (its chunks' source), when source is not it: a collection's rows
+    share one text file."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"text": self.text, "source": self.source, "start": self.start, "end": self.end,
@@ -139,11 +142,21 @@ class Result:
         }
 
 
+def text_file(source: str, document: Document | None) -> tuple[str, int]:
+    """The file an article's passages are a slice of, and where the article's text starts in it: a collection's
+    row (named "<text file>#row N" in a loaded index) is a span of its collection's text file."""
+    if document is not None and document.row and source.endswith(f"#{document.row}"):
+        return source[:-len(document.row) - 1], document.offset
+    return source, 0
+
+
 def cite(source: str, title: str | None, start: int, end: int, paragraph: int, document: Document | None,
          text: str) -> Citation:
-    """The citation of text, a slice of source, with its article's document and a link to it when known."""
+    """The citation of text, at start:end of the article source (its name in the loaded index), with its article's
+    document and a link to it when known; its source is a file that holds text at its offsets (text_file)."""
     link = fragment_link(document.url, text) if document is not None and document.url else None
-    return Citation(source, title, start, end, paragraph, document, link)
+    file, offset = text_file(source, document)
+    return Citation(file, title, start + offset, end + offset, paragraph, document, link)
 
 
 def quote_matches_source(text: str, source: str, start: int, end: int) -> bool:

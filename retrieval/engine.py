@@ -26,7 +26,7 @@ from citebot.retrieval.abstain import (
 )
 from citebot.retrieval.answer import Sentence, pick_answer
 from citebot.retrieval.calibration import load_calibration
-from citebot.retrieval.citations import Answer, Passage, Result, cite
+from citebot.retrieval.citations import Answer, Passage, Result, cite, text_file
 from citebot.retrieval.conversation import Conversation
 from citebot.retrieval.diversity import arrange
 from citebot.retrieval.features import Context
@@ -191,7 +191,9 @@ class Engine:
         text = chunk.text[first.start - chunk.start:last.end - chunk.start]
         document = self.document_of(chunk.source)
         link = fragment_link(document.url, text) if document is not None and document.url else None
-        return Answer(text, chunk.source, first.start, last.end, first.passage_rank, link), best.text
+        file, offset = text_file(chunk.source, document)  # a collection's row: offsets in its collection's text
+        return Answer(text, file, first.start + offset, last.end + offset, first.passage_rank, link,
+                      chunk.source if file != chunk.source else None), best.text
 
     def first_stage(self, question: Question, conversation: Conversation | None = None) -> Candidates:
         """The searched question (a follow-up rewritten) and the fused ranking of fresh sources, before the
@@ -231,7 +233,7 @@ class Engine:
             answer, core = picked if picked else (None, "")
         if conversation is not None:
             # A follow-up leans on the answer's best sentence: a neighbour added to the quote brings names of its own.
-            conversation.remember(asked, searched, core, answer.source if answer else None)
+            conversation.remember(asked, searched, core, (answer.article or answer.source) if answer else None)
         left_out = self.sources.left_out(found.left_out)
         return Result(asked.text, searched.text, abstained, answer, tuple(passages[:top_k]),
                       tuple(passages[top_k:top_k + MORE_PASSAGES]), reason, evidence, left_out)

@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -23,6 +23,7 @@ from citebot.config.settings import IngestSettings
 from citebot.index.chunking import Chunk
 from citebot.index.ingest.bounded import NotRegular, read_bounded
 from citebot.index.ingest.corpus import outside_link
+from citebot.index.ingest.texts import CitedSources
 from citebot.index.store.protocol import SourceFile
 from citebot.retrieval.citations import LeftOut
 
@@ -119,9 +120,11 @@ class SourceWatcher:
     """Knows which sources still match the build; safe to share between threads. A source is read outside the
     lock, within bounds (CheckBounds), so a check never blocks another question for long."""
 
-    def __init__(self, sources: dict[str, SourceFile], bounds: CheckBounds,
+    def __init__(self, sources: Mapping[str, SourceFile], bounds: CheckBounds,
                  rebuild_hint: str = "citebot index build") -> None:
-        self._sources = sources
+        self._sources = sources if isinstance(sources, CitedSources) else CitedSources(dict(sources))
+        self._units = self._sources.units()
+        """What is checked, once each: a file, or a collection for all its rows (states and texts are by unit)."""
         self._bounds = bounds
         self._digests: dict[Path, tuple[Stamp, str]] = {}
         """A file's sha256 at a trusted stamp: the rows of one collection file are hashed once."""
@@ -136,14 +139,15 @@ class SourceWatcher:
     def shown(self, source: str) -> str:
         """The user's file a source was read from, as the user names it: a .txt source itself, for another format
         its original file (not the text the index kept of it)."""
-        file = self._sources.get(source)
+        file = self._units.get(self._sources.unit(source))
         return file.document.file if file is not None and file.document is not None else source
 
     def check_all(self) -> set[str]:
-        """Check every source now (hashing each); the fresh ones. Many stale files get one warning."""
-        fresh = {source for source in self._sources if self._refresh(source, warn=False).fresh}
+        """Check every source now (hashing each, a collection once for all its rows); the fresh ones. Many stale
+        files get one warning."""
+        fresh = {source for source in self._units if self._refresh(source, warn=False).fresh}
         stale: dict[str, str] = {}
-        for source in sorted(set(self._sources) - fresh):
+        for source in sorted(set(self._units) - fresh):
             stale.setdefault(self.shown(source), self._why(source))
         if stale and not fresh and not self._bounds.root.is_dir():
             log.warning("the sources folder %s is not there (moved or deleted?): every article is left out until "
@@ -159,11 +163,12 @@ class SourceWatcher:
 
     def is_fresh(self, source: str) -> bool:
         """True when source's file is still the one the index was built from."""
-        return source in self._sources and self._refresh(source, warn=True).fresh
+        unit = self._sources.unit(source)
+        return unit in self._units and self._refresh(unit, warn=True).fresh
 
     def _refresh(self, source: str, warn: bool) -> _State:
-        """source's state, checked again when its stamp moved since the last check."""
-        file = self._sources[source]
+        """source's (a unit's) state, checked again when its stamp moved since the last check."""
+        file = self._units[source]
         stamp = _stamp(file.path)
         with self._lock:
             state = self._states.get(source)
@@ -207,7 +212,7 @@ class SourceWatcher:
             if found.text is not None:
                 self._remember(source, found.text)
             if found.digest is not None:
-                self._digests[self._sources[source].path] = found.digest
+                self._digests[self._units[source].path] = found.digest
             news = not found.state.fresh and name not in self._warned
             if found.state.fresh:
                 self._warned.discard(name)  # restored: a later change is news again
@@ -232,7 +237,7 @@ class SourceWatcher:
             if text is not None:
                 self._texts.move_to_end(source)
                 return text
-        return self._record(source, self._examine(self._sources[source], _stamp(self._sources[source].path),
+        return self._record(source, self._examine(self._units[source], _stamp(self._units[source].path),
                                                   None), warn=True).text
 
     def _why(self, source: str) -> str:
@@ -242,11 +247,12 @@ class SourceWatcher:
             return state.why
         if state is not None and state.fresh:
             return "does not hold a passage at the offsets the index gives (the index is corrupt)"
-        return REMOVED if _stamp(self._sources[source].path) is None else CHANGED
+        return REMOVED if _stamp(self._units[source].path) is None else CHANGED
 
     def why_left_out(self, source: str) -> str:
         """Why a source's passages are not cited, with the command that brings them back."""
-        why = self._why(source) if source in self._sources else REMOVED
+        unit = self._sources.unit(source)
+        why = self._why(unit) if unit in self._units else REMOVED
         return f"{why}; rebuild with: {self._rebuild()}"
 
     def _rebuild(self) -> str:
@@ -266,7 +272,7 @@ class SourceWatcher:
         """True when chunk may be cited: its source is unchanged and holds chunk.text at its offsets."""
         if not self.is_fresh(chunk.source):
             return False
-        text = self._text(chunk.source)
+        text = article_text(self._sources, chunk.source, self._text(self._sources.unit(chunk.source)))
         if text is not None and text[chunk.start:chunk.end] == chunk.text:
             return True
         if text is not None and chunk.id not in self._bad_passages:
@@ -294,17 +300,29 @@ def _universal(raw: bytes) -> str:
     return io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8").read()
 
 
-def corrupt_passages(chunks: list[Chunk], sources: dict[str, SourceFile], bounds: CheckBounds) -> list[Chunk]:
+def article_text(sources: CitedSources, source: str, unit_text: str | None) -> str | None:
+    """The text a source's chunks are offsets into, given its unit's text: a collection's row is its span of its
+    collection's text ("" when the row table does not hold it: its passages then do not match)."""
+    if unit_text is None or sources.unit(source) == source:
+        return unit_text
+    file = sources.get(source)
+    return unit_text[file.span[0]:file.span[1]] if file is not None and file.span is not None else ""
+
+
+def corrupt_passages(chunks: list[Chunk], sources: Mapping[str, SourceFile], bounds: CheckBounds) -> list[Chunk]:
     """Chunks whose source is unchanged but does not hold their text at their offsets: a corrupt index.
 
     Chunks of changed or removed sources are not counted (that is staleness, not corruption).
     """
+    cited = sources if isinstance(sources, CitedSources) else CitedSources(dict(sources))
+    units = cited.units()
     bad: list[Chunk] = []
-    source, text = None, None
-    for chunk in chunks:  # a build writes an article's chunks together: one file read per article
-        if chunk.source != source:
-            source = chunk.source
-            text = _read_if_unchanged(sources[source], bounds) if source in sources else None
-        if text is not None and text[chunk.start:chunk.end] != chunk.text:
+    unit, text = None, None
+    for chunk in chunks:  # a build writes an article's chunks together: one file read per article or collection
+        if cited.unit(chunk.source) != unit:
+            unit = cited.unit(chunk.source)
+            text = _read_if_unchanged(units[unit], bounds) if unit in units else None
+        own = article_text(cited, chunk.source, text)
+        if own is not None and own[chunk.start:chunk.end] != chunk.text:
             bad.append(chunk)
     return bad

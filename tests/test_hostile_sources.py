@@ -290,4 +290,4 @@ def test_eval_over_a_source_that_became_a_fifo_ends_in_one_line(built: Path) -> 
                                   "evidence": [{"source": "001", "quote": "Ian Lavery"}]}) + "\n", encoding="utf-8")
     done = _cli(built, "eval", "--index", "idx", "--golden", "golden.jsonl")
     assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
-    assert "cannot read 1 indexed article(s) to find evidence in" in done.stderr and VICTIM in done.stderr
+    assert "to find evidence in (not a regular file" in done.stderr and VICTIM in done.stderr

@@ -13,6 +13,7 @@ from citebot.config.settings import Settings
 from citebot.index.build import build_index
 from citebot.index.embedding.hashed import HashEmbedder
 from citebot.index.ingest import corpus
+from citebot.index.ingest.texts import stored_files
 from tests.test_formats_index import _write_folder
 from tests.test_incremental import data_files
 
@@ -40,7 +41,7 @@ def _texts(settings: Settings) -> set[str]:
 
 
 def _kept_texts(manifest: dict) -> set[str]:
-    return {Path(d["text"]).name for d in manifest["documents"].values()}
+    return {Path(name).name for name in stored_files(manifest["documents"])}
 
 
 def test_an_unchanged_file_is_not_read_again_and_a_changed_one_once(tmp_path: Path, hash_settings: Settings,

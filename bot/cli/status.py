@@ -12,6 +12,7 @@ from citebot.bot.cli.common import configured_model, display_path, where
 from citebot.bot.display import printable
 from citebot.config.errors import IndexInvalidError
 from citebot.config.settings import Settings
+from citebot.index.ingest.texts import article_count
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def gather_status(settings: Settings) -> IndexStatus:
         weights_sha256=manifest["model"]["weights_sha256"],
         runtime=manifest["model"].get("runtime"),
         sources_root=str(display_path(stored.sources_root)),
-        articles=len(manifest["sources"]),
+        articles=article_count(manifest),
         passages=manifest["chunk_count"],
         chunking=manifest["chunking"],
         vectors={k: vectors.get(k) for k in ("embedded", "reused", "reused_from", "tokens")},

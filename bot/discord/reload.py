@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
 
+from citebot.index.ingest.texts import article_count
 from citebot.index.store.protocol import StoreLocation
 from citebot.retrieval.engine import Engine
 
@@ -54,7 +55,7 @@ class IndexWatcher:
         self.seen = engine.stored.path.name
         manifest = engine.stored.manifest
         log.info("index reloaded: %s, %d articles, %d passages (was %s)", self.seen,
-                 len(manifest.get("sources", {})), len(engine.stored.chunks), serving.stored.path.name)
+                 article_count(manifest), len(engine.stored.chunks), serving.stored.path.name)
         return engine
 
     async def watch(self, every: float, executor: Executor, serving: Callable[[], Engine],

@@ -98,6 +98,9 @@ class Document:
     author: str | None = None
     pages: tuple[tuple[int, int, int], ...] = ()
     """PDF: (page number, start, end) spans of the article's text."""
+    offset: int = 0
+    """Where the article's text starts in the text file the index kept (a collection's rows share one file; citations
+    count from the file's start). Not written to the manifest: a loaded index sets it from the row table."""
 
     def page_at(self, offset: int) -> int | None:
         """The page of a PDF that holds the character at offset of the text read."""

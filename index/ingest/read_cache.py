@@ -2,8 +2,9 @@
 that did not change.
 
 Extracting a web page or a PDF is most of an unchanged rebuild's time; its result is already in the index (the
-text file under `<index>/texts/`, the document in the manifest). The manifest's `source_files` keeps, per file,
-its size, modification time and sha256 when it was read, why it was skipped, and the rows left out. A file whose
+text file under `<index>/texts/`, the document in the manifest; for a collection, one text and its row table). The
+manifest's `source_files` keeps, per file, its size, modification time and sha256 when it was read, why it was
+skipped, and the rows left out. A file whose
 size and modification time are the recorded ones is not opened; one whose stamp moved is hashed, and read again
 only when its bytes changed. A stamp taken less than RACY_SECONDS after the file was written is not kept (the file
 may change again within the same clock tick), nor one that moved while the file was read: such a file is hashed
@@ -25,10 +26,11 @@ from citebot.config.settings import IngestSettings
 from citebot.index.hashing import file_sha256
 from citebot.index.ingest import formats
 from citebot.index.ingest.corpus import Document, Skipped, file_stamp
+from citebot.index.ingest.texts import RowRead, is_collection, read_collection, read_stored, save_collection, save_text
 
 RACY_SECONDS = 2
 
-DocumentRead = tuple[list[tuple[str, Document, "str | None"]], list[Skipped], str]
+DocumentRead = tuple[list[RowRead], list[Skipped], str]
 """read_document_under's result: (text, document, title) of each article, the rows left out, the file's sha256."""
 
 
@@ -112,26 +114,31 @@ class ReadCache:
         if record.get("skipped"):
             self._see(name, stamp, record)
             return Skipped(str(path), record["skipped"])
-        found = []
-        for document in self._articles.get(name, []):
-            text = self._text(document["text"])
-            if text is None:
-                return None
-            found.append((text, Document.from_json(document), document.get("title")))
+        found = self._stored_articles(name)
         if not found:
             return None
         self._see(name, stamp, record)
         return found, [Skipped(p, r) for p, r in record.get("rows_skipped", [])], record["sha256"]
 
-    def _text(self, name: str) -> str | None:
-        """A stored text, when it is whole (its name ends in the first 16 hex digits of its sha256)."""
-        try:
-            with (self.index_dir / name).open(encoding="utf-8", newline="") as handle:
-                text = handle.read()
-        except (OSError, UnicodeDecodeError):
-            return None
-        expected = Path(name).name.rsplit(".", 2)[-2]
-        return text if hashlib.sha256(text.encode("utf-8")).hexdigest()[:16] == expected else None
+    def _stored_articles(self, name: str) -> list[RowRead] | None:
+        """The articles the last build read of a file, from the texts it kept (None when one is not whole). A
+        collection kept a text per row by an older citebot is kept again as one text and a row table."""
+        documents = self._articles.get(name, [])
+        if len(documents) == 1 and "rows" in documents[0]:
+            return read_collection(self.index_dir, documents[0])
+        found = []
+        for document in documents:
+            text = read_stored(self.index_dir, document["text"])
+            if text is None:
+                return None
+            found.append((text, Document.from_json(document), document.get("title")))
+        if self.keep_new and is_collection(found):
+            self._articles[name] = [save_collection(name, found, self.index_dir)]
+        return found
+
+    def documents_of(self, name: str) -> list[dict[str, Any]]:
+        """What the manifest records of the articles read from the file name (a collection: one record)."""
+        return self._articles.get(name, [])
 
     def _see(self, name: str, stamp: tuple[int, int] | None, record: dict[str, Any]) -> None:
         size, mtime = stamp if stamp is not None else (None, None)
@@ -141,7 +148,6 @@ class ReadCache:
             digest: str | None) -> None:
         """Record what reading path found (its stamp taken before the reading; digest: sha256 of the bytes read,
         None when the file could not be read, which is never cached); its texts are saved to the index."""
-        from citebot.index.ingest.texts import save_text
 
         if not self.keep_new:
             return
@@ -159,7 +165,8 @@ class ReadCache:
             if rows:
                 record["rows_skipped"] = [[row.path, row.reason] for row in rows]
             record["characters"] = sum(len(text) for text, _, _ in articles)
-            self._articles[name] = [
+            self._articles[name] = [save_collection(name, articles, self.index_dir, check=True)] \
+                if is_collection(articles) else [
                 {**document.to_json(), "text": save_text(text, document, self.index_dir, check=True), "title": title}
                 for text, document, title in articles]
         self._records[name] = record

@@ -16,9 +16,9 @@ import numpy as np
 
 from citebot.config.errors import IndexInvalidError
 from citebot.index.chunking import Chunk
-from citebot.index.ingest.texts import cited_sources
+from citebot.index.ingest.texts import CitedSources, cited_sources, collection_of
 from citebot.index.lexical import LexicalRecipe
-from citebot.index.store.protocol import SentenceRef, SentenceTable, SourceFile
+from citebot.index.store.protocol import SentenceRef, SentenceTable
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -49,7 +49,9 @@ def manifest_problem(m: Any, format_version: int,
     documents = m.get("documents", {})
     if not isinstance(documents, dict) or not all(
             name in sources and isinstance(d, dict) and isinstance(d.get("file"), str) and _safe_relative(d["file"])
-            and isinstance(d.get("text"), str) and _safe_relative(d["text"]) for name, d in documents.items()):
+            and isinstance(d.get("text"), str) and _safe_relative(d["text"])
+            and (isinstance(d.get("rows", ""), str) and _safe_relative(d.get("rows", "x")))
+            for name, d in documents.items()):
         return "`documents` is not an object of articles with relative file and text names"
     for key in ("chunk_count", "dimension"):
         if not isinstance(m.get(key), int) or isinstance(m.get(key), bool) or m[key] < 0:
@@ -123,7 +125,9 @@ def contents_problem(manifest: dict[str, Any], chunks: list[Chunk], sentences: S
         return "vectors, chunks and manifest differ"
     if sentence_vectors != (len(sentences), d):
         return "sentence vectors and sentences differ"
-    unknown = next((c.source for c in chunks if c.source not in manifest["sources"]), None)
+    listed, collections = manifest["sources"], {n for n, d in manifest.get("documents", {}).items() if "rows" in d}
+    unknown = next((c.source for c in chunks
+                    if c.source not in listed and collection_of(c.source, collections) is None), None)
     if unknown is not None:
         return f"a chunk cites {unknown!r}, which the manifest does not list"
     if not isinstance(sentences, SentenceTable) and any(
@@ -155,11 +159,11 @@ def display_path(path: Path) -> str:
 
 
 def named_sources(manifest: dict[str, Any], index_dir: Path,
-                  chunks: list[Chunk]) -> tuple[Path, list[Chunk], dict[str, SourceFile]]:
+                  chunks: list[Chunk]) -> tuple[Path, list[Chunk], CitedSources]:
     """The sources folder found now, the chunks with their source as citations show it, and each source as
     chunks name it -> its file, its sha256 at build time and, for another format than .txt, its text file."""
     root = find_sources_root(manifest, index_dir)
     shown, sources = cited_sources(manifest, root, index_dir, display_path)
-    named = [replace(c, source=shown[c.source]) for c in chunks]
+    named = [replace(c, source=shown(c.source)) for c in chunks]
     return root, named, sources
 

@@ -94,6 +94,8 @@ class SourceFile(NamedTuple):
     text: Path | None = None
     document: Document | None = None
     """The article's file as citations show it, and what the file said (url, date, row, pages)."""
+    span: tuple[int, int] | None = None
+    """A collection's row: where its text lies in text, the collection's (None: the article is all of text)."""
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,11 @@ from typing import Any
 
 from citebot.config.errors import CitebotError
 from citebot.index.ingest.corpus import Document, read_corpus
-from citebot.retrieval.citations import Passage, quote_matches_source, row_number
+from citebot.retrieval.citations import Answer, Citation, Passage, quote_matches_source, row_number
 from citebot.retrieval.conversation import Conversation
 from citebot.retrieval.engine import Engine
 from citebot.retrieval.evaluation.metrics import hit_at, ndcg_at, reciprocal_rank_at
-from citebot.retrieval.freshness import CheckBounds
+from citebot.retrieval.freshness import CheckBounds, article_text
 
 UNANSWERABLE = "unanswerable"
 
@@ -136,14 +136,33 @@ def replay_earlier_turns(engine: Engine, item: dict[str, Any]) -> Conversation:
 
 
 def source_texts(engine: Engine) -> dict[str, str]:
-    """The text of every indexed article, by file name (what golden evidence is looked up in)."""
+    """The text of every indexed article, by file name (what golden evidence is looked up in; a collection's row
+    is its span of its collection's text)."""
     sources = {article_name(engine, c.source): c.source for c in engine.stored.chunks}
-    bounds = CheckBounds.of(engine.settings.ingest, engine.stored.sources_root)
-    texts = {name: bounds.read_stored_text(Path(source)) for name, source in sources.items()}
-    if unreadable := sorted(name for name, text in texts.items() if text is None):
-        raise CitebotError(f"cannot read {len(unreadable)} indexed article(s) to find evidence in (not a regular "
-                           f"file, too large or unreadable), e.g. {unreadable[0]}")
-    return texts  # type: ignore[return-value]
+    bounds = CheckBounds.of(engine.settings.ingest, engine.stored.sources_root)  # a FIFO is refused, not read
+    units: dict[str, str | None] = {}
+    found = {}
+    for name, source in sources.items():
+        unit = engine.stored.sources.unit(source)
+        if unit not in units:
+            units[unit] = bounds.read_stored_text(Path(unit))
+        if (text := units[unit]) is None:
+            raise CitebotError(f"cannot read {name} to find evidence in (not a regular file, too large or "
+                               f"unreadable): {unit}")
+        found[name] = article_text(engine.stored.sources, source, text) or ""
+    return found
+
+
+def cited_place(citation: Citation | Answer, engine: Engine) -> tuple[str, int, int]:
+    """(article as evidence names it, start, end in its text) of a citation or answer (whose offsets count in its
+    text file, which a collection's rows share)."""
+    if isinstance(citation, Answer):
+        source = citation.article or citation.source
+        document = engine.document_of(source)
+    else:
+        source, document = citation.source, citation.document
+    offset = document.offset if document is not None else 0
+    return name_of(source, document), citation.start - offset, citation.end - offset
 
 
 _MARKUP = frozenset("`*_~#>|[]\\")
@@ -238,8 +257,7 @@ def collect_golden(engine: Engine, items: list[dict[str, Any]], k: int = 5) -> l
         non_verbatim = boilerplate = 0
         for p in [p for slot in shown for p in (slot, *slot.also_in)]:
             non_verbatim += not quote_matches_source(p.text, p.citation.source, p.citation.start, p.citation.end)
-            name = article_name(engine, p.citation.source)
-            boilerplate += any(d.overlap(name, p.citation.start, p.citation.end) for d in dropped)
+            boilerplate += any(d.overlap(*cited_place(p.citation, engine)) for d in dropped)
         if result.answer:
             a = result.answer
             non_verbatim += not quote_matches_source(a.text, a.source, a.start, a.end)
@@ -248,7 +266,7 @@ def collect_golden(engine: Engine, items: list[dict[str, Any]], k: int = 5) -> l
         def covered(passage: Passage, spans: list[Span] = spans) -> set[Span]:
             """Evidence places covered by a passage, or by a repeat of it listed "also in"."""
             return {s for q in (passage, *passage.also_in) for s in spans
-                    if s.overlap(article_name(engine, q.citation.source), q.citation.start, q.citation.end) * 2
+                    if s.overlap(*cited_place(q.citation, engine)) * 2
                     >= s.end - s.start}
 
         listed = [*shown, *result.more]
@@ -276,7 +294,7 @@ def collect_golden(engine: Engine, items: list[dict[str, Any]], k: int = 5) -> l
             record.update(
                 relevant=[bool(covered(p)) for p in shown], novel=novel, reachable=len(reachable),
                 answer_right=bool(result.answer) and any(
-                    s.overlap(article_name(engine, result.answer.source), result.answer.start, result.answer.end) > 0
+                    s.overlap(*cited_place(result.answer, engine)) > 0
                     for s in spans),
                 answer=result.answer.text if result.answer else None,
                 evidence_rank=next((r for r, p in enumerate(listed, 1) if covered(p)), None))
