@@ -183,7 +183,7 @@ class StoreSettings:
     """FAISS: passages or sentences from which a build writes an IVF index of the table and a search visits only
     approximate_probe of its lists, the candidates re-scored exactly (index/store/faiss/approximate.py); 0: never."""
     approximate_lists: int
-    """FAISS: lists of such an IVF index (0: about the square root of the table's rows)."""
+    """FAISS: lists of such an IVF index (0: 4 x the square root of the table's rows)."""
     approximate_probe: int
     """FAISS: lists a search visits."""
     milvus_index: str
