@@ -79,6 +79,7 @@ def _empty(dimension: int, lists: int) -> faiss.IndexIVFScalarQuantizer:
     index.cp.niter = TRAIN_ITERATIONS
     index.cp.spherical = True  # unit centroids: lists ranked by cosine to the question, not favouring tight ones
     index.cp.max_points_per_centroid = TRAIN_PER_LIST  # faiss samples no further: the rows given are the sample
+    index.cp.min_points_per_centroid = MIN_PER_LIST  # list_count keeps to it: no warning for a small table
     return index
 
 
