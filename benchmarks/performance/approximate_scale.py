@@ -8,7 +8,8 @@ of them plus noise of about its own size, so lists fill unevenly as real ones do
 IVF file of each as a build writes it (timed), and then asks what one question asks of the store: the top 50
 passages and the top 200 sentences (retrieval's `candidates` and its 4 x candidates sentence search), each
 re-scored exactly from the float rows, in one process limited to 2 threads, warm (the same 200 queries twice, the
-second pass timed). Recall is not measured here (random directions say nothing of real embeddings' recall; see
+second pass timed), and the process's memory after them (the float rows and lists the searches read are mapped
+file pages). Recall is not measured here (random directions say nothing of real embeddings' recall; see
 `two_step --index`); the exact scan of each table is timed on 20 queries. Writes
 benchmarks/results/approximate_scale.json; the generated files are removed at the end (--keep keeps them).
 """
@@ -25,6 +26,7 @@ import faiss
 import numpy as np
 
 from benchmarks.common import ROOT, command, parser, result_file, write_result
+from citebot.config.settings import load_settings
 from citebot.index.store.faiss.approximate import list_count, open_approximate, write_approximate
 from citebot.index.store.faiss.compressed import TwoStepSearch
 from citebot.index.store.faiss.layout import FLAT_HEADER_BYTES, flat_header, mapped_rows
@@ -62,12 +64,13 @@ def main() -> None:
     cli.add_argument("--passages", type=int, default=1_500_000)
     cli.add_argument("--sentences", type=int, default=6_000_000)
     cli.add_argument("--lists", type=int, default=0, help="lists per table (0: as a build chooses)")
-    cli.add_argument("--probe", type=int, default=128)
+    cli.add_argument("--probe", type=int, default=0, help="lists visited (0: [store] approximate_probe)")
     cli.add_argument("--folder", type=Path, default=ROOT / "var" / "approximate-scale")
     cli.add_argument("--keep", action="store_true", help="keep the generated files")
     cli.add_argument("--label", default="")
     cli.add_argument("--no-write", action="store_true", help="print only")
     args = cli.parse_args()
+    args.probe = args.probe or load_settings().store.approximate_probe
     faiss.omp_set_num_threads(2)
     args.folder.mkdir(parents=True, exist_ok=True)
     directions = _unit(np.random.default_rng(0).standard_normal((DIRECTIONS, DIMENSION)))
@@ -86,7 +89,8 @@ def main() -> None:
             began, cpu = time.perf_counter(), time.process_time()
             write_approximate(matrix, ivf, lists)
             built, built_cpu = time.perf_counter() - began, time.process_time() - cpu
-            searches[name] = TwoStepSearch(open_approximate(ivf, rows, DIMENSION, args.probe), matrix)
+            del matrix  # the build's map (every page read) goes; the search maps the file afresh, as a load does
+            searches[name] = TwoStepSearch(open_approximate(ivf, rows, DIMENSION, args.probe), mapped_rows(flat))
             tables[name] = {"rows": rows, "lists": lists, "probe": min(args.probe, lists),
                             "float_mb": round(flat.stat().st_size / 2**20), "ivf_mb": round(ivf.stat().st_size / 2**20),
                             "generate_s": round(generated, 1), "ivf_build_s": round(built, 1),
@@ -119,7 +123,7 @@ def main() -> None:
             "warm_ms_p50_p95": {name: _percentiles(seconds) for name, seconds in timings.items()},
             "exact_scan_ms_p50_p95": exact,
             "threads": 2, "queries": len(queries), "dimension": DIMENSION,
-            "rss_mb": _rss_mb(),
+            "memory_mb_after_searches": _memory_mb(),
             "machine": f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end",
         }
         print(result)
@@ -134,11 +138,15 @@ def main() -> None:
             shutil.rmtree(args.folder, ignore_errors=True)
 
 
-def _rss_mb() -> int:
+def _memory_mb() -> dict[str, int]:
+    """This process's RSS, its anonymous part and the pages of mapped files (the vectors and lists it read)."""
+    wanted = {"VmRSS": "rss", "RssAnon": "anonymous", "RssFile": "mapped_files"}
+    found = {}
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) // 1024
-    return 0
+        key = line.split(":", 1)[0]
+        if key in wanted:
+            found[wanted[key]] = int(line.split()[1]) // 1024
+    return found
 
 
 if __name__ == "__main__":
