@@ -179,10 +179,27 @@ class StoreSettings:
     compressed_from: int
     """FAISS: passages or sentences from which a table is searched by its 8-bit copy, the candidates re-scored
     exactly (index/store/faiss/compressed.py); 0: always exact."""
+    approximate_from: int
+    """FAISS: passages or sentences from which a build writes an IVF index of the table and a search visits only
+    approximate_probe of its lists, the candidates re-scored exactly (index/store/faiss/approximate.py); 0: never."""
+    approximate_lists: int
+    """FAISS: lists of such an IVF index (0: 4 x the square root of the table's rows)."""
+    approximate_probe: int
+    """FAISS: lists a search visits."""
+    milvus_index: str
+    """Milvus: the vector index, "FLAT" (exact; the only one Milvus Lite has), "HNSW", "IVF_FLAT" or "DISKANN"."""
+    milvus_index_params: dict
+    """Milvus: the index's build parameters (create_index), e.g. {M = 32, efConstruction = 200} for HNSW."""
+    milvus_search_params: dict
+    """Milvus: the index's search parameters, e.g. {ef = 256} for HNSW, {nprobe = 64} for IVF_FLAT."""
 
     @property
     def is_server(self) -> bool:
         return is_server_uri(self.uri)
+
+
+MILVUS_INDEXES = ("FLAT", "HNSW", "IVF_FLAT", "DISKANN")
+"""The vector indexes [store] milvus_index may name (Milvus Lite builds FLAT only)."""
 
 
 def is_server_uri(uri: str) -> bool:
@@ -373,6 +390,7 @@ AT_LEAST_ONE = {
     "answer": ("passages_considered", "max_sentences"),
     "limits": ("max_question_chars",),
     "bot": ("rate_limit_per_minute", "worker_threads", "passages_shown"),
+    "store": ("approximate_probe",),
 }
 """Counts where 0 means nothing at all (no candidate searched, every file too big, no worker), not "off"."""
 
@@ -398,6 +416,9 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f'config [store] kind must be "faiss" or "milvus", got {store.kind!r}')
     if store.lexical not in ("bm25s", "milvus"):
         raise ConfigError(f'config [store] lexical must be "bm25s" or "milvus", got {store.lexical!r}')
+    if store.milvus_index not in MILVUS_INDEXES:
+        raise ConfigError(f"config [store] milvus_index must be one of {', '.join(map(repr, MILVUS_INDEXES))}, "
+                          f"got {store.milvus_index!r}")
     lexical = settings.lexical
     if lexical.stopwords not in STOPWORD_LISTS:
         raise ConfigError(f"config [lexical] stopwords must be one of {', '.join(STOPWORD_LISTS)}, "

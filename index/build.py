@@ -131,7 +131,7 @@ def build_index(sources: Path, index_dir: Path, settings: Settings, *, embedder:
     if location is None:
         from citebot.index.store import index_folder
 
-        location = index_folder(index_dir)
+        location = index_folder(index_dir, settings.store)
     check_build_target(sources, index_dir)  # apart from the sources, and no folder of the user's
     with location.build_lock():  # one build per location at a time: covers the reuse read and the write
         return _build_index(sources, index_dir, settings, embedder, progress, full, location, ray)

@@ -141,3 +141,62 @@ def test_milvus_without_pymilvus_is_one_line_saying_what_to_install(tmp_path: Pa
     assert code == 1 and err.count("\n") == 1 and 'pip install -e ".[milvus]"' in err
     with pytest.raises(CitebotError, match="pymilvus"):
         Engine(store_settings(tmp_path / "again", "milvus"))
+
+
+def _with_index(settings, index: str, build: dict, search: dict):
+    import dataclasses
+
+    return dataclasses.replace(settings, store=dataclasses.replace(
+        settings.store, milvus_index=index, milvus_index_params=build, milvus_search_params=search))
+
+
+def test_the_index_setting_reaches_create_index_and_the_search(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """[store] milvus_index and its parameters (TOML numbers, read as floats) reach Milvus Lite's create_index as
+    integers, the search parameters reach its search, and the answers stay those of the FLAT build."""
+    from pymilvus import MilvusClient
+
+    from citebot.index.store.milvus.connection import collection_names, connect
+
+    created: dict[str, dict] = {}
+    create = MilvusClient.create_collection
+
+    def recorded(self, name, *args, index_params=None, **kwargs):  # what reaches Milvus, passed on unchanged
+        created[name] = {i.field_name: i.get_index_configs() for i in index_params or []}
+        return create(self, name, *args, index_params=index_params, **kwargs)
+
+    monkeypatch.setattr(MilvusClient, "create_collection", recorded)
+    flat = store_settings(tmp_path / "flat", "milvus")
+    hnsw = _with_index(store_settings(tmp_path / "hnsw", "milvus"), "HNSW", {"M": 16.0, "efConstruction": 64.0},
+                       {"ef": 64.0})
+    build_store(SEEDS, flat)
+    build_store(SEEDS, hnsw)
+    on_flat, on_hnsw = Engine(flat), Engine(hnsw)
+    client = connect(hnsw)
+    for name in collection_names(on_hnsw.stored.path.name)[:2]:
+        assert created[name]["vector"] == {"index_type": "HNSW", "metric_type": "IP", "M": 16, "efConstruction": 64}
+        assert all(type(v) is int for k, v in created[name]["vector"].items() if k in ("M", "efConstruction"))
+        described = client.describe_index(name, "vector")  # Milvus Lite built it so
+        assert described["index_type"] == "HNSW" and described["metric_type"] == "IP"
+    for name in collection_names(on_flat.stored.path.name)[:2]:
+        assert created[name]["vector"] == {"index_type": "FLAT", "metric_type": "IP"}
+    assert on_hnsw.stored.store.search_params == {"ef": 64}
+    assert isinstance(on_hnsw.stored.store.search_params["ef"], int)
+    assert on_hnsw.stored.store.describe()["search"] == "HNSW (approximate), IP"
+    assert on_flat.stored.store.describe()["search"] == "exact (FLAT, IP)"
+    assert on_hnsw.stored.manifest["store"]["index"] == "HNSW"
+    for question in QUESTIONS:  # 41 passages: the graph finds every neighbour
+        assert on_hnsw.ask(question).to_json() == on_flat.ask(question).to_json()
+
+
+def test_milvus_lite_asked_for_diskann_is_one_line_before_any_work(tmp_path: Path, capsys) -> None:
+    settings = store_settings(tmp_path, "milvus")
+    config = tmp_path / "config" / "test.toml"
+    with config.open("a", encoding="utf-8") as handle:
+        handle.write('milvus_index = "DISKANN"\n')
+    code, _, err = run(capsys, "index", "build", "--config", str(config), "--store", "milvus")
+    error = err.strip().splitlines()[-1]
+    assert code != 0 and "Traceback" not in err and "embedded" not in err
+    assert error.startswith("citebot: error: [store] milvus_index = 'DISKANN' needs a Milvus server; Milvus Lite")
+    assert error.endswith('set milvus_index = "FLAT" or uri = "http://HOST:19530"')
+    assert not list(settings.paths.data.glob("milvus-builds/*/.build-*"))

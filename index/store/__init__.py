@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from citebot.config.settings import Settings
+from citebot.config.settings import Settings, StoreSettings
 from citebot.index.store.protocol import LoadedIndex, StoreLocation
 
 
@@ -15,14 +15,15 @@ def store_location(settings: Settings) -> StoreLocation:
         from citebot.index.store.milvus.location import MilvusLocation
 
         return MilvusLocation(settings)
-    return index_folder(settings.paths.index)
+    return index_folder(settings.paths.index, settings.store)
 
 
-def index_folder(folder: Path) -> StoreLocation:
-    """The FAISS index folder at folder (what a build or a check given only a folder works on)."""
+def index_folder(folder: Path, store: StoreSettings | None = None) -> StoreLocation:
+    """The FAISS index folder at folder (what a build or a check given only a folder works on); store: the [store]
+    settings a build there follows (None: it writes no IVF index)."""
     from citebot.index.store.faiss.location import FaissFolder
 
-    return FaissFolder(folder)
+    return FaissFolder(folder, store)
 
 
 def open_index(settings: Settings, *, model_name: str, weights_sha256: str, dimension: int | None,

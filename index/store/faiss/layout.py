@@ -15,6 +15,8 @@ Layout of an index folder:
     build-<id>/sentences.keys   the same for sentences.faiss; a later build reuses vectors by these keys
     build-<id>/vectors.sq8      8-bit copies of vectors.faiss and sentences.faiss (compressed.py), the first stage
     build-<id>/sentences.sq8    of a large index's search; a build made before them has none
+    build-<id>/vectors.ivf      IVF indexes of 8-bit codes (approximate.py), the first stage of a table of
+    build-<id>/sentences.ivf    [store] approximate_from rows or more; a smaller table has none
     build-<id>/articles.jsonl   per article, in chunk order: its source, chunking key and chunk count (a later
                                 build reuses the chunks of unchanged articles; see index/chunk_cache.py)
     build-<id>/lexical/         the BM25 index of the chunks (bm25s's own files) and the corpus's words
@@ -55,6 +57,11 @@ VECTORS_SQ8 = "vectors.sq8"
 SENTENCE_VECTORS_SQ8 = "sentences.sq8"
 COMPRESSED_FILES = (VECTORS_SQ8, SENTENCE_VECTORS_SQ8)
 """8-bit copies of the two vector files (compressed.py); builds made before them have none."""
+VECTORS_IVF = "vectors.ivf"
+SENTENCE_VECTORS_IVF = "sentences.ivf"
+APPROXIMATE_FILES = (VECTORS_IVF, SENTENCE_VECTORS_IVF)
+"""IVF indexes of the two vector files (approximate.py), each written only for a table of `[store]
+approximate_from` rows or more."""
 DATA_FILES = (CHUNKS, VECTORS, SENTENCES, SENTENCE_VECTORS, VECTOR_KEYS, SENTENCE_KEYS)
 """Every build has these; ARTICLES and the lexical files came later (see expected_files)."""
 
@@ -62,7 +69,7 @@ DATA_FILES = (CHUNKS, VECTORS, SENTENCES, SENTENCE_VECTORS, VECTOR_KEYS, SENTENC
 def expected_files(m: dict[str, Any]) -> tuple[str, ...]:
     """The files a manifest must hash: every build's, the article list when it has one, BM25 when it has one."""
     files = m.get("files")
-    optional = tuple(name for name in (ARTICLES, ARTICLE_TERMS, *COMPRESSED_FILES)
+    optional = tuple(name for name in (ARTICLES, ARTICLE_TERMS, *COMPRESSED_FILES, *APPROXIMATE_FILES)
                      if isinstance(files, dict) and name in files)
     return DATA_FILES + optional + (LEXICAL_FILES if "lexical" in m else ())
 

@@ -17,13 +17,16 @@ from citebot.index.chunking import Chunk
 from citebot.index.hashing import file_sha256
 from citebot.index.lexical import ARTICLE_TERMS, LEXICAL_DIR, LexicalIndex
 from citebot.index.store.checks import check_model, chunk_from_json, contents_problem, lexical_recipe, named_sources
+from citebot.index.store.faiss.approximate import open_approximate
 from citebot.index.store.faiss.compressed import open_compressed
 from citebot.index.store.faiss.layout import (
     CHUNKS,
     SENTENCE_VECTORS,
+    SENTENCE_VECTORS_IVF,
     SENTENCE_VECTORS_SQ8,
     SENTENCES,
     VECTORS,
+    VECTORS_IVF,
     VECTORS_SQ8,
     mapped_rows,
 )
@@ -50,6 +53,9 @@ class StoredIndex:
     compressed: tuple[faiss.Index, faiss.Index] | None = None
     """The 8-bit copies of the passage and sentence vectors (compressed.py), memory-mapped; None in a build made
     before builds wrote them."""
+    approximate: tuple[faiss.Index | None, faiss.Index | None] = (None, None)
+    """The IVF indexes of the passage and sentence vectors (approximate.py), lists memory-mapped; None for a table
+    the build gave none."""
 
 
 def load_index(index_dir: Path, *, model_name: str, weights_sha256: str, dimension: int | None) -> StoredIndex:
@@ -86,6 +92,9 @@ def _load_build(index_dir: Path, build: Path, model_name: str, weights_sha256: s
         compressed = ((open_compressed(build / VECTORS_SQ8, vectors.ntotal, vectors.d),
                        open_compressed(build / SENTENCE_VECTORS_SQ8, *sentence_matrix.shape))
                       if VECTORS_SQ8 in manifest["files"] else None)
+        approximate = tuple(open_approximate(build / name, *shape) if name in manifest["files"] else None
+                            for name, shape in ((VECTORS_IVF, (vectors.ntotal, vectors.d)),
+                                                (SENTENCE_VECTORS_IVF, sentence_matrix.shape)))
         lexical = (LexicalIndex.load(build / LEXICAL_DIR, lexical_recipe(manifest["lexical"]))  # type: ignore[arg-type]
                    if "lexical" in manifest else None)
     except (RuntimeError, ValueError, TypeError, KeyError) as exc:
@@ -98,7 +107,7 @@ def _load_build(index_dir: Path, build: Path, model_name: str, weights_sha256: s
         raise IndexInvalidError(f"index in {build} is inconsistent ({problem}); {rebuild}")
     root, chunks, sources = named_sources(manifest, index_dir, chunks)
     return StoredIndex(build, manifest, chunks, vectors, sentences, sentence_matrix, root, sources, lexical,
-                       compressed)
+                       compressed, approximate)  # type: ignore[arg-type]
 
 
 def read_sentences(path: Path) -> SentenceTable:

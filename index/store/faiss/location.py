@@ -1,4 +1,6 @@
-"""The FAISS index folder (layout.py) behind the store protocol: exact search, format unchanged.
+"""The FAISS index folder (layout.py) behind the store protocol: exact search below the sizes of [store]
+compressed_from and approximate_from, above them a first stage (an 8-bit copy, or an IVF index) whose candidates
+are re-scored exactly.
 
 Searching a flat index for the top k is exact, so the retrieval layer's results are those of a full scan. The
 scores of one query are computed once over every row, as before the protocol, and kept for the few calls that
@@ -13,12 +15,14 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+import faiss
 import numpy as np
 
-from citebot.config.settings import Settings
+from citebot.config.settings import Settings, StoreSettings
 from citebot.index.lexical import LexicalIndex, LexicalRecipe, effective_lexical
 from citebot.index.store import checks
 from citebot.index.store.faiss import lock, manifest
+from citebot.index.store.faiss.approximate import ApproximatePlan
 from citebot.index.store.faiss.compressed import TwoStepSearch
 from citebot.index.store.faiss.layout import VECTORS, mapped_rows
 from citebot.index.store.faiss.load import StoredIndex, load_index
@@ -32,22 +36,39 @@ def _query(vector: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
 
 
+def _first_stage(matrix: np.ndarray, ivf: faiss.Index | None, sq8: faiss.Index | None, compressed_from: int | None,
+                 store: StoreSettings | None) -> TwoStepSearch | None:
+    """How a table is searched when not by a full scan: its IVF index (approximate.py) from approximate_from rows,
+    else its 8-bit copy (compressed.py) from compressed_from rows; candidates re-scored exactly either way."""
+    rows = len(matrix)
+    if ivf is not None and store is not None and 0 < store.approximate_from <= rows:
+        ivf.nprobe = min(store.approximate_probe, ivf.nlist)
+        return TwoStepSearch(ivf, matrix)
+    if sq8 is not None and compressed_from and rows >= compressed_from:
+        return TwoStepSearch(sq8, matrix)
+    return None
+
+
 class FaissSearch:
     """SearchStore over a loaded FAISS folder build."""
 
-    def __init__(self, stored: StoredIndex, lexical: LexicalIndex | None, compressed_from: int | None = None) -> None:
+    def __init__(self, stored: StoredIndex, lexical: LexicalIndex | None, compressed_from: int | None = None,
+                 store: StoreSettings | None = None) -> None:
+        """compressed_from: [store] compressed_from (None: never two-step); store: the [store] settings, whose
+        compressed_from and approximate_* apply when given."""
         self.stored = stored
         self.vectors = stored.vectors
         self.lexical = lexical
         self.sentence_matrix = stored.sentence_matrix
         self.passage_matrix = mapped_rows(stored.path / VECTORS)
         self._recent = RecentScores()
-        two_step = stored.compressed is not None and bool(compressed_from)
+        if store is not None:
+            compressed_from = store.compressed_from
         passages_sq8, sentences_sq8 = stored.compressed or (None, None)
-        self._passages_two_step = (TwoStepSearch(passages_sq8, self.passage_matrix)
-                                   if two_step and self.vectors.ntotal >= (compressed_from or 0) else None)
-        self._sentences_two_step = (TwoStepSearch(sentences_sq8, self.sentence_matrix)
-                                    if two_step and len(self.sentence_matrix) >= (compressed_from or 0) else None)
+        passages_ivf, sentences_ivf = stored.approximate
+        self._passages_two_step = _first_stage(self.passage_matrix, passages_ivf, passages_sq8, compressed_from, store)
+        self._sentences_two_step = _first_stage(self.sentence_matrix, sentences_ivf, sentences_sq8, compressed_from,
+                                                store)
 
     def _dense(self, vector: np.ndarray) -> np.ndarray:
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
@@ -112,7 +133,12 @@ class FaissSearch:
 
     def describe(self) -> dict[str, Any]:
         def way(two_step: TwoStepSearch | None) -> str:
-            return "8-bit candidates re-scored exactly" if two_step else "exact (IndexFlatIP)"
+            if two_step is None:
+                return "exact (IndexFlatIP)"
+            first = two_step.compressed
+            if isinstance(first, faiss.IndexIVF):
+                return f"IVF ({first.nprobe} of {first.nlist} lists, 8-bit codes), candidates re-scored exactly"
+            return "8-bit candidates re-scored exactly"
 
         return {"kind": "faiss", "folder": str(self.stored.path.parent), "build": self.stored.path.name,
                 "search": f"passages {way(self._passages_two_step)}, sentences {way(self._sentences_two_step)}",
@@ -124,14 +150,16 @@ class FaissFolder:
 
     kind = "faiss"
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, store: StoreSettings | None = None) -> None:
+        """store: the [store] settings a build follows (which tables get an IVF index); None: none does."""
         self.folder = folder
+        self.store = store
 
     def reuse_source(self, prefix: bytes, dimension: int) -> FaissReuse | None:
         return FaissReuse.open(self.folder, prefix, dimension)
 
     def writer(self, dimension: int) -> BuildWriter:
-        return BuildWriter(self.folder, dimension)
+        return BuildWriter(self.folder, dimension, ApproximatePlan.of(self.store) if self.store else None)
 
     def open(self, settings: Settings, *, model_name: str, weights_sha256: str, dimension: int | None,
              with_lexical: bool = True) -> LoadedIndex:
@@ -140,7 +168,7 @@ class FaissFolder:
         bm25 = effective_lexical(stored.lexical, stored.chunks, recipe) if with_lexical else None
         return LoadedIndex(stored.path, stored.manifest, stored.chunks, stored.sentences, stored.sources_root,
                            stored.sources, stored.lexical, bm25,
-                           FaissSearch(stored, bm25, settings.store.compressed_from))
+                           FaissSearch(stored, bm25, store=settings.store))
 
     def current_name(self) -> str | None:
         return manifest.current_name(self.folder)

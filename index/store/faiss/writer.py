@@ -20,8 +20,10 @@ from citebot.config.errors import IndexInvalidError, IndexWriteError
 from citebot.index.chunking import Chunk
 from citebot.index.hashing import file_sha256
 from citebot.index.lexical import ARTICLE_TERMS, LEXICAL_DIR, LEXICAL_FILES, LexicalIndex, LexicalRecipe
+from citebot.index.store.faiss.approximate import ApproximatePlan, write_approximate
 from citebot.index.store.faiss.compressed import write_compressed
 from citebot.index.store.faiss.layout import (
+    APPROXIMATE_FILES,
     ARTICLES,
     CHUNKS,
     COMPRESSED_FILES,
@@ -32,10 +34,12 @@ from citebot.index.store.faiss.layout import (
     MANIFEST,
     SENTENCE_KEYS,
     SENTENCE_VECTORS,
+    SENTENCE_VECTORS_IVF,
     SENTENCE_VECTORS_SQ8,
     SENTENCES,
     VECTOR_KEYS,
     VECTORS,
+    VECTORS_IVF,
     VECTORS_SQ8,
     flat_header,
     mapped_rows,
@@ -132,7 +136,8 @@ class BuildWriter:
     next build to remove. Either way `current` still names the last good build.
     """
 
-    def __init__(self, index_dir: Path, dimension: int) -> None:
+    def __init__(self, index_dir: Path, dimension: int, approximate: ApproximatePlan | None = None) -> None:
+        """approximate: which tables get an IVF index (approximate.py); None: none."""
         if index_dir.exists() and not index_dir.is_dir():
             raise IndexInvalidError(f"--index {index_dir} is a file, not an index folder")
         index_dir.mkdir(parents=True, exist_ok=True)
@@ -155,6 +160,7 @@ class BuildWriter:
             raise
         self.lexical_recipe: LexicalRecipe | None = None
         self._article_terms = False
+        self.approximate = approximate
 
     def __enter__(self) -> BuildWriter:
         return self
@@ -215,7 +221,8 @@ class BuildWriter:
 
     def _files(self) -> tuple[str, ...]:
         return (DATA_FILES + (ARTICLES, *COMPRESSED_FILES) + (LEXICAL_FILES if self.lexical_recipe is not None else ())
-                + ((ARTICLE_TERMS,) if self._article_terms else ()))
+                + ((ARTICLE_TERMS,) if self._article_terms else ())
+                + tuple(name for name in APPROXIMATE_FILES if (self.partial / name).is_file()))
 
     def commit(self, manifest: dict[str, Any]) -> Path:
         """Sync every file, write the manifest last, then point `current` at the build in one atomic rename."""
@@ -224,6 +231,11 @@ class BuildWriter:
         for flat, compressed in ((VECTORS, VECTORS_SQ8), (SENTENCE_VECTORS, SENTENCE_VECTORS_SQ8)):
             with _writing(self.partial / compressed):
                 write_compressed(mapped_rows(self.partial / flat), self.partial / compressed)
+        for flat, approximate in ((VECTORS, VECTORS_IVF), (SENTENCE_VECTORS, SENTENCE_VECTORS_IVF)):
+            rows = mapped_rows(self.partial / flat)
+            if self.approximate is not None and self.approximate.applies(len(rows)):
+                with _writing(self.partial / approximate):
+                    write_approximate(rows, self.partial / approximate, self.approximate.lists_for(len(rows)))
         for name, handle in self._text.items():
             with _writing(self.partial / name):
                 handle.flush()

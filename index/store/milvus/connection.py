@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from citebot.config.errors import CitebotError
+from citebot.config.errors import CitebotError, ConfigError
 from citebot.config.settings import Settings
 
 INSTALL = 'Milvus support is not installed; install it with: pip install -e ".[milvus]" (pymilvus and milvus-lite)'
@@ -88,6 +88,28 @@ def milvus_errors(what: str) -> Iterator[None]:
         yield
     except pymilvus.MilvusException as exc:
         raise CitebotError(f"Milvus failed while {what}: {_one_line(exc)}") from None
+
+
+LITE_INDEXES = ("FLAT", "HNSW", "IVF_FLAT")
+"""The [store] milvus_index types Milvus Lite builds (it has no DiskANN: asked for one, it would scan every row)."""
+
+
+def _whole(value: float) -> int | float:
+    """A TOML number as Milvus wants it: M, nlist, ef... are integers ([store] tables are read as floats)."""
+    return int(value) if float(value).is_integer() else value
+
+
+def vector_index(settings: Settings) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """The vector index of the passage and sentence collections ([store] milvus_index), its build parameters and
+    its search parameters; a ConfigError when Milvus Lite is asked for a type it does not build."""
+    store = settings.store
+    if not store.is_server and store.milvus_index not in LITE_INDEXES:
+        raise ConfigError(f"[store] milvus_index = {store.milvus_index!r} needs a Milvus server; Milvus Lite "
+                          f"({store.uri}) builds {', '.join(LITE_INDEXES)}: set milvus_index = \"FLAT\" or "
+                          "uri = \"http://HOST:19530\"")
+    build = {key: _whole(value) for key, value in store.milvus_index_params.items()}
+    search = {key: _whole(value) for key, value in store.milvus_search_params.items()}
+    return store.milvus_index, build, search
 
 
 def collection_names(base: str) -> tuple[str, str, str]:

@@ -34,7 +34,15 @@ from citebot.index.store.faiss import lock
 from citebot.index.store.faiss.layout import FORMAT_VERSION, expected_files
 from citebot.index.store.faiss.reuse import FaissReuse
 from citebot.index.store.hint import with_options
-from citebot.index.store.milvus.connection import MAX_K, collection_names, connect, load_pymilvus, milvus_errors, scan
+from citebot.index.store.milvus.connection import (
+    MAX_K,
+    collection_names,
+    connect,
+    load_pymilvus,
+    milvus_errors,
+    scan,
+    vector_index,
+)
 from citebot.index.store.milvus.reuse import MilvusReuse
 from citebot.index.store.milvus.search import MilvusSearch
 from citebot.index.store.milvus.writer import MilvusBuildWriter
@@ -245,8 +253,14 @@ class MilvusLocation:
         recipe = LexicalRecipe.of(settings.retrieval, bool(manifest.get("title_in_vectors")), settings.lexical)
         # Milvus keeps no files: bm25s's index (the bm25s ranking, and the second stage's term statistics) is made here
         bm25 = LexicalIndex.build(chunks, recipe) if with_lexical else None
+        index_type, _, search_params = vector_index(settings)
+        built = manifest.get("store", {}).get("index", "FLAT")  # the type the build's collections were made with
+        if built != index_type:
+            log.warning("[store] milvus_index is %s, the build's collections have %s: searching them with no search "
+                        "parameters until a rebuild", index_type, built)
+            index_type, search_params = built, {}
         search = MilvusSearch(client, base, manifest["dimension"], bm25, settings.store.lexical, len(chunks),
-                              len(sentences), self.settings.store.uri)
+                              len(sentences), self.settings.store.uri, (index_type, search_params))
         path = Path(self.settings.store.uri if not self.settings.store.is_server else "milvus") / base
         return LoadedIndex(path, manifest, chunks, sentences, root, sources, None, bm25, search)
 

@@ -1,4 +1,5 @@
-"""Searching one Milvus build: top-k in Milvus (FLAT, inner product; its BM25 function), the scores of given rows
+"""Searching one Milvus build: top-k in Milvus (its vector index, [store] milvus_index, by inner product; its BM25
+function), the scores of given rows
 from their vectors fetched by primary key, and bm25s's ranking when [store] lexical = "bm25s"."""
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ class MilvusSearch:
     primary key (a filtered search would scan the collection again) and kept in a bounded cache."""
 
     def __init__(self, client: Any, base: str, dimension: int, bm25: LexicalIndex | None, lexical: str,
-                 passages: int, sentences: int, uri: str) -> None:
+                 passages: int, sentences: int, uri: str, index: tuple[str, dict[str, Any]] = ("FLAT", {})) -> None:
+        """index: the vector index's type and search parameters ([store] milvus_index, milvus_search_params)."""
         self.client = client
         self.base = base
         self.passages, self.sentences, _ = collection_names(base)
@@ -41,6 +43,7 @@ class MilvusSearch:
         self._cache: dict[str, OrderedDict[int, np.ndarray]] = {self.passages: OrderedDict(),
                                                                   self.sentences: OrderedDict()}
         self._lock = threading.Lock()
+        self.index_type, self.search_params = index
 
     def _search(self, collection: str, field: str, data: Any, k: int, metric: str,
                 rows: Sequence[int] | None = None) -> Ranked:
@@ -54,7 +57,8 @@ class MilvusSearch:
                 hits = self.client.search(
                     collection, data=[data], anns_field=field, limit=min(k if batch is None else len(batch), MAX_K),
                     filter=f"row in {[int(r) for r in batch]}" if batch is not None else "",
-                    output_fields=["row"], search_params={"metric_type": metric})
+                    output_fields=["row"], search_params={"metric_type": metric, **(
+                        {"params": self.search_params} if metric == "IP" and self.search_params else {})})
                 for hit in hits[0]:
                     found_rows.append(int(hit["row"]))
                     # Milvus Lite reports BM25 as a negative distance, a server as a positive score.
@@ -147,6 +151,7 @@ class MilvusSearch:
         return self._counts
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "milvus", "uri": self.uri, "collection": self.base, "search": "exact (FLAT, IP)",
+        search = "exact (FLAT, IP)" if self.index_type == "FLAT" else f"{self.index_type} (approximate), IP"
+        return {"kind": "milvus", "uri": self.uri, "collection": self.base, "search": search,
                 "lexical": "Milvus BM25 function" if self.lexical == "milvus" else "bm25s"}
 

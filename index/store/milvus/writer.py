@@ -28,7 +28,7 @@ from citebot.index.store.faiss.layout import (
     VECTORS,
 )
 from citebot.index.store.faiss.writer import BuildWriter
-from citebot.index.store.milvus.connection import collection_names, load_pymilvus, milvus_errors
+from citebot.index.store.milvus.connection import collection_names, load_pymilvus, milvus_errors, vector_index
 from citebot.index.store.protocol import SentenceRef
 
 if TYPE_CHECKING:
@@ -41,7 +41,10 @@ MANIFEST_PART = 16000
 STOPWORDS_NOTE = "Milvus BM25: standard tokenizer, lowercase, English Snowball stemmer, bm25s's English stop words"
 
 
-def _schema(client: Any, kind: str, dimension: int, recipe: LexicalRecipe | None) -> tuple[Any, Any]:
+def _schema(client: Any, kind: str, dimension: int, recipe: LexicalRecipe | None,
+            index: tuple[str, dict[str, Any]] = ("FLAT", {})) -> tuple[Any, Any]:
+    """The collection's schema and index parameters; index: the vector index of passages and sentences (type and
+    build parameters, [store] milvus_index)."""
     pymilvus = load_pymilvus()
     types = pymilvus.DataType
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -74,7 +77,8 @@ def _schema(client: Any, kind: str, dimension: int, recipe: LexicalRecipe | None
         schema.add_field("end", types.INT64)
     schema.add_field("key", types.VARCHAR, max_length=64)
     schema.add_field("vector", types.FLOAT_VECTOR, dim=dimension)
-    params.add_index("vector", index_type="FLAT", metric_type="IP")  # exact, as the FAISS folder
+    index_type, index_params = index
+    params.add_index("vector", index_type=index_type, metric_type="IP", params=index_params)  # FLAT: exact
     return schema, params
 
 
@@ -93,6 +97,8 @@ class MilvusBuildWriter:
     def __init__(self, location: MilvusLocation, dimension: int) -> None:
         self.location = location
         self.dimension = dimension
+        index_type, build, _ = vector_index(location.settings)  # a type Milvus Lite lacks: said before any work
+        self.index = (index_type, build)
         self.stage = BuildWriter(location.folder, dimension)
         self.vectors = self.stage.vectors
         self.sentence_vectors = self.stage.sentence_vectors
@@ -137,7 +143,7 @@ class MilvusBuildWriter:
         """Stage, upload every row, write the manifest last, then switch the alias in one step."""
         previous = self.location.current_name()
         manifest = {**manifest, "store": {"kind": "milvus", "collection": self.base, "previous": previous,
-                                          "lexical": STOPWORDS_NOTE}}
+                                          "lexical": STOPWORDS_NOTE, "index": self.index[0]}}
         staged = self.stage.commit(manifest)
         try:
             self._upload(staged, json.loads((staged / MANIFEST).read_text(encoding="utf-8")))
@@ -156,7 +162,7 @@ class MilvusBuildWriter:
         titles = self.recipe.titles if self.recipe else False
         with milvus_errors(f"writing the build {self.base}"):
             for name, kind in ((passages, "passages"), (sentences, "sentences"), (meta, "meta")):
-                schema, params = _schema(client, kind, self.dimension, self.recipe)
+                schema, params = _schema(client, kind, self.dimension, self.recipe, self.index)
                 client.create_collection(name, schema=schema, index_params=params)
             vectors = _flat_rows(staged / VECTORS, self.dimension)
             with (staged / CHUNKS).open(encoding="utf-8") as chunks, (staged / VECTOR_KEYS).open() as keys:
