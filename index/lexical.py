@@ -10,6 +10,7 @@ measured by benchmarks/tuning/context_variants.py; the defaults are bm25s's own 
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import logging
@@ -17,7 +18,7 @@ import re
 import shutil
 import tempfile
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ BM25_FILES = ("params.index.json", "vocab.index.json", "data.csc.index.npy", "in
 WORDS = "words.json"
 LEXICAL_FILES = tuple(f"{LEXICAL_DIR}/{name}" for name in (*BM25_FILES, WORDS))
 ARTICLE_TERMS = f"{LEXICAL_DIR}/articles.jsonl"
+STEMS_KEPT = 50_000
+"""Words whose stems a tokenizer keeps (a question's and its candidates' words need a few thousand)."""
 """Each article's passage terms and words, for the next build to reuse (a build's, not an engine's, file)."""
 TOKENIZER = "bm25s-en-stopwords+snowball-english"
 """Names the tokenisation below; a saved index made by another is rebuilt at load."""
@@ -115,6 +118,8 @@ class Tokenizer:
         """Snowball stems of words, each distinct word stemmed once per tokenizer."""
         stems = self._stems
         unseen = [w for w in set(words) if w not in stems]
+        if len(stems) + len(unseen) > STEMS_KEPT:
+            stems.clear()  # a bound, not a store of every word the process ever met
         if unseen:
             stems.update(zip(unseen, self._stemmer.stemWords(unseen), strict=True))
         return [stems[w] for w in words]
@@ -192,10 +197,86 @@ def _quiet_bm25s() -> Any:
     return bm25s
 
 
+class SortedWords:
+    """A set of words held as their sorted UTF-8 bytes in one buffer with offsets, membership by bisection: a few
+    bytes a word instead of a str and a hash-table slot (some 90 bytes) each. Supports `in`, `len`, iteration,
+    and `a_set <= words`."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self._fill(sorted({w.encode("utf-8") for w in words}))  # UTF-8 byte order is code point order
+
+    def _fill(self, encoded: list[bytes]) -> None:
+        """Hold these distinct words, given as UTF-8 in sorted order."""
+        self._blob = b"".join(encoded)
+        self._offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(e) for e in encoded], out=self._offsets[1:])
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def _word(self, i: int) -> bytes:
+        return self._blob[self._offsets[i]:self._offsets[i + 1]]
+
+    def find(self, word: str) -> int | None:
+        """The word's place in sorted order, or None."""
+        wanted = word.encode("utf-8", "surrogatepass")
+        i = bisect.bisect_left(range(len(self)), wanted, key=self._word)
+        return i if i < len(self) and self._word(i) == wanted else None
+
+    def word(self, i: int) -> str:
+        return self._word(i).decode("utf-8")
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and self.find(word) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return (self._word(i).decode("utf-8") for i in range(len(self)))
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, set | frozenset):
+            return NotImplemented
+        return all(word in self for word in other)
+
+
+class TermIds(Mapping[str, int]):
+    """bm25s's vocabulary (term -> id) as sorted UTF-8 bytes with offsets and two id arrays, looked up by
+    bisection: the mapping bm25s reads (`in`, `[]`) at some 12 bytes a term instead of a dict entry and a str."""
+
+    def __init__(self, vocabulary: Mapping[str, int]) -> None:
+        pairs = sorted((term.encode("utf-8"), i) for term, i in vocabulary.items())
+        self._terms = SortedWords(())
+        self._terms._fill([term for term, _ in pairs])
+        self._ids = np.array([i for _, i in pairs], dtype=np.int64)
+        self._position = np.full(int(self._ids.max()) + 1 if len(pairs) else 0, -1, dtype=np.int64)
+        self._position[self._ids] = np.arange(len(pairs))
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._terms)
+
+    def __getitem__(self, term: str) -> int:
+        i = self._terms.find(term)
+        if i is None:
+            raise KeyError(term)
+        return int(self._ids[i])
+
+    def __contains__(self, term: object) -> bool:
+        return isinstance(term, str) and self._terms.find(term) is not None
+
+    def term(self, term_id: int) -> str:
+        """The term with this id ("" for an id no term has)."""
+        if not 0 <= term_id < len(self._position) or self._position[term_id] < 0:
+            return ""
+        return self._terms.word(int(self._position[term_id]))
+
+
 class LexicalIndex:
     """BM25 scores of every passage for a query, and the corpus statistics the second stage reads."""
 
-    def __init__(self, model: Any, recipe: LexicalRecipe, words: frozenset[str], tokenizer: Tokenizer) -> None:
+    def __init__(self, model: Any, recipe: LexicalRecipe, words: frozenset[str] | SortedWords,
+                 tokenizer: Tokenizer) -> None:
         self._model = model
         self.recipe = recipe
         self.words = words
@@ -203,6 +284,8 @@ class LexicalIndex:
         self.tokenizer = tokenizer
         self.size = int(model.scores["num_docs"])
         self._terms: PassageTerms | None = None
+        self._folder: Path | None = None
+        """The folder a saved index was loaded from."""
 
     @classmethod
     def build(cls, chunks: list[Chunk], recipe: LexicalRecipe) -> LexicalIndex:
@@ -216,8 +299,12 @@ class LexicalIndex:
         """Read a saved index (its files already checked against the manifest)."""
         bm25s = _quiet_bm25s()
         model = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
-        words = frozenset(json.loads((folder / WORDS).read_text(encoding="utf-8")))
-        return cls(model, recipe, words, Tokenizer(recipe.options))
+        model.unique_token_ids_set = None  # bm25s's set of every term id, read only by searches by id (not ours)
+        model.vocab_dict = TermIds(model.vocab_dict)
+        words = SortedWords(json.loads((folder / WORDS).read_text(encoding="utf-8")))
+        loaded = cls(model, recipe, words, Tokenizer(recipe.options))
+        loaded._folder = folder
+        return loaded
 
     def save(self, folder: Path) -> None:
         folder.mkdir()
@@ -239,7 +326,7 @@ class LexicalIndex:
     def passage_terms(self) -> PassageTerms:
         """Each passage's distinct terms and each term's passage count, read from the score matrix."""
         if self._terms is None:
-            self._terms = PassageTerms(self._model, self.size)
+            self._terms = PassageTerms(self._model, self.size, self._folder)
         return self._terms
 
 
@@ -247,20 +334,29 @@ class PassageTerms(Sequence[set[str]]):
     """Each passage's distinct terms, read back from bm25s's score matrix (a passage's terms are its nonzeros) as
     they are asked for: the matrix re-sorted by passage as 4-byte term ids, not a set of strings a passage."""
 
-    def __init__(self, model: Any, size: int) -> None:
+    def __init__(self, model: Any, size: int, folder: Path | None = None) -> None:
         scores = model.scores
         indptr = np.asarray(scores["indptr"])
-        docs = np.asarray(scores["indices"])
+        # The matrix's passage numbers are read once, to sort; from a saved index, read from its file rather than
+        # through bm25s's memory map, whose pages would all stay in the process's RSS for that one pass.
+        saved = folder / "indices.csc.index.npy" if folder is not None else None
+        docs = np.load(saved) if saved is not None and saved.is_file() else np.asarray(scores["indices"])
         self._counts = np.diff(indptr)
         term_ids = np.repeat(np.arange(len(indptr) - 1, dtype=np.int32), self._counts)
         order = np.argsort(docs, kind="stable")
         self._by_passage = term_ids[order]
-        self._bounds = np.searchsorted(docs[order], np.arange(size + 1))
-        del order, term_ids
-        self._ids: dict[str, int] = model.vocab_dict
-        self._vocabulary = [""] * max(len(indptr) - 1, len(self._ids))
-        for term, i in self._ids.items():
-            self._vocabulary[i] = term
+        bounds = np.searchsorted(docs[order], np.arange(size + 1))
+        self._bounds = bounds.astype(np.int32) if len(docs) < 2**31 else bounds
+        del order, term_ids, docs
+        vocabulary = model.vocab_dict
+        self._ids = vocabulary
+        if isinstance(vocabulary, TermIds):
+            self._term = vocabulary.term
+        else:
+            names = [""] * max(len(indptr) - 1, len(vocabulary))
+            for term, i in vocabulary.items():
+                names[i] = term
+            self._term = names.__getitem__
 
     def __len__(self) -> int:
         return len(self._bounds) - 1
@@ -269,7 +365,7 @@ class PassageTerms(Sequence[set[str]]):
         if isinstance(row, slice):
             return [self[r] for r in range(*row.indices(len(self)))]
         ids = self._by_passage[self._bounds[row]:self._bounds[row + 1]].tolist()
-        return {self._vocabulary[i] for i in ids} - {""}
+        return {self._term(i) for i in ids} - {""}
 
     def document_frequency(self, term: str) -> int:
         """How many passages hold the term (0 for a term no passage has)."""

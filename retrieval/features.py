@@ -8,13 +8,15 @@ their weights in config/ can be read side by side.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from citebot.index.chunking import Chunk
 from citebot.index.lexical import PassageTerms
+from citebot.index.store.passages import ChunkTable
 from citebot.retrieval.question import Question, QuestionKind, word_set
 
 FEATURES = (
@@ -58,26 +60,58 @@ class Context:
     """The searched text's embedding (None: features that need it are 0)."""
 
 
-class CorpusView:
-    """Per-chunk and per-article term sets and idf, built lazily from the chunks."""
+class Kept(dict):
+    """A dict that forgets everything once it holds `size` entries: what a question computes of its candidates
+    is kept for the next questions, but never grows toward the whole corpus."""
 
-    def __init__(self, chunks: list[Chunk], tokenize: Callable[[str], list[str]],
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def keep(self, key: object, value: Any) -> Any:
+        if len(self) >= self.size:
+            self.clear()
+        self[key] = value
+        return value
+
+
+class RowsBySource:
+    """Each source's chunk rows, answered by the chunk table (no list of rows a source held in memory)."""
+
+    def __init__(self, chunks: ChunkTable) -> None:
+        self.chunks = chunks
+
+    def __getitem__(self, source: str) -> list[int]:
+        rows = self.chunks.rows_of(source)
+        if not rows:
+            raise KeyError(source)
+        return rows
+
+
+KEPT_PASSAGES = 256
+"""Passages (and their sentences' sets: 4 times as many) whose word and term sets are kept: the candidates of a
+question or two, whatever the corpus's size."""
+KEPT_ARTICLES = 64
+
+
+class CorpusView:
+    """Per-chunk and per-article term sets and idf, computed when asked (a bounded number of them kept)."""
+
+    def __init__(self, chunks: Sequence[Chunk], tokenize: Callable[[str], list[str]],
                  chunk_terms: PassageTerms) -> None:
         if len(chunk_terms) != len(chunks):
             raise ValueError(f"{len(chunk_terms)} passages' terms for {len(chunks)} passages")
-        self.chunks = chunks
+        self.chunks = ChunkTable.of(chunks)
         self.tokenize = tokenize
-        self.rows_by_source: dict[str, list[int]] = {}
-        for row, chunk in enumerate(chunks):
-            self.rows_by_source.setdefault(chunk.source, []).append(row)
+        self.rows_by_source = RowsBySource(self.chunks)
         self._total = max(1, len(chunks))
         self.max_idf = math.log(1 + (self._total + 0.5) / 0.5)
         self.chunk_terms = chunk_terms
-        self._article_terms: dict[str, set[str]] = {}
-        self._article_words: dict[str, set[str]] = {}
-        self._title_terms: dict[str, set[str]] = {}
-        self._sentence_terms: dict[tuple[str, int, int], set[str]] = {}
-        self._chunk_words: dict[int, set[str]] = {}
+        self._article_terms = Kept(KEPT_ARTICLES)
+        self._article_words = Kept(KEPT_ARTICLES)
+        self._title_terms = Kept(KEPT_PASSAGES)
+        self._sentence_terms = Kept(4 * KEPT_PASSAGES)
+        self._chunk_words = Kept(KEPT_PASSAGES)
 
     def weight(self, term: str) -> float:
         """The term's idf over the passages (a term none holds weighs the most)."""
@@ -89,33 +123,40 @@ class CorpusView:
         return self.chunk_terms.document_frequency(term) / self._total
 
     def article_terms(self, source: str) -> set[str]:
-        if source not in self._article_terms:
-            self._article_terms[source] = set().union(*(self.chunk_terms[r] for r in self.rows_by_source[source]))
-        return self._article_terms[source]
+        found = self._article_terms.get(source)
+        if found is None:
+            found = self._article_terms.keep(
+                source, set().union(*(self.chunk_terms[r] for r in self.rows_by_source[source])))
+        return found
 
     def article_words(self, source: str) -> set[str]:
-        if source not in self._article_words:
+        found = self._article_words.get(source)
+        if found is None:
             rows = self.rows_by_source[source]
-            self._article_words[source] = set().union(*(self.chunk_words(r) for r in rows))
-        return self._article_words[source]
+            found = self._article_words.keep(source, set().union(*(self.chunk_words(r) for r in rows)))
+        return found
 
     def chunk_words(self, row: int) -> set[str]:
-        if row not in self._chunk_words:
+        found = self._chunk_words.get(row)
+        if found is None:
             chunk = self.chunks[row]
-            self._chunk_words[row] = word_set(f"{chunk.title or ''}\n{chunk.text}")
-        return self._chunk_words[row]
+            found = self._chunk_words.keep(row, word_set(f"{chunk.title or ''}\n{chunk.text}"))
+        return found
 
     def title_terms(self, source: str, title: str | None) -> set[str]:
-        if source not in self._title_terms:
-            self._title_terms[source] = set(self.tokenize(title)) if title else set()
-        return self._title_terms[source]
+        found = self._title_terms.get(source)
+        if found is None:
+            found = self._title_terms.keep(source, set(self.tokenize(title)) if title else set())
+        return found
 
     def sentence_terms(self, row: int, start: int, end: int) -> set[str]:
         chunk = self.chunks[row]
         key = (chunk.source, start, end)
-        if key not in self._sentence_terms:
-            self._sentence_terms[key] = set(self.tokenize(chunk.text[start - chunk.start:end - chunk.start]))
-        return self._sentence_terms[key]
+        found = self._sentence_terms.get(key)
+        if found is None:
+            text = chunk.text[start - chunk.start:end - chunk.start]
+            found = self._sentence_terms.keep(key, set(self.tokenize(text)))
+        return found
 
 
 def _cover(query_terms: list[str], found: set[str], view: CorpusView) -> float:

@@ -14,7 +14,15 @@ import numpy as np
 from citebot.config.errors import ConfigError
 from citebot.config.settings import RerankSettings
 from citebot.retrieval.conversation import Turn
-from citebot.retrieval.features import FEATURES, Context, CorpusView, candidate_features, residual_scores
+from citebot.retrieval.features import (
+    FEATURES,
+    KEPT_ARTICLES,
+    Context,
+    CorpusView,
+    Kept,
+    candidate_features,
+    residual_scores,
+)
 from citebot.retrieval.question import Question
 from citebot.retrieval.search import Hit, HybridSearcher, Signals
 
@@ -32,7 +40,7 @@ class Reranker:
         self.within_article = as_vector(settings.within_article) if settings.within_article else None
         self.needs_residual = any(w.get("residual") for w in (settings.weights, settings.within_article))
         self._view: CorpusView | None = None
-        self._centroids: dict[str, np.ndarray] = {}
+        self._centroids = Kept(KEPT_ARTICLES)
 
     @property
     def view(self) -> CorpusView:
@@ -51,10 +59,11 @@ class Reranker:
 
     def centroid(self, source: str) -> np.ndarray:
         """The unit mean of an article's passage vectors (what the article is about)."""
-        if source not in self._centroids:
+        found = self._centroids.get(source)
+        if found is None:
             mean = self.searcher.store.passage_vectors(self.view.rows_by_source[source]).astype(np.float64).mean(0)
-            self._centroids[source] = mean / (np.linalg.norm(mean) or 1.0)
-        return self._centroids[source]
+            found = self._centroids.keep(source, mean / (np.linalg.norm(mean) or 1.0))
+        return found
 
     def features(self, context: Context, hits: list[Hit], signals: Signals,
                  sentence_scores: np.ndarray) -> np.ndarray:

@@ -493,7 +493,6 @@ def test_the_bot_shows_no_passage_of_a_source_edited_while_it_runs(built: tuple[
     engine = Engine(settings)
     client = CitebotClient(settings=settings, engine_factory=lambda: engine)
     client.engine = engine
-    client._chunks_by_id = {chunk.id: row for row, chunk in enumerate(engine.stored.chunks)}
     chunk = engine.stored.chunks[0]
     shown = client.passage_by_id(chunk.id, 1)
     assert shown is not None and quote_matches_source(shown.text, shown.citation.source, chunk.start, chunk.end)

@@ -46,7 +46,6 @@ class CitebotClient(discord.Client):
         self.feedback = FeedbackLog(settings.paths.data / "feedback.jsonl")
         self.executor = ThreadPoolExecutor(max_workers=settings.bot.worker_threads, thread_name_prefix="citebot")
         self._warned: set[tuple[int, str]] = set()
-        self._chunks_by_id: dict[str, int] = {}
         self._reloader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citebot-reload")
         self._watch: asyncio.Task[None] | None = None
         self.closing = False
@@ -79,7 +78,6 @@ class CitebotClient(discord.Client):
     def use_engine(self, engine: Engine) -> None:
         """Answer the next questions with engine; questions already searching finish on the one they began with.
         Conversations carry on: they hold only questions and names, not rows of an index."""
-        self._chunks_by_id = {chunk.id: row for row, chunk in enumerate(engine.stored.chunks)}
         self.engine = engine
 
     async def close(self) -> None:
@@ -130,7 +128,7 @@ class CitebotClient(discord.Client):
 
     def passage_by_id(self, chunk_id: str, rank: int) -> Passage | None:
         assert self.engine is not None
-        row = self._chunks_by_id.get(chunk_id)
+        row = self.engine.stored.chunks.row_of_id(chunk_id)
         if row is None:
             return None
         chunk = self.engine.stored.chunks[row]

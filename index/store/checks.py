@@ -8,16 +8,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from citebot.config.errors import IndexInvalidError
 from citebot.index.chunking import Chunk
 from citebot.index.ingest.texts import CitedSources, cited_sources, collection_of
 from citebot.index.lexical import LexicalRecipe
+from citebot.index.store.passages import ChunkTable
 from citebot.index.store.protocol import SentenceRef, SentenceTable
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -116,7 +114,7 @@ def chunk_from_json(line: str) -> Chunk:
     return chunk
 
 
-def contents_problem(manifest: dict[str, Any], chunks: list[Chunk], sentences: Sequence[SentenceRef],
+def contents_problem(manifest: dict[str, Any], chunks: Sequence[Chunk], sentences: Sequence[SentenceRef],
                      passage_vectors: tuple[int, int], sentence_vectors: tuple[int, int]) -> str | None:
     """What does not fit between a build's manifest, chunks, sentences and vectors (each given as (count,
     dimension)), or None: the counts, the dimension, each chunk's source listed, each sentence inside its chunk."""
@@ -125,21 +123,21 @@ def contents_problem(manifest: dict[str, Any], chunks: list[Chunk], sentences: S
         return "vectors, chunks and manifest differ"
     if sentence_vectors != (len(sentences), d):
         return "sentence vectors and sentences differ"
+    chunks = ChunkTable.of(chunks)
     listed, collections = manifest["sources"], {n for n, d in manifest.get("documents", {}).items() if "rows" in d}
-    unknown = next((c.source for c in chunks
-                    if c.source not in listed and collection_of(c.source, collections) is None), None)
+    unknown = next((name for name in chunks.names
+                    if name not in listed and collection_of(name, collections) is None), None)
     if unknown is not None:
         return f"a chunk cites {unknown!r}, which the manifest does not list"
     if not isinstance(sentences, SentenceTable) and any(
             not all(type(v) is int for v in (s.chunk, s.start, s.end)) for s in sentences):  # noqa: E721
         return "a sentence lies outside its chunk"
     table = SentenceTable.of(sentences)
-    bounds = np.array([(c.start, c.end) for c in chunks], dtype=np.int64).reshape(-1, 2)
     inside = (table.chunk >= 0) & (table.chunk < len(chunks))
     if not inside.all():
         return "a sentence lies outside its chunk"
-    own = bounds[table.chunk]
-    if not ((own[:, 0] <= table.start) & (table.start < table.end) & (table.end <= own[:, 1])).all():
+    own_start, own_end = chunks.start[table.chunk], chunks.end[table.chunk]
+    if not ((own_start <= table.start) & (table.start < table.end) & (table.end <= own_end)).all():
         return "a sentence lies outside its chunk"
     return None
 
@@ -159,11 +157,10 @@ def display_path(path: Path) -> str:
 
 
 def named_sources(manifest: dict[str, Any], index_dir: Path,
-                  chunks: list[Chunk]) -> tuple[Path, list[Chunk], CitedSources]:
+                  chunks: Sequence[Chunk]) -> tuple[Path, ChunkTable, CitedSources]:
     """The sources folder found now, the chunks with their source as citations show it, and each source as
     chunks name it -> its file, its sha256 at build time and, for another format than .txt, its text file."""
     root = find_sources_root(manifest, index_dir)
     shown, sources = cited_sources(manifest, root, index_dir, display_path)
-    named = [replace(c, source=shown(c.source)) for c in chunks]
-    return root, named, sources
+    return root, ChunkTable.of(chunks).renamed(shown), sources
 

@@ -24,6 +24,7 @@ from citebot.config.settings import Settings
 from citebot.index.chunking import Chunk
 from citebot.index.ingest.corpus import Document
 from citebot.index.lexical import LexicalIndex
+from citebot.index.store.passages import ChunkTable, compact_ints
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +38,17 @@ class SentenceRef:
 
 
 class SentenceTable(Sequence[SentenceRef]):
-    """A build's sentences as three integer arrays (chunk row, start, end), in row order: 24 bytes a sentence
-    instead of an object each, and each chunk's sentence rows found by bisection."""
+    """A build's sentences as three integer arrays (chunk row, start, end), in row order: 12 bytes a sentence
+    instead of an object each, and each chunk's sentence rows found by bisection (sentences are written in chunk
+    order; a table in another order keeps the order that sorts it too)."""
 
     def __init__(self, chunk: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
-        self.chunk = np.ascontiguousarray(chunk, dtype=np.int64)
-        self.start = np.ascontiguousarray(start, dtype=np.int64)
-        self.end = np.ascontiguousarray(end, dtype=np.int64)
-        self._order = np.argsort(self.chunk, kind="stable")
-        self._chunks = self.chunk[self._order]
+        self.chunk, self.start, self.end = (compact_ints(a) for a in (chunk, start, end))
+        self._order: np.ndarray | None = None
+        self._chunks = self.chunk
+        if len(self.chunk) and not (np.diff(self.chunk) >= 0).all():  # a build writes them in chunk order
+            self._order = np.argsort(self.chunk, kind="stable")
+            self._chunks = self.chunk[self._order]
 
     @classmethod
     def of(cls, sentences: Sequence[SentenceRef]) -> SentenceTable:
@@ -82,7 +85,7 @@ class SentenceTable(Sequence[SentenceRef]):
     def of_chunk(self, row: int) -> list[int]:
         """The sentence rows of one chunk, in row order."""
         lo, hi = np.searchsorted(self._chunks, [row, row + 1])
-        return self._order[lo:hi].tolist()
+        return list(range(lo, hi)) if self._order is None else self._order[lo:hi].tolist()
 
 
 class SourceFile(NamedTuple):
@@ -203,7 +206,8 @@ class LoadedIndex:
     path: Path
     """The build (its folder; for Milvus, a path whose name is the build's collection)."""
     manifest: dict[str, Any]
-    chunks: list[Chunk]
+    chunks: ChunkTable
+    """Each passage's fields as arrays, its text read when asked for (passages.py)."""
     sentences: Sequence[SentenceRef]
     sources_root: Path
     sources: dict[str, SourceFile]

@@ -33,6 +33,7 @@ index/store/checks.py), reuse.py lends its vectors to the next build, location.p
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -88,8 +89,8 @@ def flat_header(dimension: int, rows: int) -> bytes:
     return bytes(header)
 
 
-def mapped_rows(path: Path) -> np.ndarray:
-    """The vectors of a faiss IndexFlatIP file as a read-only (rows, d) memory map; its header checked."""
+def flat_shape(path: Path) -> tuple[int, int]:
+    """(rows, d) of a faiss IndexFlatIP file, its header and size checked."""
     with path.open("rb") as handle:
         head = handle.read(FLAT_HEADER_BYTES)
     if len(head) < FLAT_HEADER_BYTES or head[:4] != b"IxFI":
@@ -97,9 +98,53 @@ def mapped_rows(path: Path) -> np.ndarray:
     d, rows = int.from_bytes(head[4:8], "little", signed=True), int.from_bytes(head[8:16], "little", signed=True)
     if d <= 0 or rows < 0 or head != flat_header(d, rows) or path.stat().st_size != FLAT_HEADER_BYTES + rows * d * 4:
         raise ValueError(f"{path.name} does not hold {rows} vectors of {d} dimensions")
+    return rows, d
+
+
+def mapped_rows(path: Path) -> np.ndarray:
+    """The vectors of a faiss IndexFlatIP file as a read-only (rows, d) memory map (for a scan of every row)."""
+    rows, d = flat_shape(path)
     if rows == 0:
         return np.zeros((0, d), dtype=np.float32)
     return np.memmap(path, dtype=np.float32, mode="r", offset=FLAT_HEADER_BYTES, shape=(rows, d))
+
+
+class FileRows:
+    """Given rows of a faiss IndexFlatIP file, read with pread through a descriptor held open.
+
+    Reading a few rows through a memory map maps far more: the kernel maps up to 16 cached pages around each
+    page a read touches (fault-around), so re-scoring a few thousand scattered rows a question puts most of the
+    file in the process's RSS within a few questions. Read with pread, the file's pages stay in the page cache
+    (shared, dropped under pressure) and the process holds only the rows it asked for, while it needs them."""
+
+    def __init__(self, path: Path) -> None:
+        self.shape = flat_shape(path)
+        self._file = path.open("rb", buffering=0)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows: np.ndarray | list[int]) -> np.ndarray:
+        """The vectors of rows (float32, one row each, in the order given); runs of adjacent rows read at once."""
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        total, d = self.shape
+        if len(rows) and (rows.min() < 0 or rows.max() >= total):
+            raise IndexError(f"vector rows outside 0..{total - 1}")
+        out = np.empty((len(rows), d), dtype=np.float32)
+        if not len(rows):
+            return out
+        order = np.argsort(rows, kind="stable")
+        ordered = rows[order]
+        breaks = np.flatnonzero(np.diff(ordered) != 1) + 1
+        fd, width = self._file.fileno(), d * 4
+        read = np.empty((len(rows), d), dtype=np.float32)
+        for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, len(rows)], strict=True):
+            wanted = (hi - lo) * width
+            got = os.preadv(fd, [memoryview(read[lo:hi]).cast("B")], FLAT_HEADER_BYTES + int(ordered[lo]) * width)
+            if got != wanted:
+                raise OSError(f"{self._file.name}: read {got} of {wanted} bytes")
+        out[order] = read
+        return out
 
 
 

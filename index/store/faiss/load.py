@@ -13,7 +13,6 @@ import faiss
 import numpy as np
 
 from citebot.config.errors import IndexInvalidError
-from citebot.index.chunking import Chunk
 from citebot.index.hashing import file_sha256
 from citebot.index.lexical import ARTICLE_TERMS, LEXICAL_DIR, LexicalIndex
 from citebot.index.store.checks import check_model, chunk_from_json, contents_problem, lexical_recipe, named_sources
@@ -31,6 +30,7 @@ from citebot.index.store.faiss.layout import (
     mapped_rows,
 )
 from citebot.index.store.faiss.manifest import current_build, read_manifest, rebuild_hint
+from citebot.index.store.passages import ChunkTable
 from citebot.index.store.protocol import SentenceTable, SourceFile
 
 
@@ -38,7 +38,8 @@ from citebot.index.store.protocol import SentenceTable, SourceFile
 class StoredIndex:
     path: Path
     manifest: dict[str, Any]
-    chunks: list[Chunk]
+    chunks: ChunkTable
+    """The passages' fields as arrays, each one's text read from chunks.jsonl when asked (passages.py)."""
     vectors: faiss.Index
     """The passage vectors, memory-mapped (faiss searches the file's pages; processes share them)."""
     sentences: SentenceTable
@@ -86,8 +87,7 @@ def _load_build(index_dir: Path, build: Path, model_name: str, weights_sha256: s
     try:
         vectors = faiss.read_index(str(build / VECTORS), faiss.IO_FLAG_MMAP_IFC)
         sentence_matrix = mapped_rows(build / SENTENCE_VECTORS)
-        with (build / CHUNKS).open(encoding="utf-8") as handle:
-            chunks = [chunk_from_json(line) for line in handle]
+        chunks = ChunkTable.read(build / CHUNKS, chunk_from_json)
         sentences = read_sentences(build / SENTENCES)
         compressed = ((open_compressed(build / VECTORS_SQ8, vectors.ntotal, vectors.d),
                        open_compressed(build / SENTENCE_VECTORS_SQ8, *sentence_matrix.shape))

@@ -24,7 +24,7 @@ from citebot.index.store import checks
 from citebot.index.store.faiss import lock, manifest
 from citebot.index.store.faiss.approximate import ApproximatePlan
 from citebot.index.store.faiss.compressed import TwoStepSearch
-from citebot.index.store.faiss.layout import VECTORS, mapped_rows
+from citebot.index.store.faiss.layout import SENTENCE_VECTORS, VECTORS, FileRows
 from citebot.index.store.faiss.load import StoredIndex, load_index
 from citebot.index.store.faiss.reuse import FaissReuse
 from citebot.index.store.faiss.writer import BuildWriter
@@ -60,14 +60,16 @@ class FaissSearch:
         self.vectors = stored.vectors
         self.lexical = lexical
         self.sentence_matrix = stored.sentence_matrix
-        self.passage_matrix = mapped_rows(stored.path / VECTORS)
+        # Given rows are read with pread, not through a memory map (layout.FileRows says why).
+        self.passage_rows = FileRows(stored.path / VECTORS)
+        self.sentence_rows = FileRows(stored.path / SENTENCE_VECTORS)
         self._recent = RecentScores()
         if store is not None:
             compressed_from = store.compressed_from
         passages_sq8, sentences_sq8 = stored.compressed or (None, None)
         passages_ivf, sentences_ivf = stored.approximate
-        self._passages_two_step = _first_stage(self.passage_matrix, passages_ivf, passages_sq8, compressed_from, store)
-        self._sentences_two_step = _first_stage(self.sentence_matrix, sentences_ivf, sentences_sq8, compressed_from,
+        self._passages_two_step = _first_stage(self.passage_rows, passages_ivf, passages_sq8, compressed_from, store)
+        self._sentences_two_step = _first_stage(self.sentence_rows, sentences_ivf, sentences_sq8, compressed_from,
                                                 store)
 
     def _dense(self, vector: np.ndarray) -> np.ndarray:
@@ -115,12 +117,10 @@ class FaissSearch:
         return self._sentences(vector)[np.asarray(rows, dtype=np.int64)]
 
     def passage_vectors(self, rows: Sequence[int]) -> np.ndarray:
-        return np.array(self.passage_matrix[np.asarray(rows, dtype=np.int64)], dtype=np.float32).reshape(
-            len(rows), self.vectors.d)
+        return self.passage_rows[np.asarray(rows, dtype=np.int64)]
 
     def sentence_vectors(self, rows: Sequence[int]) -> np.ndarray:
-        return np.array(self.sentence_matrix[np.asarray(rows, dtype=np.int64)], dtype=np.float32).reshape(
-            len(rows), self.sentence_matrix.shape[1])
+        return self.sentence_rows[np.asarray(rows, dtype=np.int64)]
 
     def lexical_search(self, query: str, k: int) -> Ranked:
         return top_ranked(self._lexical(query), k, positive=True)
