@@ -107,7 +107,9 @@ def test_a_loaded_index_does_not_hold_its_passages_texts(many: Settings) -> None
         tracemalloc.stop()
     texts = sum(len(c.text) for c in loaded.chunks)
     assert len(loaded.chunks) > features.KEPT_PASSAGES
-    assert held < texts / 2, f"the loaded index holds {held:,} bytes for {texts:,} characters of passages"
+    # The arrays (about 120 bytes a passage) and the manifest come to about half of these short passages' text;
+    # held as Python strings, the texts alone came to more than all of it.
+    assert held < 0.6 * texts, f"the loaded index holds {held:,} bytes for {texts:,} characters of passages"
 
 
 def test_a_build_removed_while_it_serves_still_reads_its_passages(many: Settings) -> None:

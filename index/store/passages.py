@@ -97,9 +97,9 @@ class ChunkTable(Sequence[Chunk]):
             records.append((chunk.id, chunk.text))
         return builder.table(records.__getitem__)
 
-    def renamed(self, shown: dict[str, str]) -> ChunkTable:
+    def renamed(self, shown: Callable[[str], str]) -> ChunkTable:
         """The same chunks with their sources renamed (as citations show them); the records are shared."""
-        return ChunkTable([shown[name] for name in self.names], self.source_ids, self.titles, self.title_ids,
+        return ChunkTable([shown(name) for name in self.names], self.source_ids, self.titles, self.title_ids,
                           self.start, self.end, self.paragraph, self._record)
 
     def __len__(self) -> int:
