@@ -120,6 +120,7 @@ class Tokenizer:
         unseen = [w for w in set(words) if w not in stems]
         if len(stems) + len(unseen) > STEMS_KEPT:
             stems.clear()  # a bound, not a store of every word the process ever met
+            unseen = list(set(words))
         if unseen:
             stems.update(zip(unseen, self._stemmer.stemWords(unseen), strict=True))
         return [stems[w] for w in words]

@@ -13,6 +13,7 @@ import pytest
 
 from citebot.config.errors import ConfigError, IndexInvalidError
 from citebot.config.settings import LexicalSettings, Settings, with_overrides
+from citebot.index import lexical
 from citebot.index.build import build_index
 from citebot.index.lexical import (
     ARTICLE_TERMS,
@@ -233,3 +234,12 @@ def test_a_build_is_up_to_date_with_its_own_lexical_options_and_stale_with_other
     assert changed_settings(manifest, hash_settings) == []
     other = replace(hash_settings, lexical=replace(hash_settings.lexical, stem=not hash_settings.lexical.stem))
     assert any("[lexical]" in change for change in changed_settings(manifest, other))
+
+
+def test_the_stem_cache_bound_forgets_without_losing_a_word(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the kept stems reach their bound they are dropped, and the words of the text at hand are stemmed
+    anew: a word seen before the drop must still get its stem (an archive's build met the bound mid-text)."""
+    monkeypatch.setattr(lexical, "STEMS_KEPT", 4)
+    tokenizer = lexical.Tokenizer()
+    assert tokenizer.terms("running dogs") == ["run", "dog"]
+    assert tokenizer.terms("running dogs jumped over fences") == ["run", "dog", "jump", "over", "fenc"]
