@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -259,3 +261,15 @@ def _payload_json(raw: bytes) -> Any:
         return None
     part = raw.split(marker, 1)[1].split(b"\r\n\r\n", 1)[1]
     return json.loads(part.split(b"\r\n--", 1)[0])
+
+
+def sigterm_while_served(task: asyncio.Task) -> None:
+    """SIGTERM to this process, as a service manager sends it, only while serve()'s handler is installed: had the
+    task ended early (a failed start on a loaded machine), the signal would end the whole test run, not the bot."""
+    if task.done():
+        ended = "cancelled" if task.cancelled() else repr(task.exception())
+        raise AssertionError(f"serve() ended before SIGTERM was sent: {ended}")
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        raise AssertionError("serve() has no SIGTERM handler installed; SIGTERM would end the test run")
+    os.kill(os.getpid(), signal.SIGTERM)
+

@@ -15,7 +15,7 @@ import pytest
 import yarl
 
 from citebot.bot.discord.client import CitebotClient
-from tests.fake_discord import APP_ID, CHANNEL_ID, GUILD_ID, FakeDiscord
+from tests.fake_discord import APP_ID, CHANNEL_ID, GUILD_ID, FakeDiscord, sigterm_while_served
 
 pytestmark = pytest.mark.model
 
@@ -260,8 +260,6 @@ async def test_only_allowed_channels_are_answered(harness: Harness) -> None:
 
 
 async def test_sigterm_closes_the_bot_cleanly(real_engine, tmp_path: Path) -> None:
-    import os
-    import signal
 
     from citebot.bot.discord.service import serve
 
@@ -278,7 +276,7 @@ async def test_sigterm_closes_the_bot_cleanly(real_engine, tmp_path: Path) -> No
             if server.sockets:
                 break
             await asyncio.sleep(0.05)
-        os.kill(os.getpid(), signal.SIGTERM)
+        sigterm_while_served(task)
         await asyncio.wait_for(task, 10)  # returns instead of dying
         assert not server.sockets or all(ws.closed for ws in server.sockets)
     finally:

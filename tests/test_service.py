@@ -26,7 +26,7 @@ from citebot.bot.discord.service import (
     token_problem,
 )
 from citebot.config.settings import PROJECT_ROOT
-from tests.fake_discord import CHANNEL_ID, FakeDiscord
+from tests.fake_discord import CHANNEL_ID, FakeDiscord, sigterm_while_served
 from tests.test_discord_bot import callback_of, followup_of
 
 SHAPED = "MTAwMA.GabcDe.abcdefghijklmnopqrstuvwxyz0123456"
@@ -317,7 +317,7 @@ async def test_sigterm_lets_the_answer_in_flight_finish_and_refuses_new_ones(fak
     first = await server.slash("ask", {"question": "What did Theresa May say about racial hatred?"})
     (deferred,) = await server.wait_for(callback_of(first))
     assert deferred.body["type"] == 5  # searching now, for 2 s
-    os.kill(os.getpid(), signal.SIGTERM)
+    sigterm_while_served(task)
     await asyncio.sleep(0.2)
     late = await server.slash("ask", {"question": "Who is Ian Lavery?"}, user_id=4002)
     (refused,) = await server.wait_for(callback_of(late))
@@ -341,7 +341,7 @@ async def test_sigterm_waits_no_longer_than_its_bound(fake_urls: FakeDiscord, re
         await asyncio.sleep(0.2)
         began = asyncio.get_running_loop().time()
         with caplog.at_level(logging.INFO, logger="citebot.bot.discord.service"):
-            os.kill(os.getpid(), signal.SIGTERM)
+            sigterm_while_served(task)
             await asyncio.wait_for(task, 10)
         assert asyncio.get_running_loop().time() - began < 5
         assert "1 answer(s) not finished after 0.5 s" in caplog.text
