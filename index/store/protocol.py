@@ -12,7 +12,7 @@ knows which.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,8 +210,9 @@ class LoadedIndex:
     """Each passage's fields as arrays, its text read when asked for (passages.py)."""
     sentences: Sequence[SentenceRef]
     sources_root: Path
-    sources: dict[str, SourceFile]
-    """Each source as chunks name it -> its file, its sha256 at build time, and its text file in the index."""
+    sources: Mapping[str, SourceFile]
+    """Each source as chunks name it -> its file, its sha256 at build time, and its text file in the index (a
+    CitedSources: a collection's rows are looked up in its row table when asked for)."""
     lexical: LexicalIndex | None
     """The BM25 index saved with the build (None when it has none: an older build, or Milvus)."""
     bm25: LexicalIndex | None
