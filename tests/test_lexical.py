@@ -233,3 +233,14 @@ def test_a_build_is_up_to_date_with_its_own_lexical_options_and_stale_with_other
     assert changed_settings(manifest, hash_settings) == []
     other = replace(hash_settings, lexical=replace(hash_settings.lexical, stem=not hash_settings.lexical.stem))
     assert any("[lexical]" in change for change in changed_settings(manifest, other))
+
+
+def test_a_pdf_ligature_is_read_as_its_letters() -> None:
+    from citebot.index.chunking import Chunk
+
+    text = "The \ufb01rst e\ufb03cient \ufb02ow"  # as PDF text layers keep them: "ﬁrst eﬃcient ﬂow"
+    assert Tokenizer(LexicalSettings(stem=False)).terms(text) == ["first", "efficient", "flow"]
+    chunks = [Chunk("a", "a.pdf", None, 0, len(text), text, 0), Chunk("b", "b.txt", None, 0, 6, "Otters", 0)]
+    lexical = LexicalIndex.build(chunks, LexicalRecipe(1.2, 0.75, False))
+    assert list(lexical.scores("the first efficient flow") > 0) == [True, False]
+    assert chunks[0].text == text  # the stored passage stays verbatim
