@@ -87,6 +87,7 @@ class RetrievalSettings:
     abstain_bank_margin: float
     abstain_min_cover: float
     abstain_max_unknown: float
+    abstain_unknown_min_passages: int
     max_per_article: int
     duplicate_share: float
 

@@ -38,8 +38,12 @@ ARTICLE_TERMS = f"{LEXICAL_DIR}/articles.jsonl"
 STEMS_KEPT = 50_000
 """Words whose stems a tokenizer keeps (a question's and its candidates' words need a few thousand)."""
 """Each article's passage terms and words, for the next build to reuse (a build's, not an engine's, file)."""
-TOKENIZER = "bm25s-en-stopwords+snowball-english"
+TOKENIZER = "bm25s-en-stopwords+snowball-english+ligatures"
 """Names the tokenisation below; a saved index made by another is rebuilt at load."""
+LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
+                           "\ufb05": "st", "\ufb06": "st"})
+"""PDF text keeps typographic ligatures ("\ufb01nd"); a question types "find". Read as their letters for BM25 terms
+only: the stored text stays verbatim."""
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
 _WORD = re.compile(r"\w+")
@@ -126,7 +130,7 @@ class Tokenizer:
         return [stems[w] for w in words]
 
     def terms(self, text: str) -> list[str]:
-        words = self._pattern.findall(text.lower())
+        words = self._pattern.findall(text.translate(LIGATURES).lower())
         if self.options.numbers:
             words = [w.replace(",", "") if w[0].isdigit() else w for w in words]
         if self._stopwords:

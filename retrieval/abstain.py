@@ -29,6 +29,17 @@ class Evidence:
     """The share of the question's key words (idf-weighted) that the top passage or its title holds."""
     unknown_share: float = 0.0
     """The share of the question's key words that no passage uses ("sourdough" in a folder of code)."""
+    top_cover: float = 1.0
+    """The share of the question's key words (idf-weighted) that any of the top passages (`abstain_articles`
+    of them) or their titles holds."""
+    missing_weight: float = 0.0
+    """The idf, as a share of the highest idf possible, of the rarest key word no top passage holds (0: none
+    missing): "CEO" in "Who is the CEO of GitHub?" asked of docs that mention GitHub but no CEO."""
+    answer_cover: float = 1.0
+    """The share of the question's key words (idf-weighted) that the answer quote holds."""
+    kind_held: bool | None = None
+    """Whether the answer quote holds the kind of fact asked for (a number for "how many", a date for "when",
+    a new name for "who"); None when the question's wording asks for no kind."""
 
 
 def _variants(word: str) -> set[str]:

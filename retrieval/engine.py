@@ -84,6 +84,9 @@ class Engine:
                                                                          r.abstain_bank_margin)) \
             if self.calibration else r.abstain_below
         """The similarity below which a question is declined: the configured floor, or this index's own."""
+        self.max_unknown = r.abstain_max_unknown if len(self.stored.chunks) >= r.abstain_unknown_min_passages else 1.0
+        """The most of a question's key words that may be in no passage: off in a small folder, which lacks many
+        words of questions it answers (the seeds: 41 passages)."""
         for change in changed_settings(self.stored.manifest, settings):
             log.warning("%s; run %s to apply it", change, rebuild_hint)
 
@@ -102,8 +105,10 @@ class Engine:
                 missing.append(name)
         return missing
 
-    def abstention_evidence(self, searched: Question, slots: list, hits: dict[int, Hit]) -> Evidence:
-        """What decides whether the articles answer: similarity, unknown names, specifics the top articles lack."""
+    def abstention_evidence(self, searched: Question, slots: list, hits: dict[int, Hit],
+                            asked: Question | None = None, quote: str | None = None) -> Evidence:
+        """What decides whether the articles answer: similarity, unknown names, specifics the top articles lack,
+        and what the answer quote (when one was picked) holds of the question (`asked`, as asked)."""
         best = max((max(h.dense_score, h.sentence_score) for h in hits.values()), default=-1.0)
         sources = list(dict.fromkeys(s.chunk.source for s in slots))[:self.settings.retrieval.abstain_articles]
         words = [self.reranker.view.article_words(source) for source in sources]
@@ -115,10 +120,19 @@ class Engine:
         top = view.chunk_terms[slots[0].row] | view.title_terms(slots[0].chunk.source, slots[0].chunk.title) \
             if slots else set()
         unknown = [w for w in keys if not folded_words(w) <= self.searcher.lexical.words]
+        near = set().union(*(view.chunk_terms[s.row] | view.title_terms(s.chunk.source, s.chunk.title)
+                             for s in slots[:self.settings.retrieval.abstain_articles]))
+        absent = [view.weight(t) / view.max_idf for t in terms if t not in near]
+        asked = asked or searched
+        answer_terms = set(view.tokenize(quote)) if quote is not None else None
         return Evidence(best, tuple(self.unknown_names(searched)), missing, specifics,
                         missing_years=missing_years(searched, words), names_shown=shown,
                         key_cover=key_cover(terms, top, view.weight),
-                        unknown_share=len(unknown) / len(keys) if keys else 0.0)
+                        unknown_share=len(unknown) / len(keys) if keys else 0.0,
+                        top_cover=key_cover(terms, near, view.weight), missing_weight=max(absent, default=0.0),
+                        answer_cover=key_cover(terms, answer_terms, view.weight) if answer_terms is not None else 1.0,
+                        kind_held=None if quote is None or asked.answer_kind.name == "other"
+                        else asked.answer_kind.present_in(quote, asked.words, strict=True))
 
     def topic_words(self, text: str) -> list[str]:
         """The words of text that at most [conversation] topic_max_share of the passages use (any case, "nginx"):
@@ -222,15 +236,15 @@ class Engine:
         slots = arrange(list(hits), self.stored.chunks, top_k + MORE_PASSAGES, r.max_per_article, r.duplicate_share)
         passages = [self._passage(rank, hits[s.row], s.chunk, [hits[row] for row in s.also_in])
                     for rank, s in enumerate(slots, 1)]
-        evidence = self.abstention_evidence(searched, slots, hits)
+        considered = slots[:min(top_k, self.settings.answer.passages_considered)]
+        picked = self._answer(asked, searched, [s.row for s in considered], sentence_scores)
+        answer, core = picked if picked else (None, "")
+        evidence = self.abstention_evidence(searched, slots, hits, asked, answer.text if answer else None)
         reason = abstain_reason(evidence, self.abstain_below, r.abstain_missing, r.abstain_missing_year,
-                                r.abstain_min_cover, r.abstain_max_unknown)
+                                r.abstain_min_cover, self.max_unknown)
         abstained = reason is not None
-        answer, core = None, ""
-        if not abstained:
-            considered = slots[:min(top_k, self.settings.answer.passages_considered)]
-            picked = self._answer(asked, searched, [s.row for s in considered], sentence_scores)
-            answer, core = picked if picked else (None, "")
+        if abstained:
+            answer, core = None, ""
         if conversation is not None:
             # A follow-up leans on the answer's best sentence: a neighbour added to the quote brings names of its own.
             conversation.remember(asked, searched, core, (answer.article or answer.source) if answer else None)

@@ -80,3 +80,17 @@ def test_too_few_key_words_or_unknown_words_abstain_when_asked_to() -> None:
     assert abstain_reason(evidence, 0.38, 0) is None  # both rules off by default
     assert "too few" in abstain_reason(evidence, 0.38, 0, min_cover=0.2)
     assert "in no article" in abstain_reason(evidence, 0.38, 0, max_unknown=0.5)
+
+
+def test_words_no_passage_uses_decline_only_in_a_folder_big_enough_to_say_so(tmp_path: Path) -> None:
+    question = "How many otters returned to the sourdough river?"  # "sourdough" is in no article: 1 key word of 4
+    small = _engine(tmp_path, abstain_below=0.0, abstain_bank_quantile=0.0, abstain_max_unknown=0.2,
+                    abstain_unknown_min_passages=500)
+    result = small.ask(question)
+    assert result.evidence.unknown_share == pytest.approx(0.25)
+    assert not result.abstained  # two articles: a word they lack says little
+    big_enough = _engine(tmp_path, abstain_below=0.0, abstain_bank_quantile=0.0, abstain_max_unknown=0.2,
+                         abstain_unknown_min_passages=2)
+    declined = big_enough.ask(question)
+    assert declined.abstained and "in no article" in declined.abstain_reason
+    assert not big_enough.ask("How many otters returned to the river?").abstained

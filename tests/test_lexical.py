@@ -243,3 +243,14 @@ def test_the_stem_cache_bound_forgets_without_losing_a_word(monkeypatch: pytest.
     tokenizer = lexical.Tokenizer()
     assert tokenizer.terms("running dogs") == ["run", "dog"]
     assert tokenizer.terms("running dogs jumped over fences") == ["run", "dog", "jump", "over", "fenc"]
+
+
+def test_a_pdf_ligature_is_read_as_its_letters() -> None:
+    from citebot.index.chunking import Chunk
+
+    text = "The \ufb01rst e\ufb03cient \ufb02ow"  # as PDF text layers keep them: "ﬁrst eﬃcient ﬂow"
+    assert Tokenizer(LexicalSettings(stem=False)).terms(text) == ["first", "efficient", "flow"]
+    chunks = [Chunk("a", "a.pdf", None, 0, len(text), text, 0), Chunk("b", "b.txt", None, 0, 6, "Otters", 0)]
+    lexical = LexicalIndex.build(chunks, LexicalRecipe(1.2, 0.75, False))
+    assert list(lexical.scores("the first efficient flow") > 0) == [True, False]
+    assert chunks[0].text == text  # the stored passage stays verbatim

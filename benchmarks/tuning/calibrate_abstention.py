@@ -13,7 +13,8 @@ similarity), the share of its key words the top passage holds (key_cover) and th
 
 Every combination is scored on each set: the fixed floor (abstain_below), the index's own floor (the bank's
 quantile plus a margin; the higher of the two holds), the least key cover, the most unknown words and the most
-missing names and numbers, the year rule as configured. Chosen: the one that refuses no more answerable
+missing names and numbers, the year rule as configured; the unknown-words rule only in an index of at least
+[retrieval] abstain_unknown_min_passages passages, as the engine does. Chosen: the one that refuses no more answerable
 questions of the golden and news sets than before (0 of 61, 2 of 250) and at most 3% of each other set and,
 within that, answers the fewest unanswerable ones (mean share over the sets); ties go to the rules switched off.
 Put it in config as [retrieval] abstain_*.
@@ -55,7 +56,7 @@ THRESHOLDS = [round(t, 2) for t in np.arange(0.26, 0.47, 0.02)]
 QUANTILES = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)
 MARGINS = (-0.05, 0.0, 0.05, 0.1, 0.15, 0.2)
 COVERS = (0.0, 0.1, 0.2, 0.3)
-UNKNOWNS = (1.0, 0.67, 0.5, 0.34)
+UNKNOWNS = (1.0, 0.67, 0.5, 0.34, 0.3, 0.25, 0.2, 0.15)
 MISSING = (0, 1, 2)
 
 
@@ -70,6 +71,11 @@ class Row:
     key_cover: float
     unknown_share: float
     category: str
+    id: str = ""
+    top_cover: float = 1.0
+    missing_weight: float = 0.0
+    answer_cover: float = 1.0
+    kind_held: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +94,8 @@ class Rule:
 def rows(engine: Engine, path: Path) -> list[Row]:
     report = evaluate_golden(engine, path)
     return [Row(d["best_similarity"], len(d["missing"]), d["category"] != "unanswerable", d["abstained"],
-                d["names_shown"], bool(d["missing_years"]), d["key_cover"], d["unknown_share"], d["category"])
+                d["names_shown"], bool(d["missing_years"]), d["key_cover"], d["unknown_share"], d["category"],
+                d["id"], d["top_cover"], d["missing_weight"], d["answer_cover"], d["kind_held"])
             for d in report["details"]]
 
 
@@ -126,14 +133,23 @@ def choose(data: dict[str, tuple[list[Row], Calibration]], limits: dict[str, flo
     return best[4], best[5]
 
 
-def collect(settings, embedder, sets: dict[str, tuple[Path, Path | None]]) -> dict[str, tuple[list[Row], Calibration]]:
+def collect(settings, embedder, sets: dict[str, tuple[Path, Path | None]]
+            ) -> dict[str, tuple[list[Row], Calibration, int]]:
+    """Each set's rows, where the bank lands on its index, and how many passages the index holds."""
     out = {}
     for name, (questions, index) in sets.items():
         current = settings.with_index(index) if index is not None else settings
         engine = Engine(current, embedder=embedder)
-        out[name] = (rows(engine, questions), calibrate(engine.stored.store, embedder))
+        out[name] = (rows(engine, questions), calibrate(engine.stored.store, embedder), len(engine.stored.chunks))
         logging.getLogger(__name__).warning("%s: %d questions", name, len(out[name][0]))
     return out
+
+
+def gated(data: dict[str, tuple[list[Row], Calibration, int]], min_passages: int
+          ) -> dict[str, tuple[list[Row], Calibration]]:
+    """The rows as the engine judges them: the unknown-words rule off in an index of fewer than min_passages."""
+    return {name: ([r if passages >= min_passages else replace(r, unknown_share=0.0) for r in rows], bank)
+            for name, (rows, bank, passages) in data.items()}
 
 
 def _shares(scores: tuple[float, float]) -> dict[str, float]:
@@ -165,14 +181,16 @@ def main() -> None:
         sets[name] = (Path(questions), require_index(Path(index)))
     if args.cached:
         cached = json.loads(CACHE.read_text(encoding="utf-8"))
-        data = {name: ([Row(**r) for r in entry["rows"]], Calibration(tuple(entry["bank"]), entry["model"]))
-                for name, entry in cached.items()}
+        collected = {name: ([Row(**r) for r in entry["rows"]], Calibration(tuple(entry["bank"]), entry["model"]),
+                            entry["passages"]) for name, entry in cached.items()}
     else:
-        data = collect(settings, embedder, sets)
+        collected = collect(settings, embedder, sets)
         CACHE.parent.mkdir(exist_ok=True)
         CACHE.write_text(json.dumps({name: {"rows": [r.__dict__ for r in d], "bank": list(bank.similarities),
-                                            "model": bank.model} for name, (d, bank) in data.items()}),
+                                            "model": bank.model, "passages": passages}
+                                     for name, (d, bank, passages) in collected.items()}),
                          encoding="utf-8")
+    data = gated(collected, settings.retrieval.abstain_unknown_min_passages)
     limits = {name: MAX_REFUSED.get(name, OTHER_MAX_REFUSED) for name in data}
 
     rule, scores = choose(data, limits, year_rule)
@@ -190,6 +208,7 @@ def main() -> None:
         "chosen": {"abstain_below": rule.threshold, "abstain_bank_quantile": rule.quantile,
                    "abstain_bank_margin": rule.margin, "abstain_min_cover": rule.min_cover,
                    "abstain_max_unknown": rule.max_unknown, "abstain_missing": rule.missing,
+                   "abstain_unknown_min_passages": settings.retrieval.abstain_unknown_min_passages,
                    "abstain_missing_year": year_rule},
         "per_set": {name: _shares(s) for name, s in scores.items()},
         "floor_per_set": {name: round(rule.floor(bank), 4) for name, (_, bank) in data.items()},

@@ -196,6 +196,17 @@ def main() -> None:
         "chosen_on_news_a": by("golden", "news_a"),
         "chosen_on_news_b": by("golden", "news_b"),
     }
+    # Each set left out of the choice in turn (a news half with its paraphrases), chosen on the mean of the rest.
+    choice_sets = ["golden", "news_a", "news_b", *corpora]
+    report["held_out"] = {}
+    for name in choice_sets:
+        rest = [n for n in choice_sets if n != name]
+        values, scores = by(*rest)
+        report["held_out"][name] = {"chosen_on": rest, "setting": values, "score": scores[name],
+                                    "configured": current[name],
+                                    **({f"paraphrase_{name[-1]}": scores[f"news_paraphrase_{name[-1]}"],
+                                        f"paraphrase_{name[-1]}_configured": current[f"news_paraphrase_{name[-1]}"]}
+                                       if name.startswith("news_") else {})}
     print(json.dumps(report, indent=2, default=str))
     write_result("answer", report)
 
