@@ -12,6 +12,7 @@ file and the command that wrote it (the file's own "command" field when it has o
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -477,4 +478,27 @@ def resume_build(name: str = "resume_build") -> str:
              f"texts embedded again: {data['texts_re_embedded']}; resumed index = the run through's files: "
              f"{num(data['files_equal_run_through'])}. {data['cpus']} shared cores at load average about "
              f"{data['load_average'][0]:.0f}.")
+    return _with_source(name, body, data=data)
+
+
+def archive_scale(name: str = "archive_scale") -> str:
+    data = load(name)
+    killed, built, asked = data.get("killed_build"), data["build_after_kill"], data["asked"]
+    memory = asked["memory_mb"]
+    lines = " ".join(built["resume_lines"])
+    resumed = re.search(r"([\d,]+) resumed from an interrupted build", lines)
+    rows = [["killed build", num(killed["seconds"], 1), "", "", ""],
+            ["same command again", num(built["wall_seconds"], 1), num(built["embedded"]),
+             num(int(resumed.group(1).replace(",", ""))) if resumed else "0", num(built["peak_rss_mb"], 0)]]
+    body = table(["build", "wall s", "texts embedded", "texts from the killed build's journal", "peak RSS MB"],
+                 rows)
+    body += "\n\n" + table(
+        ["passages", "sentences", "load s", "RSS loaded MB", "RSS after questions MB", "of it anonymous MB",
+         "ask ms p50 / p95 (warm)", "search"],
+        [[num(asked["passages"]), num(asked["sentences"]), num(asked["load_seconds"], 1),
+          num(memory["loaded"]["rss"], 0), num(memory["after_questions"]["rss"], 0),
+          num(memory["after_questions"]["anonymous"], 0),
+          f"{num(asked['ask_ms']['p50'], 0)} / {num(asked['ask_ms']['p95'], 0)}", asked["search"]]])
+    body += (f"\n\n{num(data['articles'])} generated articles, {data['embedder']}; "
+             f"{asked['ask_ms']['questions']} questions timed after 10 to warm up.")
     return _with_source(name, body, data=data)

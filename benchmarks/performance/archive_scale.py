@@ -6,9 +6,10 @@ resumed, then loaded and asked. Build time, texts embedded again after the kill,
 
 The folder is build_memory.py's (var/build-memory/articles-N: seeded news-like articles of 300 to 800 words,
 Zipf words, 3% wire sentences repeated across articles). The index goes to var/archive/index-N, built with the
-hash test embedder (384-d, the real model's width; no meaning, so the figures are of the machinery: the real
-model embeds about 100 texts a second on 2 cores, see docs/performance.md, "Build at archive size") and the
-default settings otherwise, so the search an index of this size gets is the one a user's would get.
+hash test embedder (`[embedding] model = "hash"`: 1,024-d, 2.7 times the real model's 384, so its vector files
+and their scans are that much larger than a real archive's; no meaning, so the figures are of the machinery:
+the real model embeds about 100 texts a second on 2 cores, see docs/performance.md) and the default settings
+otherwise, so the search an index of this size gets is the one a user's would get.
 
 1. A build is started as a user starts it and SIGKILLed after --kill-after seconds (its process group).
 2. The same command again, to the end: its wall time and peak RSS, and how many texts it embedded and reused
@@ -141,7 +142,8 @@ def main() -> None:
     config = _config()
     index = WORK / f"index-{args.articles}"
     shutil.rmtree(index, ignore_errors=True)
-    report: dict = {"command": command(), "articles": args.articles, "embedder": "hash (384-d, test embedder)"}
+    report: dict = {"command": command(), "articles": args.articles,
+                    "embedder": "hash test embedder (1,024-d; the real model is 384-d)"}
     if args.kill_after > 0:
         report["killed_build"] = killed_build(folder, index, config, args.kill_after)
         print(f"killed build: {report['killed_build']}", file=sys.stderr)
