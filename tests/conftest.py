@@ -6,6 +6,7 @@ import json
 import shutil
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,3 +110,18 @@ def real_engine(real_settings: Settings):
 
     build_index(SEEDS, real_settings.paths.index, real_settings)
     return Engine(real_settings)
+
+
+def killed_after(embedder: Any, texts: int) -> list[str]:
+    """Make embedder's encode() raise OSError("killed mid-build") once more than `texts` texts were asked of it (a
+    build killed midway, in process); the texts it did embed are listed in the list returned."""
+    encode, done = embedder.encode, []
+
+    def encode_until_killed(batch: list[str], *, progress: bool = False) -> Any:
+        if len(done) + len(batch) > texts:
+            raise OSError("killed mid-build")
+        done.extend(batch)
+        return encode(batch)
+
+    embedder.encode = encode_until_killed
+    return done

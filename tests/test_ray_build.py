@@ -16,7 +16,7 @@ import pytest
 from citebot.config.settings import PROJECT_ROOT, Settings, load_settings
 from citebot.index.build import build_index
 from citebot.index.embedding.hashed import HashEmbedder
-from tests.conftest import SEEDS, write_config
+from tests.conftest import SEEDS, killed_after, write_config
 from tests.test_incremental import data_files
 from tests.test_resume import generated_folder
 
@@ -71,15 +71,7 @@ def test_ray_takes_over_an_interrupted_build_and_embeds_only_the_rest(local_ray:
     sources = generated_folder(tmp_path / "articles", 12)
     settings = load_settings(write_config(tmp_path, sources=str(sources)))
     killed = HashEmbedder()
-    encode, done = killed.encode, []
-
-    def encode_until_killed(texts: list[str], *, progress: bool = False) -> np.ndarray:
-        if len(done) + len(texts) > 64:
-            raise OSError("killed mid-build")
-        done.extend(texts)
-        return encode(texts)
-
-    killed.encode = encode_until_killed  # type: ignore[method-assign]
+    done = killed_after(killed, 64)
     with pytest.raises(OSError, match="killed"):
         build_index(sources, settings.paths.index, settings, embedder=killed)
     report = build_index(sources, settings.paths.index, settings, embedder=refusing(HashEmbedder()), ray=local_ray)

@@ -23,7 +23,7 @@ from citebot.index.incremental import key_prefix
 from citebot.index.store.faiss import lock
 from citebot.index.store.faiss.layout import LOCK
 from citebot.index.vector_journal import HEADER_BYTES, VectorJournal, journal_path
-from tests.conftest import write_config
+from tests.conftest import killed_after, write_config
 from tests.test_incremental import CountingEmbedder, data_files
 
 CLI = [sys.executable, "-m", "citebot.bot.cli"]
@@ -189,18 +189,10 @@ def test_a_real_model_build_resumed_is_byte_identical(real_settings: Settings, t
     from citebot.index.embedding.onnx_runtime import OnnxEmbedder
 
     failing = OnnxEmbedder(real_settings.embedding)  # its own class: the same key prefix as the real build's
-    encode, done = failing.encode, []
-
-    def encode_until_killed(texts: list[str], *, progress: bool = False) -> np.ndarray:
-        if len(done) + len(texts) > 40:
-            raise OSError("killed mid-build")
-        done.extend(texts)
-        return encode(texts)
-
-    failing.encode = encode_until_killed  # type: ignore[method-assign]
+    killed_after(failing, 40)
     sources = tmp_path / "bbc"
     sources.mkdir()
-    for path in sorted(Path("/work/var/bbc").glob("*.txt"))[:6] or sorted((PROJECT_ROOT / "seeds").glob("*.txt")):
+    for path in sorted((PROJECT_ROOT / "seeds").glob("*.txt")):
         (sources / path.name).write_bytes(path.read_bytes())
     index = tmp_path / "index"
     with pytest.raises(OSError, match="killed"):
