@@ -92,6 +92,8 @@ KEPT_PASSAGES = 256
 """Passages (and their sentences' sets: 4 times as many) whose word and term sets are kept: the candidates of a
 question or two, whatever the corpus's size."""
 KEPT_ARTICLES = 64
+KEPT_WEIGHTS = 65_536
+"""Terms whose idf is kept (a question's terms are weighed once per candidate sentence, passage and article)."""
 
 
 class CorpusView:
@@ -112,11 +114,17 @@ class CorpusView:
         self._title_terms = Kept(KEPT_PASSAGES)
         self._sentence_terms = Kept(4 * KEPT_PASSAGES)
         self._chunk_words = Kept(KEPT_PASSAGES)
+        self._weights: dict[str, float] = {}
 
     def weight(self, term: str) -> float:
         """The term's idf over the passages (a term none holds weighs the most)."""
-        n = self.chunk_terms.document_frequency(term)
-        return math.log(1 + (self._total - n + 0.5) / (n + 0.5)) if n else self.max_idf
+        found = self._weights.get(term)
+        if found is None:
+            if len(self._weights) >= KEPT_WEIGHTS:
+                self._weights.clear()
+            n = self.chunk_terms.document_frequency(term)
+            found = self._weights[term] = math.log(1 + (self._total - n + 0.5) / (n + 0.5)) if n else self.max_idf
+        return found
 
     def share(self, term: str) -> float:
         """The share of passages that use a term (0 for a term none uses)."""

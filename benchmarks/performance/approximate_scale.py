@@ -64,6 +64,10 @@ def main() -> None:
     cli.add_argument("--passages", type=int, default=1_500_000)
     cli.add_argument("--sentences", type=int, default=6_000_000)
     cli.add_argument("--lists", type=int, default=0, help="lists per table (0: as a build chooses)")
+    cli.add_argument("--lists-per-root", type=float, default=0,
+                     help="lists per square root of each table's rows (0: as a build chooses); a quarter of the "
+                          "build's lists with a quarter of its probe reads as many codes, for a quarter of the build")
+    cli.add_argument("--reuse", action="store_true", help="search the files a --keep run left, building nothing")
     cli.add_argument("--probe", type=int, default=0, help="lists visited (0: [store] approximate_probe)")
     cli.add_argument("--folder", type=Path, default=ROOT / "var" / "approximate-scale")
     cli.add_argument("--keep", action="store_true", help="keep the generated files")
@@ -84,11 +88,13 @@ def main() -> None:
                 write_vectors(flat, rows, seed, directions)
             generated = time.perf_counter() - began
             matrix = mapped_rows(flat)
-            lists = list_count(rows, args.lists)
-            ivf.unlink(missing_ok=True)
-            began, cpu = time.perf_counter(), time.process_time()
-            write_approximate(matrix, ivf, lists)
-            built, built_cpu = time.perf_counter() - began, time.process_time() - cpu
+            lists = list_count(rows, args.lists or round(args.lists_per_root * rows ** 0.5))
+            built = built_cpu = 0.0
+            if not (args.reuse and ivf.exists()):
+                ivf.unlink(missing_ok=True)
+                began, cpu = time.perf_counter(), time.process_time()
+                write_approximate(matrix, ivf, lists)
+                built, built_cpu = time.perf_counter() - began, time.process_time() - cpu
             del matrix  # the build's map (every page read) goes; the search maps the file afresh, as a load does
             searches[name] = TwoStepSearch(open_approximate(ivf, rows, DIMENSION, args.probe), mapped_rows(flat))
             tables[name] = {"rows": rows, "lists": lists, "probe": min(args.probe, lists),
