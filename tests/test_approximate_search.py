@@ -20,7 +20,7 @@ from citebot.index.embedding.hashed import HashEmbedder
 from citebot.index.store import store_location
 from citebot.index.store.faiss.approximate import open_approximate, write_approximate
 from citebot.index.store.faiss.compressed import TwoStepSearch
-from citebot.index.store.faiss.layout import SENTENCE_VECTORS_IVF, VECTORS_IVF
+from citebot.index.store.faiss.layout import SENTENCE_VECTORS_IVF, SENTENCE_VECTORS_SQ8, VECTORS_IVF, VECTORS_SQ8
 from tests.conftest import SEEDS, write_config
 
 
@@ -51,6 +51,7 @@ def test_a_build_below_the_threshold_writes_no_approximate_file(hash_settings: S
     loaded = _open(settings)
     assert not {VECTORS_IVF, SENTENCE_VECTORS_IVF} & set(loaded.manifest["files"])
     assert not list(loaded.path.glob("*.ivf"))
+    assert {VECTORS_SQ8, SENTENCE_VECTORS_SQ8} <= set(loaded.manifest["files"])
     assert loaded.store.describe()["search"] == "passages exact (IndexFlatIP), sentences exact (IndexFlatIP)"
 
 
@@ -62,6 +63,7 @@ def test_a_build_above_it_writes_checked_mapped_ivf_files(approximate: Settings)
     assert ivf.ntotal == len(loaded.sentences)
     assert isinstance(faiss.downcast_InvertedLists(ivf.invlists), faiss.OnDiskInvertedLists)  # mapped, not read
     assert "IVF (4 of 4 lists" in loaded.store.describe()["search"]
+    assert not list(loaded.path.glob("*.sq8"))  # the lists hold the 8-bit codes: no second copy beside them
 
 
 @pytest.mark.parametrize("damage", ["truncate", "remove"])

@@ -14,7 +14,8 @@ Layout of an index folder:
     build-<id>/vectors.keys     per row of vectors.faiss, the key of the text embedded (sha256, hex)
     build-<id>/sentences.keys   the same for sentences.faiss; a later build reuses vectors by these keys
     build-<id>/vectors.sq8      8-bit copies of vectors.faiss and sentences.faiss (compressed.py), the first stage
-    build-<id>/sentences.sq8    of a large index's search; a build made before them has none
+    build-<id>/sentences.sq8    of a large index's search; a table with an IVF index, or a build made before them,
+                                has none
     build-<id>/vectors.ivf      IVF indexes of 8-bit codes (approximate.py), the first stage of a table of
     build-<id>/sentences.ivf    [store] approximate_from rows or more; a smaller table has none
     build-<id>/articles.jsonl   per article, in chunk order: its source, chunking key and chunk count (a later
@@ -57,7 +58,8 @@ ARTICLES = "articles.jsonl"
 VECTORS_SQ8 = "vectors.sq8"
 SENTENCE_VECTORS_SQ8 = "sentences.sq8"
 COMPRESSED_FILES = (VECTORS_SQ8, SENTENCE_VECTORS_SQ8)
-"""8-bit copies of the two vector files (compressed.py); builds made before them have none."""
+"""8-bit copies of the two vector files (compressed.py), each written for a table without an IVF index; builds
+made before them have none."""
 VECTORS_IVF = "vectors.ivf"
 SENTENCE_VECTORS_IVF = "sentences.ivf"
 APPROXIMATE_FILES = (VECTORS_IVF, SENTENCE_VECTORS_IVF)

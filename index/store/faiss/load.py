@@ -51,9 +51,9 @@ class StoredIndex:
     """Each source as chunks name it (Chunk.source) -> (its file, its sha256 at build time)."""
     lexical: LexicalIndex | None = None
     """The saved BM25 index; None in a build made before builds saved one."""
-    compressed: tuple[faiss.Index, faiss.Index] | None = None
-    """The 8-bit copies of the passage and sentence vectors (compressed.py), memory-mapped; None in a build made
-    before builds wrote them."""
+    compressed: tuple[faiss.Index | None, faiss.Index | None] = (None, None)
+    """The 8-bit copies of the passage and sentence vectors (compressed.py), memory-mapped; None for a table with
+    an IVF index instead, and in a build made before builds wrote them."""
     approximate: tuple[faiss.Index | None, faiss.Index | None] = (None, None)
     """The IVF indexes of the passage and sentence vectors (approximate.py), lists memory-mapped; None for a table
     the build gave none."""
@@ -89,9 +89,9 @@ def _load_build(index_dir: Path, build: Path, model_name: str, weights_sha256: s
         sentence_matrix = mapped_rows(build / SENTENCE_VECTORS)
         chunks = ChunkTable.read(build / CHUNKS, chunk_from_json)
         sentences = read_sentences(build / SENTENCES)
-        compressed = ((open_compressed(build / VECTORS_SQ8, vectors.ntotal, vectors.d),
-                       open_compressed(build / SENTENCE_VECTORS_SQ8, *sentence_matrix.shape))
-                      if VECTORS_SQ8 in manifest["files"] else None)
+        compressed = tuple(open_compressed(build / name, *shape) if name in manifest["files"] else None
+                           for name, shape in ((VECTORS_SQ8, (vectors.ntotal, vectors.d)),
+                                               (SENTENCE_VECTORS_SQ8, sentence_matrix.shape)))
         approximate = tuple(open_approximate(build / name, *shape) if name in manifest["files"] else None
                             for name, shape in ((VECTORS_IVF, (vectors.ntotal, vectors.d)),
                                                 (SENTENCE_VECTORS_IVF, sentence_matrix.shape)))

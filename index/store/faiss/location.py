@@ -66,7 +66,7 @@ class FaissSearch:
         self._recent = RecentScores()
         if store is not None:
             compressed_from = store.compressed_from
-        passages_sq8, sentences_sq8 = stored.compressed or (None, None)
+        passages_sq8, sentences_sq8 = stored.compressed
         passages_ivf, sentences_ivf = stored.approximate
         self._passages_two_step = _first_stage(self.passage_rows, passages_ivf, passages_sq8, compressed_from, store)
         self._sentences_two_step = _first_stage(self.sentence_rows, sentences_ivf, sentences_sq8, compressed_from,

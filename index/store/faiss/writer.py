@@ -220,22 +220,24 @@ class BuildWriter:
                 vectors.close()
 
     def _files(self) -> tuple[str, ...]:
-        return (DATA_FILES + (ARTICLES, *COMPRESSED_FILES) + (LEXICAL_FILES if self.lexical_recipe is not None else ())
+        return (DATA_FILES + (ARTICLES,) + (LEXICAL_FILES if self.lexical_recipe is not None else ())
                 + ((ARTICLE_TERMS,) if self._article_terms else ())
-                + tuple(name for name in APPROXIMATE_FILES if (self.partial / name).is_file()))
+                + tuple(name for name in (*COMPRESSED_FILES, *APPROXIMATE_FILES) if (self.partial / name).is_file()))
 
     def commit(self, manifest: dict[str, Any]) -> Path:
         """Sync every file, write the manifest last, then point `current` at the build in one atomic rename."""
         self.vectors.finish(self.chunk_count)
         self.sentence_vectors.finish(self.sentence_count)
-        for flat, compressed in ((VECTORS, VECTORS_SQ8), (SENTENCE_VECTORS, SENTENCE_VECTORS_SQ8)):
-            with _writing(self.partial / compressed):
-                write_compressed(mapped_rows(self.partial / flat), self.partial / compressed)
-        for flat, approximate in ((VECTORS, VECTORS_IVF), (SENTENCE_VECTORS, SENTENCE_VECTORS_IVF)):
+        for flat, compressed, approximate in ((VECTORS, VECTORS_SQ8, VECTORS_IVF),
+                                              (SENTENCE_VECTORS, SENTENCE_VECTORS_SQ8, SENTENCE_VECTORS_IVF)):
             rows = mapped_rows(self.partial / flat)
+            # A table searched through its IVF lists needs no 8-bit copy beside them (a quarter of its floats again).
             if self.approximate is not None and self.approximate.applies(len(rows)):
                 with _writing(self.partial / approximate):
                     write_approximate(rows, self.partial / approximate, self.approximate.lists_for(len(rows)))
+            else:
+                with _writing(self.partial / compressed):
+                    write_compressed(rows, self.partial / compressed)
         for name, handle in self._text.items():
             with _writing(self.partial / name):
                 handle.flush()
