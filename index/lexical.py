@@ -323,10 +323,20 @@ class LexicalIndex:
         return self.tokenizer.terms(text)
 
     def scores(self, query: str) -> np.ndarray:
-        tokens = [t for t in self.terms(query) if t in self._model.vocab_dict]
-        if not tokens:
-            return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._model.get_scores(tokens), dtype=np.float32)
+        """BM25 of every passage for the query: bm25s's sum, added a term at a time in the query's order (a term's
+        passages are distinct, so one indexed add a term does what bm25s's np.add.at over all terms does, to the
+        bit, several times faster)."""
+        vocabulary = self._model.vocab_dict
+        ids = [vocabulary[t] for t in self.terms(query) if t in vocabulary]
+        if self._model.nonoccurrence_array is not None:  # bm25l and bm25+ score absent terms too
+            return np.asarray(self._model.get_scores(ids), dtype=np.float32) if ids else np.zeros(self.size, np.float32)
+        matrix = self._model.scores
+        indptr, indices, data = matrix["indptr"], matrix["indices"], matrix["data"]
+        out = np.zeros(self.size, dtype=np.float32)
+        for term in ids:
+            start, end = int(indptr[term]), int(indptr[term + 1])
+            out[indices[start:end]] += data[start:end]
+        return out
 
     def passage_terms(self) -> PassageTerms:
         """Each passage's distinct terms and each term's passage count, read from the score matrix."""
