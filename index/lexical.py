@@ -28,6 +28,7 @@ import numpy as np
 from citebot.config.settings import LexicalSettings, RetrievalSettings
 from citebot.index.chunking import Chunk, chunk_sentences
 from citebot.index.ingest.corpus import QUOTES
+from citebot.index.lexical_top import PostingLists, positive_top
 
 LEXICAL_DIR = "lexical"
 BM25_FILES = ("params.index.json", "vocab.index.json", "data.csc.index.npy", "indices.csc.index.npy",
@@ -289,6 +290,7 @@ class LexicalIndex:
         self.tokenizer = tokenizer
         self.size = int(model.scores["num_docs"])
         self._terms: PassageTerms | None = None
+        self._lists: PostingLists | None = None
         self._folder: Path | None = None
         """The folder a saved index was loaded from."""
 
@@ -322,21 +324,39 @@ class LexicalIndex:
     def terms(self, text: str) -> list[str]:
         return self.tokenizer.terms(text)
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 of every passage for the query: bm25s's sum, added a term at a time in the query's order (a term's
-        passages are distinct, so one indexed add a term does what bm25s's np.add.at over all terms does, to the
-        bit, several times faster)."""
+    def _term_ids(self, query: str) -> list[int]:
         vocabulary = self._model.vocab_dict
-        ids = [vocabulary[t] for t in self.terms(query) if t in vocabulary]
-        if self._model.nonoccurrence_array is not None:  # bm25l and bm25+ score absent terms too
+        return [vocabulary[t] for t in self.terms(query) if t in vocabulary]
+
+    def _postings(self) -> PostingLists | None:
+        """The score matrix as posting lists (None for bm25l and bm25+, which score absent terms too)."""
+        if self._lists is None and self._model.nonoccurrence_array is None:
+            matrix = self._model.scores
+            self._lists = PostingLists(matrix["indptr"], matrix["indices"], matrix["data"], self.size)
+        return self._lists
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 of every passage for the query: bm25s's sum, to the bit (lexical_top.PostingLists.full)."""
+        ids = self._term_ids(query)
+        lists = self._postings()
+        if lists is None:
             return np.asarray(self._model.get_scores(ids), dtype=np.float32) if ids else np.zeros(self.size, np.float32)
-        matrix = self._model.scores
-        indptr, indices, data = matrix["indptr"], matrix["indices"], matrix["data"]
-        out = np.zeros(self.size, dtype=np.float32)
-        for term in ids:
-            start, end = int(indptr[term]), int(indptr[term + 1])
-            out[indices[start:end]] += data[start:end]
-        return out
+        return lists.full(ids)
+
+    def top(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The k best passages with a score above 0 and their scores, best first, ties by row: those of scores(),
+        found without adding every posting of the question's common terms when a bound allows (lexical_top.py)."""
+        lists = self._postings()
+        if lists is None:
+            return positive_top(self.scores(query), k)
+        return lists.top(self._term_ids(query), k)
+
+    def scores_of(self, query: str, rows: np.ndarray) -> np.ndarray:
+        """scores(query)[rows], without scoring the other passages."""
+        lists = self._postings()
+        if lists is None:
+            return self.scores(query)[np.asarray(rows, dtype=np.int64)]
+        return lists.scores_of(self._term_ids(query), rows)
 
     def passage_terms(self) -> PassageTerms:
         """Each passage's distinct terms and each term's passage count, read from the score matrix."""

@@ -13,7 +13,7 @@ from citebot.config.settings import RetrievalSettings
 from citebot.index.chunking import Chunk
 from citebot.index.embedding.protocol import Embedder
 from citebot.index.store.protocol import LoadedIndex, Ranked, SearchStore, SentenceTable
-from citebot.index.store.ranking import top_rows
+from citebot.index.top import top_rows
 
 log = logging.getLogger(__name__)
 

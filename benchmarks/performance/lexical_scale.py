@@ -33,7 +33,6 @@ from benchmarks.common import NEWS, ROOT, command, parser, result_file, write_re
 from benchmarks.performance.approximate_scale import _memory_mb, _percentiles
 from citebot.index.lexical import LexicalIndex
 from citebot.index.store.checks import lexical_recipe
-from citebot.index.store.ranking import top_ranked
 
 BLOCK = 262_144
 
@@ -119,7 +118,7 @@ def main() -> None:
         for timed in (False, True):
             for question in questions:
                 began = time.perf_counter()
-                ranked = top_ranked(index.scores(question), 200, positive=True)
+                ranked = index.top(question, 200)
                 middle = time.perf_counter()
                 for term in index.terms(question):
                     terms.document_frequency(term)

@@ -9,14 +9,7 @@ from collections.abc import Callable, Hashable
 import numpy as np
 
 from citebot.index.store.protocol import Ranked
-
-
-def top_rows(scores: np.ndarray, depth: int) -> list[int]:
-    """Indices of the `depth` highest scores, best first (ties by index)."""
-    if depth < len(scores):
-        part = np.argpartition(-scores, depth)[:depth]
-        return [int(i) for i in part[np.lexsort((part, -scores[part]))]]
-    return [int(i) for i in np.argsort(-scores, kind="stable")]
+from citebot.index.top import top_rows
 
 
 def top_ranked(scores: np.ndarray, k: int, positive: bool = False) -> Ranked:

@@ -90,11 +90,10 @@ class FaissSearch:
         query = np.ascontiguousarray(vector, dtype=np.float32)
         return self._recent.get(("sentences", query.tobytes()), lambda: self.sentence_matrix @ query)
 
-    def _lexical(self, query: str) -> np.ndarray:
+    def _lexical(self) -> LexicalIndex:
         if self.lexical is None:
             raise RuntimeError("this store was opened without its lexical index")
-        lexical = self.lexical
-        return self._recent.get(("lexical", query.encode("utf-8", "surrogatepass")), lambda: lexical.scores(query))
+        return self.lexical
 
     def search_passages(self, vector: np.ndarray, k: int) -> Ranked:
         if self._passages_two_step is not None:
@@ -123,10 +122,10 @@ class FaissSearch:
         return self.sentence_rows[np.asarray(rows, dtype=np.int64)]
 
     def lexical_search(self, query: str, k: int) -> Ranked:
-        return top_ranked(self._lexical(query), k, positive=True)
+        return Ranked(*self._lexical().top(query, k))
 
     def lexical_scores(self, query: str, rows: Sequence[int]) -> np.ndarray:
-        return self._lexical(query)[np.asarray(rows, dtype=np.int64)]
+        return self._lexical().scores_of(query, np.asarray(rows, dtype=np.int64))
 
     def count(self) -> Counts:
         return Counts(self.vectors.ntotal, len(self.sentence_matrix))

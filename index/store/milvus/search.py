@@ -15,7 +15,6 @@ from citebot.config.errors import IndexInvalidError
 from citebot.index.lexical import LexicalIndex
 from citebot.index.store.milvus.connection import MAX_K, collection_names, milvus_errors
 from citebot.index.store.protocol import Counts, Ranked
-from citebot.index.store.ranking import RecentScores, top_ranked
 
 VECTOR_CACHE = 20000
 """Vectors per collection a loaded build keeps after fetching them (30 MB at 384 dimensions)."""
@@ -39,7 +38,6 @@ class MilvusSearch:
         self.lexical = lexical
         self._counts = Counts(passages, sentences)
         self.uri = uri
-        self._recent = RecentScores()
         self._cache: dict[str, OrderedDict[int, np.ndarray]] = {self.passages: OrderedDict(),
                                                                   self.sentences: OrderedDict()}
         self._lock = threading.Lock()
@@ -124,11 +122,10 @@ class MilvusSearch:
             raise RuntimeError("this store was opened without its lexical index")
         return self.bm25.terms(query)
 
-    def _bm25s(self, query: str) -> np.ndarray:
+    def _bm25s(self) -> LexicalIndex:
         if self.bm25 is None:
             raise RuntimeError("this store was opened without its lexical index")
-        bm25 = self.bm25
-        return self._recent.get(query, lambda: bm25.scores(query))
+        return self.bm25
 
     def lexical_search(self, query: str, k: int) -> Ranked:
         if self.lexical == "milvus":
@@ -137,7 +134,7 @@ class MilvusSearch:
             found = self._search(self.passages, "sparse", query, min(k, self._counts.passages), "BM25")
             keep = found.scores > 0
             return Ranked(found.rows[keep], found.scores[keep])
-        return top_ranked(self._bm25s(query), k, positive=True)
+        return Ranked(*self._bm25s().top(query, k))
 
     def lexical_scores(self, query: str, rows: Sequence[int]) -> np.ndarray:
         if self.lexical == "milvus":
@@ -145,7 +142,7 @@ class MilvusSearch:
                 return np.zeros(len(rows), dtype=np.float32)
             found = self._search(self.passages, "sparse", query, len(rows), "BM25", rows)
             return self._scores_of(found, rows, 0.0)
-        return self._bm25s(query)[np.asarray(rows, dtype=np.int64)]
+        return self._bm25s().scores_of(query, np.asarray(rows, dtype=np.int64))
 
     def count(self) -> Counts:
         return self._counts
