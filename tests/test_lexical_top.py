@@ -50,3 +50,16 @@ def test_ties_at_the_cut_go_to_the_lower_rows() -> None:
     assert top_rows(scores, 6) == [4, 0, 2, 3, 5, 6]
     many = np.ones(100_000, dtype=np.float32)
     assert top_rows(many, 5) == [0, 1, 2, 3, 4]
+
+
+def test_passage_terms_by_counting_are_the_sorts(saved: LexicalIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    from citebot.index import lexical
+
+    sorted_terms = saved.passage_terms()
+    saved._terms = None
+    monkeypatch.setattr(lexical, "TRANSPOSE_BY_COUNTING_FROM", 0)
+    counted = saved.passage_terms()
+    assert counted is not sorted_terms and len(counted) == len(sorted_terms) == saved.size
+    assert np.array_equal(counted._by_passage, sorted_terms._by_passage)
+    assert np.array_equal(counted._bounds, sorted_terms._bounds)
+    assert [counted[r] for r in range(saved.size)] == [sorted_terms[r] for r in range(saved.size)]
