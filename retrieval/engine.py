@@ -20,6 +20,7 @@ from citebot.retrieval.abstain import (
     Evidence,
     abstain_reason,
     key_cover,
+    missing_numbers,
     missing_specifics,
     missing_years,
     names_shown,
@@ -126,7 +127,8 @@ class Engine:
         asked = asked or searched
         answer_terms = set(view.tokenize(quote)) if quote is not None else None
         return Evidence(best, tuple(self.unknown_names(searched)), missing, specifics,
-                        missing_years=missing_years(searched, words), names_shown=shown,
+                        missing_years=missing_years(searched, words),
+                        missing_numbers=missing_numbers(searched, words), names_shown=shown,
                         key_cover=key_cover(terms, top, view.weight),
                         unknown_share=len(unknown) / len(keys) if keys else 0.0,
                         top_cover=key_cover(terms, near, view.weight), missing_weight=max(absent, default=0.0),
@@ -241,7 +243,7 @@ class Engine:
         answer, core = picked if picked else (None, "")
         evidence = self.abstention_evidence(searched, slots, hits, asked, answer.text if answer else None)
         reason = abstain_reason(evidence, self.abstain_below, r.abstain_missing, r.abstain_missing_year,
-                                r.abstain_min_cover, self.max_unknown)
+                                r.abstain_min_cover, self.max_unknown, r.abstain_missing_number)
         abstained = reason is not None
         if abstained:
             answer, core = None, ""
