@@ -15,6 +15,7 @@ from citebot.retrieval.abstain import (
     missing_numbers,
     missing_specifics,
     missing_years,
+    money_unquoted,
     names_shown,
 )
 from citebot.retrieval.engine import Engine
@@ -173,6 +174,19 @@ def test_a_number_the_top_articles_do_not_hold() -> None:
     evidence = Evidence(0.6, (), (), 1, missing_numbers=("8.0.0",))
     assert abstain_reason(evidence, 0.3, 0) is None  # the rule switched off
     assert "8.0.0" in abstain_reason(evidence, 0.3, 0, number_rule=True)
+
+
+def test_a_question_about_a_cost_needs_a_sum_of_money_in_the_quote() -> None:
+    funded = "This audit was funded by the Open Technology Fund and conducted by Trail of Bits."
+    assert money_unquoted("How much did the Trail of Bits audit cost?", funded)
+    assert money_unquoted("What is the price of bitcoin?", None)
+    assert not money_unquoted("How much did Homebrew spend on the meeting?", "Homebrew spent $11,965.85 in total.")
+    assert not money_unquoted("How much bug bounty money did the bugs earn?", "a sum of 2,600 USD")
+    assert not money_unquoted("How much rain fell in May?", funded)  # not about money
+    assert not money_unquoted("Who paid for the audit?", funded)
+    evidence = Evidence(0.6, (), (), 0, money_unquoted=True)
+    assert abstain_reason(evidence, 0.3, 0) is None  # the rule switched off
+    assert "money" in abstain_reason(evidence, 0.3, 0, money_rule=True)
 
 
 def test_a_question_about_nothing_but_names_shown_by_a_passage() -> None:

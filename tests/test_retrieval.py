@@ -158,3 +158,21 @@ def test_a_version_or_year_the_closest_articles_do_not_hold_abstains(tmp_path: P
     result = engine.ask("When was Homebrew 8.0.0 released?")
     assert result.abstained and "8.0.0" in result.abstain_reason and result.passages
     assert result.evidence.missing_numbers == ("8.0.0",)
+
+
+def test_a_cost_answered_without_a_sum_of_money_abstains(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "audit.md").write_text("# Security audit\n\nThe security audit was funded by the Open Technology "
+                                     "Fund and carried out by Trail of Bits.\n", encoding="utf-8")
+    (folder / "grant.md").write_text("# Hardware grant\n\nThe hardware grant pays a maintainer up to $4,000 towards "
+                                     "a new computer.\n", encoding="utf-8")
+    settings = load_settings(write_config(tmp_path, sources=str(folder), abstain_below=0.0, abstain_bank_quantile=0.0))
+    assert settings.retrieval.abstain_money_unquoted  # on by default
+    build_index(folder, settings.paths.index, settings)
+    engine = Engine(settings)
+    assert not engine.ask("How much does the hardware grant pay a maintainer?").abstained
+    assert not engine.ask("Who funded the security audit?").abstained
+    result = engine.ask("How much did the security audit cost?")
+    assert result.abstained and "money" in result.abstain_reason and result.passages
+    assert result.evidence.money_unquoted
