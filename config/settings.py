@@ -83,6 +83,8 @@ class RetrievalSettings:
     abstain_missing: int
     abstain_articles: int
     abstain_missing_year: bool
+    abstain_missing_number: bool
+    abstain_money_unquoted: bool
     abstain_bank_quantile: float
     abstain_bank_margin: float
     abstain_min_cover: float

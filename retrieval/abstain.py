@@ -1,5 +1,6 @@
 """When to say the articles do not answer: too little similarity, names no article uses, or specifics the
-top articles lack ("the 2010 New York Marathon" when the articles cover 2004)."""
+top articles lack ("the 2010 New York Marathon" when the articles cover 2004, "Homebrew 8.0.0" when they stop at
+4.x)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,11 @@ class Evidence:
     kind_held: bool | None = None
     """Whether the answer quote holds the kind of fact asked for (a number for "how many", a date for "when",
     a new name for "who"); None when the question's wording asks for no kind."""
+    missing_numbers: tuple[str, ...] = ()
+    """Numbers the question gives as they stand ("2008", "8.0.0") that none of the top articles holds."""
+    money_unquoted: bool = False
+    """The question asks what something cost ("How much did the audit cost?") and the answer quote names no sum of
+    money."""
 
 
 def _variants(word: str) -> set[str]:
@@ -64,6 +70,37 @@ def missing_years(question: Question, article_words: list[set[str]]) -> tuple[st
     return tuple(y for y in question.years if y not in mentioned)
 
 
+NUMBER = re.compile(r"\d+(?:\.\d+)*")
+"""A number as it stands: "2008", "300", "8.0.0" (a version), "2.5"."""
+
+
+def missing_numbers(question: Question, article_words: list[set[str]]) -> tuple[str, ...]:
+    """The numbers the question gives on their own ("in 2008", "Homebrew 8.0.0", "$300") that no top article holds,
+    even inside a word ("v8.0.0", "mid-2008"). A number joined to letters or another number in the question
+    ("1940s", "37-31", "T20") is left out: the articles may write it another way. Unlike the year rule, articles
+    that give no number do not excuse one: "the price of oil at the end of 2008" asked of articles of 2004."""
+    asked = [s for s in question.names_and_numbers if NUMBER.fullmatch(s)]
+    if not asked:
+        return ()
+    held = {number for words in article_words for word in words for number in NUMBER.findall(word)}
+    return tuple(n for n in asked if n not in held)
+
+
+MONEY_QUESTION = re.compile(
+    r"\bhow much\b[^?]*\b(?:cost|costs|costing|pay|pays|paid|spend|spends|spent|fee|fees|charge|charges|charged|"
+    r"earn|earns|earned|worth)\b|\bwhat (?:is|was|are|were) the (?:price|cost|fee)s?\b", re.IGNORECASE)
+"""A question about what something costs, pays or earns: "How much did the audit cost?", "What is the price of ..."."""
+MONEY = re.compile(r"[$\u00a3\u20ac\u00a5\u20b9]|\b(?:dollars?|pounds?|euros?|yen|rupees?|francs?|usd|eur|gbp|rs|"
+                   r"crores?|lakhs?|cents?|pence)\b", re.IGNORECASE)
+"""A sum of money in a text: a currency sign or a currency's name."""
+
+
+def money_unquoted(question: str, quote: str | None) -> bool:
+    """Whether the question asks what something cost and the answer quote (None: no quote) names no sum of money:
+    "How much did the Trail of Bits audit cost?" answered with who funded the audit."""
+    return bool(MONEY_QUESTION.search(question)) and not (quote and MONEY.search(quote))
+
+
 def names_shown(question: Question, passage_words: set[str]) -> bool:
     """Whether the question asks about nothing but names ("Who is Ian Lavery?") and the passage holds every
     word of them."""
@@ -78,11 +115,13 @@ def key_cover(key_terms: list[str], passage_terms: set[str], weight: Callable[[s
 
 
 def abstain_reason(evidence: Evidence, threshold: float, missing_limit: int, year_rule: bool = False,
-                   min_cover: float = 0.0, max_unknown: float = 1.0) -> str | None:
-    """Why to abstain, or None to answer: below the similarity threshold, unknown names, or at least
-    `missing_limit` of the question's numbers and names (0: never) in none of the top articles, or (year_rule)
-    a year the question names in none of them. A question about nothing but names is answered, whatever its
-    similarity, by a top passage that holds them all."""
+                   min_cover: float = 0.0, max_unknown: float = 1.0, number_rule: bool = False,
+                   money_rule: bool = False) -> str | None:
+    """Why to abstain, or None to answer: below the similarity threshold, unknown names, or at least `missing_limit`
+    of the question's numbers and names (0: never) in none of the top articles, or (year_rule) a year the question
+    names in none of them, or (number_rule) a number it gives in none of them, or (money_rule) a question about a
+    cost answered without a sum of money. A question about nothing but names is answered, whatever its similarity,
+    by a top passage that holds them all."""
     if evidence.unknown_names:
         return f"no article mentions {', '.join(evidence.unknown_names)}"
     # "Who is Ian Lavery?": the model knows too little of a name to find it similar, but a passage naming
@@ -93,6 +132,10 @@ def abstain_reason(evidence: Evidence, threshold: float, missing_limit: int, yea
         return f"the closest articles do not mention {', '.join(evidence.missing)}"
     if year_rule and evidence.missing_years:
         return f"the closest articles do not mention {', '.join(evidence.missing_years)}"
+    if number_rule and evidence.missing_numbers:
+        return f"the closest articles do not mention {', '.join(evidence.missing_numbers)}"
+    if money_rule and evidence.money_unquoted:
+        return "the closest passages name no sum of money"
     if evidence.unknown_share > max_unknown:
         return "most of the question's words are in no article"
     if evidence.key_cover < min_cover and not evidence.names_shown:

@@ -20,8 +20,10 @@ from citebot.retrieval.abstain import (
     Evidence,
     abstain_reason,
     key_cover,
+    missing_numbers,
     missing_specifics,
     missing_years,
+    money_unquoted,
     names_shown,
 )
 from citebot.retrieval.answer import Sentence, pick_answer
@@ -126,13 +128,15 @@ class Engine:
         asked = asked or searched
         answer_terms = set(view.tokenize(quote)) if quote is not None else None
         return Evidence(best, tuple(self.unknown_names(searched)), missing, specifics,
-                        missing_years=missing_years(searched, words), names_shown=shown,
+                        missing_years=missing_years(searched, words),
+                        missing_numbers=missing_numbers(searched, words), names_shown=shown,
                         key_cover=key_cover(terms, top, view.weight),
                         unknown_share=len(unknown) / len(keys) if keys else 0.0,
                         top_cover=key_cover(terms, near, view.weight), missing_weight=max(absent, default=0.0),
                         answer_cover=key_cover(terms, answer_terms, view.weight) if answer_terms is not None else 1.0,
                         kind_held=None if quote is None or asked.answer_kind.name == "other"
-                        else asked.answer_kind.present_in(quote, asked.words, strict=True))
+                        else asked.answer_kind.present_in(quote, asked.words, strict=True),
+                        money_unquoted=money_unquoted(asked.text, quote))
 
     def topic_words(self, text: str) -> list[str]:
         """The words of text that at most [conversation] topic_max_share of the passages use (any case, "nginx"):
@@ -241,7 +245,8 @@ class Engine:
         answer, core = picked if picked else (None, "")
         evidence = self.abstention_evidence(searched, slots, hits, asked, answer.text if answer else None)
         reason = abstain_reason(evidence, self.abstain_below, r.abstain_missing, r.abstain_missing_year,
-                                r.abstain_min_cover, self.max_unknown)
+                                r.abstain_min_cover, self.max_unknown, r.abstain_missing_number,
+                                r.abstain_money_unquoted)
         abstained = reason is not None
         if abstained:
             answer, core = None, ""

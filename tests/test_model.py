@@ -54,6 +54,14 @@ def test_unanswerable_questions_abstain(real_engine) -> None:
         assert result.abstained and result.answer is None and result.passages
 
 
+def test_a_year_the_articles_do_not_hold_is_declined(real_engine) -> None:
+    # Close enough to the seeds' politics to pass the similarity floor; the seeds give no year at all, so the year
+    # rule cannot speak, but no article holds "2019".
+    result = real_engine.ask("How many seats did Labour win at the 2019 general election?")
+    assert result.evidence.best_similarity >= real_engine.abstain_below
+    assert result.abstained and "2019" in result.abstain_reason and not result.evidence.missing_years
+
+
 def test_who_is_someone_an_article_names_is_answered(real_engine) -> None:
     # The model finds "Who is Ian Lavery?" too dissimilar to every passage; the passage naming him answers it.
     result = real_engine.ask("Who is Ian Lavery?")

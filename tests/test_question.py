@@ -9,7 +9,15 @@ import pytest
 
 from citebot.config.settings import Settings
 from citebot.index.build import build_index
-from citebot.retrieval.abstain import Evidence, abstain_reason, missing_specifics, missing_years, names_shown
+from citebot.retrieval.abstain import (
+    Evidence,
+    abstain_reason,
+    missing_numbers,
+    missing_specifics,
+    missing_years,
+    money_unquoted,
+    names_shown,
+)
 from citebot.retrieval.engine import Engine
 from citebot.retrieval.features import FEATURES, residual_scores
 from citebot.retrieval.question import Question, QuestionKind, word_set
@@ -148,6 +156,37 @@ def test_a_year_the_top_articles_do_not_mention() -> None:
     evidence = Evidence(0.6, (), (), 2, missing_years=("2010",))
     assert abstain_reason(evidence, 0.3, 0) is None  # the rule switched off
     assert "2010" in abstain_reason(evidence, 0.3, 0, year_rule=True)
+
+
+def test_a_number_the_top_articles_do_not_hold() -> None:
+    articles = [{"homebrew", "v4.1.2", "mid-2008", "300", "1", "000", "released"}]
+
+    def missing(question: str, words: list[set[str]] = articles) -> tuple[str, ...]:
+        return missing_numbers(Question.read(question), words)
+
+    assert missing("When was Homebrew 8.0.0 released?") == ("8.0.0",)
+    assert missing("When was Homebrew 4.1.2 released?") == ()  # inside "v4.1.2"
+    assert missing("What happened in 2008 when 1,000 users paid $300?") == ()
+    # A number joined to letters or another number may be written otherwise in the articles.
+    assert missing("Who won the 37-31 game of the 1940s T20 league?") == ()
+    # Articles that give no number do not excuse one (the year rule would).
+    assert missing("What did oil cost in 2009?", [{"oil", "price"}]) == ("2009",)
+    evidence = Evidence(0.6, (), (), 1, missing_numbers=("8.0.0",))
+    assert abstain_reason(evidence, 0.3, 0) is None  # the rule switched off
+    assert "8.0.0" in abstain_reason(evidence, 0.3, 0, number_rule=True)
+
+
+def test_a_question_about_a_cost_needs_a_sum_of_money_in_the_quote() -> None:
+    funded = "This audit was funded by the Open Technology Fund and conducted by Trail of Bits."
+    assert money_unquoted("How much did the Trail of Bits audit cost?", funded)
+    assert money_unquoted("What is the price of bitcoin?", None)
+    assert not money_unquoted("How much did Homebrew spend on the meeting?", "Homebrew spent $11,965.85 in total.")
+    assert not money_unquoted("How much bug bounty money did the bugs earn?", "a sum of 2,600 USD")
+    assert not money_unquoted("How much rain fell in May?", funded)  # not about money
+    assert not money_unquoted("Who paid for the audit?", funded)
+    evidence = Evidence(0.6, (), (), 0, money_unquoted=True)
+    assert abstain_reason(evidence, 0.3, 0) is None  # the rule switched off
+    assert "money" in abstain_reason(evidence, 0.3, 0, money_rule=True)
 
 
 def test_a_question_about_nothing_but_names_shown_by_a_passage() -> None:

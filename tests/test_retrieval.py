@@ -141,3 +141,38 @@ def test_a_year_the_closest_articles_do_not_mention_abstains(tmp_path: Path) -> 
     result = engine.ask("Who won the New York Marathon in 2010?")
     assert result.abstained and "2010" in result.abstain_reason and result.passages
     assert result.evidence.missing_years == ("2010",)
+
+
+def test_a_version_or_year_the_closest_articles_do_not_hold_abstains(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "release.md").write_text(
+        "# Homebrew 4.0.0\n\nHomebrew 4.0.0 was released on 16 February 2023. The last release before it, "
+        "v3.6.21, still fetched the formulae with git.\n", encoding="utf-8")
+    settings = load_settings(write_config(tmp_path, sources=str(folder), abstain_below=0.0, abstain_bank_quantile=0.0))
+    assert settings.retrieval.abstain_missing_number  # on by default
+    build_index(folder, settings.paths.index, settings)
+    engine = Engine(settings)
+    assert not engine.ask("When was Homebrew 4.0.0 released?").abstained
+    assert not engine.ask("What did Homebrew 3.6.21 fetch with git?").abstained  # written "v3.6.21"
+    result = engine.ask("When was Homebrew 8.0.0 released?")
+    assert result.abstained and "8.0.0" in result.abstain_reason and result.passages
+    assert result.evidence.missing_numbers == ("8.0.0",)
+
+
+def test_a_cost_answered_without_a_sum_of_money_abstains(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "audit.md").write_text("# Security audit\n\nThe security audit was funded by the Open Technology "
+                                     "Fund and carried out by Trail of Bits.\n", encoding="utf-8")
+    (folder / "grant.md").write_text("# Hardware grant\n\nThe hardware grant pays a maintainer up to $4,000 towards "
+                                     "a new computer.\n", encoding="utf-8")
+    settings = load_settings(write_config(tmp_path, sources=str(folder), abstain_below=0.0, abstain_bank_quantile=0.0))
+    assert settings.retrieval.abstain_money_unquoted  # on by default
+    build_index(folder, settings.paths.index, settings)
+    engine = Engine(settings)
+    assert not engine.ask("How much does the hardware grant pay a maintainer?").abstained
+    assert not engine.ask("Who funded the security audit?").abstained
+    result = engine.ask("How much did the security audit cost?")
+    assert result.abstained and "money" in result.abstain_reason and result.passages
+    assert result.evidence.money_unquoted

@@ -6,17 +6,19 @@
 Every question of the golden set (over the seeds), the news dev set (over the BBC folder) and each --corpus
 (NAME=QUESTIONS:INDEX) is asked with abstention off, except the unknown-names rule, which always holds.
 Recorded per question: the best cosine similarity of any passage or sentence, how many of its names and numbers
-none of the top articles holds, whether it names a year none of
-the top articles mentions, whether it asks about nothing but names that the top passage holds (answered at any
-similarity), the share of its key words the top passage holds (key_cover) and the share no passage uses
-(unknown_share); per index, where the bank of general questions (retrieval/off_topic.py) lands.
+none of the top articles holds, whether it names a year none of the top articles mentions, whether it gives a
+number (2008, 8.0.0) none of them holds, whether it asks what something cost and the answer quote names no sum
+of money, whether it asks about nothing but names that the top passage holds (answered at any similarity), the
+share of its key words the top passage holds (key_cover) and the share no passage uses (unknown_share); per
+index, where the bank of general questions (retrieval/off_topic.py) lands.
 
-Every combination is scored on each set: the fixed floor (abstain_below), the index's own floor (the bank's
-quantile plus a margin; the higher of the two holds), the least key cover, the most unknown words and the most
-missing names and numbers, the year rule as configured; the unknown-words rule only in an index of at least
-[retrieval] abstain_unknown_min_passages passages, as the engine does. Chosen: the one that refuses no more answerable
-questions of the golden and news sets than before (0 of 61, 2 of 250) and at most 3% of each other set and,
-within that, answers the fewest unanswerable ones (mean share over the sets); ties go to the rules switched off.
+Every combination is scored on each set: the fixed floor (abstain_below), the index's own floor (the bank's quantile
+plus a margin; the higher of the two holds), the least key cover, the most unknown words and the most missing names
+and numbers, the year, number and money rules as configured; the unknown-words rule only in an index of at least
+[retrieval] abstain_unknown_min_passages passages, as the engine does. Chosen: the one that refuses no more
+answerable questions of the golden and news sets than before (0 of 61, 2 of 250) and at most 3% of each other set
+and, within that, answers the fewest unanswerable ones (mean share over the sets); ties go to the rules switched
+off.
 Put it in config as [retrieval] abstain_*.
 """
 
@@ -76,6 +78,8 @@ class Row:
     missing_weight: float = 0.0
     answer_cover: float = 1.0
     kind_held: bool | None = None
+    number_missing: bool = False
+    money_unquoted: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,28 +99,31 @@ def rows(engine: Engine, path: Path) -> list[Row]:
     report = evaluate_golden(engine, path)
     return [Row(d["best_similarity"], len(d["missing"]), d["category"] != "unanswerable", d["abstained"],
                 d["names_shown"], bool(d["missing_years"]), d["key_cover"], d["unknown_share"], d["category"],
-                d["id"], d["top_cover"], d["missing_weight"], d["answer_cover"], d["kind_held"])
+                d["id"], d["top_cover"], d["missing_weight"], d["answer_cover"], d["kind_held"],
+                bool(d["missing_numbers"]), d["money_unquoted"])
             for d in report["details"]]
 
 
-def abstains(row: Row, floor: float, rule: Rule, year_rule: bool) -> bool:
-    """As retrieval/abstain.py's abstain_reason decides."""
+def abstains(row: Row, floor: float, rule: Rule, rules: tuple[bool, bool, bool]) -> bool:
+    """As retrieval/abstain.py's abstain_reason decides; rules: the year, number and money rules, on or off."""
+    year_rule, number_rule, money_rule = rules
     return (row.by_name or (row.best < floor and not row.shown) or (year_rule and row.year_missing)
+            or (number_rule and row.number_missing) or (money_rule and row.money_unquoted)
             or (rule.missing > 0 and row.missing >= rule.missing)
             or row.unknown_share > rule.max_unknown or (row.key_cover < rule.min_cover and not row.shown))
 
 
-def score(data: list[Row], bank: Calibration, rule: Rule, year_rule: bool) -> tuple[float, float]:
+def score(data: list[Row], bank: Calibration, rule: Rule, rules: tuple[bool, bool, bool]) -> tuple[float, float]:
     """(share of answerable refused, share of unanswerable answered)."""
     floor = rule.floor(bank)
-    refused = sum(abstains(r, floor, rule, year_rule) for r in data if r.answerable)
-    answered = sum(not abstains(r, floor, rule, year_rule) for r in data if not r.answerable)
+    refused = sum(abstains(r, floor, rule, rules) for r in data if r.answerable)
+    answered = sum(not abstains(r, floor, rule, rules) for r in data if not r.answerable)
     answerable = sum(r.answerable for r in data)
     return refused / max(1, answerable), answered / max(1, len(data) - answerable)
 
 
 def choose(data: dict[str, tuple[list[Row], Calibration]], limits: dict[str, float],
-           year_rule: bool) -> tuple[Rule, dict[str, tuple[float, float]]]:
+           rules: tuple[bool, bool, bool]) -> tuple[Rule, dict[str, tuple[float, float]]]:
     """The rule of the grid that keeps every set within its limit and answers the fewest unanswerable questions
     (mean share over the sets); ties go to the rules switched off and the fixed floor nearest 0.38."""
     grid = []
@@ -124,7 +131,7 @@ def choose(data: dict[str, tuple[list[Row], Calibration]], limits: dict[str, flo
         if q == 0 and m != 0:
             continue
         rule = Rule(float(t), q, m, c, u, n)
-        scores = {name: score(d, bank, rule, year_rule) for name, (d, bank) in data.items()}
+        scores = {name: score(d, bank, rule, rules) for name, (d, bank) in data.items()}
         feasible = all(scores[name][0] <= limits[name] + 1e-9 for name in scores)
         answered = float(np.mean([a for _, a in scores.values()]))
         off = (q == 0) + (c == 0) + (u == 1.0) + (n == 0)
@@ -168,9 +175,11 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("citebot").setLevel(logging.ERROR)
     settings = settings_from(args)
-    year_rule = settings.retrieval.abstain_missing_year
+    rules = (settings.retrieval.abstain_missing_year, settings.retrieval.abstain_missing_number,
+             settings.retrieval.abstain_money_unquoted)
     settings = replace(settings, retrieval=replace(
         settings.retrieval, abstain_below=-1.0, abstain_missing=0, abstain_missing_year=False,
+        abstain_missing_number=False, abstain_money_unquoted=False,
         abstain_bank_quantile=0.0, abstain_min_cover=0.0, abstain_max_unknown=1.0))
     embedder = None if args.cached else make_embedder(settings.embedding)
     sets: dict[str, tuple[Path, Path | None]] = {"golden": (settings.paths.golden, None),
@@ -193,15 +202,15 @@ def main() -> None:
     data = gated(collected, settings.retrieval.abstain_unknown_min_passages)
     limits = {name: MAX_REFUSED.get(name, OTHER_MAX_REFUSED) for name in data}
 
-    rule, scores = choose(data, limits, year_rule)
+    rule, scores = choose(data, limits, rules)
     # Each other corpus left out of the choice in turn and scored with the rule chosen on the rest.
     held_out = {}
     for name in data:
         if name in MAX_REFUSED:
             continue
         rest = {n: v for n, v in data.items() if n != name}
-        other, _ = choose(rest, limits, year_rule)
-        held_out[name] = {"rule": other.__dict__, **_shares(score(*data[name], other, year_rule))}
+        other, _ = choose(rest, limits, rules)
+        held_out[name] = {"rule": other.__dict__, **_shares(score(*data[name], other, rules))}
     configured = Rule(0.38, 0.0, 0.0, 0.0, 1.0)
     result = {
         "command": command(),
@@ -209,10 +218,15 @@ def main() -> None:
                    "abstain_bank_margin": rule.margin, "abstain_min_cover": rule.min_cover,
                    "abstain_max_unknown": rule.max_unknown, "abstain_missing": rule.missing,
                    "abstain_unknown_min_passages": settings.retrieval.abstain_unknown_min_passages,
-                   "abstain_missing_year": year_rule},
+                   "abstain_missing_year": rules[0], "abstain_missing_number": rules[1],
+                   "abstain_money_unquoted": rules[2]},
         "per_set": {name: _shares(s) for name, s in scores.items()},
+        "per_set_without_number_rule": {name: _shares(score(d, bank, rule, (rules[0], False, rules[2])))
+                                        for name, (d, bank) in data.items()},
+        "per_set_without_money_rule": {name: _shares(score(d, bank, rule, (rules[0], rules[1], False)))
+                                       for name, (d, bank) in data.items()},
         "floor_per_set": {name: round(rule.floor(bank), 4) for name, (_, bank) in data.items()},
-        "before": {name: _shares(score(d, bank, configured, year_rule)) for name, (d, bank) in data.items()},
+        "before": {name: _shares(score(d, bank, configured, rules)) for name, (d, bank) in data.items()},
         "bank_quantiles": {name: {str(q): round(bank.floor(q, 0.0), 4) for q in (0.5, 0.75, 0.9, 1.0)}
                            for name, (_, bank) in data.items()},
         "max_refused": limits,
@@ -220,7 +234,7 @@ def main() -> None:
     }
     result["table"] = {
         f"q{q} +{m}": {name: _shares(score(d, bank, Rule(0.38, q, m, rule.min_cover, rule.max_unknown, rule.missing),
-                                                 year_rule))
+                                                 rules))
                        for name, (d, bank) in data.items()}
         for q, m in itertools.product(QUANTILES, MARGINS) if not (q == 0 and m != 0)}
     print(json.dumps({k: v for k, v in result.items() if k != "table"}, indent=2))
