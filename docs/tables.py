@@ -148,11 +148,12 @@ def unseen_paraphrases(name: str = "paraphrases_unseen") -> str:
     """The unseen news paraphrases (and their plain twins) by run: hit@k, the answer quote and refusals."""
     data = load(name)
     rows = [[f"{label} ({run['commit']})", kind, num(run[kind]["n"]),
-             *(num(run[kind][m]) for m in ("hit@1", "hit@3", "answer quote", "answer quote where hit@1")),
+             *(num(run[kind][m]) for m in ("hit@1", "hit@3", "answer quote", "answer quote where hit@1",
+                                            "answer quote, also in")),
              num(run[kind]["refused"])]
             for label, run in data["runs"].items() for kind in ("paraphrase", "plain")]
     body = table(["run", "kind", "n", "hit@1", "hit@3", "answer quote right", "answer quote right where hit@1",
-                  "refused"], rows)
+                  "answer quote right, counting \"also in\"", "refused"], rows)
     commands = "\n".join(f"- {label}: `{run['command']}`" for label, run in data["runs"].items())
     return f"{body}\n\nFrom `benchmarks/results/{name}.json`, written by\n\n{commands}\n"
 

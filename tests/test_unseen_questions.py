@@ -41,13 +41,19 @@ def test_every_unseen_quote_is_in_its_article_body_and_no_article_is_a_news_dev_
 
 
 def test_kind_figures_counts_hits_answers_and_refusals_of_one_kind() -> None:
-    def row(kind: str, hit1: float, hit3: float, right: bool, refused: bool) -> dict:
-        return {"category": kind, "hit@1": hit1, "hit@3": hit3, "answer_right": right, "abstained": refused}
+    def row(qid: str, kind: str, hit1: float, hit3: float, right: bool, refused: bool, answer: str = "") -> dict:
+        return {"id": qid, "category": kind, "hit@1": hit1, "hit@3": hit3, "answer_right": right,
+                "abstained": refused, "answer": answer}
 
-    details = [row("paraphrase", 1.0, 1.0, True, False), row("paraphrase", 1.0, 1.0, False, False),
-               row("paraphrase", 0.0, 1.0, False, True), row("paraphrase", 0.0, 0.0, True, False),
-               row("plain", 1.0, 1.0, True, False)]
-    figures = kind_figures(details, "paraphrase")
+    details = [row("a", "paraphrase", 1.0, 1.0, True, False),
+               row("b", "paraphrase", 1.0, 1.0, False, False, "It took\n$28.5m (£15.2m), a record."),
+               row("c", "paraphrase", 0.0, 1.0, False, True, "took $28.5m (£15.2m)"),
+               row("d", "paraphrase", 0.0, 0.0, True, False),
+               row("e", "plain", 1.0, 1.0, True, False)]
+    quotes = {"b": ["took $28.5m  (£15.2m)"], "c": ["took $28.5m (£15.2m)"]}
+    figures = kind_figures(details, "paraphrase", quotes)
+    # b's answer holds its evidence word for word (another article's copy): counted "also in", not right; c was
+    # refused, so its shown text does not count.
     assert figures == {"n": 4, "hit@1": 0.5, "hit@3": 0.75, "answer quote": 0.5, "answer quote where hit@1": 0.5,
-                       "refused": 1}
+                       "answer quote, also in": 0.75, "refused": 1}
     assert kind_figures(details, "followup")["hit@1"] is None

@@ -8,7 +8,8 @@ about 45 BBC articles that the news dev set does not use, written before any set
 --citebot names another checkout's citebot (its own settings and code answer: that is how an older commit is
 scored on the same questions). Writes benchmarks/results/paraphrases_unseen.json, one entry per label: for
 paraphrase and plain, hit@1, hit@3, the answer quote right (over all questions, and where the first passage
-is right) and how many were refused.
+is right, and counting an answer that holds the evidence word for word from an article repeating it, as
+hit@k counts such a passage) and how many were refused.
 """
 
 from __future__ import annotations
@@ -20,16 +21,32 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import BBC_INDEX, ROOT, command, parser, result_file, shown_path, write_result
+from citebot.retrieval.evaluation.golden import load_golden
 
 QUESTIONS = ROOT / "benchmarks" / "news" / "paraphrases_unseen.jsonl"
 NAME = "paraphrases_unseen"
 KINDS = ("paraphrase", "plain")
 
 
-def kind_figures(details: list[dict[str, Any]], kind: str) -> dict[str, Any]:
-    """hit@1, hit@3, the answer quote right, the same where the first passage is right, and refusals of one kind."""
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def repeats_evidence(row: dict[str, Any], quotes: list[str]) -> bool:
+    """Whether an answer quote holds an evidence quote word for word (from whichever article: hit@k counts a
+    passage of another article that repeats the evidence, "also in", but `answer_right` only the named one)."""
+    answer = _flat(row.get("answer") or "")
+    return not row["abstained"] and any(_flat(quote) in answer for quote in quotes)
+
+
+def kind_figures(details: list[dict[str, Any]], kind: str,
+                 quotes: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """hit@1, hit@3, the answer quote right, the same where the first passage is right, the answer quote right
+    or holding the evidence word for word from another article (quotes: the evidence quotes by question id),
+    and refusals of one kind."""
     rows = [row for row in details if row["category"] == kind]
     first = [row for row in rows if row["hit@1"] == 1.0]
+    quotes = quotes or {}
 
     def share(part: list[dict[str, Any]], test: Any) -> float | None:
         return round(sum(1 for row in part if test(row)) / len(part), 3) if part else None
@@ -38,6 +55,8 @@ def kind_figures(details: list[dict[str, Any]], kind: str) -> dict[str, Any]:
             "hit@3": share(rows, lambda r: r["hit@3"] == 1.0),
             "answer quote": share(rows, lambda r: bool(r.get("answer_right"))),
             "answer quote where hit@1": share(first, lambda r: bool(r.get("answer_right"))),
+            "answer quote, also in": share(rows, lambda r: bool(r.get("answer_right"))
+                                           or repeats_evidence(r, quotes.get(r["id"], []))),
             "refused": sum(1 for row in rows if row["abstained"])}
 
 
@@ -72,7 +91,8 @@ def main() -> int:
     cli.add_argument("--config", help="settings file passed to citebot eval")
     args = cli.parse_args()
     report = run_eval(args.citebot, args.index, args.config)
-    run = {kind: kind_figures(report["details"], kind) for kind in KINDS}
+    quotes = {item["id"]: [ev["quote"] for ev in item["evidence"]] for item in load_golden(QUESTIONS)}
+    run = {kind: kind_figures(report["details"], kind, quotes) for kind in KINDS}
     run |= {"commit": commit_of(checkout_of(args.citebot)), "abstention threshold": report["abstention"]["threshold"],
             "command": command()}
     saved = json.loads(result_file(NAME).read_text(encoding="utf-8")) if result_file(NAME).is_file() else {}
