@@ -151,7 +151,7 @@ def unseen_paraphrases(name: str = "paraphrases_unseen") -> str:
              *(num(run[kind][m]) for m in ("hit@1", "hit@3", "answer quote", "answer quote where hit@1",
                                             "answer quote, also in")),
              num(run[kind]["refused"])]
-            for label, run in data["runs"].items() for kind in ("paraphrase", "plain")]
+            for label, run in data["runs"].items() for kind in ("paraphrase", "plain", "followup") if kind in run]
     body = table(["run", "kind", "n", "hit@1", "hit@3", "answer quote right", "answer quote right where hit@1",
                   "answer quote right, counting \"also in\"", "refused"], rows)
     commands = "\n".join(f"- {label}: `{run['command']}`" for label, run in data["runs"].items())

@@ -1,5 +1,5 @@
 """benchmarks/news/paraphrases_unseen.jsonl, the news paraphrases no setting was chosen on: it reads as a
-question file, every plain question has its paraphrase twin, every quote is in its article (when the BBC
+question file, every plain question has its paraphrase twin, a follow-up has two turns, every quote is in its article (when the BBC
 folder is on this machine), and the summary by kind counts what it says."""
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ from citebot.retrieval.evaluation.golden import load_golden
 BBC = PROJECT_ROOT.parent / "var" / "bbc"
 
 
-def test_the_unseen_set_is_a_question_file_of_paraphrases_and_their_plain_twins() -> None:
+def test_the_unseen_set_is_a_question_file_of_paraphrases_their_plain_twins_and_follow_ups() -> None:
     items = load_golden(QUESTIONS)
     kinds = Counter(item["category"] for item in items)
     assert len({item["id"] for item in items}) == len(items)
-    assert set(kinds) == {"paraphrase", "plain"} and kinds["paraphrase"] >= 40 and kinds["plain"] >= 20
+    assert set(kinds) == {"paraphrase", "plain", "followup"}
+    assert kinds["paraphrase"] >= 40 and kinds["plain"] >= 20 and kinds["followup"] >= 20
     evidence = {item["id"]: item["evidence"] for item in items}
     for item in items:
-        assert len(item["turns"]) == 1 and item["evidence"]
+        assert len(item["turns"]) == (2 if item["category"] == "followup" else 1) and item["evidence"]
         if item["category"] == "plain":
             assert evidence[item["id"][:-1] + "p"] == item["evidence"]
     assert len({ev["source"].split("-")[0] for item in items for ev in item["evidence"]}) == 5

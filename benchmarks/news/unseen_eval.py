@@ -1,13 +1,13 @@
 """The unseen news paraphrases: benchmarks/news/paraphrases_unseen.jsonl (92 paraphrased and 48 plain questions
-about 45 BBC articles that the news dev set does not use, written before any setting saw them) run through
-`citebot eval --json` of any checkout, summarised by kind and saved under a label.
+and 24 two-turn follow-ups about 45 BBC articles that the news dev set does not use, written before any setting
+saw them) run through `citebot eval --json` of any checkout, summarised by kind and saved under a label.
 
     python -m benchmarks.news.unseen_eval --label main --index /work/var/bbc-index
     python -m benchmarks.news.unseen_eval --label 30f3499 --citebot ../wt-base/.venv/bin/citebot --index ...
 
 --citebot names another checkout's citebot (its own settings and code answer: that is how an older commit is
 scored on the same questions). Writes benchmarks/results/paraphrases_unseen.json, one entry per label: for
-paraphrase and plain, hit@1, hit@3, the answer quote right (over all questions, and where the first passage
+paraphrase, plain and follow-up, hit@1, hit@3, the answer quote right (over all questions, and where the first passage
 is right, and counting an answer that holds the evidence word for word from an article repeating it, as
 hit@k counts such a passage) and how many were refused.
 """
@@ -25,7 +25,7 @@ from citebot.retrieval.evaluation.golden import load_golden
 
 QUESTIONS = ROOT / "benchmarks" / "news" / "paraphrases_unseen.jsonl"
 NAME = "paraphrases_unseen"
-KINDS = ("paraphrase", "plain")
+KINDS = ("paraphrase", "plain", "followup")
 
 
 def _flat(text: str) -> str:
