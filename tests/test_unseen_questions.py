@@ -1,6 +1,6 @@
 """benchmarks/news/paraphrases_unseen.jsonl, the news paraphrases no setting was chosen on: it reads as a
-question file, every plain question has its paraphrase twin, a follow-up has two turns, every quote is in its article (when the BBC
-folder is on this machine), and the summary by kind counts what it says."""
+question file, every plain question has its paraphrase twin, a follow-up has two turns, every quote is in its
+article (when the BBC folder is on this machine), and the summary by kind counts what it says."""
 
 from __future__ import annotations
 
