@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.news import unseen_eval
 from benchmarks.news.unseen_eval import QUESTIONS, kind_figures
 from citebot.config.settings import PROJECT_ROOT
 from citebot.retrieval.evaluation.golden import load_golden
@@ -58,3 +59,11 @@ def test_kind_figures_counts_hits_answers_and_refusals_of_one_kind() -> None:
     assert figures == {"n": 4, "hit@1": 0.5, "hit@3": 0.75, "answer quote": 0.5, "answer quote where hit@1": 0.5,
                        "answer quote, also in": 0.75, "refused": 1}
     assert kind_figures(details, "followup")["hit@1"] is None
+
+
+def test_a_missing_citebot_is_one_line_naming_the_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "nowhere" / "citebot"
+    monkeypatch.setattr("sys.argv", ["unseen_eval", "--label", "x", "--citebot", str(missing)])
+    with pytest.raises(SystemExit) as exit_:
+        unseen_eval.main()
+    assert str(exit_.value) == f"no citebot at {missing}: pass --citebot CHECKOUT/.venv/bin/citebot"

@@ -90,6 +90,8 @@ def main() -> int:
     cli.add_argument("--index", type=Path, default=BBC_INDEX, help="index of the BBC folder")
     cli.add_argument("--config", help="settings file passed to citebot eval")
     args = cli.parse_args()
+    if not args.citebot.is_file():
+        sys.exit(f"no citebot at {args.citebot}: pass --citebot CHECKOUT/.venv/bin/citebot")
     report = run_eval(args.citebot, args.index, args.config)
     quotes = {item["id"]: [ev["quote"] for ev in item["evidence"]] for item in load_golden(QUESTIONS)}
     run = {kind: kind_figures(report["details"], kind, quotes) for kind in KINDS}
