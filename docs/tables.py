@@ -144,6 +144,20 @@ def abstention(name: str = "abstention") -> str:
     return _with_source(name, body, data=data)
 
 
+def unseen_paraphrases(name: str = "paraphrases_unseen") -> str:
+    """The unseen news paraphrases (and their plain twins) by run: hit@k, the answer quote and refusals."""
+    data = load(name)
+    rows = [[f"{label} ({run['commit']})", kind, num(run[kind]["n"]),
+             *(num(run[kind][m]) for m in ("hit@1", "hit@3", "answer quote", "answer quote where hit@1",
+                                            "answer quote, also in")),
+             num(run[kind]["refused"])]
+            for label, run in data["runs"].items() for kind in ("paraphrase", "plain", "followup") if kind in run]
+    body = table(["run", "kind", "n", "hit@1", "hit@3", "answer quote right", "answer quote right where hit@1",
+                  "answer quote right, counting \"also in\"", "refused"], rows)
+    commands = "\n".join(f"- {label}: `{run['command']}`" for label, run in data["runs"].items())
+    return f"{body}\n\nFrom `benchmarks/results/{name}.json`, written by\n\n{commands}\n"
+
+
 def answer_settings(name: str = "answer") -> str:
     """Answer-quote accuracy with fixed retrieval: the configured settings, then one setting moved at a time."""
     data = load(name)
