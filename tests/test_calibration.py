@@ -60,11 +60,12 @@ def test_an_index_gets_its_own_floor_kept_in_its_build(tmp_path: Path) -> None:
 
 
 def test_a_build_that_cannot_keep_it_is_calibrated_in_memory(tmp_path: Path) -> None:
-    engine = _engine(tmp_path)
+    bank_floor = {"abstain_bank_quantile": 0.25, "abstain_bank_margin": 0.15}  # off by default
+    engine = _engine(tmp_path, **bank_floor)
     kept = engine.stored.path / CALIBRATION_FILE
     kept.unlink()
     kept.mkdir()  # neither readable nor replaceable as a file (a read-only folder, but also for root)
-    again = _engine(tmp_path)
+    again = _engine(tmp_path, **bank_floor)
     assert kept.is_dir() and again.calibration.similarities == engine.calibration.similarities
     assert not [p for p in engine.stored.path.iterdir() if p.name.startswith(f".{CALIBRATION_FILE}")]
 
