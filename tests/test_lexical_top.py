@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from citebot.config.settings import Settings
+from citebot.index import lexical_top
 from citebot.index.build import build_index
 from citebot.index.lexical import LexicalIndex
 from citebot.index.store.checks import lexical_recipe
@@ -63,3 +64,40 @@ def test_passage_terms_by_counting_are_the_sorts(saved: LexicalIndex, monkeypatc
     assert np.array_equal(counted._by_passage, sorted_terms._by_passage)
     assert np.array_equal(counted._bounds, sorted_terms._bounds)
     assert [counted[r] for r in range(saved.size)] == [sorted_terms[r] for r in range(saved.size)]
+
+
+@pytest.mark.parametrize("k", [1, 3, 10])
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_the_top_k_by_the_common_terms_bound_is_the_full_scans(saved: LexicalIndex, question: str, k: int,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lexical_top, "FULL_SCAN_POSTINGS", 0)  # the seeds' 41 passages take the bounded path
+    monkeypatch.setattr(lexical_top, "BLOCK", 4)
+    lists = saved._postings()
+    ids = saved._term_ids(question)
+    common = {t for t in ids if lists.postings(t) >= lexical_top.COMMON_SHARE * saved.size}
+    bounded = lists._bounded_top(ids, common, k) if common and len(common) < len(set(ids)) else None
+    full = saved.scores(question)
+    best = [r for r in top_rows(full, k) if full[r] > 0]
+    rows, scores = saved.top(question, k)
+    assert rows.tolist() == best and np.array_equal(scores, full[best])
+    if bounded is not None:  # the bound held: fewer passages scored in full than the index holds
+        assert bounded[0].tolist() == best
+
+
+def test_the_block_maxima_bound_is_reached_by_k_rows() -> None:
+    scores = np.random.default_rng(1).random(1_000).astype(np.float32)
+    scores[::7] = 0
+    for k in (1, 5, 50, 400):
+        bound = lexical_top._kth_at_most(scores, k)
+        assert np.count_nonzero(scores >= bound) >= k
+        assert bound <= np.sort(scores)[-k]
+
+
+def test_a_question_with_common_and_rarer_terms_takes_the_bound(saved: LexicalIndex,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lexical_top, "FULL_SCAN_POSTINGS", 0)
+    lists = saved._postings()
+    ids = saved._term_ids("What did the minister say about the budget?")
+    common = {t for t in ids if lists.postings(t) >= lexical_top.COMMON_SHARE * saved.size}
+    assert common and len(common) < len(set(ids))
+    assert lists._bounded_top(ids, common, 3) is not None
