@@ -128,15 +128,21 @@ def test_pseudo_relevance_feedback_moves_the_query_toward_its_neighbours(tmp_pat
     assert float(expanded @ nearest) > float(plain @ nearest)
 
 
-def test_a_year_the_closest_articles_do_not_mention_abstains(tmp_path: Path) -> None:
+def _engine_over(tmp_path: Path, files: dict[str, str], **overrides: object) -> Engine:
+    """An engine over a folder of the given files (name: text), built with the hash embedder."""
     folder = tmp_path / "articles"
     folder.mkdir()
-    (folder / "marathon.txt").write_text(
-        "Radcliffe wins in New York\n\nPaula Radcliffe won the New York Marathon in November 2004, her first race "
-        "since Athens. She beat Susan Chepkemei by four seconds.\n", encoding="utf-8")
-    settings = load_settings(write_config(tmp_path, sources=str(folder), abstain_below=0.0))
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    settings = load_settings(write_config(tmp_path, sources=str(folder), **overrides))
     build_index(folder, settings.paths.index, settings)
-    engine = Engine(settings)
+    return Engine(settings)
+
+
+def test_a_year_the_closest_articles_do_not_mention_abstains(tmp_path: Path) -> None:
+    engine = _engine_over(tmp_path, {"marathon.txt": (
+        "Radcliffe wins in New York\n\nPaula Radcliffe won the New York Marathon in November 2004, her first race "
+        "since Athens. She beat Susan Chepkemei by four seconds.\n")}, abstain_below=0.0)
     assert not engine.ask("Who did Paula Radcliffe beat in the 2004 New York Marathon?").abstained
     result = engine.ask("Who won the New York Marathon in 2010?")
     assert result.abstained and "2010" in result.abstain_reason and result.passages
@@ -144,15 +150,10 @@ def test_a_year_the_closest_articles_do_not_mention_abstains(tmp_path: Path) -> 
 
 
 def test_a_version_or_year_the_closest_articles_do_not_hold_abstains(tmp_path: Path) -> None:
-    folder = tmp_path / "articles"
-    folder.mkdir()
-    (folder / "release.md").write_text(
+    engine = _engine_over(tmp_path, {"release.md": (
         "# Homebrew 4.0.0\n\nHomebrew 4.0.0 was released on 16 February 2023. The last release before it, "
-        "v3.6.21, still fetched the formulae with git.\n", encoding="utf-8")
-    settings = load_settings(write_config(tmp_path, sources=str(folder), abstain_below=0.0, abstain_bank_quantile=0.0))
-    assert settings.retrieval.abstain_missing_number  # on by default
-    build_index(folder, settings.paths.index, settings)
-    engine = Engine(settings)
+        "v3.6.21, still fetched the formulae with git.\n")}, abstain_below=0.0, abstain_bank_quantile=0.0)
+    assert engine.settings.retrieval.abstain_missing_number  # on by default
     assert not engine.ask("When was Homebrew 4.0.0 released?").abstained
     assert not engine.ask("What did Homebrew 3.6.21 fetch with git?").abstained  # written "v3.6.21"
     result = engine.ask("When was Homebrew 8.0.0 released?")
@@ -161,16 +162,11 @@ def test_a_version_or_year_the_closest_articles_do_not_hold_abstains(tmp_path: P
 
 
 def test_a_cost_answered_without_a_sum_of_money_abstains(tmp_path: Path) -> None:
-    folder = tmp_path / "articles"
-    folder.mkdir()
-    (folder / "audit.md").write_text("# Security audit\n\nThe security audit was funded by the Open Technology "
-                                     "Fund and carried out by Trail of Bits.\n", encoding="utf-8")
-    (folder / "grant.md").write_text("# Hardware grant\n\nThe hardware grant pays a maintainer up to $4,000 towards "
-                                     "a new computer.\n", encoding="utf-8")
-    settings = load_settings(write_config(tmp_path, sources=str(folder), abstain_below=0.0, abstain_bank_quantile=0.0,
-                                          abstain_money_unquoted=True))  # off by default (docs/experiments.md)
-    build_index(folder, settings.paths.index, settings)
-    engine = Engine(settings)
+    engine = _engine_over(tmp_path, {
+        "audit.md": "# Security audit\n\nThe security audit was funded by the Open Technology Fund and carried out "
+                    "by Trail of Bits.\n",
+        "grant.md": "# Hardware grant\n\nThe hardware grant pays a maintainer up to $4,000 towards a new computer.\n",
+    }, abstain_below=0.0, abstain_bank_quantile=0.0, abstain_money_unquoted=True)  # off by default
     assert not engine.ask("How much does the hardware grant pay a maintainer?").abstained
     assert not engine.ask("Who funded the security audit?").abstained
     result = engine.ask("How much did the security audit cost?")

@@ -44,10 +44,15 @@ LAST_LINE = re.compile(r"Indexed (\d+) article\(s\) as (\d+) passages in ([\d.]+
                        r"(\d+) reused")
 
 
-def _config() -> Path:
+def _config(store: list[str]) -> Path:
+    """hash.toml: the hash test embedder, and the [store] settings given as KEY=VALUE (TOML values)."""
     WORK.mkdir(parents=True, exist_ok=True)
     config = WORK / "hash.toml"
-    config.write_text('[embedding]\nmodel = "hash"\n', encoding="utf-8")
+    text = '[embedding]\nmodel = "hash"\n'
+    if store:
+        text += "[store]\n" + "".join(f"{setting.partition('=')[0]} = {setting.partition('=')[2]}\n"
+                                      for setting in store)
+    config.write_text(text, encoding="utf-8")
     return config
 
 
@@ -139,10 +144,10 @@ def main() -> None:
         print(json.dumps(child_ask(Path(args.child[0]), Path(args.child[1]), Path(args.child[2]), args.questions)))
         return
     folder = ensure_folder(args.articles)
-    config = _config()
+    config = _config(args.store)
     index = WORK / f"index-{args.articles}"
     shutil.rmtree(index, ignore_errors=True)
-    report: dict = {"command": command(), "articles": args.articles,
+    report: dict = {"command": command(), "articles": args.articles, "store_settings": args.store,
                     "embedder": "hash test embedder (1,024-d; the real model is 384-d)"}
     if args.kill_after > 0:
         report["killed_build"] = killed_build(folder, index, config, args.kill_after)
@@ -158,7 +163,7 @@ def main() -> None:
     report["asked"] = json.loads(asked.stdout)
     print(json.dumps(report, indent=1))
     if not args.no_write:
-        write_result("archive_scale", report)
+        write_result(args.result, report)
 
 
 def _arguments():
@@ -168,6 +173,9 @@ def _arguments():
                    help="seconds after which the first build is killed (0: no kill, one plain build)")
     p.add_argument("--questions", type=int, default=100, help="questions timed after the warm-up")
     p.add_argument("--no-write", action="store_true", help="print only; do not write the results file")
+    p.add_argument("--store", action="append", default=[], metavar="KEY=VALUE",
+                   help="a [store] setting for the build and the asks, e.g. approximate_from=100000 (repeatable)")
+    p.add_argument("--result", default="archive_scale", help="results file name under benchmarks/results")
     p.add_argument("--child", nargs=3, metavar=("INDEX", "CONFIG", "FOLDER"), help=argparse.SUPPRESS)
     return p.parse_args()
 
