@@ -497,13 +497,14 @@ def resume_build(name: str = "resume_build") -> str:
 
 def archive_scale(name: str = "archive_scale") -> str:
     data = load(name)
-    killed, built, asked = data.get("killed_build"), data["build_after_kill"], data["asked"]
+    killed, asked = data.get("killed_build"), data["asked"]
+    built = data.get("build_after_kill") or data["build"]
     memory = asked["memory_mb"]
-    lines = " ".join(built["resume_lines"])
+    lines = " ".join(built.get("resume_lines", []))
     resumed = re.search(r"([\d,]+) resumed from an interrupted build", lines)
-    rows = [["killed build", num(killed["seconds"], 1), "", "", ""],
-            ["same command again", num(built["wall_seconds"], 1), num(built["embedded"]),
-             num(int(resumed.group(1).replace(",", ""))) if resumed else "0", num(built["peak_rss_mb"], 0)]]
+    rows = [["killed build", num(killed["seconds"], 1), "", "", ""]] if killed else []
+    rows.append(["same command again" if killed else "build", num(built["wall_seconds"], 1), num(built["embedded"]),
+                 num(int(resumed.group(1).replace(",", ""))) if resumed else "0", num(built["peak_rss_mb"], 0)])
     body = table(["build", "wall s", "texts embedded", "texts from the killed build's journal", "peak RSS MB"],
                  rows)
     body += "\n\n" + table(
