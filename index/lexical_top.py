@@ -64,7 +64,8 @@ class PostingLists:
             if end == start:
                 continue
             posting = self.indices[start:end]
-            at = np.minimum(np.searchsorted(posting, rows), end - start - 1)
+            # the rows in the list's dtype: numpy would otherwise cast the whole list at every call
+            at = np.minimum(np.searchsorted(posting, rows.astype(posting.dtype, copy=False)), end - start - 1)
             held = posting[at] == rows
             out[held] += self.data[start + at[held]]
         return out

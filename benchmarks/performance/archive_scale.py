@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import ROOT, command, parser, write_result
+from benchmarks.common import ROOT, command, parser, result_file, write_result
 from benchmarks.performance.build_memory import ensure_folder
 
 WORK = ROOT / "var" / "archive"
@@ -146,15 +146,18 @@ def main() -> None:
     folder = ensure_folder(args.articles)
     config = _config(args.store)
     index = WORK / f"index-{args.articles}"
-    shutil.rmtree(index, ignore_errors=True)
     report: dict = {"command": command(), "articles": args.articles, "store_settings": args.store,
                     "embedder": "hash test embedder (1,024-d; the real model is 384-d)"}
-    if args.kill_after > 0:
-        report["killed_build"] = killed_build(folder, index, config, args.kill_after)
-        print(f"killed build: {report['killed_build']}", file=sys.stderr)
-    resumed = full_build(folder, index, config)
-    report["build_after_kill" if args.kill_after > 0 else "build"] = resumed
-    print(f"build: {resumed}", file=sys.stderr)
+    if args.reuse:  # ask the index the last run built again; its build figures are kept
+        report = {**json.loads(result_file(args.result).read_text(encoding="utf-8")), "asked_again_by": command()}
+    else:
+        shutil.rmtree(index, ignore_errors=True)
+        if args.kill_after > 0:
+            report["killed_build"] = killed_build(folder, index, config, args.kill_after)
+            print(f"killed build: {report['killed_build']}", file=sys.stderr)
+        resumed = full_build(folder, index, config)
+        report["build_after_kill" if args.kill_after > 0 else "build"] = resumed
+        print(f"build: {resumed}", file=sys.stderr)
     asked = subprocess.run([sys.executable, "-m", "benchmarks.performance.archive_scale", "--questions",
                             str(args.questions), "--child", str(index), str(config), str(folder)],
                            cwd=ROOT, capture_output=True, text=True)
@@ -176,6 +179,8 @@ def _arguments():
     p.add_argument("--store", action="append", default=[], metavar="KEY=VALUE",
                    help="a [store] setting for the build and the asks, e.g. approximate_from=100000 (repeatable)")
     p.add_argument("--result", default="archive_scale", help="results file name under benchmarks/results")
+    p.add_argument("--reuse", action="store_true",
+                   help="build nothing: ask the index the last run of this --result built (after a code change)")
     p.add_argument("--child", nargs=3, metavar=("INDEX", "CONFIG", "FOLDER"), help=argparse.SUPPRESS)
     return p.parse_args()
 

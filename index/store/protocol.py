@@ -84,7 +84,8 @@ class SentenceTable(Sequence[SentenceRef]):
 
     def of_chunk(self, row: int) -> list[int]:
         """The sentence rows of one chunk, in row order."""
-        lo, hi = np.searchsorted(self._chunks, [row, row + 1])
+        # the needles in the table's own dtype: numpy would otherwise cast the whole table at every call
+        lo, hi = np.searchsorted(self._chunks, np.array([row, row + 1], dtype=self._chunks.dtype))
         return list(range(lo, hi)) if self._order is None else self._order[lo:hi].tolist()
 
 
