@@ -291,6 +291,7 @@ class LexicalIndex:
         self.size = int(model.scores["num_docs"])
         self._terms: PassageTerms | None = None
         self._lists: PostingLists | None = None
+        self._last_query: tuple[str, list[int]] | None = None
         self._folder: Path | None = None
         """The folder a saved index was loaded from."""
 
@@ -325,8 +326,15 @@ class LexicalIndex:
         return self.tokenizer.terms(text)
 
     def _term_ids(self, query: str) -> list[int]:
+        """The query's term ids, in its order (the last query's kept: a question asks for its top passages and then
+        for its candidates' scores, a batch at a time)."""
+        last = self._last_query
+        if last is not None and last[0] == query:
+            return last[1]
         vocabulary = self._model.vocab_dict
-        return [vocabulary[t] for t in self.terms(query) if t in vocabulary]
+        ids = [vocabulary[t] for t in self.terms(query) if t in vocabulary]
+        self._last_query = (query, ids)
+        return ids
 
     def _postings(self) -> PostingLists | None:
         """The score matrix as posting lists (None for bm25l and bm25+, which score absent terms too)."""

@@ -51,6 +51,14 @@ def csv_row(path: Path, number: int) -> dict[str, str]:
         return list(csv.DictReader(handle))[number - 1]
 
 
+def _items_csv(tmp_path: Path, rows: int) -> Path:
+    """A folder of one CSV, items.csv, of `rows` rows."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    write_csv(folder / "items.csv", rows)
+    return folder
+
+
 def _build(folder: Path, settings: Settings):  # noqa: ANN202
     return build_index(folder, settings.paths.index, settings, embedder=HashEmbedder())
 
@@ -65,9 +73,7 @@ def _texts(settings: Settings) -> list[str]:
 
 def test_a_500_row_csv_keeps_one_text_and_one_row_table_and_no_row_in_the_manifest(
         tmp_path: Path, hash_settings: Settings) -> None:
-    folder = tmp_path / "articles"
-    folder.mkdir()
-    write_csv(folder / "items.csv", 500)
+    folder = _items_csv(tmp_path, 500)
     report = _build(folder, hash_settings)
     assert report.articles == 500
     texts = _texts(hash_settings)
@@ -84,9 +90,7 @@ def test_a_500_row_csv_keeps_one_text_and_one_row_table_and_no_row_in_the_manife
 
 
 def test_rows_of_a_csv_and_a_jsonl_are_cited_by_file_and_row_verbatim(tmp_path: Path) -> None:
-    folder = tmp_path / "articles"
-    folder.mkdir()
-    write_csv(folder / "items.csv", 40)
+    folder = _items_csv(tmp_path, 40)
     notes = [row_text(100 + i) for i in range(6)]
     write_jsonl(folder / "notes.jsonl", notes)
     (tmp_path / "hash.toml").write_text('[embedding]\nmodel = "hash"\n', encoding="utf-8")
@@ -125,9 +129,7 @@ def test_rows_of_a_csv_and_a_jsonl_are_cited_by_file_and_row_verbatim(tmp_path: 
 
 def test_editing_one_row_reuses_the_others_and_removing_the_file_removes_its_text(
         tmp_path: Path, hash_settings: Settings) -> None:
-    folder = tmp_path / "articles"
-    folder.mkdir()
-    write_csv(folder / "items.csv", 60)
+    folder = _items_csv(tmp_path, 60)
     write_jsonl(folder / "notes.jsonl", [row_text(200 + i) for i in range(3)])
     first = _build(folder, hash_settings)
     before = _texts(hash_settings)
@@ -154,9 +156,7 @@ def test_editing_one_row_reuses_the_others_and_removing_the_file_removes_its_tex
 
 def test_a_changed_collection_is_left_out_once_by_its_file_until_rebuilt(tmp_path: Path,
                                                                           hash_settings: Settings) -> None:
-    folder = tmp_path / "articles"
-    folder.mkdir()
-    write_csv(folder / "items.csv", 30)
+    folder = _items_csv(tmp_path, 30)
     write_jsonl(folder / "notes.jsonl", [row_text(300 + i) for i in range(3)])
     _build(folder, hash_settings)
     write_csv(folder / "items.csv", 30, {3: row_text(3) + " A late correction."})
@@ -188,9 +188,7 @@ def _as_text_per_row(report, settings: Settings) -> None:  # noqa: ANN001
 
 def test_an_index_with_a_text_per_row_still_loads_and_a_rebuild_keeps_it_whole(
         tmp_path: Path, hash_settings: Settings) -> None:
-    folder = tmp_path / "articles"
-    folder.mkdir()
-    write_csv(folder / "items.csv", 12)
+    folder = _items_csv(tmp_path, 12)
     first = _build(folder, hash_settings)
     _as_text_per_row(first, hash_settings)
     assert len(_texts(hash_settings)) == 12
