@@ -7,7 +7,8 @@ resumed, then loaded and asked. Build time, texts embedded again after the kill,
 The folder is build_memory.py's (var/build-memory/articles-N: seeded news-like articles of 300 to 800 words,
 Zipf words, 3% wire sentences repeated across articles). The index goes to var/archive/index-N, built with the
 hash test embedder (`[embedding] model = "hash"`: 1,024-d, 2.7 times the real model's 384, so its vector files
-and their scans are that much larger than a real archive's; no meaning, so the figures are of the machinery:
+and their scans are that much larger than a real archive's; `--width 384` builds with "hash-384", the real
+model's width, into var/archive/index-N-384; no meaning, so the figures are of the machinery:
 the real model embeds about 100 texts a second on 2 cores, see docs/performance.md) and the default settings
 otherwise, so the search an index of this size gets is the one a user's would get.
 
@@ -37,6 +38,7 @@ import numpy as np
 
 from benchmarks.common import ROOT, command, parser, result_file, write_result
 from benchmarks.performance.build_memory import ensure_folder
+from citebot.index.embedding.hashed import DEFAULT_DIMENSION, HashEmbedder
 
 WORK = ROOT / "var" / "archive"
 WARM_UP = 10
@@ -44,11 +46,12 @@ LAST_LINE = re.compile(r"Indexed (\d+) article\(s\) as (\d+) passages in ([\d.]+
                        r"(\d+) reused")
 
 
-def _config(store: list[str]) -> Path:
-    """hash.toml: the hash test embedder, and the [store] settings given as KEY=VALUE (TOML values)."""
+def _config(store: list[str], width: int) -> Path:
+    """hash.toml: the hash test embedder of this width, and the [store] settings given as KEY=VALUE (TOML values)."""
     WORK.mkdir(parents=True, exist_ok=True)
-    config = WORK / "hash.toml"
-    text = '[embedding]\nmodel = "hash"\n'
+    model = HashEmbedder(width).name
+    config = WORK / f"{model}.toml"
+    text = f'[embedding]\nmodel = "{model}"\n'
     if store:
         text += "[store]\n" + "".join(f"{setting.partition('=')[0]} = {setting.partition('=')[2]}\n"
                                       for setting in store)
@@ -144,10 +147,11 @@ def main() -> None:
         print(json.dumps(child_ask(Path(args.child[0]), Path(args.child[1]), Path(args.child[2]), args.questions)))
         return
     folder = ensure_folder(args.articles)
-    config = _config(args.store)
-    index = WORK / f"index-{args.articles}"
+    config = _config(args.store, args.width)
+    index = WORK / (f"index-{args.articles}" if args.width == DEFAULT_DIMENSION
+                    else f"index-{args.articles}-{args.width}")
     report: dict = {"command": command(), "articles": args.articles, "store_settings": args.store,
-                    "embedder": "hash test embedder (1,024-d; the real model is 384-d)"}
+                    "embedder": f"hash test embedder ({args.width:,}-d; the real model is 384-d)"}
     if args.reuse:  # ask the index the last run built again; its build figures are kept
         report = {**json.loads(result_file(args.result).read_text(encoding="utf-8")), "asked_again_by": command()}
     else:
@@ -178,6 +182,8 @@ def _arguments():
     p.add_argument("--no-write", action="store_true", help="print only; do not write the results file")
     p.add_argument("--store", action="append", default=[], metavar="KEY=VALUE",
                    help="a [store] setting for the build and the asks, e.g. approximate_from=100000 (repeatable)")
+    p.add_argument("--width", type=int, default=DEFAULT_DIMENSION,
+                   help="the hash test embedder's dimensions (384: the real model's; default %(default)s)")
     p.add_argument("--result", default="archive_scale", help="results file name under benchmarks/results")
     p.add_argument("--reuse", action="store_true",
                    help="build nothing: ask the index the last run of this --result built (after a code change)")

@@ -28,7 +28,7 @@ def configured_model(settings: Settings) -> tuple[str, str, int | None]:
     """The model an index must have been built with (name, weights sha256, dimension if known without loading)."""
     from citebot.index.embedding.hashed import HashEmbedder
 
-    if settings.embedding.model == HashEmbedder.name:
-        hashed = HashEmbedder()
+    hashed = HashEmbedder.named(settings.embedding.model)
+    if hashed is not None:
         return hashed.name, hashed.weights_sha256, hashed.dimension
     return settings.embedding.model, settings.embedding.weights_sha256, None

@@ -34,6 +34,7 @@ def make_embedder(settings: EmbeddingSettings) -> Embedder:
     """The embedder the settings name, on the configured runtime; the real model is loaded once per process."""
     if settings.model == MINILM:
         return _cached_minilm(settings)
-    if settings.model == HashEmbedder.name:
-        return HashEmbedder()
+    hashed = HashEmbedder.named(settings.model)
+    if hashed is not None:
+        return hashed
     raise ModelError(f"unknown embedding model {settings.model!r} in config [embedding] (use {MINILM!r})")

@@ -7,16 +7,32 @@ import re
 
 import numpy as np
 
+PREFIX = "hash"
+DEFAULT_DIMENSION = 1024
+
 
 class HashEmbedder:
-    """Deterministic bag-of-words vectors seeded by SHA-256: for plumbing tests, not for meaning."""
+    """Deterministic bag-of-words vectors seeded by SHA-256: for plumbing tests, not for meaning.
 
-    name = "hash"
+    Named "hash" at 1,024 dimensions, "hash-N" at N (e.g. "hash-384", the real model's width, for scale runs).
+    """
+
     weights_sha256 = "none"
     runtime = "hash"
 
-    def __init__(self, dimension: int = 1024) -> None:
+    def __init__(self, dimension: int = DEFAULT_DIMENSION) -> None:
         self.dimension = dimension
+        self.name = PREFIX if dimension == DEFAULT_DIMENSION else f"{PREFIX}-{dimension}"
+
+    @classmethod
+    def named(cls, model: str) -> HashEmbedder | None:
+        """The hash embedder a model name in config names ("hash", "hash-384"), or None for any other name."""
+        if model == PREFIX:
+            return cls()
+        width = model.removeprefix(f"{PREFIX}-")
+        if model.startswith(f"{PREFIX}-") and width.isdigit() and 0 < int(width) <= 65536:
+            return cls(int(width))
+        return None
 
     @staticmethod
     def _words(text: str) -> list[str]:
