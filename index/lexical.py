@@ -425,13 +425,21 @@ class PassageTerms(Sequence[set[str]]):
     def __getitem__(self, row):  # type: ignore[override]
         if isinstance(row, slice):
             return [self[r] for r in range(*row.indices(len(self)))]
-        ids = self._by_passage[self._bounds[row]:self._bounds[row + 1]].tolist()
-        return {self._term(i) for i in ids} - {""}
+        return {self._term(i) for i in self.term_ids(row).tolist()} - {""}
+
+    def term_ids(self, row: int) -> np.ndarray:
+        """The passage's distinct terms as the vocabulary's ids, ascending (a view, not a copy)."""
+        return self._by_passage[self._bounds[row]:self._bounds[row + 1]]
+
+    def id_of(self, term: str) -> int:
+        """The term's id, or -1 for a term no passage has."""
+        i = self._ids.get(term) if term else None
+        return int(i) if i is not None and i < len(self._counts) else -1
 
     def document_frequency(self, term: str) -> int:
         """How many passages hold the term (0 for a term no passage has)."""
-        i = self._ids.get(term)
-        return int(self._counts[i]) if term and i is not None and i < len(self._counts) else 0
+        i = self.id_of(term)
+        return int(self._counts[i]) if i >= 0 else 0
 
 
 class ArticleTerms:

@@ -130,12 +130,17 @@ class CorpusView:
         """The share of passages that use a term (0 for a term none uses)."""
         return self.chunk_terms.document_frequency(term) / self._total
 
-    def article_terms(self, source: str) -> set[str]:
+    def article_term_ids(self, source: str) -> np.ndarray:
+        """The distinct term ids of the article's passages, ascending."""
         found = self._article_terms.get(source)
         if found is None:
-            found = self._article_terms.keep(
-                source, set().union(*(self.chunk_terms[r] for r in self.rows_by_source[source])))
+            found = self._article_terms.keep(source, np.unique(np.concatenate(
+                [self.chunk_terms.term_ids(r) for r in self.rows_by_source[source]])))
         return found
+
+    def term_ids(self, terms: list[str]) -> np.ndarray:
+        """The terms' ids (-1 for a term no passage has, which nothing holds)."""
+        return np.array([self.chunk_terms.id_of(t) for t in terms], dtype=np.int64)
 
     def article_words(self, source: str) -> set[str]:
         found = self._article_words.get(source)
@@ -172,6 +177,16 @@ def _cover(query_terms: list[str], found: set[str], view: CorpusView) -> float:
     return sum(view.weight(t) for t in query_terms if t in found) / total if total else 0.0
 
 
+def _cover_ids(query_terms: list[str], query_ids: np.ndarray, held: np.ndarray, view: CorpusView) -> float:
+    """_cover with the found terms as sorted ids (query_ids: view.term_ids(query_terms))."""
+    total = sum(view.weight(t) for t in query_terms)
+    if not total:
+        return 0.0
+    at = np.minimum(np.searchsorted(held, query_ids), max(0, len(held) - 1))
+    found = (held[at] == query_ids) if len(held) else np.zeros(len(query_ids), dtype=bool)
+    return sum(view.weight(t) for t, f in zip(query_terms, found.tolist(), strict=True) if f) / total
+
+
 def _share(names: list[str], words: set[str]) -> float:
     return sum(n in words for n in names) / len(names) if names else 0.0
 
@@ -187,6 +202,7 @@ def candidate_features(context: Context, rows: list[int], fused: dict[int, float
     best_fused = max(fused[r] for r in rows) or 1.0
     best_lexical = max(float(lexical[r]) for r in rows)
     names = context.query.names_and_numbers
+    query_ids = view.term_ids(context.query_terms)
     article_dense: dict[str, float] = {}
     for i, row in enumerate(rows):
         chunk = view.chunks[row]
@@ -212,10 +228,10 @@ def candidate_features(context: Context, rows: list[int], fused: dict[int, float
             max(scores, default=float(dense[row])),
             window,
             float(lexical[row]) / best_lexical if best_lexical > 0 else 0.0,
-            _cover(context.query_terms, view.chunk_terms[row], view),
+            _cover_ids(context.query_terms, query_ids, view.chunk_terms.term_ids(row), view),
             sentence_cover,
             _cover(context.query_terms, view.title_terms(source, chunk.title), view),
-            _cover(context.query_terms, view.article_terms(source), view),
+            _cover_ids(context.query_terms, query_ids, view.article_term_ids(source), view),
             _share(names, view.chunk_words(row)),
             _share(names, view.article_words(source)),
             float(kind_known and context.kind.present_in(chunk.text, context.query.words)),

@@ -178,7 +178,10 @@ def test_the_second_stage_keeps_a_bounded_number_of_word_sets(many: Settings) ->
     for row in range(len(view.chunks)):
         chunk = view.chunks[row]
         assert view.chunk_words(row) == word_set(f"{chunk.title or ''}\n{chunk.text}")
-        assert view.article_terms(chunk.source) and view.article_words(chunk.source)
+        held = view.article_term_ids(chunk.source)
+        assert len(held) and view.article_words(chunk.source)
+        assert set(held.tolist()) == {view.chunk_terms.id_of(t) for r in view.rows_by_source[chunk.source]
+                                      for t in view.chunk_terms[r]}
     assert len(view._chunk_words) <= features.KEPT_PASSAGES
     assert len(view._article_words) <= features.KEPT_ARTICLES and len(view._article_terms) <= features.KEPT_ARTICLES
     assert engine.ask("What did the council say about the budget?").passages
