@@ -189,6 +189,9 @@ class StoreSettings:
     """FAISS: lists of such an IVF index (0: 4 x the square root of the table's rows)."""
     approximate_probe: int
     """FAISS: lists a search visits."""
+    approximate_scores: str
+    """FAISS: where an IVF-searched table's scores come from, "floats" (its candidates re-scored exactly from the
+    float file) or "codes" (the IVF's own 8-bit codes, decoded: no float row read at question time)."""
     milvus_index: str
     """Milvus: the vector index, "FLAT" (exact; the only one Milvus Lite has), "HNSW", "IVF_FLAT" or "DISKANN"."""
     milvus_index_params: dict
@@ -419,6 +422,9 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f'config [store] kind must be "faiss" or "milvus", got {store.kind!r}')
     if store.lexical not in ("bm25s", "milvus"):
         raise ConfigError(f'config [store] lexical must be "bm25s" or "milvus", got {store.lexical!r}')
+    if store.approximate_scores not in ("floats", "codes"):
+        raise ConfigError(f'config [store] approximate_scores must be "floats" or "codes", '
+                          f'got {store.approximate_scores!r}')
     if store.milvus_index not in MILVUS_INDEXES:
         raise ConfigError(f"config [store] milvus_index must be one of {', '.join(map(repr, MILVUS_INDEXES))}, "
                           f"got {store.milvus_index!r}")

@@ -20,7 +20,15 @@ from citebot.index.embedding.hashed import HashEmbedder
 from citebot.index.store import store_location
 from citebot.index.store.faiss.approximate import open_approximate, write_approximate
 from citebot.index.store.faiss.compressed import TwoStepSearch
-from citebot.index.store.faiss.layout import SENTENCE_VECTORS_IVF, SENTENCE_VECTORS_SQ8, VECTORS_IVF, VECTORS_SQ8
+from citebot.index.store.faiss.layout import (
+    FLAT_HEADER_BYTES,
+    SENTENCE_VECTORS,
+    SENTENCE_VECTORS_IVF,
+    SENTENCE_VECTORS_SQ8,
+    VECTORS,
+    VECTORS_IVF,
+    VECTORS_SQ8,
+)
 from tests.conftest import SEEDS, write_config
 
 
@@ -103,6 +111,28 @@ def test_visiting_every_list_gives_the_exact_rows_and_scores(approximate: Settin
                            atol=1e-5)
 
 
+def test_scores_from_the_codes_read_no_float_row(approximate: Settings) -> None:
+    """With approximate_scores "codes", scores and vectors come from the IVF's codes: zeroing the float files in
+    place after the load changes nothing, while the float-scored store then scores 0."""
+    floats, codes = _open(approximate), _open(_with(approximate, approximate_scores="codes"))
+    assert "scored from the codes" in codes.store.describe()["search"]
+    query = floats.store.sentence_vectors([4])[0]
+    rows = [3, 0, 5, 3]
+    want = floats.store.sentence_scores(query, rows)
+    top = floats.store.search_sentences(query, 5)
+    for name in (SENTENCE_VECTORS, VECTORS):
+        path = codes.path / name
+        with path.open("r+b") as handle:
+            handle.seek(FLAT_HEADER_BYTES)
+            handle.write(bytes(path.stat().st_size - FLAT_HEADER_BYTES))
+    assert not floats.store.sentence_scores(query, rows).any()
+    assert np.allclose(codes.store.sentence_scores(query, rows), want, atol=0.02)
+    assert np.allclose(codes.store.sentence_vectors([4])[0], query, atol=0.1)
+    got = codes.store.search_sentences(query, 5)
+    assert got.rows[0] == top.rows[0] and np.allclose(got.scores, top.scores, atol=0.02)
+    assert np.allclose(codes.store.passage_scores(query, [0, 2]), codes.store.passage_vectors([0, 2]) @ query)
+
+
 def test_the_probe_setting_reaches_the_search(tmp_path: Path) -> None:
     """On 20,000 clustered vectors, one list of 141 visited finds less than every list, which finds all."""
     rng = np.random.default_rng(5)
@@ -132,16 +162,17 @@ def test_the_file_is_faiss_own_and_the_same_for_the_same_vectors(tmp_path: Path)
     assert np.array_equal(reference.search(vectors[:50], 1)[1][:, 0], np.arange(50))
 
 
-def test_the_golden_set_answers_as_with_exact_search(real_engine, tmp_path: Path) -> None:
-    """The real model's seeds index rebuilt with an IVF index of 4 lists, 3 visited (vectors reused, none embedded):
-    the golden set's figures and top passages are those of the exact search."""
+@pytest.mark.parametrize("scores", ["floats", "codes"])
+def test_the_golden_set_answers_as_with_exact_search(real_engine, tmp_path: Path, scores: str) -> None:
+    """The real model's seeds index rebuilt with an IVF index of 4 lists, 3 visited (vectors reused, none embedded),
+    scored from the float rows or from the codes: the golden set's figures are those of the exact search."""
     from citebot.retrieval.engine import Engine
     from citebot.retrieval.evaluation.golden import evaluate_golden
 
     exact_settings = real_engine.settings
     shutil.copytree(exact_settings.paths.index, tmp_path / "index", symlinks=True)
     settings = load_settings(write_config(tmp_path, model="all-MiniLM-L6-v2", store={
-        "approximate_from": 1, "approximate_lists": 4, "approximate_probe": 3}))
+        "approximate_from": 1, "approximate_lists": 4, "approximate_probe": 3, "approximate_scores": scores}))
     report = build_index(SEEDS, settings.paths.index, settings)
     assert report.embedded == 0
     engine = Engine(settings)

@@ -44,6 +44,7 @@ def test_a_table_of_weights_replaces_the_default_table(tmp_path: Path) -> None:
     ("[retrieval]\ntop_k = 0\n", "top_k must be at least 1"),
     ("[retrieval]\ntop_k = \"3\"\n", "top_k must be an integer"),
     ("retrieval = 3\n", r"must be a \[retrieval\] section"),
+    ("[store]\napproximate_scores = \"code\"\n", 'approximate_scores must be "floats" or "codes"'),
 ])
 def test_a_wrong_setting_is_named(tmp_path: Path, text: str, message: str) -> None:
     config = tmp_path / "mine.toml"

@@ -195,3 +195,26 @@ def open_approximate(path: Path, rows: int, dimension: int, probe: int = 1) -> f
         raise ValueError(f"{path.name}'s lists do not hold its {rows} rows")
     index.nprobe = min(probe, index.nlist)
     return index
+
+
+class CodeRows:
+    """Given rows of a table, decoded from its IVF index's 8-bit codes (`[store] approximate_scores = "codes"`):
+    the rows a question scores come from the lists it searches, so no float row is read at question time. faiss's
+    direct map (a list and offset per row, 8 bytes a row) is built once, at load."""
+
+    def __init__(self, index: faiss.Index) -> None:
+        self.index = index
+        index.make_direct_map(True)
+        self.shape = (index.ntotal, index.d)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows: np.ndarray | list[int]) -> np.ndarray:
+        """The decoded vectors of rows (float32, one row each, in the order given)."""
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if len(rows) and (rows.min() < 0 or rows.max() >= self.shape[0]):
+            raise IndexError(f"vector rows outside 0..{self.shape[0] - 1}")
+        if not len(rows):
+            return np.empty((0, self.shape[1]), dtype=np.float32)
+        return self.index.reconstruct_batch(rows)

@@ -22,7 +22,7 @@ from citebot.config.settings import Settings, StoreSettings
 from citebot.index.lexical import LexicalIndex, LexicalRecipe, effective_lexical
 from citebot.index.store import checks
 from citebot.index.store.faiss import lock, manifest
-from citebot.index.store.faiss.approximate import ApproximatePlan
+from citebot.index.store.faiss.approximate import ApproximatePlan, CodeRows
 from citebot.index.store.faiss.compressed import TwoStepSearch
 from citebot.index.store.faiss.layout import SENTENCE_VECTORS, VECTORS, FileRows
 from citebot.index.store.faiss.load import StoredIndex, load_index
@@ -36,17 +36,26 @@ def _query(vector: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
 
 
-def _first_stage(matrix: np.ndarray, ivf: faiss.Index | None, sq8: faiss.Index | None, compressed_from: int | None,
+def _first_stage(matrix: FileRows, ivf: faiss.Index | None, sq8: faiss.Index | None, compressed_from: int | None,
                  store: StoreSettings | None) -> TwoStepSearch | None:
     """How a table is searched when not by a full scan: its IVF index (approximate.py) from approximate_from rows,
-    else its 8-bit copy (compressed.py) from compressed_from rows; candidates re-scored exactly either way."""
+    else its 8-bit copy (compressed.py) from compressed_from rows; candidates re-scored exactly either way, or,
+    through an IVF with approximate_scores "codes", scored from its own codes."""
     rows = len(matrix)
     if ivf is not None and store is not None and 0 < store.approximate_from <= rows:
         ivf.nprobe = min(store.approximate_probe, ivf.nlist)
-        return TwoStepSearch(ivf, matrix)
+        return TwoStepSearch(ivf, CodeRows(ivf) if store.approximate_scores == "codes" else matrix)
     if sq8 is not None and compressed_from and rows >= compressed_from:
         return TwoStepSearch(sq8, matrix)
     return None
+
+
+def _given_rows(two_step: TwoStepSearch | None, floats: FileRows) -> FileRows | CodeRows:
+    """Where a table's given rows come from: its IVF's codes when it is scored from them (so nothing reads the
+    float file at question time), else the float file."""
+    if two_step is not None and isinstance(two_step.exact, CodeRows):
+        return two_step.exact
+    return floats
 
 
 class FaissSearch:
@@ -71,6 +80,8 @@ class FaissSearch:
         self._passages_two_step = _first_stage(self.passage_rows, passages_ivf, passages_sq8, compressed_from, store)
         self._sentences_two_step = _first_stage(self.sentence_rows, sentences_ivf, sentences_sq8, compressed_from,
                                                 store)
+        self.passage_rows = _given_rows(self._passages_two_step, self.passage_rows)
+        self.sentence_rows = _given_rows(self._sentences_two_step, self.sentence_rows)
 
     def _dense(self, vector: np.ndarray) -> np.ndarray:
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
@@ -136,7 +147,9 @@ class FaissSearch:
                 return "exact (IndexFlatIP)"
             first = two_step.compressed
             if isinstance(first, faiss.IndexIVF):
-                return f"IVF ({first.nprobe} of {first.nlist} lists, 8-bit codes), candidates re-scored exactly"
+                scored = ("scored from the codes" if isinstance(two_step.exact, CodeRows)
+                          else "candidates re-scored exactly")
+                return f"IVF ({first.nprobe} of {first.nlist} lists, 8-bit codes), {scored}"
             return "8-bit candidates re-scored exactly"
 
         return {"kind": "faiss", "folder": str(self.stored.path.parent), "build": self.stored.path.name,
