@@ -232,8 +232,8 @@ def candidate_features(context: Context, rows: list[int], fused: dict[int, float
             sentence_cover,
             _cover(context.query_terms, view.title_terms(source, chunk.title), view),
             _cover_ids(context.query_terms, query_ids, view.article_term_ids(source), view),
-            _share(names, view.chunk_words(row)),
-            _share(names, view.article_words(source)),
+            _share(names, view.chunk_words(row)) if names else 0.0,  # word sets only when there are names
+            _share(names, view.article_words(source)) if names else 0.0,
             float(kind_known and context.kind.present_in(chunk.text, context.query.words)),
             float(kind_known and context.kind.present_in(best_text, context.query.words)),
             article_dense[source],
