@@ -17,7 +17,7 @@ import numpy as np
 from citebot.index.chunking import Chunk
 from citebot.index.lexical import PassageTerms
 from citebot.index.store.passages import ChunkTable
-from citebot.retrieval.question import Question, QuestionKind, word_set
+from citebot.retrieval.question import Question, QuestionKind, folded, word_set
 
 FEATURES = (
     "fused",            # first-stage fused score, divided by the best candidate's
@@ -114,6 +114,7 @@ class CorpusView:
         self._title_terms = Kept(KEPT_PASSAGES)
         self._sentence_terms = Kept(4 * KEPT_PASSAGES)
         self._chunk_words = Kept(KEPT_PASSAGES)
+        self._folded_texts = Kept(KEPT_PASSAGES)
         self._weights: dict[str, float] = {}
 
     def weight(self, term: str) -> float:
@@ -147,6 +148,18 @@ class CorpusView:
         if found is None:
             rows = self.rows_by_source[source]
             found = self._article_words.keep(source, set().union(*(self.chunk_words(r) for r in rows)))
+        return found
+
+    def holds_name(self, name: str, rows: Sequence[int]) -> bool:
+        """True when a passage of rows has the folded name among its words (chunk_words): the word sets are built
+        only for passages whose folded text holds it at all (a word of a passage is a substring of that text)."""
+        return any(name in self.folded_text(r) and name in self.chunk_words(r) for r in rows)
+
+    def folded_text(self, row: int) -> str:
+        found = self._folded_texts.get(row)
+        if found is None:
+            chunk = self.chunks[row]
+            found = self._folded_texts.keep(row, folded(f"{chunk.title or ''}\n{chunk.text}"))
         return found
 
     def chunk_words(self, row: int) -> set[str]:
@@ -187,8 +200,9 @@ def _cover_ids(query_terms: list[str], query_ids: np.ndarray, held: np.ndarray, 
     return sum(view.weight(t) for t, f in zip(query_terms, found.tolist(), strict=True) if f) / total
 
 
-def _share(names: list[str], words: set[str]) -> float:
-    return sum(n in words for n in names) / len(names) if names else 0.0
+def _share(names: list[str], rows: Sequence[int], view: CorpusView) -> float:
+    """The share of names some passage of rows has among its words."""
+    return sum(view.holds_name(n, rows) for n in names) / len(names) if names else 0.0
 
 
 def candidate_features(context: Context, rows: list[int], fused: dict[int, float], dense: np.ndarray,
@@ -232,8 +246,8 @@ def candidate_features(context: Context, rows: list[int], fused: dict[int, float
             sentence_cover,
             _cover(context.query_terms, view.title_terms(source, chunk.title), view),
             _cover_ids(context.query_terms, query_ids, view.article_term_ids(source), view),
-            _share(names, view.chunk_words(row)) if names else 0.0,  # word sets only when there are names
-            _share(names, view.article_words(source)) if names else 0.0,
+            _share(names, [row], view),
+            _share(names, view.rows_by_source[source], view),
             float(kind_known and context.kind.present_in(chunk.text, context.query.words)),
             float(kind_known and context.kind.present_in(best_text, context.query.words)),
             article_dense[source],

@@ -167,9 +167,15 @@ def _only_names(question: str, names: list[str]) -> list[str]:
 _FOLDED_WORD = re.compile(r"[a-z0-9][a-z0-9'.-]*[a-z0-9]|[a-z0-9]")
 
 
+def folded(text: str) -> str:
+    """text as word_set reads it: case-folded, a typographic apostrophe as a plain one (every word of word_set's
+    is a substring of it)."""
+    return text.casefold().replace("\u2019", "'")
+
+
 def word_set(text: str) -> set[str]:
     """Case-folded words of text, possessive 's taken off, for name and number matching."""
-    words = _FOLDED_WORD.findall(text.casefold().replace("\u2019", "'"))
+    words = _FOLDED_WORD.findall(folded(text))
     return {w[:-2] if w.endswith("'s") else w for w in words}
 
 

@@ -177,7 +177,11 @@ def test_the_second_stage_keeps_a_bounded_number_of_word_sets(many: Settings) ->
     assert len(view.chunks) > features.KEPT_PASSAGES
     for row in range(len(view.chunks)):
         chunk = view.chunks[row]
-        assert view.chunk_words(row) == word_set(f"{chunk.title or ''}\n{chunk.text}")
+        words = word_set(f"{chunk.title or ''}\n{chunk.text}")
+        assert view.chunk_words(row) == words
+        for word in sorted(words)[:5]:  # a name is held exactly when it is a word, not a part of one
+            assert view.holds_name(word, [row]) and not view.holds_name(word, [])
+            assert view.holds_name(word[:-1], [row]) == (word[:-1] in words)
         held = view.article_term_ids(chunk.source)
         assert len(held) and view.article_words(chunk.source)
         assert set(held.tolist()) == {view.chunk_terms.id_of(t) for r in view.rows_by_source[chunk.source]

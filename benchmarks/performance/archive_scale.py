@@ -16,8 +16,9 @@ otherwise, so the search an index of this size gets is the one a user's would ge
 2. The same command again, to the end: its wall time and peak RSS, and how many texts it embedded and reused
    (the build's last line). Texts embedded by the killed build and embedded again here were lost to the kill.
 3. A fresh process loads the index as `citebot chat` does and asks --questions questions (sentences of the
-   archive's articles, so every one has matching passages), timing each; the first ten warm it up. RSS and the
-   split of its pages (anonymous vs mapped from the index's files) after the last answer.
+   archive's articles, so every one has matching passages), timing each and its time in the store's vector
+   searches and BM25 (the rest: the second stage, the answer, checking the sources); the first ten warm it up.
+   RSS and the split of its pages (anonymous vs mapped from the index's files) after the last answer.
 Writes benchmarks/results/archive_scale.json.
 """
 
@@ -32,6 +33,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -126,19 +128,45 @@ def child_ask(index: Path, config: Path, folder: Path, count: int) -> dict:
     engine = Engine(settings)
     load_seconds = time.perf_counter() - began
     loaded = _memory()
-    seconds = []
+    spent = _timed_parts(engine.searcher.store)
+    seconds, parts = [], []
     for question in questions:
+        spent.clear()
         began = time.perf_counter()
         engine.ask(question)
         seconds.append(time.perf_counter() - began)
+        parts.append((spent["vectors"], spent["bm25"], seconds[-1] - spent["vectors"] - spent["bm25"]))
     after = _memory()
     warm = sorted(seconds[WARM_UP:])
+    split = np.median(np.array(parts[WARM_UP:]), axis=0) * 1000
     counts = engine.searcher.store.count()
     return {"passages": counts.passages, "sentences": counts.sentences, "load_seconds": round(load_seconds, 1),
             "search": engine.searcher.store.describe().get("search"),
             "memory_mb": {"imports": before, "loaded": loaded, "after_questions": after},
             "ask_ms": {"first": round(seconds[0] * 1000, 1), "p50": round(warm[len(warm) // 2] * 1000, 1),
-                       "p95": round(warm[int(len(warm) * 0.95)] * 1000, 1), "questions": len(warm)}}
+                       "p95": round(warm[int(len(warm) * 0.95)] * 1000, 1), "questions": len(warm)},
+            "ask_parts_ms_p50": dict(zip(("vectors", "bm25", "rest"), np.round(split, 1).tolist(), strict=True))}
+
+
+def _timed_parts(store) -> dict[str, float]:
+    """Wrap the store's calls so each ask's time in the vector search and in BM25 adds up in the returned dict."""
+    spent: dict[str, float] = defaultdict(float)
+    parts = {"vectors": ("search_passages", "search_sentences", "passage_scores", "sentence_scores",
+                         "passage_vectors", "sentence_vectors"), "bm25": ("lexical_search", "lexical_scores")}
+
+    def timer(call, part: str):
+        def timed(*args):
+            began = time.perf_counter()
+            try:
+                return call(*args)
+            finally:
+                spent[part] += time.perf_counter() - began
+        return timed
+
+    for part, names in parts.items():
+        for name in names:
+            setattr(store, name, timer(getattr(store, name), part))
+    return spent
 
 
 def main() -> None:

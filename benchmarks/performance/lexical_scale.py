@@ -14,7 +14,8 @@ sorted by term as bm25s sorts it.
 
 Timed: writing the files; the load (LexicalIndex.load with its memory maps, then passage_terms(), the table the
 second stage reads a candidate's terms from); and per question, warm (the questions twice, the second pass timed):
-BM25 scores of every passage and their top 200 (the store's lexical_search), then the document frequency of the
+BM25 scores of every passage and their top --top (200; a question's lexical_search asks for [retrieval]
+candidates, 50), then the document frequency of the
 question's terms and the terms of 100 passages (what the second stage reads). RSS after. Writes
 benchmarks/results/lexical_scale.json; the generated folder is removed at the end (--keep keeps it).
 """
@@ -93,6 +94,8 @@ def main() -> None:
     cli.add_argument("--like", type=Path, default=ROOT / "var" / "bbc-index" / "current" / "lexical",
                      help="a build's lexical folder whose statistics the passages follow")
     cli.add_argument("--folder", type=Path, default=ROOT / "var" / "lexical-scale")
+    cli.add_argument("--top", type=int, default=200,
+                     help="passages BM25 ranks a question (a question asks for [retrieval] candidates, 50)")
     cli.add_argument("--keep", action="store_true", help="keep the generated folder (and reuse it next time)")
     cli.add_argument("--no-write", action="store_true", help="print only")
     args = cli.parse_args()
@@ -114,11 +117,12 @@ def main() -> None:
         result["memory_mb_loaded"] = _memory_mb()
         questions = [json.loads(line)["turns"][0] for line in NEWS.read_text(encoding="utf-8").splitlines()]
         rng = np.random.default_rng(3)
-        timings: dict[str, list[float]] = {"bm25_top200": [], "second_stage_reads": [], "both": []}
+        top = f"bm25_top{args.top}"
+        timings: dict[str, list[float]] = {top: [], "second_stage_reads": [], "both": []}
         for timed in (False, True):
             for question in questions:
                 began = time.perf_counter()
-                ranked = index.top(question, 200)
+                ranked = index.top(question, args.top)
                 middle = time.perf_counter()
                 for term in index.terms(question):
                     terms.document_frequency(term)
@@ -126,7 +130,7 @@ def main() -> None:
                     terms[row]
                 ended = time.perf_counter()
                 if timed:
-                    timings["bm25_top200"].append(middle - began)
+                    timings[top].append(middle - began)
                     timings["second_stage_reads"].append(ended - middle)
                     timings["both"].append(ended - began)
         del ranked
@@ -138,7 +142,8 @@ def main() -> None:
         if not args.no_write:
             path = result_file("lexical_scale")
             results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-            results[f"{args.passages:,} passages"] = {"command": command(), **result}
+            key = f"{args.passages:,} passages" + ("" if args.top == 200 else f", top {args.top}")
+            results[key] = {"command": command(), **result}
             write_result("lexical_scale", results)
     finally:
         if not args.keep:
