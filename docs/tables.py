@@ -507,13 +507,18 @@ def archive_scale(name: str = "archive_scale") -> str:
                  num(int(resumed.group(1).replace(",", ""))) if resumed else "0", num(built["peak_rss_mb"], 0)])
     body = table(["build", "wall s", "texts embedded", "texts from the killed build's journal", "peak RSS MB"],
                  rows)
+    parts = asked.get("ask_parts_ms_p50")
     body += "\n\n" + table(
         ["passages", "sentences", "load s", "RSS loaded MB", "RSS after questions MB", "of it anonymous MB",
-         "ask ms p50 / p95 (warm)", "search"],
+         "ask ms p50 / p95 (warm)"] + (["of it vectors / BM25 / rest, ms p50"] if parts else []) + ["search"],
         [[num(asked["passages"]), num(asked["sentences"]), num(asked["load_seconds"], 1),
           num(memory["loaded"]["rss"], 0), num(memory["after_questions"]["rss"], 0),
           num(memory["after_questions"]["anonymous"], 0),
-          f"{num(asked['ask_ms']['p50'], 0)} / {num(asked['ask_ms']['p95'], 0)}", asked["search"]]])
+          f"{num(asked['ask_ms']['p50'], 0)} / {num(asked['ask_ms']['p95'], 0)}"]
+         + ([" / ".join(num(parts[k], 0) for k in ("vectors", "bm25", "rest"))] if parts else [])
+         + [asked["search"]]])
     body += (f"\n\n{num(data['articles'])} generated articles, {data['embedder']}; "
              f"{asked['ask_ms']['questions']} questions timed after 10 to warm up.")
+    if data.get("asked_again_by"):
+        body += f" Asked last by `{data['asked_again_by']}`."
     return _with_source(name, body, data=data)
