@@ -68,6 +68,7 @@ def test_a_build_above_it_writes_checked_mapped_ivf_files(approximate: Settings)
     assert {VECTORS_IVF, SENTENCE_VECTORS_IVF} <= set(loaded.manifest["files"])
     ivf = loaded.store._sentences_two_step.compressed
     assert isinstance(ivf, faiss.IndexIVFScalarQuantizer) and ivf.nlist == 4 and ivf.nprobe == 4
+    assert ivf.parallel_mode == 1  # one question's lists shared among the threads
     assert ivf.ntotal == len(loaded.sentences)
     assert isinstance(faiss.downcast_InvertedLists(ivf.invlists), faiss.OnDiskInvertedLists)  # mapped, not read
     assert "IVF (4 of 4 lists" in loaded.store.describe()["search"]

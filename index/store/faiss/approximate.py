@@ -34,6 +34,10 @@ MIN_PER_LIST = 8
 """Fewest rows a list is made for (faiss warns below 39 training rows a list, but trains)."""
 TRAIN_ITERATIONS = 10
 BATCH_ROWS = 65_536
+SPLIT_OVER_LISTS = 1
+"""faiss IndexIVF.parallel_mode: one question's lists shared among the threads (faiss's default, 0, shares out
+queries, and a question is one: a single thread). The same rows and scores; on 2 cores a search takes 25-30 %
+less time (docs/performance.md)."""
 _LISTS_TAIL = 32
 """Bytes faiss writes for the inverted lists of an empty index: fourcc, nlist, code size, "sprs", zero pairs."""
 
@@ -194,6 +198,7 @@ def open_approximate(path: Path, rows: int, dimension: int, probe: int = 1) -> f
     if sum(lists.list_size(i) for i in range(index.nlist)) != rows:
         raise ValueError(f"{path.name}'s lists do not hold its {rows} rows")
     index.nprobe = min(probe, index.nlist)
+    index.parallel_mode = SPLIT_OVER_LISTS
     return index
 
 
