@@ -73,7 +73,9 @@ def test_corrupt_files_are_a_clear_error(hash_settings: Settings, damage: str) -
 
 def test_wrong_model_or_dimension_is_refused(hash_settings: Settings) -> None:
     build_index(SEEDS, hash_settings.paths.index, hash_settings)
-    with pytest.raises(IndexInvalidError, match="dimensional"):
+    with pytest.raises(IndexInvalidError, match="dimensional"):  # the same model's name at another width
+        load_index(hash_settings.paths.index, model_name="hash", weights_sha256="none", dimension=64)
+    with pytest.raises(IndexInvalidError, match="built with model 'hash', not 'hash-64'"):
         _load(hash_settings, HashEmbedder(dimension=64))
     with pytest.raises(IndexInvalidError, match="built with model"):
         load_index(hash_settings.paths.index, model_name="all-MiniLM-L6-v2", weights_sha256="x", dimension=1024)
