@@ -98,10 +98,11 @@ class Engine:
 
     def unknown_names(self, query: Question) -> list[str]:
         """Names in the query most of whose words no article uses ("Keir Starmer", "World Cup"):
-        the articles cannot be about them."""
+        the articles cannot be about them. A possessive is no word of a name: "Microsoft's OneFuzz" is
+        "microsoft" and "onefuzz", not "s" too."""
         missing = []
         for name in query.entities:
-            words = re.findall(r"\w+", normalise_line(re.sub(r"['\u2019]s$", "", name)))
+            words = re.findall(r"\w+", normalise_line(re.sub(r"['\u2019]s\b", "", name)))
             absent = [w for w in words if w not in self.searcher.lexical.words]
             if words and 2 * len(absent) >= len(words):
                 missing.append(name)

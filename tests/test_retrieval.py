@@ -102,6 +102,15 @@ def test_a_question_about_someone_no_article_names_abstains(engine: Engine) -> N
     assert engine.unknown_names(Question.read("What did the City striker do in March?")) == []
 
 
+def test_a_possessive_inside_a_name_is_no_word_of_it(tmp_path: Path) -> None:
+    engine = _engine_over(tmp_path, {"azure.md": "# Fuzzing at scale\n\nMicrosoft's Azure team runs AFL and "
+                                                 "libFuzzer on every build.\n"}, abstain_below=0.0)
+    assert engine.unknown_names(Question.read("Which fuzzers does Microsoft's Azure team run?")) == []
+    # "Microsoft's OneFuzz" is Microsoft and OneFuzz, half unknown; not "microsoft", "s" and "onefuzz".
+    result = engine.ask("Which fuzzers are included in Microsoft's OneFuzz service?")
+    assert result.abstained and "OneFuzz" in result.abstain_reason
+
+
 def test_convex_fusion_by_hand() -> None:
     import numpy as np
 
