@@ -110,9 +110,12 @@ _ATTRIBUTE = re.compile(
 """What X is, asked of Y: "What is the capital of Australia?", "What was the final death toll of ...?", "Who is
 India's captain for ...?", "What is libFuzzer's default memory limit?"."""
 _NOT_ATTRIBUTE = frozenset(("name names kind kinds type types sort number amount percentage proportion share year "
-                            "date day month time reason way").split()) | frozenset(_MEASURES)
-"""Attributes a text gives without naming them: a name, a date, a reason, or a quantity (_MEASURES: "What was the
-value of ...?" is answered by a sum)."""
+                            "date day month time reason way result results outcome purpose aim goal point meaning "
+                            "difference differences cause effect effects impact role significance").split()
+                           ) | frozenset(_MEASURES)
+"""Attributes a text gives without naming them: a name, a date, a reason or cause, a quantity (_MEASURES: "What was
+the value of ...?" is answered by a sum), or what came of something or what it is for ("What was the result of the
+match?" is answered by "Chelsea beat Arsenal 2-1": 62 of the BBC folder's 494 sport articles say "result")."""
 
 
 def asked_attribute(question: str) -> str | None:

@@ -200,6 +200,8 @@ def test_the_attribute_a_what_is_the_x_of_y_question_asks_for() -> None:
     assert asked_attribute("What is the name of the new ship?") is None
     assert asked_attribute("What was the value of the Iraq transport contract?") is None
     assert asked_attribute("What was the score?") is None
+    assert asked_attribute("What was the result of the Sydney Test?") is None  # "Australia won by 8 wickets"
+    assert asked_attribute("What is the purpose of the Raft paper?") is None
     assert asked_attribute("What were MCI's shares trading at after the bid?") is None
     # Not "What is the X of Y?": an action, a definition, a clause after the noun.
     assert asked_attribute("What did Ian Lavery warn Corbyn about?") is None
