@@ -85,6 +85,7 @@ class RetrievalSettings:
     abstain_missing_year: bool
     abstain_missing_number: bool
     abstain_money_unquoted: bool
+    abstain_attribute_unmentioned: bool
     abstain_bank_quantile: float
     abstain_bank_margin: float
     abstain_min_cover: float

@@ -46,6 +46,10 @@ class Evidence:
     money_unquoted: bool = False
     """The question asks what something cost ("How much did the audit cost?") and the answer quote names no sum of
     money."""
+    attribute_unmentioned: str | None = None
+    """The attribute the question asks for ("capital" in "What is the capital of Australia?") when none of the top
+    passages (`abstain_articles` of them) or their titles uses it in any form; None when it asks for none or one
+    of them does."""
 
 
 def _variants(word: str) -> set[str]:
@@ -116,11 +120,12 @@ def key_cover(key_terms: list[str], passage_terms: set[str], weight: Callable[[s
 
 def abstain_reason(evidence: Evidence, threshold: float, missing_limit: int, year_rule: bool = False,
                    min_cover: float = 0.0, max_unknown: float = 1.0, number_rule: bool = False,
-                   money_rule: bool = False) -> str | None:
+                   money_rule: bool = False, attribute_rule: bool = False) -> str | None:
     """Why to abstain, or None to answer: below the similarity threshold, unknown names, or at least `missing_limit`
     of the question's numbers and names (0: never) in none of the top articles, or (year_rule) a year the question
     names in none of them, or (number_rule) a number it gives in none of them, or (money_rule) a question about a
-    cost answered without a sum of money. A question about nothing but names is answered, whatever its similarity,
+    cost answered without a sum of money, or (attribute_rule) the attribute a "What is the X of Y?" question asks
+    for in none of the top passages. A question about nothing but names is answered, whatever its similarity,
     by a top passage that holds them all."""
     if evidence.unknown_names:
         return f"no article mentions {', '.join(evidence.unknown_names)}"
@@ -136,6 +141,8 @@ def abstain_reason(evidence: Evidence, threshold: float, missing_limit: int, yea
         return f"the closest articles do not mention {', '.join(evidence.missing_numbers)}"
     if money_rule and evidence.money_unquoted:
         return "the closest passages name no sum of money"
+    if attribute_rule and evidence.attribute_unmentioned:
+        return f"the closest passages do not speak of a {evidence.attribute_unmentioned}"
     if evidence.unknown_share > max_unknown:
         return "most of the question's words are in no article"
     if evidence.key_cover < min_cover and not evidence.names_shown:

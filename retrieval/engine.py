@@ -98,10 +98,11 @@ class Engine:
 
     def unknown_names(self, query: Question) -> list[str]:
         """Names in the query most of whose words no article uses ("Keir Starmer", "World Cup"):
-        the articles cannot be about them."""
+        the articles cannot be about them. A possessive is no word of a name: "Microsoft's OneFuzz" is
+        "microsoft" and "onefuzz", not "s" too."""
         missing = []
         for name in query.entities:
-            words = re.findall(r"\w+", normalise_line(re.sub(r"['\u2019]s$", "", name)))
+            words = re.findall(r"\w+", normalise_line(re.sub(r"['\u2019]s\b", "", name)))
             absent = [w for w in words if w not in self.searcher.lexical.words]
             if words and 2 * len(absent) >= len(words):
                 missing.append(name)
@@ -127,6 +128,7 @@ class Engine:
         absent = [view.weight(t) / view.max_idf for t in terms if t not in near]
         asked = asked or searched
         answer_terms = set(view.tokenize(quote)) if quote is not None else None
+        attribute = asked.attribute if asked.attribute and not set(view.tokenize(asked.attribute)) <= near else None
         return Evidence(best, tuple(self.unknown_names(searched)), missing, specifics,
                         missing_years=missing_years(searched, words),
                         missing_numbers=missing_numbers(searched, words), names_shown=shown,
@@ -136,7 +138,7 @@ class Engine:
                         answer_cover=key_cover(terms, answer_terms, view.weight) if answer_terms is not None else 1.0,
                         kind_held=None if quote is None or asked.answer_kind.name == "other"
                         else asked.answer_kind.present_in(quote, asked.words, strict=True),
-                        money_unquoted=money_unquoted(asked.text, quote))
+                        money_unquoted=money_unquoted(asked.text, quote), attribute_unmentioned=attribute)
 
     def topic_words(self, text: str) -> list[str]:
         """The words of text that at most [conversation] topic_max_share of the passages use (any case, "nginx"):
@@ -246,7 +248,7 @@ class Engine:
         evidence = self.abstention_evidence(searched, slots, hits, asked, answer.text if answer else None)
         reason = abstain_reason(evidence, self.abstain_below, r.abstain_missing, r.abstain_missing_year,
                                 r.abstain_min_cover, self.max_unknown, r.abstain_missing_number,
-                                r.abstain_money_unquoted)
+                                r.abstain_money_unquoted, r.abstain_attribute_unmentioned)
         abstained = reason is not None
         if abstained:
             answer, core = None, ""

@@ -101,6 +101,33 @@ _MEASURE = (r"|what\s+(?:(?:is|was|were|are|will\s+be)\s+)?(?:(?:the|its|his|her
             + r"{0,3}(?:" + "|".join(_MEASURES) + r"|(?:winning|record|finishing|running)\s+time)")
 
 
+_ATTRIBUTE = re.compile(
+    r"^\W*(?:[Aa]nd\s+)?(?:[Ww]hat|[Ww]ho)\s+(?:is|are|was|were)\s+"
+    r"(?:(?:the|its|his|her|their)\s+|[\w.+-]+['\u2019]s\s+)+"  # "the", "libFuzzer's"
+    r"(?:(?!(?:of|for|in|at|on|between|during|is|are|was|were|the|a|an)\b)[\w'\u2019-]+\s+){0,3}?"  # modifiers
+    r"([a-z][\w-]*|[A-Z]{2,}s?)"  # the attribute: a common noun or an acronym ("CEO")
+    r"(?=\s+(?:of|for|in|at|on|between|during)\b|\s*\?*\s*$)")
+"""What X is, asked of Y: "What is the capital of Australia?", "What was the final death toll of ...?", "Who is
+India's captain for ...?", "What is libFuzzer's default memory limit?"."""
+_NOT_ATTRIBUTE = frozenset(("name names kind kinds type types sort number amount percentage proportion share year "
+                            "date day month time reason way result results outcome purpose aim goal point meaning "
+                            "difference differences cause effect effects impact role significance").split()
+                           ) | frozenset(_MEASURES)
+"""Attributes a text gives without naming them: a name, a date, a reason or cause, a quantity (_MEASURES: "What was
+the value of ...?" is answered by a sum), or what came of something or what it is for ("What was the result of the
+match?" is answered by "Chelsea beat Arsenal 2-1": 62 of the BBC folder's 494 sport articles say "result")."""
+
+
+def asked_attribute(question: str) -> str | None:
+    """The attribute a "What is the X of Y?" question asks for (X, as written), or None: none asked, a quantity
+    or name (_NOT_ATTRIBUTE), or a verb's -ing form ("What were MCI's shares trading at ...?")."""
+    found = _ATTRIBUTE.match(question)
+    if found is None:
+        return None
+    word = found.group(1)
+    return None if word.casefold() in _NOT_ATTRIBUTE or word.endswith("ing") else word
+
+
 def _kind_patterns(lead: str, amount: str = "", person: str = "") -> list[tuple[re.Pattern[str], str]]:
     """Question-word patterns, in order, for each kind; `amount` and `person` add alternatives."""
     return [
@@ -284,6 +311,8 @@ class Question:
     """It needs an earlier turn to make sense ("How old is she?", "Who signed it?")."""
     key_words: tuple[str, ...] = ()
     """Its words that say what it is about, as written: not question words, function words or numbers."""
+    attribute: str | None = None
+    """The attribute it asks for ("capital" in "What is the capital of Australia?"; asked_attribute)."""
 
     @classmethod
     def read(cls, text: str) -> Question:
@@ -303,4 +332,5 @@ class Question:
             answer_kind=answer_kind(text),
             leans_on_earlier=_leans_on_earlier(text, names),
             key_words=tuple(key_words(text)),
+            attribute=asked_attribute(text),
         )

@@ -22,6 +22,7 @@ def record(category: str, **fields: object) -> dict:
             "abstained": False, "abstain_reason": None, "best_similarity": 0.5, "missing": [],
             "names_shown": False, "missing_years": [], "missing_numbers": [], "key_cover": 1.0, "unknown_share": 0.0,
             "top_cover": 1.0, "missing_weight": 0.0, "answer_cover": 1.0, "kind_held": None, "money_unquoted": False,
+            "attribute_unmentioned": None,
             "non_verbatim": 0, "boilerplate": 0, "passages": []}
     return base | fields
 

@@ -20,7 +20,7 @@ from citebot.retrieval.abstain import (
 )
 from citebot.retrieval.engine import Engine
 from citebot.retrieval.features import FEATURES, residual_scores
-from citebot.retrieval.question import Question, QuestionKind, word_set
+from citebot.retrieval.question import Question, QuestionKind, asked_attribute, word_set
 from citebot.retrieval.rerank import candidate_order
 from tests.conftest import SEEDS
 
@@ -187,6 +187,30 @@ def test_a_question_about_a_cost_needs_a_sum_of_money_in_the_quote() -> None:
     evidence = Evidence(0.6, (), (), 0, money_unquoted=True)
     assert abstain_reason(evidence, 0.3, 0) is None  # the rule switched off
     assert "money" in abstain_reason(evidence, 0.3, 0, money_rule=True)
+
+
+def test_the_attribute_a_what_is_the_x_of_y_question_asks_for() -> None:
+    assert asked_attribute("What is the capital of Australia?") == "capital"
+    assert asked_attribute("What was the final death toll of the Noto earthquake?") == "toll"
+    assert asked_attribute("What is libFuzzer's default memory limit?") == "limit"
+    assert asked_attribute("Who is India's captain for the 2024 T20 World Cup?") == "captain"
+    assert asked_attribute("Who is the CEO of GitHub?") == "CEO"
+    assert Question.read("What is the capital of Australia?").attribute == "capital"
+    # A name, a date or a quantity is given without its word; a verb's -ing form is no attribute.
+    assert asked_attribute("What is the name of the new ship?") is None
+    assert asked_attribute("What was the value of the Iraq transport contract?") is None
+    assert asked_attribute("What was the score?") is None
+    assert asked_attribute("What was the result of the Sydney Test?") is None  # "Australia won by 8 wickets"
+    assert asked_attribute("What is the purpose of the Raft paper?") is None
+    assert asked_attribute("What were MCI's shares trading at after the bid?") is None
+    # Not "What is the X of Y?": an action, a definition, a clause after the noun.
+    assert asked_attribute("What did Ian Lavery warn Corbyn about?") is None
+    assert asked_attribute("What is Homebrew?") is None
+    assert asked_attribute("What is the song made with it called?") is None
+    assert asked_attribute("Which team won the final?") is None
+    evidence = Evidence(0.6, (), (), 0, attribute_unmentioned="capital")
+    assert abstain_reason(evidence, 0.3, 0) is None  # the rule switched off
+    assert "capital" in abstain_reason(evidence, 0.3, 0, attribute_rule=True)
 
 
 def test_a_question_about_nothing_but_names_shown_by_a_passage() -> None:

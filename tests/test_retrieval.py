@@ -102,6 +102,15 @@ def test_a_question_about_someone_no_article_names_abstains(engine: Engine) -> N
     assert engine.unknown_names(Question.read("What did the City striker do in March?")) == []
 
 
+def test_a_possessive_inside_a_name_is_no_word_of_it(tmp_path: Path) -> None:
+    engine = _engine_over(tmp_path, {"azure.md": "# Fuzzing at scale\n\nMicrosoft's Azure team runs AFL and "
+                                                 "libFuzzer on every build.\n"}, abstain_below=0.0)
+    assert engine.unknown_names(Question.read("Which fuzzers does Microsoft's Azure team run?")) == []
+    # "Microsoft's OneFuzz" is Microsoft and OneFuzz, half unknown; not "microsoft", "s" and "onefuzz".
+    result = engine.ask("Which fuzzers are included in Microsoft's OneFuzz service?")
+    assert result.abstained and "OneFuzz" in result.abstain_reason
+
+
 def test_convex_fusion_by_hand() -> None:
     import numpy as np
 
@@ -159,6 +168,23 @@ def test_a_version_or_year_the_closest_articles_do_not_hold_abstains(tmp_path: P
     result = engine.ask("When was Homebrew 8.0.0 released?")
     assert result.abstained and "8.0.0" in result.abstain_reason and result.passages
     assert result.evidence.missing_numbers == ("8.0.0",)
+
+
+def test_an_attribute_the_closest_passages_never_speak_of_abstains(tmp_path: Path) -> None:
+    engine = _engine_over(tmp_path, {
+        "sydney.txt": "Australia win in Sydney\n\nAustralia beat Pakistan by eight wickets in the Sydney Test. The "
+                      "captain of Australia, Pat Cummins, took five wickets on the last day.\n",
+        "canberra.txt": "Snow in the mountains\n\nSnow closed the roads into the Snowy Mountains south of Canberra "
+                        "on Tuesday, and ski resorts opened early.\n",
+    }, abstain_below=0.0, abstain_bank_quantile=0.0)
+    assert engine.settings.retrieval.abstain_attribute_unmentioned  # on by default
+    assert not engine.ask("Who is the captain of Australia?").abstained
+    assert not engine.ask("What was the margin of Australia's win in Sydney?").abstained  # a quantity: no word
+    result = engine.ask("What is the capital of Australia?")
+    assert result.abstained and "capital" in result.abstain_reason and result.passages
+    assert result.evidence.attribute_unmentioned == "capital"
+    # Any form of the word: "captains" speaks of a captain.
+    assert not engine.ask("Who were the captains of Australia in the Sydney Test?").abstained
 
 
 def test_a_cost_answered_without_a_sum_of_money_abstains(tmp_path: Path) -> None:

@@ -8,17 +8,19 @@ Every question of the golden set (over the seeds), the news dev set (over the BB
 Recorded per question: the best cosine similarity of any passage or sentence, how many of its names and numbers
 none of the top articles holds, whether it names a year none of the top articles mentions, whether it gives a
 number (2008, 8.0.0) none of them holds, whether it asks what something cost and the answer quote names no sum
-of money, whether it asks about nothing but names that the top passage holds (answered at any similarity), the
+of money, whether it asks for an attribute ("What is the capital of Australia?") none of the top passages speaks of,
+whether it asks about nothing but names that the top passage holds (answered at any similarity), the
 share of its key words the top passage holds (key_cover) and the share no passage uses (unknown_share); per
 index, where the bank of general questions (retrieval/off_topic.py) lands.
 
 Every combination is scored on each set: the fixed floor (abstain_below), the index's own floor (the bank's quantile
 plus a margin; the higher of the two holds), the least key cover, the most unknown words and the most missing names
-and numbers, the year, number and money rules as configured; the unknown-words rule only in an index of at least
-[retrieval] abstain_unknown_min_passages passages, as the engine does. Chosen: the one that refuses no more
+and numbers, the year, number, money and attribute rules as configured; the unknown-words rule only in an index of
+at least [retrieval] abstain_unknown_min_passages passages, as the engine does. Chosen: the one that refuses no more
 answerable questions of the golden and news sets than before (0 of 61, 2 of 250) and at most 3% of each other set
 and, within that, answers the fewest unanswerable ones (mean share over the sets); ties go to the rules switched
-off.
+off. Also scored on a split the choice did not see: each half of every set's questions (by the parity of the
+CRC-32 of their ids) with the rule chosen on the other half (`halves`, with the attribute rule and without it).
 Put it in config as [retrieval] abstain_*.
 """
 
@@ -27,8 +29,10 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -80,6 +84,16 @@ class Row:
     kind_held: bool | None = None
     number_missing: bool = False
     money_unquoted: bool = False
+    attribute_unmentioned: bool = False
+
+
+class Switches(NamedTuple):
+    """The rules without a figure to choose, on or off as configured."""
+
+    year: bool
+    number: bool
+    money: bool
+    attribute: bool
 
 
 @dataclass(frozen=True)
@@ -100,20 +114,20 @@ def rows(engine: Engine, path: Path) -> list[Row]:
     return [Row(d["best_similarity"], len(d["missing"]), d["category"] != "unanswerable", d["abstained"],
                 d["names_shown"], bool(d["missing_years"]), d["key_cover"], d["unknown_share"], d["category"],
                 d["id"], d["top_cover"], d["missing_weight"], d["answer_cover"], d["kind_held"],
-                bool(d["missing_numbers"]), d["money_unquoted"])
+                bool(d["missing_numbers"]), d["money_unquoted"], bool(d["attribute_unmentioned"]))
             for d in report["details"]]
 
 
-def abstains(row: Row, floor: float, rule: Rule, rules: tuple[bool, bool, bool]) -> bool:
-    """As retrieval/abstain.py's abstain_reason decides; rules: the year, number and money rules, on or off."""
-    year_rule, number_rule, money_rule = rules
-    return (row.by_name or (row.best < floor and not row.shown) or (year_rule and row.year_missing)
-            or (number_rule and row.number_missing) or (money_rule and row.money_unquoted)
+def abstains(row: Row, floor: float, rule: Rule, rules: Switches) -> bool:
+    """As retrieval/abstain.py's abstain_reason decides."""
+    return (row.by_name or (row.best < floor and not row.shown) or (rules.year and row.year_missing)
+            or (rules.number and row.number_missing) or (rules.money and row.money_unquoted)
+            or (rules.attribute and row.attribute_unmentioned)
             or (rule.missing > 0 and row.missing >= rule.missing)
             or row.unknown_share > rule.max_unknown or (row.key_cover < rule.min_cover and not row.shown))
 
 
-def score(data: list[Row], bank: Calibration, rule: Rule, rules: tuple[bool, bool, bool]) -> tuple[float, float]:
+def score(data: list[Row], bank: Calibration, rule: Rule, rules: Switches) -> tuple[float, float]:
     """(share of answerable refused, share of unanswerable answered)."""
     floor = rule.floor(bank)
     refused = sum(abstains(r, floor, rule, rules) for r in data if r.answerable)
@@ -123,7 +137,7 @@ def score(data: list[Row], bank: Calibration, rule: Rule, rules: tuple[bool, boo
 
 
 def choose(data: dict[str, tuple[list[Row], Calibration]], limits: dict[str, float],
-           rules: tuple[bool, bool, bool]) -> tuple[Rule, dict[str, tuple[float, float]]]:
+           rules: Switches) -> tuple[Rule, dict[str, tuple[float, float]]]:
     """The rule of the grid that keeps every set within its limit and answers the fewest unanswerable questions
     (mean share over the sets); ties go to the rules switched off and the fixed floor nearest 0.38."""
     grid = []
@@ -159,6 +173,31 @@ def gated(data: dict[str, tuple[list[Row], Calibration, int]], min_passages: int
             for name, (rows, bank, passages) in data.items()}
 
 
+def half(data: dict[str, tuple[list[Row], Calibration]], which: int) -> dict[str, tuple[list[Row], Calibration]]:
+    """One half of every set's questions, by the parity of the CRC-32 of their ids (0 or 1)."""
+    return {name: ([r for r in rows if zlib.crc32(r.id.encode()) % 2 == which], bank)
+            for name, (rows, bank) in data.items()}
+
+
+def halves(data: dict[str, tuple[list[Row], Calibration]], limits: dict[str, float], rules: Switches
+           ) -> dict[str, dict[str, tuple[int, int, int, int]]]:
+    """Each half of every set scored with the rule chosen on the other half (within twice each set's limit: as
+    many questions as on the whole set): per set, (answerable refused, answerable, unanswerable declined,
+    unanswerable)."""
+    out: dict[str, dict[str, tuple[int, int, int, int]]] = {}
+    for which in (0, 1):
+        chosen, _ = choose(half(data, 1 - which), {name: 2 * limit for name, limit in limits.items()}, rules)
+        scored = {}
+        for name, (rows, bank) in half(data, which).items():
+            answerable = [r for r in rows if r.answerable]
+            unanswerable = [r for r in rows if not r.answerable]
+            floor = chosen.floor(bank)
+            scored[name] = (sum(abstains(r, floor, chosen, rules) for r in answerable), len(answerable),
+                            sum(abstains(r, floor, chosen, rules) for r in unanswerable), len(unanswerable))
+        out[f"half {which}"] = scored
+    return out
+
+
 def _shares(scores: tuple[float, float]) -> dict[str, float]:
     return {"answerable_refused": round(scores[0], 4), "unanswerable_answered": round(scores[1], 4)}
 
@@ -175,11 +214,12 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("citebot").setLevel(logging.ERROR)
     settings = settings_from(args)
-    rules = (settings.retrieval.abstain_missing_year, settings.retrieval.abstain_missing_number,
-             settings.retrieval.abstain_money_unquoted)
+    r = settings.retrieval
+    rules = Switches(r.abstain_missing_year, r.abstain_missing_number, r.abstain_money_unquoted,
+                     r.abstain_attribute_unmentioned)
     settings = replace(settings, retrieval=replace(
         settings.retrieval, abstain_below=-1.0, abstain_missing=0, abstain_missing_year=False,
-        abstain_missing_number=False, abstain_money_unquoted=False,
+        abstain_missing_number=False, abstain_money_unquoted=False, abstain_attribute_unmentioned=False,
         abstain_bank_quantile=0.0, abstain_min_cover=0.0, abstain_max_unknown=1.0))
     embedder = None if args.cached else make_embedder(settings.embedding)
     sets: dict[str, tuple[Path, Path | None]] = {"golden": (settings.paths.golden, None),
@@ -218,19 +258,20 @@ def main() -> None:
                    "abstain_bank_margin": rule.margin, "abstain_min_cover": rule.min_cover,
                    "abstain_max_unknown": rule.max_unknown, "abstain_missing": rule.missing,
                    "abstain_unknown_min_passages": settings.retrieval.abstain_unknown_min_passages,
-                   "abstain_missing_year": rules[0], "abstain_missing_number": rules[1],
-                   "abstain_money_unquoted": rules[2]},
+                   "abstain_missing_year": rules.year, "abstain_missing_number": rules.number,
+                   "abstain_money_unquoted": rules.money, "abstain_attribute_unmentioned": rules.attribute},
         "per_set": {name: _shares(s) for name, s in scores.items()},
-        "per_set_without_number_rule": {name: _shares(score(d, bank, rule, (rules[0], False, rules[2])))
-                                        for name, (d, bank) in data.items()},
-        "per_set_without_money_rule": {name: _shares(score(d, bank, rule, (rules[0], rules[1], False)))
-                                       for name, (d, bank) in data.items()},
+        **{f"per_set_without_{switch}_rule": {name: _shares(score(d, bank, rule, rules._replace(**{switch: False})))
+                                              for name, (d, bank) in data.items()}
+           for switch in ("number", "money", "attribute")},
         "floor_per_set": {name: round(rule.floor(bank), 4) for name, (_, bank) in data.items()},
         "before": {name: _shares(score(d, bank, configured, rules)) for name, (d, bank) in data.items()},
         "bank_quantiles": {name: {str(q): round(bank.floor(q, 0.0), 4) for q in (0.5, 0.75, 0.9, 1.0)}
                            for name, (_, bank) in data.items()},
         "max_refused": limits,
         "held_out": held_out,
+        "halves": {"configured": halves(data, limits, rules),
+                   "without_attribute_rule": halves(data, limits, rules._replace(attribute=False))},
     }
     result["table"] = {
         f"q{q} +{m}": {name: _shares(score(d, bank, Rule(0.38, q, m, rule.min_cover, rule.max_unknown, rule.missing),

@@ -277,6 +277,7 @@ def collect_golden(engine: Engine, items: list[dict[str, Any]], k: int = 5) -> l
             "best_similarity": round(evidence.best_similarity, 4), "missing": list(evidence.missing),
             "names_shown": evidence.names_shown, "missing_years": list(evidence.missing_years),
             "missing_numbers": list(evidence.missing_numbers), "money_unquoted": evidence.money_unquoted,
+            "attribute_unmentioned": evidence.attribute_unmentioned,
             "key_cover": round(evidence.key_cover, 4), "unknown_share": round(evidence.unknown_share, 4),
             "top_cover": round(evidence.top_cover, 4), "missing_weight": round(evidence.missing_weight, 4),
             "answer_cover": round(evidence.answer_cover, 4), "kind_held": evidence.kind_held,
@@ -307,7 +308,7 @@ def collect_golden(engine: Engine, items: list[dict[str, Any]], k: int = 5) -> l
 
 DETAIL = ("id", "category", "searched", "abstained", "abstain_reason", "best_similarity", "missing", "names_shown",
           "missing_years", "missing_numbers", "key_cover", "unknown_share", "top_cover", "missing_weight",
-          "answer_cover", "kind_held", "money_unquoted")
+          "answer_cover", "kind_held", "money_unquoted", "attribute_unmentioned")
 """What every question's line in a report's details holds, before its scores."""
 
 
