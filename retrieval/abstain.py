@@ -118,7 +118,7 @@ def key_cover(key_terms: list[str], passage_terms: set[str], weight: Callable[[s
     return sum(weight(t) for t in key_terms if t in passage_terms) / total if total else 1.0
 
 
-def abstain_reason(evidence: Evidence, threshold: float, missing_limit: int, year_rule: bool = False,
+def abstain_reason(evidence: Evidence, threshold: float, missing_limit: int, *, year_rule: bool = False,
                    min_cover: float = 0.0, max_unknown: float = 1.0, number_rule: bool = False,
                    money_rule: bool = False, attribute_rule: bool = False) -> str | None:
     """Why to abstain, or None to answer: below the similarity threshold, unknown names, or at least `missing_limit`

@@ -246,9 +246,10 @@ class Engine:
         picked = self._answer(asked, searched, [s.row for s in considered], sentence_scores)
         answer, core = picked if picked else (None, "")
         evidence = self.abstention_evidence(searched, slots, hits, asked, answer.text if answer else None)
-        reason = abstain_reason(evidence, self.abstain_below, r.abstain_missing, r.abstain_missing_year,
-                                r.abstain_min_cover, self.max_unknown, r.abstain_missing_number,
-                                r.abstain_money_unquoted, r.abstain_attribute_unmentioned)
+        reason = abstain_reason(evidence, self.abstain_below, r.abstain_missing, year_rule=r.abstain_missing_year,
+                                min_cover=r.abstain_min_cover, max_unknown=self.max_unknown,
+                                number_rule=r.abstain_missing_number, money_rule=r.abstain_money_unquoted,
+                                attribute_rule=r.abstain_attribute_unmentioned)
         abstained = reason is not None
         if abstained:
             answer, core = None, ""

@@ -185,19 +185,22 @@ class CorpusView:
         return found
 
 
-def _cover(query_terms: list[str], found: set[str], view: CorpusView) -> float:
+def _weighted_share(query_terms: list[str], held: Sequence[bool], view: CorpusView) -> float:
+    """The idf-weighted share of the query's terms that are held (held: one flag a term)."""
     total = sum(view.weight(t) for t in query_terms)
-    return sum(view.weight(t) for t in query_terms if t in found) / total if total else 0.0
+    return sum(view.weight(t) for t, h in zip(query_terms, held, strict=True) if h) / total if total else 0.0
+
+
+def _cover(query_terms: list[str], found: set[str], view: CorpusView) -> float:
+    return _weighted_share(query_terms, [t in found for t in query_terms], view)
 
 
 def _cover_ids(query_terms: list[str], query_ids: np.ndarray, held: np.ndarray, view: CorpusView) -> float:
     """_cover with the found terms as sorted ids (query_ids: view.term_ids(query_terms))."""
-    total = sum(view.weight(t) for t in query_terms)
-    if not total:
+    if not len(held):
         return 0.0
-    at = np.minimum(np.searchsorted(held, query_ids), max(0, len(held) - 1))
-    found = (held[at] == query_ids) if len(held) else np.zeros(len(query_ids), dtype=bool)
-    return sum(view.weight(t) for t, f in zip(query_terms, found.tolist(), strict=True) if f) / total
+    at = np.minimum(np.searchsorted(held, query_ids), len(held) - 1)
+    return _weighted_share(query_terms, (held[at] == query_ids).tolist(), view)
 
 
 def _share(names: list[str], rows: Sequence[int], view: CorpusView) -> float:
